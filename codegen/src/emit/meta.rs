@@ -1,0 +1,57 @@
+//! The metadata tables: every endpoint and subscription type.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use super::{cfg, ident};
+use crate::model::Schema;
+
+/// ```text
+/// pub fn endpoints() -> Vec<&'static EndpointMeta>
+/// pub fn endpoint(id) -> Option<&'static EndpointMeta>
+/// pub fn subscriptions() -> Vec<&'static SubscriptionMeta>
+/// pub fn subscription(type, version) -> Option<&'static SubscriptionMeta>
+/// ```
+pub fn tables(schema: &Schema) -> TokenStream {
+    let mut eps = Vec::new();
+    let mut subs = Vec::new();
+    for m in &schema.modules {
+        let c = cfg(m.feature.as_deref());
+        let segs: Vec<_> = m.path.iter().map(|s| ident(s)).collect();
+        for e in &m.endpoints {
+            let t = format_ident!("{}", e.type_name);
+            eps.push(quote!(#c v.push(crate #(:: #segs)* :: #t::META);));
+        }
+        for s in &m.subscriptions {
+            let t = format_ident!("{}", s.type_name);
+            subs.push(quote!(#c v.push(crate #(:: #segs)* :: #t::META);));
+        }
+    }
+    quote! {
+        /// Every Helix endpoint in the schema, in schema order.
+        #[allow(clippy::vec_init_then_push)]
+        pub fn endpoints() -> Vec<&'static crate::EndpointMeta> {
+            let mut v = Vec::new();
+            #(#eps)*
+            v
+        }
+
+        /// The endpoint with this id (Twitch's reference anchor, e.g. `get-users`).
+        pub fn endpoint(id: &str) -> Option<&'static crate::EndpointMeta> {
+            endpoints().into_iter().find(|e| e.id == id)
+        }
+
+        /// Every EventSub subscription type and version in the schema.
+        #[allow(clippy::vec_init_then_push)]
+        pub fn subscriptions() -> Vec<&'static crate::SubscriptionMeta> {
+            let mut v = Vec::new();
+            #(#subs)*
+            v
+        }
+
+        /// The subscription type at this version.
+        pub fn subscription(subscription_type: &str, version: &str) -> Option<&'static crate::SubscriptionMeta> {
+            subscriptions().into_iter().find(|s| s.subscription_type == subscription_type && s.version == version)
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! Stage 4: small pure functions from the model to token streams.
+//!
+//! Generated code reaches the runtime through `crate::__rt` (the runtime
+//! crate re-exported by the generated crate) and user-facing types through
+//! `crate::` so that paths stay short in the output.
+
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{format_ident, quote};
+
+use crate::model::{Field, Schema, Ty};
+
+pub mod endpoint;
+pub mod event;
+pub mod examples;
+pub mod meta;
+pub mod model;
+pub mod scope;
+
+/// `foo` → `foo`, but `r#type` never happens: keywords were rejected by validation.
+pub fn ident(s: &str) -> Ident {
+    Ident::new(s, Span::call_site())
+}
+
+/// `#[doc = "..."]` lines for a text; each line gets a leading space so the
+/// rendered comment reads `/// text`.
+pub fn doc(text: &str) -> TokenStream {
+    let lines: Vec<String> = text.trim().lines().map(|l| format!(" {}", l.trim_end())).collect();
+    quote! { #( #[doc = #lines] )* }
+}
+
+/// The Rust type of a schema type, as seen from module `from`.
+pub fn ty(schema: &Schema, t: &Ty, from: &[String]) -> TokenStream {
+    match t {
+        Ty::String => quote!(String),
+        Ty::UserId => quote!(crate::UserId),
+        Ty::UserLogin => quote!(crate::UserLogin),
+        Ty::Integer => quote!(i64),
+        Ty::Number => quote!(f64),
+        Ty::Boolean => quote!(bool),
+        Ty::Timestamp => quote!(crate::Timestamp),
+        Ty::Json => quote!(serde_json::Value),
+        Ty::Vec(inner) => {
+            let inner = ty(schema, inner, from);
+            quote!(Vec<#inner>)
+        }
+        Ty::Named(n) => named(schema, n, from),
+    }
+}
+
+/// Path to a named model or enum: bare in its own module, `crate::a::b::Name` elsewhere.
+pub fn named(schema: &Schema, name: &str, from: &[String]) -> TokenStream {
+    let id = format_ident!("{}", name);
+    match schema.types.get(name) {
+        Some(info) if info.module != from => {
+            let segs = info.module.iter().map(|s| ident(s));
+            quote!(crate #( :: #segs )* :: #id)
+        }
+        _ => quote!(#id),
+    }
+}
+
+/// The field's full type, with `Option` where it may be absent.
+pub fn field_ty(schema: &Schema, f: &Field, from: &[String]) -> TokenStream {
+    let t = ty(schema, &f.ty, from);
+    if f.option { quote!(Option<#t>) } else { t }
+}
+
+/// A type that `impl Into<T>` setters accept, or `T` itself for types
+/// where `Into` would only get in the way of inference (numbers, bools).
+pub fn setter_arg(schema: &Schema, t: &Ty, from: &[String]) -> TokenStream {
+    let inner = ty(schema, t, from);
+    match t {
+        Ty::Integer | Ty::Number | Ty::Boolean => inner,
+        _ => quote!(impl Into<#inner>),
+    }
+}
+
+/// Expression turning a setter argument into the stored value.
+pub fn setter_conv(t: &Ty, v: &Ident) -> TokenStream {
+    match t {
+        Ty::Integer | Ty::Number | Ty::Boolean => quote!(#v),
+        _ => quote!(#v.into()),
+    }
+}
+
+/// Does the type implement `Default` (for lenient decoding of deprecated fields)?
+pub fn has_default(t: &Ty) -> bool {
+    matches!(
+        t,
+        Ty::String | Ty::UserId | Ty::UserLogin | Ty::Integer | Ty::Number | Ty::Boolean | Ty::Json | Ty::Vec(_)
+    )
+}
+
+/// `#[cfg(feature = "...")]` when a feature gates the item.
+pub fn cfg(feature: Option<&str>) -> TokenStream {
+    match feature {
+        Some(f) => quote!(#[cfg(feature = #f)]),
+        None => quote!(),
+    }
+}
+
+/// Markdown list of scope groups: `a` or `b`; and `c`.
+pub fn scopes_text(groups: &[Vec<String>]) -> String {
+    groups
+        .iter()
+        .map(|g| g.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(" or "))
+        .collect::<Vec<_>>()
+        .join(", and ")
+}

@@ -1,0 +1,337 @@
+//! Stage 1: read the YAML files into serde structs that mirror them.
+//!
+//! Unknown keys and duplicate keys are rejected by the parser; every item
+//! keeps the line it was defined on so later stages can point at it.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use crate::diag::{Diagnostic, Diagnostics};
+
+/// One parsed schema file.
+#[derive(Debug)]
+pub struct SchemaFile {
+    /// Path relative to the schema root, with `/` separators (`helix/users.yaml`).
+    pub rel_path: String,
+    /// The parsed contents.
+    pub doc: FileDoc,
+}
+
+/// Everything one file may contain. A file usually holds one kind of item,
+/// but models and enums may sit next to the endpoints that use them.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileDoc {
+    /// One-line description of the file's area; becomes the module doc.
+    pub summary: Option<String>,
+    /// Cargo feature that gates the whole module (e.g. `beta`).
+    pub feature: Option<String>,
+    #[serde(default)]
+    pub endpoints: Vec<Spanned<EndpointDef>>,
+    #[serde(default)]
+    pub subscriptions: Vec<Spanned<SubscriptionDef>>,
+    #[serde(default)]
+    pub models: Vec<Spanned<ModelDef>>,
+    #[serde(default)]
+    pub enums: Vec<Spanned<EnumDef>>,
+    #[serde(default)]
+    pub scopes: Vec<Spanned<ScopeDef>>,
+}
+
+/// A Helix endpoint.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointDef {
+    /// Twitch's reference anchor, e.g. `get-users`.
+    pub id: String,
+    /// Twitch's title, e.g. `Get Users`.
+    pub name: String,
+    pub summary: String,
+    pub docs: Option<String>,
+    pub method: String,
+    pub path: String,
+    pub tokens: Vec<String>,
+    #[serde(default)]
+    pub scopes: Vec<Vec<String>>,
+    #[serde(default)]
+    pub conditional_scopes: Vec<ConditionalScopes>,
+    #[serde(default)]
+    pub beta: bool,
+    pub deprecated: Option<String>,
+    /// Safe to send twice (a retry after a transport error cannot do harm).
+    pub idempotent: Option<bool>,
+    #[serde(default)]
+    pub query: Vec<Spanned<FieldDef>>,
+    #[serde(default)]
+    pub rules: Vec<Spanned<RuleDef>>,
+    #[serde(default)]
+    pub body: Vec<Spanned<FieldDef>>,
+    pub response: Spanned<ResponseDef>,
+    #[serde(default)]
+    pub examples: ExamplesDef,
+    /// Decisions taken where Twitch's docs disagree with themselves.
+    #[serde(default)]
+    pub decisions: Vec<String>,
+}
+
+/// Scopes needed only in some situations.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConditionalScopes {
+    pub scopes: Vec<Vec<String>>,
+    pub when: String,
+}
+
+/// A cross-parameter rule.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum RuleDef {
+    /// At most one of these parameters may be set.
+    Exclusive(Vec<String>),
+    /// Exactly one of these parameters must be set.
+    OneOf(Vec<String>),
+    /// At least one of these parameters must be set.
+    AtLeastOne(Vec<String>),
+    /// The values of these repeatable parameters count together against `max`.
+    MaxTotal { params: Vec<String>, max: u32 },
+}
+
+/// The response of an endpoint.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResponseDef {
+    /// `data` (a `data` array), `data_object` (`data` is one object),
+    /// `object` (the whole body is the model), `none` (no body), `text`.
+    pub shape: String,
+    /// HTTP status of success; 200 unless said.
+    pub status: Option<u16>,
+    /// The item model by name, or `fields` for an inline one.
+    pub model: Option<String>,
+    pub description: Option<String>,
+    #[serde(default)]
+    pub fields: Vec<Spanned<FieldDef>>,
+    /// Top-level fields beside `data` (`total`, `points`, ...).
+    #[serde(default)]
+    pub extra: Vec<Spanned<FieldDef>>,
+    #[serde(default)]
+    pub paginated: bool,
+}
+
+/// Twitch's examples for an endpoint.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExamplesDef {
+    #[serde(default)]
+    pub requests: Vec<Spanned<ExampleRequestDef>>,
+    /// The example response body, as Twitch's JSON text.
+    pub response: Option<Spanned<String>>,
+}
+
+/// One example request: `GET /users?id=1` plus an optional JSON body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExampleRequestDef {
+    pub request: String,
+    pub body: Option<String>,
+}
+
+/// A field of a model, a query parameter or a body field.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldDef {
+    pub name: String,
+    /// Type expression: a primitive, a model or enum name, `[T]`, or `object`/`[object]`
+    /// with inline `fields`.
+    #[serde(rename = "type")]
+    pub ty: String,
+    pub description: String,
+    /// Rust name where the wire name would not do (keywords, clashes).
+    pub rust_name: Option<String>,
+    /// Query and body: the caller must give it.
+    #[serde(default)]
+    pub required: bool,
+    /// Models: the field may be missing from the JSON.
+    #[serde(default)]
+    pub optional: bool,
+    /// Models: the field may be `null`.
+    #[serde(default)]
+    pub nullable: bool,
+    /// Reason the field is deprecated.
+    pub deprecated: Option<String>,
+    /// Query: the parameter may repeat, at most this many times.
+    pub repeat: Option<u32>,
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+    /// Strings: maximum length in characters.
+    pub max_len: Option<u32>,
+    /// Inline object fields (with `type: object` or `type: "[object]"`).
+    #[serde(default)]
+    pub fields: Vec<Spanned<FieldDef>>,
+    /// Name of the struct generated for inline `fields`.
+    pub model: Option<String>,
+}
+
+/// A named struct.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelDef {
+    pub name: String,
+    pub description: String,
+    pub fields: Vec<Spanned<FieldDef>>,
+}
+
+/// A string enum; generated with an `Unknown(String)` variant.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnumDef {
+    pub name: String,
+    pub description: String,
+    pub values: Vec<Spanned<EnumValueDef>>,
+}
+
+/// One value of a string enum.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnumValueDef {
+    pub value: String,
+    pub description: String,
+    pub rust_name: Option<String>,
+}
+
+/// An EventSub subscription type at one version.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionDef {
+    #[serde(rename = "type")]
+    pub ty: String,
+    pub version: String,
+    /// Twitch's title, e.g. `Channel Follow`.
+    pub name: String,
+    pub summary: String,
+    #[serde(default)]
+    pub scopes: Vec<Vec<String>>,
+    #[serde(default)]
+    pub conditional_scopes: Vec<ConditionalScopes>,
+    /// `webhook`, `websocket`, `conduit`; all three unless said.
+    pub transports: Option<Vec<String>>,
+    #[serde(default)]
+    pub beta: bool,
+    pub condition: Vec<Spanned<FieldDef>>,
+    /// The event model by name, or `event_fields` for an inline one.
+    pub event: Option<String>,
+    #[serde(default)]
+    pub event_fields: Vec<Spanned<FieldDef>>,
+    /// Notifications carry an `events` array instead of one `event`.
+    #[serde(default)]
+    pub batched: bool,
+    /// Twitch's example notification payload, as JSON text.
+    pub example: Option<Spanned<String>>,
+    #[serde(default)]
+    pub decisions: Vec<String>,
+}
+
+/// An OAuth scope.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeDef {
+    pub name: String,
+    pub description: String,
+    /// `irc` or `pubsub` for scopes that do not apply to Helix or EventSub.
+    pub legacy: Option<String>,
+    pub rust_name: Option<String>,
+}
+
+/// Read every `*.yaml` below `root`, sorted by path. Parse errors are
+/// collected, not returned on the first one.
+pub fn load_dir(root: &Path) -> Result<Vec<SchemaFile>, Diagnostics> {
+    let mut paths = Vec::new();
+    collect_yaml(root, &mut paths).map_err(|e| {
+        Diagnostics::one(Diagnostic::new(
+            root.display().to_string(),
+            0,
+            "",
+            format!("cannot read schema directory: {e}"),
+        ))
+    })?;
+    paths.sort();
+    let mut files = Vec::new();
+    let mut diags = Diagnostics::default();
+    for path in paths {
+        let rel = path
+            .strip_prefix(root)
+            .unwrap_or(&path)
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/");
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                diags.push(Diagnostic::new(format!("schema/{rel}"), 0, "", format!("cannot read: {e}")));
+                continue;
+            }
+        };
+        match parse_file(&rel, &text) {
+            Ok(f) => files.push(f),
+            Err(d) => diags.push(d),
+        }
+    }
+    if diags.is_empty() { Ok(files) } else { Err(diags) }
+}
+
+/// Parse one file's text. `rel_path` is used in diagnostics.
+pub fn parse_file(rel_path: &str, text: &str) -> Result<SchemaFile, Diagnostic> {
+    match serde_saphyr::from_str::<FileDoc>(text) {
+        Ok(doc) => Ok(SchemaFile { rel_path: rel_path.to_owned(), doc }),
+        Err(e) => {
+            let line = e.location().map(|l| l.line() as usize).unwrap_or(0);
+            let msg = first_line(&e.to_string()).replace(", set DuplicateKeyPolicy in Options if acceptable", "");
+            Err(Diagnostic::new(format!("schema/{rel_path}"), line, enclosing_item(text, line), msg))
+        }
+    }
+}
+
+/// The id of the list item a line belongs to: the nearest `- id:`,
+/// `- type:` or `- name:` at or above it.
+fn enclosing_item(text: &str, line: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    for l in lines.iter().take(line.min(lines.len())).rev() {
+        let t = l.trim_start();
+        if let Some(rest) = t.strip_prefix("- ") {
+            for key in ["id:", "type:", "name:"] {
+                if let Some(v) = rest.strip_prefix(key) {
+                    return v.trim().trim_matches(['"', '\'']).to_owned();
+                }
+            }
+        }
+    }
+    String::new()
+}
+
+/// serde-saphyr renders a snippet after the first line; diagnostics keep the
+/// message itself so they read the same everywhere.
+fn first_line(s: &str) -> String {
+    let line = s.lines().next().unwrap_or("").trim();
+    let line = line.strip_prefix("error:").unwrap_or(line).trim();
+    // Drop a leading "line N column M:" that repeats the location.
+    match line.strip_prefix("line ").and_then(|r| r.split_once(": ")) {
+        Some((loc, rest)) if loc.contains("column") => {
+            format!("{rest} (column {})", loc.rsplit(' ').next().unwrap_or("?"))
+        }
+        _ => line.to_owned(),
+    }
+}
+
+fn collect_yaml(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_yaml(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "yaml") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}

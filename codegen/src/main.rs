@@ -1,0 +1,67 @@
+//! `twitch-codegen`: check the schema, or generate into a directory.
+//!
+//! ```text
+//! twitch-codegen --check [--schema DIR]
+//! twitch-codegen --out DIR [--schema DIR]
+//! ```
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let mut schema = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../schema"));
+    let mut out: Option<PathBuf> = None;
+    let mut check = false;
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--check" => check = true,
+            "--schema" => schema = args.next().map(PathBuf::from).unwrap_or(schema),
+            "--out" => out = args.next().map(PathBuf::from),
+            "-h" | "--help" => {
+                println!(
+                    "usage: twitch-codegen --check [--schema DIR]\n       twitch-codegen --out DIR [--schema DIR]"
+                );
+                return ExitCode::SUCCESS;
+            }
+            other => {
+                eprintln!("unknown argument '{other}'; see --help");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if !check && out.is_none() {
+        check = true;
+    }
+    match twitch_codegen::generate(&schema) {
+        Err(diags) => {
+            eprintln!("{diags}");
+            ExitCode::FAILURE
+        }
+        Ok(generated) => {
+            if let Some(dir) = out {
+                match twitch_codegen::write::write(&generated, &dir) {
+                    Ok(n) => println!("wrote {n} of {} files to {}", generated.files.len(), dir.display()),
+                    Err(e) => {
+                        eprintln!("cannot write to {}: {e}", dir.display());
+                        return ExitCode::FAILURE;
+                    }
+                }
+            }
+            if check {
+                let examples =
+                    twitch_codegen::check(&schema).map(|s| twitch_codegen::examples_check::check_examples(&s));
+                if let Ok(d) = examples
+                    && !d.is_empty()
+                {
+                    eprintln!("{d}");
+                    return ExitCode::FAILURE;
+                }
+                let eps = generated.items.iter().filter(|i| i.kind == "endpoint").count();
+                let subs = generated.items.iter().filter(|i| i.kind == "subscription").count();
+                println!("schema ok: {eps} endpoints, {subs} subscription types");
+            }
+            ExitCode::SUCCESS
+        }
+    }
+}

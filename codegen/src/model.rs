@@ -1,0 +1,649 @@
+//! Stage 3: the typed model the emitters work from.
+//!
+//! Names are resolved once here (heck), inline objects are hoisted into
+//! named models, and order is the schema's order. Emitters never look at the
+//! YAML structs.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use heck::{ToSnakeCase, ToUpperCamelCase};
+
+use crate::load::{self, FieldDef, SchemaFile};
+
+/// The whole schema, ready to emit.
+#[derive(Debug)]
+pub struct Schema {
+    pub modules: Vec<Module>,
+    pub scopes: Vec<Scope>,
+    /// Every named model and enum: name → module path (`["helix", "users"]`).
+    pub types: BTreeMap<String, TypeInfo>,
+}
+
+/// Where a named type lives and what it is.
+#[derive(Debug, Clone)]
+pub struct TypeInfo {
+    pub module: Vec<String>,
+    pub is_enum: bool,
+    pub feature: Option<String>,
+}
+
+/// One schema file → one Rust module.
+#[derive(Debug)]
+pub struct Module {
+    /// `helix/users.yaml`
+    pub rel_path: String,
+    /// `["helix", "users"]`
+    pub path: Vec<String>,
+    pub summary: Option<String>,
+    pub feature: Option<String>,
+    pub endpoints: Vec<Endpoint>,
+    pub subscriptions: Vec<Subscription>,
+    pub models: Vec<Model>,
+    pub enums: Vec<Enum>,
+}
+
+/// A type expression.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ty {
+    String,
+    UserId,
+    UserLogin,
+    Integer,
+    Number,
+    Boolean,
+    Timestamp,
+    Json,
+    Vec(Box<Ty>),
+    Named(String),
+}
+
+impl Ty {
+    /// Parse a type expression; `Err` says what is wrong.
+    pub fn parse(s: &str) -> Result<Ty, String> {
+        let s = s.trim();
+        if let Some(inner) = s.strip_prefix('[') {
+            let inner = inner.strip_suffix(']').ok_or_else(|| format!("unclosed '[' in type '{s}'"))?;
+            return Ok(Ty::Vec(Box::new(Ty::parse(inner)?)));
+        }
+        Ok(match s {
+            "string" => Ty::String,
+            "user_id" => Ty::UserId,
+            "user_login" => Ty::UserLogin,
+            "integer" => Ty::Integer,
+            "number" => Ty::Number,
+            "boolean" => Ty::Boolean,
+            "timestamp" => Ty::Timestamp,
+            "json" => Ty::Json,
+            "object" => Ty::Named(String::new()),
+            _ => {
+                let ok = s.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+                    && s.chars().all(|c| c.is_ascii_alphanumeric());
+                if !ok {
+                    return Err(format!("unknown type '{s}'"));
+                }
+                Ty::Named(s.to_owned())
+            }
+        })
+    }
+
+    /// The innermost type (`[[T]]` → `T`).
+    pub fn leaf(&self) -> &Ty {
+        match self {
+            Ty::Vec(t) => t.leaf(),
+            t => t,
+        }
+    }
+
+    pub fn is_vec(&self) -> bool {
+        matches!(self, Ty::Vec(_))
+    }
+}
+
+/// A struct field, query parameter or body field.
+#[derive(Debug, Clone)]
+pub struct Field {
+    pub wire: String,
+    pub rust: String,
+    pub ty: Ty,
+    pub doc: String,
+    pub required: bool,
+    /// `Option<T>` in models.
+    pub option: bool,
+    pub deprecated: Option<String>,
+    pub repeat: Option<u32>,
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+    pub max_len: Option<u32>,
+}
+
+#[derive(Debug)]
+pub struct Model {
+    pub name: String,
+    pub doc: String,
+    pub fields: Vec<Field>,
+    /// Used in a request body or condition: gets a constructor and setters.
+    pub input: bool,
+}
+
+#[derive(Debug)]
+pub struct Enum {
+    pub name: String,
+    pub doc: String,
+    pub values: Vec<EnumValue>,
+}
+
+#[derive(Debug)]
+pub struct EnumValue {
+    pub wire: String,
+    pub rust: String,
+    pub doc: String,
+}
+
+#[derive(Debug)]
+pub struct Scope {
+    pub name: String,
+    pub rust: String,
+    pub doc: String,
+    pub legacy: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    Data,
+    DataObject,
+    Object,
+    None,
+    Text,
+}
+
+#[derive(Debug)]
+pub struct Response {
+    pub shape: Shape,
+    pub status: u16,
+    /// The item (or object) model.
+    pub model: Option<String>,
+    pub extra: Vec<Field>,
+    pub paginated: bool,
+}
+
+#[derive(Debug)]
+pub struct Rule {
+    pub kind: RuleKind,
+    pub params: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleKind {
+    Exclusive,
+    OneOf,
+    AtLeastOne,
+    MaxTotal(u32),
+}
+
+#[derive(Debug)]
+pub struct ExampleRequest {
+    pub method: String,
+    pub path: String,
+    /// Decoded query pairs, in order.
+    pub query: Vec<(String, String)>,
+    pub body: Option<serde_json::Value>,
+    pub raw: String,
+    pub raw_body: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Endpoint {
+    pub id: String,
+    pub name: String,
+    pub category: String,
+    /// `GetUsers`
+    pub type_name: String,
+    /// `get_users`
+    pub fn_name: String,
+    pub summary: String,
+    pub docs: Option<String>,
+    pub method: String,
+    pub path: String,
+    pub tokens: Vec<String>,
+    pub scopes: Vec<Vec<String>>,
+    pub conditional_scopes: Vec<(Vec<Vec<String>>, String)>,
+    pub beta: bool,
+    pub deprecated: Option<String>,
+    pub idempotent: bool,
+    pub query: Vec<Field>,
+    pub rules: Vec<Rule>,
+    pub body: Vec<Field>,
+    pub response: Response,
+    pub example_requests: Vec<ExampleRequest>,
+    pub example_response: Option<String>,
+    pub decisions: Vec<String>,
+    /// Line of the item in its schema file.
+    pub line: usize,
+}
+
+impl Endpoint {
+    /// Name of the generated response struct when the response has extra fields.
+    pub fn response_struct(&self) -> Option<String> {
+        (!self.response.extra.is_empty()).then(|| format!("{}Response", self.type_name))
+    }
+
+    /// Name of the private body struct.
+    pub fn body_struct(&self) -> String {
+        format!("{}Body", self.type_name)
+    }
+
+    /// Required parameters, in order: query first, then body.
+    pub fn required(&self) -> impl Iterator<Item = &Field> {
+        self.query.iter().chain(self.body.iter()).filter(|f| f.required)
+    }
+}
+
+#[derive(Debug)]
+pub struct Subscription {
+    pub ty: String,
+    pub version: String,
+    pub name: String,
+    /// `ChannelFollowV2`
+    pub type_name: String,
+    pub summary: String,
+    pub scopes: Vec<Vec<String>>,
+    pub conditional_scopes: Vec<(Vec<Vec<String>>, String)>,
+    pub transports: Vec<String>,
+    pub beta: bool,
+    pub condition: Vec<Field>,
+    /// The event model's name.
+    pub event: String,
+    pub batched: bool,
+    pub example: Option<String>,
+    pub decisions: Vec<String>,
+    pub feature: Option<String>,
+    /// Line of the item in its schema file.
+    pub line: usize,
+}
+
+/// Rust's reserved words; a field named like one needs `rust_name`.
+pub const KEYWORDS: &[&str] = &[
+    "as", "async", "await", "box", "break", "const", "continue", "crate", "do", "dyn", "else", "enum", "extern",
+    "false", "final", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "macro", "match", "mod", "move", "mut",
+    "override", "priv", "pub", "ref", "return", "self", "Self", "static", "struct", "super", "trait", "true", "try",
+    "type", "typeof", "union", "unsafe", "unsized", "use", "virtual", "where", "while", "yield", "abstract", "become",
+];
+
+pub fn is_keyword(s: &str) -> bool {
+    KEYWORDS.contains(&s)
+}
+
+/// `get-users` → `GetUsers`.
+pub fn type_name_of_id(id: &str) -> String {
+    id.to_upper_camel_case()
+}
+
+/// `get-users` → `get_users`.
+pub fn fn_name_of_id(id: &str) -> String {
+    id.to_snake_case()
+}
+
+/// `channel.follow`, `2` → `ChannelFollowV2`; version `beta` → `…Beta`.
+pub fn subscription_type_name(ty: &str, version: &str) -> String {
+    let base = ty.replace('.', "_").to_upper_camel_case();
+    if version.chars().all(|c| c.is_ascii_digit()) {
+        format!("{base}V{version}")
+    } else {
+        format!("{base}{}", version.to_upper_camel_case())
+    }
+}
+
+/// `channel:read:subscriptions` → `ChannelReadSubscriptions`.
+pub fn scope_variant(name: &str) -> String {
+    name.replace([':', '.'], "_").to_upper_camel_case()
+}
+
+/// An enum value's variant name.
+pub fn enum_variant(value: &str) -> String {
+    value.to_upper_camel_case()
+}
+
+/// Module name of a file: `helix/users.yaml` → `["helix", "users"]`.
+pub fn module_path(rel: &str) -> Vec<String> {
+    let stem = rel.strip_suffix(".yaml").unwrap_or(rel);
+    stem.split('/').map(|s| s.to_snake_case()).collect()
+}
+
+/// Build the model. The input has passed validation, so lookups here fall
+/// back quietly rather than report.
+pub fn build(files: &[SchemaFile]) -> Schema {
+    let mut modules = Vec::new();
+    let mut scopes = Vec::new();
+    let mut types = BTreeMap::new();
+    let mut input_models = BTreeSet::new();
+
+    for file in files {
+        let doc = &file.doc;
+        let path = module_path(&file.rel_path);
+        let mut m = Module {
+            rel_path: file.rel_path.clone(),
+            path: path.clone(),
+            summary: doc.summary.clone(),
+            feature: doc.feature.clone(),
+            endpoints: Vec::new(),
+            subscriptions: Vec::new(),
+            models: Vec::new(),
+            enums: Vec::new(),
+        };
+        for s in &doc.scopes {
+            let s = &s.value;
+            scopes.push(Scope {
+                name: s.name.clone(),
+                rust: s.rust_name.clone().unwrap_or_else(|| scope_variant(&s.name)),
+                doc: s.description.clone(),
+                legacy: s.legacy.clone(),
+            });
+        }
+        for e in &doc.enums {
+            let e = &e.value;
+            m.enums.push(Enum {
+                name: e.name.clone(),
+                doc: e.description.clone(),
+                values: e
+                    .values
+                    .iter()
+                    .map(|v| EnumValue {
+                        wire: v.value.value.clone(),
+                        rust: v.value.rust_name.clone().unwrap_or_else(|| enum_variant(&v.value.value)),
+                        doc: v.value.description.clone(),
+                    })
+                    .collect(),
+            });
+        }
+        for md in &doc.models {
+            let md = &md.value;
+            let fields = fields(&md.fields, &mut m.models, Mode::Output);
+            m.models.push(Model { name: md.name.clone(), doc: md.description.clone(), fields, input: false });
+        }
+        for ep in &doc.endpoints {
+            let line = ep.referenced.line() as usize;
+            let ep = &ep.value;
+            let type_name = type_name_of_id(&ep.id);
+            let query = fields(&ep.query, &mut m.models, Mode::Input);
+            let body = fields(&ep.body, &mut m.models, Mode::Input);
+            for f in &body {
+                if let Ty::Named(n) = f.ty.leaf() {
+                    input_models.insert(n.clone());
+                }
+            }
+            let r = &ep.response.value;
+            let mut model = r.model.clone();
+            if !r.fields.is_empty() {
+                let name = model.clone().unwrap_or_else(|| format!("{type_name}Item"));
+                let fs = fields(&r.fields, &mut m.models, Mode::Output);
+                m.models.push(Model {
+                    name: name.clone(),
+                    doc: r.description.clone().unwrap_or_else(|| format!("An item returned by [`{type_name}`].")),
+                    fields: fs,
+                    input: false,
+                });
+                model = Some(name);
+            }
+            let shape = match r.shape.as_str() {
+                "data" => Shape::Data,
+                "data_object" => Shape::DataObject,
+                "object" => Shape::Object,
+                "text" => Shape::Text,
+                _ => Shape::None,
+            };
+            let extra = fields(&r.extra, &mut m.models, Mode::Output);
+            let idempotent = ep.idempotent.unwrap_or(matches!(ep.method.as_str(), "GET" | "PUT" | "DELETE"));
+            m.endpoints.push(Endpoint {
+                id: ep.id.clone(),
+                name: ep.name.clone(),
+                category: doc.summary.clone().unwrap_or_default(),
+                fn_name: fn_name_of_id(&ep.id),
+                type_name,
+                summary: ep.summary.clone(),
+                docs: ep.docs.clone(),
+                method: ep.method.clone(),
+                path: ep.path.clone(),
+                tokens: ep.tokens.clone(),
+                scopes: ep.scopes.clone(),
+                conditional_scopes: ep.conditional_scopes.iter().map(|c| (c.scopes.clone(), c.when.clone())).collect(),
+                beta: ep.beta,
+                deprecated: ep.deprecated.clone(),
+                idempotent,
+                query,
+                rules: ep
+                    .rules
+                    .iter()
+                    .map(|r| match &r.value {
+                        load::RuleDef::Exclusive(p) => Rule { kind: RuleKind::Exclusive, params: p.clone() },
+                        load::RuleDef::OneOf(p) => Rule { kind: RuleKind::OneOf, params: p.clone() },
+                        load::RuleDef::AtLeastOne(p) => Rule { kind: RuleKind::AtLeastOne, params: p.clone() },
+                        load::RuleDef::MaxTotal { params, max } => {
+                            Rule { kind: RuleKind::MaxTotal(*max), params: params.clone() }
+                        }
+                    })
+                    .collect(),
+                body,
+                response: Response {
+                    shape,
+                    status: r.status.unwrap_or(match shape {
+                        Shape::None => 204,
+                        _ => 200,
+                    }),
+                    model,
+                    extra,
+                    paginated: r.paginated,
+                },
+                example_requests: ep
+                    .examples
+                    .requests
+                    .iter()
+                    .filter_map(|r| parse_example_request(&r.value.request, r.value.body.as_deref()).ok())
+                    .collect(),
+                example_response: ep.examples.response.as_ref().map(|s| s.value.clone()),
+                decisions: ep.decisions.clone(),
+                line,
+            });
+        }
+        for s in &doc.subscriptions {
+            let line = s.referenced.line() as usize;
+            let s = &s.value;
+            let type_name = subscription_type_name(&s.ty, &s.version);
+            let condition = fields(&s.condition, &mut m.models, Mode::Condition);
+            m.models.push(Model {
+                name: type_name.clone(),
+                doc: format!("{} The condition of `{}` version `{}`.", s.summary, s.ty, s.version),
+                fields: condition.clone(),
+                input: true,
+            });
+            let event = match &s.event {
+                Some(name) if s.event_fields.is_empty() => name.clone(),
+                other => {
+                    let name = other.clone().unwrap_or_else(|| format!("{type_name}Event"));
+                    let fs = fields(&s.event_fields, &mut m.models, Mode::Output);
+                    m.models.push(Model {
+                        name: name.clone(),
+                        doc: format!("The event of a `{}` version `{}` notification.", s.ty, s.version),
+                        fields: fs,
+                        input: false,
+                    });
+                    name
+                }
+            };
+            m.subscriptions.push(Subscription {
+                ty: s.ty.clone(),
+                version: s.version.clone(),
+                name: s.name.clone(),
+                type_name,
+                summary: s.summary.clone(),
+                scopes: s.scopes.clone(),
+                conditional_scopes: s.conditional_scopes.iter().map(|c| (c.scopes.clone(), c.when.clone())).collect(),
+                transports: s
+                    .transports
+                    .clone()
+                    .unwrap_or_else(|| vec!["webhook".into(), "websocket".into(), "conduit".into()]),
+                beta: s.beta,
+                condition,
+                event,
+                batched: s.batched,
+                example: s.example.as_ref().map(|e| e.value.clone()),
+                decisions: s.decisions.clone(),
+                feature: doc.feature.clone(),
+                line,
+            });
+        }
+        for md in &m.models {
+            types
+                .insert(md.name.clone(), TypeInfo { module: path.clone(), is_enum: false, feature: m.feature.clone() });
+        }
+        for en in &m.enums {
+            types.insert(en.name.clone(), TypeInfo { module: path.clone(), is_enum: true, feature: m.feature.clone() });
+        }
+        modules.push(m);
+    }
+
+    // Models reachable from request bodies need constructors; follow nesting.
+    let all: BTreeMap<String, Vec<String>> = modules
+        .iter()
+        .flat_map(|m| m.models.iter())
+        .map(|md| {
+            let deps = md
+                .fields
+                .iter()
+                .filter_map(|f| match f.ty.leaf() {
+                    Ty::Named(n) => Some(n.clone()),
+                    _ => None,
+                })
+                .collect();
+            (md.name.clone(), deps)
+        })
+        .collect();
+    for m in &modules {
+        for s in &m.subscriptions {
+            input_models.insert(s.type_name.clone());
+        }
+    }
+    let mut stack: Vec<String> = input_models.iter().cloned().collect();
+    while let Some(n) = stack.pop() {
+        for d in all.get(&n).into_iter().flatten() {
+            if input_models.insert(d.clone()) {
+                stack.push(d.clone());
+            }
+        }
+    }
+    for m in &mut modules {
+        for md in &mut m.models {
+            md.input = input_models.contains(&md.name);
+        }
+    }
+
+    Schema { modules, scopes, types }
+}
+
+/// How `required`/`optional` read for a list of fields.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Response models: present unless `optional`/`nullable`.
+    Output,
+    /// Query and body: optional unless `required`.
+    Input,
+    /// Subscription conditions: like parameters, optional unless `required`.
+    Condition,
+}
+
+fn fields(defs: &[serde_saphyr::Spanned<FieldDef>], hoisted: &mut Vec<Model>, mode: Mode) -> Vec<Field> {
+    defs.iter().map(|d| field(&d.value, hoisted, mode)).collect()
+}
+
+fn field(d: &FieldDef, hoisted: &mut Vec<Model>, mode: Mode) -> Field {
+    let mut ty = Ty::parse(&d.ty).unwrap_or(Ty::Json);
+    if !d.fields.is_empty() {
+        let name = d.model.clone().unwrap_or_else(|| d.name.to_upper_camel_case());
+        let fs = fields(&d.fields, hoisted, mode);
+        hoisted.push(Model { name: name.clone(), doc: d.description.clone(), fields: fs, input: false });
+        ty = if ty.is_vec() { Ty::Vec(Box::new(Ty::Named(name))) } else { Ty::Named(name) };
+    }
+    let rust = d.rust_name.clone().unwrap_or_else(|| d.name.to_snake_case());
+    Field {
+        wire: d.name.clone(),
+        rust,
+        ty,
+        doc: d.description.clone(),
+        required: match mode {
+            Mode::Output => false,
+            Mode::Input => d.required,
+            Mode::Condition => d.required,
+        },
+        option: match mode {
+            Mode::Output => d.optional || d.nullable,
+            Mode::Input => !d.required,
+            Mode::Condition => !d.required,
+        },
+        deprecated: d.deprecated.clone(),
+        repeat: d.repeat,
+        min: d.min,
+        max: d.max,
+        max_len: d.max_len,
+    }
+}
+
+/// Parse `GET /users?id=1&login=a` (path after `/helix`).
+pub fn parse_example_request(line: &str, body: Option<&str>) -> Result<ExampleRequest, String> {
+    let line = line.trim();
+    let (method, rest) = line.split_once(' ').ok_or("expected 'METHOD /path?query'")?;
+    let method = method.trim().to_ascii_uppercase();
+    if !matches!(method.as_str(), "GET" | "POST" | "PUT" | "PATCH" | "DELETE") {
+        return Err(format!("unknown method '{method}'"));
+    }
+    let rest = rest.trim();
+    let rest = rest.strip_prefix("https://api.twitch.tv").unwrap_or(rest);
+    let rest = rest.strip_prefix("/helix").unwrap_or(rest);
+    if !rest.starts_with('/') {
+        return Err(format!("path '{rest}' must start with '/'"));
+    }
+    let (path, q) = rest.split_once('?').unwrap_or((rest, ""));
+    let query = q
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect();
+    let parsed = match body {
+        Some(b) => Some(serde_json::from_str(b).map_err(|e| format!("example body is not JSON: {e}"))?),
+        None => None,
+    };
+    Ok(ExampleRequest {
+        method,
+        path: path.to_owned(),
+        query,
+        raw: line.to_owned(),
+        raw_body: body.map(str::to_owned),
+        body: parsed,
+    })
+}
+
+/// Decode `%XX` escapes and `+` in a query component.
+pub fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                match hex {
+                    Some(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

@@ -1,0 +1,483 @@
+//! Stage 2: check the loaded files and report every problem at once.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_saphyr::Spanned;
+
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::load::{FieldDef, RuleDef, SchemaFile};
+use crate::model::{Ty, fn_name_of_id, is_keyword, parse_example_request, scope_variant, subscription_type_name};
+
+/// Cargo features of the generated crate that a schema file may name.
+pub const FEATURES: &[&str] = &["beta"];
+
+const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
+const TOKENS: &[&str] = &["app", "user", "extension_jwt"];
+const SHAPES: &[&str] = &["data", "data_object", "object", "none", "text"];
+const TRANSPORTS: &[&str] = &["webhook", "websocket", "conduit"];
+
+struct Ctx<'a> {
+    file: String,
+    diags: &'a mut Diagnostics,
+}
+
+impl Ctx<'_> {
+    fn err(&mut self, line: u64, item: &str, msg: impl Into<String>) {
+        self.diags.push(Diagnostic::new(self.file.clone(), line as usize, item, msg));
+    }
+}
+
+/// Where a named type was first defined, for duplicate reports.
+struct Defined {
+    file: String,
+    line: u64,
+}
+
+/// Validate every file. Returns all problems, sorted by file and line.
+pub fn validate(files: &[SchemaFile]) -> Result<(), Diagnostics> {
+    let mut diags = Diagnostics::default();
+
+    // Pass 1: collect global names (models, enums incl. inline ones, scopes).
+    let mut types: BTreeMap<String, Defined> = BTreeMap::new();
+    let mut scopes: BTreeSet<String> = BTreeSet::new();
+    let mut scope_variants: BTreeMap<String, String> = BTreeMap::new();
+    for f in files {
+        let mut cx = Ctx { file: format!("schema/{}", f.rel_path), diags: &mut diags };
+        let mut define = |cx: &mut Ctx<'_>, name: &str, line: u64| {
+            if let Some(prev) = types.get(name) {
+                cx.err(line, name, format!("type '{name}' is already defined at {}:{}", prev.file, prev.line));
+            } else {
+                types.insert(name.to_owned(), Defined { file: cx.file.clone(), line });
+            }
+        };
+        for m in &f.doc.models {
+            define(&mut cx, &m.value.name, m.referenced.line());
+            inline_names(&m.value.fields, &mut |n, l| define(&mut cx, n, l));
+        }
+        for e in &f.doc.enums {
+            define(&mut cx, &e.value.name, e.referenced.line());
+        }
+        for ep in &f.doc.endpoints {
+            let e = &ep.value;
+            for list in [&e.query, &e.body, &e.response.value.fields, &e.response.value.extra] {
+                inline_names(list, &mut |n, l| define(&mut cx, n, l));
+            }
+            if !e.response.value.fields.is_empty() {
+                let name = e
+                    .response
+                    .value
+                    .model
+                    .clone()
+                    .unwrap_or_else(|| format!("{}Item", crate::model::type_name_of_id(&e.id)));
+                define(&mut cx, &name, e.response.referenced.line());
+            }
+        }
+        for s in &f.doc.subscriptions {
+            let v = &s.value;
+            inline_names(&v.condition, &mut |n, l| define(&mut cx, n, l));
+            inline_names(&v.event_fields, &mut |n, l| define(&mut cx, n, l));
+            if !v.event_fields.is_empty() {
+                let name =
+                    v.event.clone().unwrap_or_else(|| format!("{}Event", subscription_type_name(&v.ty, &v.version)));
+                define(&mut cx, &name, s.referenced.line());
+            }
+        }
+        for s in &f.doc.scopes {
+            let line = s.referenced.line();
+            let name = &s.value.name;
+            if !scopes.insert(name.clone()) {
+                cx.err(line, name, "duplicate scope");
+            }
+            let variant = s.value.rust_name.clone().unwrap_or_else(|| scope_variant(name));
+            if let Some(prev) = scope_variants.insert(variant.clone(), name.clone()) {
+                cx.err(line, name, format!("variant '{variant}' clashes with scope '{prev}'; set rust_name"));
+            }
+            if s.value.description.trim().is_empty() {
+                cx.err(line, name, "description is empty");
+            }
+            if let Some(l) = &s.value.legacy
+                && l != "irc"
+                && l != "pubsub"
+            {
+                cx.err(line, name, format!("legacy must be 'irc' or 'pubsub', not '{l}'"));
+            }
+        }
+    }
+    let have_scope_file = files.iter().any(|f| !f.doc.scopes.is_empty());
+
+    // Pass 2: per item checks.
+    let mut endpoint_ids: BTreeMap<String, String> = BTreeMap::new();
+    let mut fn_names: BTreeMap<String, String> = BTreeMap::new();
+    let mut sub_ids: BTreeMap<String, String> = BTreeMap::new();
+    for f in files {
+        let mut cx = Ctx { file: format!("schema/{}", f.rel_path), diags: &mut diags };
+        if let Some(feat) = &f.doc.feature
+            && !FEATURES.contains(&feat.as_str())
+        {
+            cx.err(0, "", format!("unknown cargo feature '{feat}' (known: {})", FEATURES.join(", ")));
+        }
+        for m in &f.doc.models {
+            let line = m.referenced.line();
+            let item = m.value.name.clone();
+            check_type_name(&mut cx, line, &item, &item);
+            if m.value.description.trim().is_empty() {
+                cx.err(line, &item, "description is empty");
+            }
+            check_fields(&mut cx, &item, &m.value.fields, &types, FieldKind::Model);
+        }
+        for e in &f.doc.enums {
+            let line = e.referenced.line();
+            let item = e.value.name.clone();
+            check_type_name(&mut cx, line, &item, &item);
+            if e.value.description.trim().is_empty() {
+                cx.err(line, &item, "description is empty");
+            }
+            let mut seen = BTreeSet::new();
+            let mut variants = BTreeSet::new();
+            for v in &e.value.values {
+                let l = v.referenced.line();
+                if !seen.insert(v.value.value.clone()) {
+                    cx.err(l, &item, format!("duplicate value '{}'", v.value.value));
+                }
+                let variant = v.value.rust_name.clone().unwrap_or_else(|| crate::model::enum_variant(&v.value.value));
+                if variant.is_empty() || !variant.chars().next().is_some_and(|c| c.is_ascii_uppercase()) {
+                    cx.err(l, &item, format!("value '{}' needs a rust_name (PascalCase)", v.value.value));
+                } else if variant == "Unknown" || !variants.insert(variant.clone()) {
+                    cx.err(l, &item, format!("variant '{variant}' is reserved or used twice; set rust_name"));
+                } else if is_keyword(&variant) {
+                    cx.err(l, &item, format!("variant '{variant}' is a Rust keyword; set rust_name"));
+                }
+                if v.value.description.trim().is_empty() {
+                    cx.err(l, &item, format!("value '{}': description is empty", v.value.value));
+                }
+            }
+        }
+        for ep in &f.doc.endpoints {
+            let line = ep.referenced.line();
+            let e = &ep.value;
+            let item = e.id.clone();
+            if e.id.is_empty() || !e.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+                cx.err(line, &item, "id must be Twitch's anchor: lowercase letters, digits and '-'");
+            }
+            if let Some(prev) = endpoint_ids.insert(e.id.clone(), format!("{}:{line}", cx.file)) {
+                cx.err(line, &item, format!("duplicate endpoint id (first at {prev})"));
+            }
+            let fname = fn_name_of_id(&e.id);
+            if let Some(prev) = fn_names.insert(fname.clone(), e.id.clone())
+                && prev != e.id
+            {
+                cx.err(line, &item, format!("method name '{fname}' clashes with endpoint '{prev}'"));
+            }
+            if e.summary.trim().is_empty() {
+                cx.err(line, &item, "summary is empty");
+            }
+            if !METHODS.contains(&e.method.as_str()) {
+                cx.err(line, &item, format!("unknown method '{}'", e.method));
+            }
+            if !e.path.starts_with('/') || e.path.contains('?') {
+                cx.err(line, &item, format!("path '{}' must start with '/' and have no query", e.path));
+            }
+            if e.tokens.is_empty() {
+                cx.err(line, &item, "tokens is empty: say which token types the endpoint accepts");
+            }
+            for t in &e.tokens {
+                if !TOKENS.contains(&t.as_str()) {
+                    cx.err(line, &item, format!("unknown token type '{t}' (known: {})", TOKENS.join(", ")));
+                }
+            }
+            check_scopes(&mut cx, line, &item, &e.scopes, &scopes, have_scope_file);
+            for c in &e.conditional_scopes {
+                check_scopes(&mut cx, line, &item, &c.scopes, &scopes, have_scope_file);
+            }
+            check_fields(&mut cx, &item, &e.query, &types, FieldKind::Query);
+            check_fields(&mut cx, &item, &e.body, &types, FieldKind::Body);
+            let mut param_names: BTreeSet<&str> = e.query.iter().map(|q| q.value.name.as_str()).collect();
+            for b in &e.body {
+                if !param_names.insert(b.value.name.as_str()) {
+                    cx.err(b.referenced.line(), &item, format!("'{}' is both a query and a body field", b.value.name));
+                }
+            }
+            for r in &e.rules {
+                let (params, max) = match &r.value {
+                    RuleDef::Exclusive(p) | RuleDef::OneOf(p) | RuleDef::AtLeastOne(p) => (p, None),
+                    RuleDef::MaxTotal { params, max } => (params, Some(*max)),
+                };
+                if params.len() < 2 {
+                    cx.err(r.referenced.line(), &item, "a rule needs at least two parameters");
+                }
+                for p in params {
+                    if !param_names.contains(p.as_str()) {
+                        cx.err(r.referenced.line(), &item, format!("rule names unknown parameter '{p}'"));
+                    }
+                }
+                if max.is_some() {
+                    for p in params {
+                        let repeats = e.query.iter().any(|q| &q.value.name == p && q.value.repeat.is_some());
+                        if !repeats && param_names.contains(p.as_str()) {
+                            cx.err(r.referenced.line(), &item, format!("max_total over '{p}', which does not repeat"));
+                        }
+                    }
+                }
+            }
+            let r = &e.response.value;
+            let rl = e.response.referenced.line();
+            if !SHAPES.contains(&r.shape.as_str()) {
+                cx.err(rl, &item, format!("unknown response shape '{}' (known: {})", r.shape, SHAPES.join(", ")));
+            }
+            let has_model = r.model.is_some() || !r.fields.is_empty();
+            match r.shape.as_str() {
+                "data" | "data_object" | "object" if !has_model => {
+                    cx.err(rl, &item, format!("response shape '{}' needs a model or fields", r.shape));
+                }
+                "none" | "text" if has_model || !r.extra.is_empty() => {
+                    cx.err(rl, &item, format!("response shape '{}' has no model or extra fields", r.shape));
+                }
+                _ => {}
+            }
+            if let (Some(m), true) = (&r.model, r.fields.is_empty())
+                && !types.contains_key(m)
+            {
+                cx.err(rl, &item, format!("unknown model '{m}'"));
+            }
+            check_fields(&mut cx, &item, &r.fields, &types, FieldKind::Model);
+            check_fields(&mut cx, &item, &r.extra, &types, FieldKind::Model);
+            if r.paginated {
+                if r.shape != "data" {
+                    cx.err(rl, &item, "only a 'data' response can be paginated");
+                }
+                if !e.query.iter().any(|q| q.value.name == "after") {
+                    cx.err(rl, &item, "paginated, but there is no 'after' query parameter to send the cursor in");
+                }
+            }
+            for ex in &e.examples.requests {
+                match parse_example_request(&ex.value.request, ex.value.body.as_deref()) {
+                    Err(msg) => cx.err(ex.referenced.line(), &item, format!("example request: {msg}")),
+                    Ok(req) => {
+                        if req.method != e.method || req.path != e.path {
+                            cx.err(
+                                ex.referenced.line(),
+                                &item,
+                                format!(
+                                    "example request is {} {}, endpoint is {} {}",
+                                    req.method, req.path, e.method, e.path
+                                ),
+                            );
+                        }
+                        for (k, _) in &req.query {
+                            if !e.query.iter().any(|q| &q.value.name == k) {
+                                cx.err(
+                                    ex.referenced.line(),
+                                    &item,
+                                    format!("example request sets unknown parameter '{k}'"),
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+            if let Some(resp) = &e.examples.response
+                && let Err(err) = serde_json::from_str::<serde_json::Value>(&resp.value)
+            {
+                cx.err(resp.referenced.line(), &item, format!("example response is not JSON: {err}"));
+            }
+        }
+        for s in &f.doc.subscriptions {
+            let line = s.referenced.line();
+            let v = &s.value;
+            let item = format!("{} v{}", v.ty, v.version);
+            if v.ty.is_empty() || !v.ty.chars().all(|c| c.is_ascii_lowercase() || c == '.' || c == '_') {
+                cx.err(line, &item, "type must be lowercase words joined by '.' and '_'");
+            }
+            if v.version.is_empty() {
+                cx.err(line, &item, "version is empty");
+            }
+            if let Some(prev) = sub_ids.insert(item.clone(), format!("{}:{line}", cx.file)) {
+                cx.err(line, &item, format!("duplicate subscription type and version (first at {prev})"));
+            }
+            if v.summary.trim().is_empty() {
+                cx.err(line, &item, "summary is empty");
+            }
+            check_scopes(&mut cx, line, &item, &v.scopes, &scopes, have_scope_file);
+            for c in &v.conditional_scopes {
+                check_scopes(&mut cx, line, &item, &c.scopes, &scopes, have_scope_file);
+            }
+            for t in v.transports.iter().flatten() {
+                if !TRANSPORTS.contains(&t.as_str()) {
+                    cx.err(line, &item, format!("unknown transport '{t}'"));
+                }
+            }
+            check_fields(&mut cx, &item, &v.condition, &types, FieldKind::Condition);
+            match (&v.event, v.event_fields.is_empty()) {
+                (None, true) => cx.err(line, &item, "needs an event model or event_fields"),
+                (Some(m), true) if !types.contains_key(m) => cx.err(line, &item, format!("unknown model '{m}'")),
+                _ => {}
+            }
+            check_fields(&mut cx, &item, &v.event_fields, &types, FieldKind::Model);
+            if let Some(ex) = &v.example {
+                match serde_json::from_str::<serde_json::Value>(&ex.value) {
+                    Err(err) => cx.err(ex.referenced.line(), &item, format!("example is not JSON: {err}")),
+                    Ok(j) => {
+                        let key = if v.batched { "events" } else { "event" };
+                        if j.get(key).is_none() {
+                            cx.err(ex.referenced.line(), &item, format!("example has no '{key}'"));
+                        }
+                        let sub = j.get("subscription");
+                        let ty = sub.and_then(|s| s.get("type")).and_then(|t| t.as_str());
+                        let ver = sub.and_then(|s| s.get("version")).and_then(|t| t.as_str());
+                        if ty != Some(v.ty.as_str()) || ver != Some(v.version.as_str()) {
+                            cx.err(
+                                ex.referenced.line(),
+                                &item,
+                                format!(
+                                    "example subscription is {ty:?} v{ver:?}; record a decision and fix the example"
+                                ),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    if diags.is_empty() { Ok(()) } else { Err(diags.sorted()) }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FieldKind {
+    Model,
+    Query,
+    Body,
+    Condition,
+}
+
+fn inline_names(fields: &[Spanned<FieldDef>], define: &mut dyn FnMut(&str, u64)) {
+    for f in fields {
+        if !f.value.fields.is_empty() {
+            if let Some(m) = &f.value.model {
+                define(m, f.referenced.line());
+            }
+            inline_names(&f.value.fields, define);
+        }
+    }
+}
+
+fn check_type_name(cx: &mut Ctx<'_>, line: u64, item: &str, name: &str) {
+    let ok =
+        name.chars().next().is_some_and(|c| c.is_ascii_uppercase()) && name.chars().all(|c| c.is_ascii_alphanumeric());
+    if !ok {
+        cx.err(line, item, format!("type name '{name}' must be PascalCase"));
+    }
+}
+
+fn check_scopes(
+    cx: &mut Ctx<'_>,
+    line: u64,
+    item: &str,
+    groups: &[Vec<String>],
+    known: &BTreeSet<String>,
+    have_scope_file: bool,
+) {
+    for g in groups {
+        if g.is_empty() {
+            cx.err(line, item, "empty scope group");
+        }
+        for s in g {
+            if have_scope_file && !known.contains(s) {
+                cx.err(line, item, format!("unknown scope '{s}'"));
+            }
+        }
+    }
+}
+
+fn check_fields(
+    cx: &mut Ctx<'_>,
+    item: &str,
+    fields: &[Spanned<FieldDef>],
+    types: &BTreeMap<String, Defined>,
+    kind: FieldKind,
+) {
+    let mut names = BTreeSet::new();
+    let mut rust_names = BTreeSet::new();
+    for f in fields {
+        let line = f.referenced.line();
+        let d = &f.value;
+        let it = format!("{item}.{}", d.name);
+        if !names.insert(d.name.clone()) {
+            cx.err(line, &it, "duplicate field");
+        }
+        let rust = d.rust_name.clone().unwrap_or_else(|| heck::ToSnakeCase::to_snake_case(d.name.as_str()));
+        if d.rust_name.is_none() && is_keyword(&rust) {
+            cx.err(line, &it, format!("'{rust}' is a Rust keyword; set rust_name"));
+        }
+        if d.rust_name.as_deref().is_some_and(is_keyword) {
+            cx.err(line, &it, "rust_name is a Rust keyword");
+        }
+        if !rust_names.insert(rust.clone()) {
+            cx.err(line, &it, format!("Rust name '{rust}' is used twice; set rust_name"));
+        }
+        if d.description.trim().is_empty() {
+            cx.err(line, &it, "description is empty");
+        }
+        match Ty::parse(&d.ty) {
+            Err(msg) => cx.err(line, &it, msg),
+            Ok(ty) => {
+                let leaf = ty.leaf();
+                match leaf {
+                    Ty::Named(n) if n.is_empty() => {
+                        if d.fields.is_empty() {
+                            cx.err(line, &it, "type 'object' needs fields");
+                        } else if d.model.is_none() {
+                            cx.err(line, &it, "an inline object needs a model name (model: ...)");
+                        }
+                    }
+                    Ty::Named(n) => {
+                        if !types.contains_key(n) {
+                            cx.err(line, &it, format!("unknown type '{n}'"));
+                        }
+                        if !d.fields.is_empty() {
+                            cx.err(line, &it, "fields are only allowed with type 'object' or '[object]'");
+                        }
+                    }
+                    _ => {
+                        if !d.fields.is_empty() {
+                            cx.err(line, &it, "fields are only allowed with type 'object' or '[object]'");
+                        }
+                    }
+                }
+                if d.repeat.is_some() && kind != FieldKind::Query {
+                    cx.err(line, &it, "repeat is only for query parameters");
+                }
+                if d.repeat == Some(0) {
+                    cx.err(line, &it, "repeat must be at least 1");
+                }
+                if kind == FieldKind::Query && (ty.is_vec() || matches!(leaf, Ty::Json | Ty::Named(_))) {
+                    let is_enum_like = matches!(leaf, Ty::Named(n) if !n.is_empty());
+                    if ty.is_vec() || !is_enum_like {
+                        cx.err(line, &it, "a query parameter is a scalar or an enum; use repeat for lists");
+                    }
+                }
+                if (d.min.is_some() || d.max.is_some()) && !matches!(leaf, Ty::Integer | Ty::Number) {
+                    cx.err(line, &it, "min/max only apply to integer or number fields");
+                }
+                if let (Some(a), Some(b)) = (d.min, d.max)
+                    && a > b
+                {
+                    cx.err(line, &it, format!("min {a} is greater than max {b}"));
+                }
+                if d.max_len.is_some() && !matches!(leaf, Ty::String) {
+                    cx.err(line, &it, "max_len only applies to string fields");
+                }
+            }
+        }
+        if matches!(kind, FieldKind::Query | FieldKind::Body | FieldKind::Condition) && (d.optional || d.nullable) {
+            cx.err(line, &it, "optional/nullable are for model fields; parameters are optional unless required");
+        }
+        if kind == FieldKind::Model && d.required {
+            cx.err(line, &it, "required is for parameters; model fields are present unless optional or nullable");
+        }
+        if !d.fields.is_empty() {
+            let sub = kind;
+            check_fields(cx, item, &d.fields, types, if sub == FieldKind::Query { FieldKind::Body } else { sub });
+        }
+    }
+}

@@ -1,0 +1,470 @@
+//! The HTTP client: credentials, base URLs, sending, errors.
+
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tracing::Instrument;
+
+use crate::endpoint::Endpoint;
+use crate::error::{Error, Result};
+use crate::meta::{EndpointMeta, Method, TokenKind};
+use crate::query::Query;
+use crate::secret::AccessToken;
+
+/// Twitch's Helix base URL.
+pub const HELIX_URL: &str = "https://api.twitch.tv/helix";
+/// Twitch's OAuth base URL.
+pub const AUTH_URL: &str = "https://id.twitch.tv/oauth2";
+
+/// The future `send()` returns: boxed, `Send`, `'static`.
+pub type ResponseFuture<T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'static>>;
+
+/// The token the client sends.
+#[derive(Clone)]
+enum Credentials {
+    None,
+    App(AccessToken),
+    User { token: AccessToken, scopes: Option<Vec<String>> },
+}
+
+impl Credentials {
+    fn kind(&self) -> Option<TokenKind> {
+        match self {
+            Credentials::None => None,
+            Credentials::App(_) => Some(TokenKind::App),
+            Credentials::User { .. } => Some(TokenKind::User),
+        }
+    }
+
+    fn token(&self) -> Option<&AccessToken> {
+        match self {
+            Credentials::None => None,
+            Credentials::App(t) | Credentials::User { token: t, .. } => Some(t),
+        }
+    }
+}
+
+struct Inner {
+    http: reqwest::Client,
+    client_id: String,
+    credentials: Credentials,
+    helix_url: String,
+    auth_url: String,
+}
+
+/// A Twitch API client. Cheap to clone: clones share one connection pool.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("client_id", &self.inner.client_id)
+            .field("token", &self.inner.credentials.kind().map(|k| format!("{k:?} token [redacted]")))
+            .field("helix_url", &self.inner.helix_url)
+            .field("auth_url", &self.inner.auth_url)
+            .finish()
+    }
+}
+
+/// Builds a [`Client`] (or the generated crate's wrapper `C`).
+#[must_use]
+pub struct ClientBuilder<C = Client> {
+    client_id: Option<String>,
+    credentials: Credentials,
+    helix_url: String,
+    auth_url: String,
+    timeout: Duration,
+    connect_timeout: Duration,
+    http: Option<reqwest::Client>,
+    _out: PhantomData<fn() -> C>,
+}
+
+impl<C> fmt::Debug for ClientBuilder<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("client_id", &self.client_id)
+            .field("token", &self.credentials.kind().map(|k| format!("{k:?} token [redacted]")))
+            .field("helix_url", &self.helix_url)
+            .field("auth_url", &self.auth_url)
+            .finish()
+    }
+}
+
+impl<C: From<Client>> Default for ClientBuilder<C> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<C: From<Client>> ClientBuilder<C> {
+    /// A builder with Twitch's URLs and default timeouts (10 s to connect, 30 s overall).
+    pub fn new() -> Self {
+        Self {
+            client_id: None,
+            credentials: Credentials::None,
+            helix_url: HELIX_URL.to_owned(),
+            auth_url: AUTH_URL.to_owned(),
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            http: None,
+            _out: PhantomData,
+        }
+    }
+
+    /// The application's client id (sent as `Client-Id`).
+    pub fn client_id(mut self, id: impl Into<String>) -> Self {
+        self.client_id = Some(id.into());
+        self
+    }
+
+    /// Send this app access token.
+    pub fn app_token(mut self, token: impl Into<String>) -> Self {
+        self.credentials = Credentials::App(AccessToken::new(token));
+        self
+    }
+
+    /// Send this user access token. Scopes are unknown, so scope checks are
+    /// left to Twitch.
+    pub fn user_token(mut self, token: impl Into<String>) -> Self {
+        self.credentials = Credentials::User { token: AccessToken::new(token), scopes: None };
+        self
+    }
+
+    /// Send this user access token, which has these scopes: endpoints whose
+    /// scope groups it does not satisfy fail before sending.
+    pub fn user_token_with_scopes<S: Into<String>>(
+        mut self,
+        token: impl Into<String>,
+        scopes: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.credentials = Credentials::User {
+            token: AccessToken::new(token),
+            scopes: Some(scopes.into_iter().map(Into::into).collect()),
+        };
+        self
+    }
+
+    /// Helix base URL, e.g. `http://127.0.0.1:8080/helix` for a local mock.
+    pub fn helix_url(mut self, url: impl Into<String>) -> Self {
+        self.helix_url = url.into().trim_end_matches('/').to_owned();
+        self
+    }
+
+    /// OAuth base URL, e.g. `http://127.0.0.1:8080/oauth2`.
+    pub fn auth_url(mut self, url: impl Into<String>) -> Self {
+        self.auth_url = url.into().trim_end_matches('/').to_owned();
+        self
+    }
+
+    /// Overall time limit of one request.
+    pub fn timeout(mut self, t: Duration) -> Self {
+        self.timeout = t;
+        self
+    }
+
+    /// Time limit for establishing a connection.
+    pub fn connect_timeout(mut self, t: Duration) -> Self {
+        self.connect_timeout = t;
+        self
+    }
+
+    /// Use this `reqwest` client (its own timeouts then apply).
+    pub fn http_client(mut self, http: reqwest::Client) -> Self {
+        self.http = Some(http);
+        self
+    }
+
+    /// Build the client.
+    pub fn build(self) -> Result<C> {
+        let client_id = self.client_id.ok_or_else(|| Error::Config("a client id is required".into()))?;
+        for url in [&self.helix_url, &self.auth_url] {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(Error::Config(format!("base URL must be http(s): {url}")));
+            }
+        }
+        let http = match self.http {
+            Some(h) => h,
+            None => {
+                // One TLS stack (rustls with ring); installing twice is harmless.
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                reqwest::Client::builder()
+                    .timeout(self.timeout)
+                    .connect_timeout(self.connect_timeout)
+                    .user_agent(concat!("twitch-rs/", env!("CARGO_PKG_VERSION")))
+                    .build()
+                    .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?
+            }
+        };
+        Ok(C::from(Client {
+            inner: Arc::new(Inner {
+                http,
+                client_id,
+                credentials: self.credentials,
+                helix_url: self.helix_url,
+                auth_url: self.auth_url,
+            }),
+        }))
+    }
+}
+
+/// An HTTP request as it would be sent, without credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PreparedRequest {
+    /// HTTP method.
+    pub method: Method,
+    /// Full URL with the query string.
+    pub url: String,
+    /// JSON body.
+    pub body: Option<String>,
+}
+
+impl fmt::Display for PreparedRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.method, self.url)?;
+        if let Some(b) = &self.body {
+            write!(f, "\n{b}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What a request needs once the endpoint's own code has run.
+struct Outgoing<'a> {
+    endpoint: &'a str,
+    meta: Option<&'static EndpointMeta>,
+    method: Method,
+    path: &'a str,
+    query: Query,
+    body: Option<Vec<u8>>,
+}
+
+/// The body and status of a successful response.
+pub(crate) struct Success {
+    pub body: Vec<u8>,
+}
+
+impl Client {
+    /// A builder; the generated crate's `Client::builder()` wraps this.
+    pub fn builder() -> ClientBuilder<Client> {
+        ClientBuilder::new()
+    }
+
+    /// The application's client id.
+    pub fn client_id(&self) -> &str {
+        &self.inner.client_id
+    }
+
+    /// Helix base URL in use.
+    pub fn helix_url(&self) -> &str {
+        &self.inner.helix_url
+    }
+
+    /// OAuth base URL in use.
+    pub fn auth_url(&self) -> &str {
+        &self.inner.auth_url
+    }
+
+    /// A request to any Helix path, for what the schema lacks. Same
+    /// credentials, error handling and tracing as generated endpoints.
+    pub fn raw(&self, method: Method, path: impl Into<String>) -> RawRequest {
+        RawRequest { client: self.clone(), method, path: path.into(), query: Query::new(), body: None }
+    }
+
+    /// Check the endpoint's token and scope needs against the credentials.
+    fn check_token(&self, meta: &EndpointMeta) -> Result<()> {
+        let endpoint = meta.id;
+        let have = self.inner.credentials.kind();
+        match have {
+            Some(k) if meta.tokens.contains(&k) => {}
+            // Extension JWTs are not managed here; let Twitch judge.
+            _ if meta.tokens.contains(&TokenKind::ExtensionJwt) => return Ok(()),
+            _ => {
+                let needs = meta
+                    .tokens
+                    .iter()
+                    .map(|t| match t {
+                        TokenKind::App => "app access token",
+                        TokenKind::User => "user access token",
+                        TokenKind::ExtensionJwt => "extension JWT",
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" or ");
+                return Err(Error::WrongToken { endpoint: endpoint.to_owned(), needs });
+            }
+        }
+        if let Credentials::User { scopes: Some(granted), .. } = &self.inner.credentials {
+            let missing = meta.missing_scopes(granted);
+            if !missing.is_empty() {
+                return Err(Error::MissingScope {
+                    endpoint: endpoint.to_owned(),
+                    missing: missing.iter().map(|g| g.iter().map(|s| (*s).to_owned()).collect()).collect(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn url(&self, path: &str, query: &Query) -> String {
+        let mut url = format!("{}{}", self.inner.helix_url, path);
+        if !query.is_empty() {
+            url.push('?');
+            url.push_str(&query.encode());
+        }
+        url
+    }
+
+    async fn execute(&self, out: Outgoing<'_>) -> Result<Success> {
+        if let Some(meta) = out.meta {
+            self.check_token(meta)?;
+        }
+        let url = self.url(out.path, &out.query);
+        let endpoint = out.endpoint;
+        let mut req = self.inner.http.request(out.method.to_reqwest(), &url).header("Client-Id", &self.inner.client_id);
+        if let Some(t) = self.inner.credentials.token() {
+            req = req.header("Authorization", format!("Bearer {}", t.secret()));
+        }
+        if let Some(body) = out.body {
+            req = req.header("Content-Type", "application/json").body(body);
+        }
+        let transport = |source| Error::Transport { endpoint: endpoint.to_owned(), source };
+        let resp = req.send().await.map_err(transport)?;
+        let status = resp.status().as_u16();
+        let reset_at = resp
+            .headers()
+            .get("Ratelimit-Reset")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        let body = resp.bytes().await.map_err(transport)?.to_vec();
+        tracing::debug!(status, bytes = body.len(), "response");
+        if (200..300).contains(&status) {
+            return Ok(Success { body });
+        }
+        Err(error_from_response(endpoint, status, reset_at, &body))
+    }
+}
+
+/// Build the error for a non-2xx response.
+fn error_from_response(endpoint: &str, status: u16, reset_at: Option<u64>, body: &[u8]) -> Error {
+    #[derive(serde::Deserialize, Default)]
+    #[serde(default)]
+    struct TwitchError {
+        error: String,
+        message: String,
+    }
+    let parsed: TwitchError = serde_json::from_slice(body).unwrap_or_else(|_| TwitchError {
+        error: String::new(),
+        message: String::from_utf8_lossy(body).chars().take(512).collect(),
+    });
+    let endpoint = endpoint.to_owned();
+    match status {
+        401 => Error::Unauthorized { endpoint, message: parsed.message },
+        429 => {
+            let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+            Error::RateLimited {
+                endpoint,
+                reset_at,
+                retry_after: reset_at.map(|r| Duration::from_secs(r.saturating_sub(now))),
+                message: parsed.message,
+            }
+        }
+        _ => Error::Api { endpoint, status, error: parsed.error, message: parsed.message },
+    }
+}
+
+fn outgoing<E: Endpoint>(req: &E) -> Result<Outgoing<'static>> {
+    let meta = req.meta();
+    req.validate().map_err(|source| Error::InvalidRequest { endpoint: meta.id.to_owned(), source })?;
+    let mut query = Query::new();
+    req.query(&mut query);
+    let body = req.body().map_err(|e| Error::InvalidRequest {
+        endpoint: meta.id.to_owned(),
+        source: crate::error::InvalidParam { param: "body".into(), message: e.to_string() },
+    })?;
+    Ok(Outgoing { endpoint: meta.id, meta: Some(meta), method: meta.method, path: meta.path, query, body })
+}
+
+/// Send a generated request. Generated `send()` and `IntoFuture` call this.
+pub fn send<E: Endpoint>(req: E) -> ResponseFuture<E::Output> {
+    let meta = req.meta();
+    let span = tracing::info_span!("twitch.request", endpoint = meta.id, method = meta.method.as_str());
+    Box::pin(
+        async move {
+            let out = outgoing(&req)?;
+            let ok = req.client().execute(out).await?;
+            E::decode(&ok.body)
+        }
+        .instrument(span),
+    )
+}
+
+/// The request a generated builder would send, without sending it.
+pub fn prepare<E: Endpoint>(req: &E) -> Result<PreparedRequest> {
+    let out = outgoing(req)?;
+    Ok(PreparedRequest {
+        method: out.method,
+        url: req.client().url(out.path, &out.query),
+        body: out.body.map(|b| String::from_utf8_lossy(&b).into_owned()),
+    })
+}
+
+/// A request to any Helix path; see [`Client::raw`].
+#[derive(Debug, Clone)]
+#[must_use = "a request does nothing until it is sent"]
+pub struct RawRequest {
+    client: Client,
+    method: Method,
+    path: String,
+    query: Query,
+    body: Option<Vec<u8>>,
+}
+
+impl RawRequest {
+    /// Add a query parameter (call again to repeat it).
+    pub fn query(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.query.push_dynamic(name, value);
+        self
+    }
+
+    /// Send this JSON body.
+    pub fn json<T: serde::Serialize + ?Sized>(mut self, body: &T) -> Result<Self> {
+        self.body = Some(serde_json::to_vec(body).map_err(|e| Error::InvalidRequest {
+            endpoint: self.path.clone(),
+            source: crate::error::InvalidParam { param: "body".into(), message: e.to_string() },
+        })?);
+        Ok(self)
+    }
+
+    /// Send and return the raw body (empty for 204).
+    pub async fn send_bytes(self) -> Result<Vec<u8>> {
+        let span = tracing::info_span!("twitch.request", endpoint = %self.path, method = self.method.as_str());
+        async move {
+            let out = Outgoing {
+                endpoint: &self.path,
+                meta: None,
+                method: self.method,
+                path: &self.path,
+                query: self.query.clone(),
+                body: self.body.clone(),
+            };
+            Ok(self.client.execute(out).await?.body)
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Send and decode the body as `T` (use `serde_json::Value` for anything).
+    pub async fn send<T: serde::de::DeserializeOwned>(self) -> Result<T> {
+        let path = self.path.clone();
+        let body = self.send_bytes().await?;
+        let body = if body.is_empty() { b"null".to_vec() } else { body };
+        crate::decode::json(&path, &body)
+    }
+}

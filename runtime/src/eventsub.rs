@@ -1,0 +1,128 @@
+//! EventSub decoding: the notification envelope and the traits generated
+//! subscription types and the `Event` enum implement.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::error::{Error, Result};
+use crate::meta::SubscriptionMeta;
+
+/// A subscription type at one version; the value is its condition.
+pub trait SubscriptionType: Serialize + Send + Sync {
+    /// e.g. `channel.follow`
+    const TYPE: &'static str;
+    /// e.g. `2`
+    const VERSION: &'static str;
+    /// The event a notification carries.
+    type Event: DeserializeOwned;
+
+    /// The type's static description.
+    fn meta(&self) -> &'static SubscriptionMeta;
+
+    /// The condition as JSON, for the create-subscription body.
+    fn condition(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// An event type that can be decoded from a notification's type, version
+/// and raw `event` (or batched `events`) JSON. The generated `Event` enum
+/// implements it.
+pub trait EventPayload: Sized {
+    /// Decode; unknown types and versions must not fail.
+    fn decode(subscription_type: &str, version: &str, raw: &str) -> Result<Self>;
+}
+
+/// An event of a type or version the schema does not know, kept raw.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct UnknownEvent {
+    /// The subscription type.
+    pub subscription_type: String,
+    /// The subscription version.
+    pub version: String,
+    /// The event JSON as received.
+    pub raw: serde_json::Value,
+}
+
+impl UnknownEvent {
+    /// Keep an event's raw JSON (text that is not JSON is kept as a string).
+    pub fn new(subscription_type: &str, version: &str, raw: &str) -> Self {
+        Self {
+            subscription_type: subscription_type.to_owned(),
+            version: version.to_owned(),
+            raw: serde_json::from_str(raw).unwrap_or_else(|_| serde_json::Value::String(raw.to_owned())),
+        }
+    }
+}
+
+/// The `subscription` object of a notification.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SubscriptionInfo {
+    /// Subscription id.
+    #[serde(default)]
+    pub id: String,
+    /// Subscription type.
+    #[serde(rename = "type")]
+    pub subscription_type: String,
+    /// Subscription version.
+    pub version: String,
+    /// Status, e.g. `enabled`.
+    #[serde(default)]
+    pub status: String,
+    /// Cost against the subscription limit.
+    #[serde(default)]
+    pub cost: i64,
+    /// The condition as sent.
+    #[serde(default)]
+    pub condition: serde_json::Value,
+    /// The transport as sent.
+    #[serde(default)]
+    pub transport: serde_json::Value,
+    /// When the subscription was created.
+    #[serde(default)]
+    pub created_at: Option<crate::Timestamp>,
+}
+
+/// A decoded notification: which subscription, and the typed event.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Notification<E> {
+    /// The subscription it belongs to.
+    pub subscription: SubscriptionInfo,
+    /// The event.
+    pub event: E,
+}
+
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    subscription: SubscriptionInfo,
+    #[serde(borrow)]
+    event: Option<&'a RawValue>,
+    #[serde(borrow)]
+    events: Option<&'a RawValue>,
+}
+
+impl<E: EventPayload> Notification<E> {
+    /// Decode a notification payload (`{"subscription": ..., "event": ...}`,
+    /// as in a WebSocket message's `payload` or a webhook body).
+    pub fn decode(payload: &str) -> Result<Self> {
+        let de = &mut serde_json::Deserializer::from_str(payload);
+        let env: Envelope<'_> = serde_path_to_error::deserialize(de).map_err(|e| Error::Decode {
+            endpoint: "notification".into(),
+            path: e.path().to_string(),
+            message: e.into_inner().to_string(),
+            body: payload.to_owned(),
+        })?;
+        let raw = env.event.or(env.events).ok_or_else(|| Error::Decode {
+            endpoint: format!("{} v{}", env.subscription.subscription_type, env.subscription.version),
+            path: "event".into(),
+            message: "notification has neither `event` nor `events`".into(),
+            body: payload.to_owned(),
+        })?;
+        let event = E::decode(&env.subscription.subscription_type, &env.subscription.version, raw.get())?;
+        Ok(Self { subscription: env.subscription, event })
+    }
+}

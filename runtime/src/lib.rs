@@ -1,0 +1,30 @@
+//! The handwritten runtime under the generated `twitch` crate.
+//!
+//! It knows no endpoint or event by name. Generated code implements
+//! [`Endpoint`], [`Paginated`], [`SubscriptionType`] and [`EventPayload`];
+//! this crate sends, paginates, decodes and reports errors for all of them
+//! alike. Users normally depend on the `twitch` crate, which re-exports what
+//! they need from here.
+
+pub mod check;
+mod client;
+pub mod de;
+pub mod decode;
+mod endpoint;
+mod error;
+pub mod eventsub;
+mod meta;
+mod pagination;
+mod query;
+mod secret;
+mod types;
+
+pub use client::{Client, ClientBuilder, PreparedRequest, RawRequest, ResponseFuture, prepare, send};
+pub use endpoint::{Endpoint, Paginated};
+pub use error::{Error, InvalidParam, Result};
+pub use eventsub::{EventPayload, Notification, SubscriptionInfo, SubscriptionType, UnknownEvent};
+pub use meta::{EndpointMeta, Method, ParamMeta, ResponseShape, SubscriptionMeta, TokenKind};
+pub use pagination::{Page, Paginator};
+pub use query::{Query, ToQuery};
+pub use secret::AccessToken;
+pub use types::{Timestamp, TimestampError, UserId, UserLogin};

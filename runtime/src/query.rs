@@ -1,0 +1,126 @@
+//! Query strings.
+
+use std::borrow::Cow;
+use std::fmt::Write;
+
+/// A value that can stand in a query string.
+pub trait ToQuery {
+    /// The value as text, before percent-encoding.
+    fn to_query(&self) -> Cow<'_, str>;
+}
+
+impl ToQuery for String {
+    fn to_query(&self) -> Cow<'_, str> {
+        Cow::Borrowed(self)
+    }
+}
+
+impl ToQuery for str {
+    fn to_query(&self) -> Cow<'_, str> {
+        Cow::Borrowed(self)
+    }
+}
+
+impl ToQuery for i64 {
+    fn to_query(&self) -> Cow<'_, str> {
+        Cow::Owned(self.to_string())
+    }
+}
+
+impl ToQuery for f64 {
+    fn to_query(&self) -> Cow<'_, str> {
+        Cow::Owned(self.to_string())
+    }
+}
+
+impl ToQuery for bool {
+    fn to_query(&self) -> Cow<'_, str> {
+        Cow::Borrowed(if *self { "true" } else { "false" })
+    }
+}
+
+/// Query parameters in the order they were added; names may repeat.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Query {
+    pairs: Vec<(Cow<'static, str>, String)>,
+}
+
+impl Query {
+    /// An empty query.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Add one value.
+    pub fn push<T: ToQuery + ?Sized>(&mut self, name: &'static str, value: &T) {
+        self.pairs.push((Cow::Borrowed(name), value.to_query().into_owned()));
+    }
+
+    /// Add a value if there is one.
+    pub fn push_opt<T: ToQuery>(&mut self, name: &'static str, value: Option<&T>) {
+        if let Some(v) = value {
+            self.push(name, v);
+        }
+    }
+
+    /// Add every value, each as its own `name=value` pair.
+    pub fn push_all<T: ToQuery>(&mut self, name: &'static str, values: &[T]) {
+        for v in values {
+            self.push(name, v);
+        }
+    }
+
+    /// Add a pair with a name known only at run time (raw requests).
+    pub fn push_dynamic(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.pairs.push((Cow::Owned(name.into()), value.into()));
+    }
+
+    /// The pairs, in order.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.pairs.iter().map(|(k, v)| (k.as_ref(), v.as_str()))
+    }
+
+    /// No pairs at all.
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+
+    /// `a=1&b=x%20y`
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        for (i, (k, v)) in self.pairs.iter().enumerate() {
+            if i > 0 {
+                out.push('&');
+            }
+            encode_into(&mut out, k);
+            out.push('=');
+            encode_into(&mut out, v);
+        }
+        out
+    }
+}
+
+/// Percent-encode everything but RFC 3986's unreserved characters.
+fn encode_into(out: &mut String, s: &str) {
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_and_repeats() {
+        let mut q = Query::new();
+        q.push_all("login", &["a b".to_owned(), "ü".to_owned()]);
+        q.push_opt::<i64>("first", None);
+        q.push("first", &20i64);
+        assert_eq!(q.encode(), "login=a%20b&login=%C3%BC&first=20");
+    }
+}

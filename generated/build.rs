@@ -1,0 +1,23 @@
+//! Generates the bindings from `../schema` into `OUT_DIR`.
+
+use std::path::PathBuf;
+
+fn main() {
+    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let schema = manifest.join("../schema");
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    println!("cargo::rerun-if-changed={}", schema.display());
+    match twitch_codegen::generate(&schema) {
+        Ok(generated) => {
+            if let Err(e) = twitch_codegen::write::write(&generated, &out) {
+                panic!("cannot write generated code to {}: {e}", out.display());
+            }
+        }
+        Err(diags) => {
+            for d in &diags.0 {
+                println!("cargo::error={d}");
+            }
+            std::process::exit(1);
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! Typed bindings to Twitch's Helix API and EventSub, generated from the
+//! YAML schema in this repository.
+//!
+//! ```no_run
+//! # async fn demo() -> twitch::Result<()> {
+//! let client = twitch::Client::builder()
+//!     .client_id("my-client-id")
+//!     .app_token("my-app-token")
+//!     .build()?;
+//!
+//! let users = client.get_users().login("twitchdev").send().await?;
+//!
+//! let mut live = client.get_streams().game_id("509658").first(100).paginate();
+//! while let Some(stream) = live.try_next().await? {
+//!     println!("{} is live with {} viewers", stream.user_name, stream.viewer_count);
+//! }
+//! # let _ = users;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Every endpoint is a method on [`Client`] returning a request builder:
+//! required parameters are arguments, optional ones are setters, documented
+//! limits are checked before anything is sent. `.send().await` (or just
+//! `.await`) runs it; paginated endpoints also have `.paginate()`.
+//! [`Client::raw`] reaches any path the schema lacks, with the same
+//! credentials and errors.
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+include!(concat!(env!("OUT_DIR"), "/lib.rs"));
+
+#[doc(hidden)]
+pub use twitch_runtime as __rt;
+
+pub use eventsub::Event;
+pub use twitch_runtime::{
+    AccessToken, EndpointMeta, Error, InvalidParam, Method, Notification, Page, Paginator, ParamMeta, PreparedRequest,
+    RawRequest, ResponseFuture, ResponseShape, Result, SubscriptionInfo, SubscriptionMeta, SubscriptionType, Timestamp,
+    TimestampError, TokenKind, UnknownEvent, UserId, UserLogin,
+};
+
+/// Builds a [`Client`]: client id, token, base URLs, timeouts.
+pub type ClientBuilder = twitch_runtime::ClientBuilder<Client>;
+
+/// A Twitch API client. Every Helix endpoint is a method on it.
+///
+/// Cheap to clone; clones share one connection pool.
+#[derive(Clone, Debug)]
+pub struct Client {
+    inner: twitch_runtime::Client,
+}
+
+impl Client {
+    /// Start building a client.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::new()
+    }
+}
+
+impl From<twitch_runtime::Client> for Client {
+    fn from(inner: twitch_runtime::Client) -> Self {
+        Self { inner }
+    }
+}
+
+impl std::ops::Deref for Client {
+    type Target = twitch_runtime::Client;
+
+    fn deref(&self) -> &Self::Target {
+        &self.inner
+    }
+}
+
+/// Decode an EventSub notification payload (`{"subscription", "event"}`)
+/// into the typed [`Event`].
+pub fn decode_notification(payload: &str) -> Result<Notification<Event>> {
+    Notification::decode(payload)
+}

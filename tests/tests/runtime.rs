@@ -1,0 +1,277 @@
+//! Runtime behaviour against a local HTTP server on 127.0.0.1: headers,
+//! pagination, errors, decode paths, checks that happen before any I/O.
+
+mod support;
+
+use support::{Response, TestServer};
+use twitch::{Client, Error};
+
+fn client(server: &TestServer) -> Client {
+    Client::builder()
+        .client_id("test-client")
+        .app_token("test-app-token")
+        .helix_url(format!("{}/helix", server.url()))
+        .build()
+        .expect("client")
+}
+
+fn stream_json(id: usize) -> String {
+    format!(
+        r#"{{"id":"{id}","user_id":"1","user_login":"a","user_name":"A","game_id":"509658","game_name":"Just Chatting","type":"live","title":"t","tags":[],"viewer_count":{id},"started_at":"2021-03-10T15:04:21Z","language":"en","thumbnail_url":"x","tag_ids":[],"is_mature":false}}"#
+    )
+}
+
+/// Pages of 2 items; the cursor is the next page number. `repeat` makes
+/// page 2 hand out page 2's cursor again.
+fn paged(pages: usize, repeat: bool) -> impl Fn(&support::Request) -> Response + Send + Sync + 'static {
+    move |req| {
+        let page: usize = req.query_values("after").first().and_then(|c| c.parse().ok()).unwrap_or(1);
+        let items: Vec<String> = (0..2).map(|i| stream_json(page * 10 + i)).collect();
+        let next = if repeat && page == 2 {
+            r#"{"cursor":"2"}"#.to_owned()
+        } else if page < pages {
+            format!(r#"{{"cursor":"{}"}}"#, page + 1)
+        } else {
+            "{}".to_owned()
+        };
+        Response::json(200, &format!(r#"{{"data":[{}],"pagination":{next}}}"#, items.join(",")))
+    }
+}
+
+#[tokio::test]
+async fn sends_client_id_and_bearer_token() {
+    let server = TestServer::start(|_| Response::json(200, r#"{"data":[]}"#)).await;
+    let users = client(&server).get_users().login("twitchdev").id("1").id("2").send().await.unwrap();
+    assert!(users.is_empty());
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 1);
+    let r = &reqs[0];
+    assert_eq!(r.method, "GET");
+    assert_eq!(r.path, "/helix/users");
+    assert_eq!(r.header("client-id"), Some("test-client"));
+    assert_eq!(r.header("authorization"), Some("Bearer test-app-token"));
+    assert_eq!(r.query_values("id"), ["1", "2"]);
+    assert_eq!(r.query_values("login"), ["twitchdev"]);
+}
+
+#[tokio::test]
+async fn paginates_across_pages() {
+    let server = TestServer::start(paged(4, false)).await;
+    let mut walk = client(&server).get_streams().first(2).paginate();
+    let mut ids = Vec::new();
+    while let Some(s) = walk.try_next().await.unwrap() {
+        ids.push(s.id.clone());
+    }
+    assert_eq!(ids, ["10", "11", "20", "21", "30", "31", "40", "41"]);
+    assert_eq!(walk.pages_fetched(), 4);
+    assert_eq!(walk.cursor(), None);
+    let cursors: Vec<Vec<String>> =
+        server.requests().iter().map(|r| r.query_values("after").iter().map(|s| s.to_string()).collect()).collect();
+    assert_eq!(cursors, [vec![], vec!["2".to_owned()], vec!["3".to_owned()], vec!["4".to_owned()]]);
+}
+
+#[tokio::test]
+async fn page_by_page_and_collect_all() {
+    let server = TestServer::start(paged(3, false)).await;
+    let c = client(&server);
+    let mut walk = c.get_streams().paginate();
+    let first = walk.next_page().await.unwrap().unwrap();
+    assert_eq!(first.len(), 2);
+    assert_eq!(walk.cursor(), Some("2"));
+    // Resume elsewhere from the saved cursor.
+    let rest = c.get_streams().paginate().resume("2").collect_all(100).await.unwrap();
+    assert_eq!(rest.len(), 4);
+    let limited = c.get_streams().paginate().collect_all(3).await.unwrap();
+    assert_eq!(limited.len(), 3);
+}
+
+#[tokio::test]
+async fn a_repeated_cursor_stops_with_an_error() {
+    let server = TestServer::start(paged(5, true)).await;
+    let mut walk = client(&server).get_streams().paginate();
+    let mut got = 0;
+    let err = loop {
+        match walk.try_next().await {
+            Ok(Some(_)) => got += 1,
+            Ok(None) => panic!("walk ended without noticing the repeat"),
+            Err(e) => break e,
+        }
+    };
+    // Both pages' items are delivered before the error.
+    assert_eq!(got, 4);
+    assert!(matches!(err, Error::RepeatedCursor { ref cursor, .. } if cursor == "2"), "{err:?}");
+    assert_eq!(server.requests().len(), 2);
+    assert!(walk.try_next().await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn twitch_error_bodies_are_typed() {
+    let server = TestServer::start(|req| match req.query_values("login").first().copied() {
+        Some("bad") => Response::json(400, r#"{"error":"Bad Request","status":400,"message":"Invalid login names"}"#),
+        Some("expired") => {
+            Response::json(401, r#"{"error":"Unauthorized","status":401,"message":"Invalid OAuth token"}"#)
+        }
+        Some("limited") => Response::json(429, r#"{"error":"Too Many Requests","status":429,"message":"slow down"}"#)
+            .header("Ratelimit-Reset", "4102444800"),
+        _ => Response::json(503, "upstream gone"),
+    })
+    .await;
+    let c = client(&server);
+    match c.get_users().login("bad").await.unwrap_err() {
+        Error::Api { endpoint, status, error, message } => {
+            assert_eq!((endpoint.as_str(), status, error.as_str()), ("get-users", 400, "Bad Request"));
+            assert_eq!(message, "Invalid login names");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(c.get_users().login("expired").await.unwrap_err(), Error::Unauthorized { .. }));
+    match c.get_users().login("limited").await.unwrap_err() {
+        Error::RateLimited { reset_at, retry_after, .. } => {
+            assert_eq!(reset_at, Some(4_102_444_800));
+            assert!(retry_after.is_some());
+        }
+        other => panic!("{other:?}"),
+    }
+    // A non-JSON error body keeps its text.
+    match c.get_users().login("other").await.unwrap_err() {
+        Error::Api { status: 503, message, .. } => assert_eq!(message, "upstream gone"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn no_content_is_unit() {
+    let server = TestServer::start(|_| Response::empty(204)).await;
+    let c = Client::builder()
+        .client_id("test-client")
+        .user_token("test-user-token")
+        .helix_url(format!("{}/helix", server.url()))
+        .build()
+        .unwrap();
+    c.delete_chat_messages("1", "2").message_id("abc").send().await.unwrap();
+    let r = &server.requests()[0];
+    assert_eq!(r.method, "DELETE");
+    assert_eq!(r.path, "/helix/moderation/chat");
+    assert_eq!(r.query_values("message_id"), ["abc"]);
+}
+
+#[tokio::test]
+async fn decode_errors_name_the_json_path() {
+    let body = format!(
+        r#"{{"data":[{},{}],"pagination":{{}}}}"#,
+        stream_json(1),
+        stream_json(2).replace(r#""viewer_count":2"#, r#""viewer_count":"many""#)
+    );
+    let server = TestServer::start(move |_| Response::json(200, &body)).await;
+    match client(&server).get_streams().send().await.unwrap_err() {
+        Error::Decode { endpoint, path, body, .. } => {
+            assert_eq!(endpoint, "get-streams");
+            assert_eq!(path, "data[1].viewer_count");
+            assert!(body.contains("many"), "the raw body is kept");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn new_fields_nulls_and_unknown_enum_values_decode() {
+    let body = r#"{"data":[{"id":"1","user_id":"1","user_login":"a","user_name":"A","game_id":"","game_name":"","type":"rerun","title":"t","tags":null,"viewer_count":3,"started_at":"2021-03-10T15:04:21.123456789Z","language":"en","thumbnail_url":"x","brand_new_field":{"x":1}}],"pagination":{}}"#;
+    let server = TestServer::start(move |_| Response::json(200, body)).await;
+    let page = client(&server).get_streams().send().await.unwrap();
+    let s = &page.data[0];
+    assert_eq!(s.stream_type.as_str(), "rerun");
+    assert!(matches!(s.stream_type, twitch::helix::streams::StreamType::Unknown(_)));
+    assert_eq!(s.started_at.nanosecond(), 123_456_789);
+    assert_eq!(page.cursor, None);
+}
+
+#[tokio::test]
+async fn limits_and_token_kinds_are_checked_before_any_io() {
+    let server = TestServer::start(|_| Response::json(200, r#"{"data":[]}"#)).await;
+    let c = client(&server);
+    let err = c.get_users().ids((0..101).map(|i| i.to_string())).await.unwrap_err();
+    assert!(matches!(&err, Error::InvalidRequest { source, .. } if source.param == "id"), "{err:?}");
+    let err =
+        c.get_users().ids((0..60).map(|i| i.to_string())).logins((0..41).map(|i| format!("u{i}"))).await.unwrap_err();
+    assert!(matches!(&err, Error::InvalidRequest { .. }), "{err:?}");
+    let err = c.get_streams().first(101).await.unwrap_err();
+    assert!(err.to_string().contains("first"), "{err}");
+    // Update User needs a user token; the client has an app token.
+    let err = c.update_user().description("hi").await.unwrap_err();
+    assert!(matches!(&err, Error::WrongToken { .. }), "{err:?}");
+    // A user token whose scopes are known and lack `user:edit`.
+    let scoped = Client::builder()
+        .client_id("test-client")
+        .user_token_with_scopes("t", ["chat:read"])
+        .helix_url(format!("{}/helix", server.url()))
+        .build()
+        .unwrap();
+    match scoped.update_user().description("hi").await.unwrap_err() {
+        Error::MissingScope { missing, .. } => assert_eq!(missing, [vec!["user:edit".to_owned()]]),
+        other => panic!("{other:?}"),
+    }
+    assert!(server.requests().is_empty(), "nothing may be sent: {:?}", server.requests().len());
+}
+
+#[tokio::test]
+async fn json_bodies_and_raw_requests() {
+    let server = TestServer::start(|req| {
+        if req.path == "/helix/chat/messages" {
+            Response::json(200, r#"{"data":[{"message_id":"abc-123","is_sent":true}]}"#)
+        } else {
+            Response::json(200, r#"{"data":[{"anything":"goes"}]}"#)
+        }
+    })
+    .await;
+    let c = client(&server);
+    let sent = c.send_chat_message("12826", "141981764", "hello").await.unwrap();
+    assert!(sent[0].is_sent);
+    let raw: serde_json::Value =
+        c.raw(twitch::Method::Get, "/not/in/schema").query("a", "1").query("a", "2").send().await.unwrap();
+    assert_eq!(raw["data"][0]["anything"], "goes");
+    let reqs = server.requests();
+    let body: serde_json::Value = serde_json::from_slice(&reqs[0].body).unwrap();
+    assert_eq!(body, serde_json::json!({"broadcaster_id":"12826","sender_id":"141981764","message":"hello"}));
+    assert_eq!(reqs[0].header("content-type"), Some("application/json"));
+    assert_eq!(reqs[1].query_values("a"), ["1", "2"]);
+    assert_eq!(reqs[1].header("authorization"), Some("Bearer test-app-token"));
+}
+
+#[test]
+fn debug_output_has_no_secrets() {
+    let c = Client::builder().client_id("id").app_token("super-secret-token").build().unwrap();
+    let s = format!("{c:?}");
+    assert!(!s.contains("super-secret-token"), "{s}");
+    let b = Client::builder().client_id("id").user_token("another-secret");
+    assert!(!format!("{b:?}").contains("another-secret"));
+    assert!(!format!("{:?}", twitch::AccessToken::new("third-secret")).contains("third-secret"));
+}
+
+#[test]
+fn timestamps_keep_nanoseconds() {
+    let t: twitch::Timestamp = "2020-07-15T18:16:11.17106713Z".parse().unwrap();
+    assert_eq!(t.nanosecond(), 171_067_130);
+    assert_eq!(t.to_string(), "2020-07-15T18:16:11.17106713Z");
+}
+
+#[test]
+fn unknown_event_types_are_kept_raw() {
+    let p = r#"{"subscription":{"id":"x","type":"channel.brand_new","version":"7","status":"enabled","cost":0,"condition":{},"transport":{"method":"websocket"},"created_at":"2024-01-01T00:00:00Z"},"event":{"a":1}}"#;
+    let n = twitch::decode_notification(p).unwrap();
+    assert_eq!(n.event.subscription_type(), "channel.brand_new");
+    match n.event {
+        twitch::Event::Unknown(u) => assert_eq!(u.raw["a"], 1),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(twitch::decode_notification("not json"), Err(Error::Decode { .. })));
+}
+
+#[test]
+fn known_events_decode_into_their_variant() {
+    let meta = twitch::meta::subscription("channel.follow", "2").expect("in schema");
+    let n = twitch::decode_notification(meta.example.expect("example")).unwrap();
+    match n.event {
+        twitch::Event::ChannelFollowV2(e) => assert_eq!(e.user_login, "cool_user"),
+        other => panic!("{other:?}"),
+    }
+}

@@ -50,7 +50,7 @@ impl Diagnostics {
     pub fn len(&self) -> usize {
         self.0.len()
     }
-    pub(crate) fn sorted(mut self) -> Self {
+    pub fn sorted(mut self) -> Self {
         self.0.sort();
         self.0.dedup();
         self

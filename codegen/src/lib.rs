@@ -64,6 +64,18 @@ pub fn generate_from(files: &[load::SchemaFile]) -> Result<Generated, Diagnostic
     render::render(&schema)
 }
 
+/// Everything `--check` reports: parse errors, validation errors and
+/// examples that do not match their models, all at once, sorted.
+pub fn check_all(schema_dir: &Path) -> Diagnostics {
+    let (files, mut diags) = load::load_dir_lenient(schema_dir);
+    if let Err(d) = validate::validate(&files) {
+        diags.0.extend(d.0);
+    }
+    let schema = model::build(&files);
+    diags.0.extend(examples_check::check_examples(&schema).0);
+    diags.sorted()
+}
+
 /// Load and validate only.
 pub fn check(schema_dir: &Path) -> Result<model::Schema, Diagnostics> {
     let files = load::load_dir(schema_dir)?;

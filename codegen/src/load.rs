@@ -246,15 +246,18 @@ pub struct ScopeDef {
 /// Read every `*.yaml` below `root`, sorted by path. Parse errors are
 /// collected, not returned on the first one.
 pub fn load_dir(root: &Path) -> Result<Vec<SchemaFile>, Diagnostics> {
+    let (files, diags) = load_dir_lenient(root);
+    if diags.is_empty() { Ok(files) } else { Err(diags) }
+}
+
+/// Like [`load_dir`], but returns the files that did parse alongside the
+/// problems of those that did not (for `--check`, which reports everything).
+pub fn load_dir_lenient(root: &Path) -> (Vec<SchemaFile>, Diagnostics) {
     let mut paths = Vec::new();
-    collect_yaml(root, &mut paths).map_err(|e| {
-        Diagnostics::one(Diagnostic::new(
-            root.display().to_string(),
-            0,
-            "",
-            format!("cannot read schema directory: {e}"),
-        ))
-    })?;
+    if let Err(e) = collect_yaml(root, &mut paths) {
+        let d = Diagnostic::new(root.display().to_string(), 0, "", format!("cannot read schema directory: {e}"));
+        return (Vec::new(), Diagnostics::one(d));
+    }
     paths.sort();
     let mut files = Vec::new();
     let mut diags = Diagnostics::default();
@@ -278,7 +281,7 @@ pub fn load_dir(root: &Path) -> Result<Vec<SchemaFile>, Diagnostics> {
             Err(d) => diags.push(d),
         }
     }
-    if diags.is_empty() { Ok(files) } else { Err(diags) }
+    (files, diags)
 }
 
 /// Parse one file's text. `rel_path` is used in diagnostics.

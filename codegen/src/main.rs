@@ -33,6 +33,13 @@ fn main() -> ExitCode {
     if !check && out.is_none() {
         check = true;
     }
+    if check {
+        let diags = twitch_codegen::check_all(&schema);
+        if !diags.is_empty() {
+            eprintln!("{diags}");
+            return ExitCode::FAILURE;
+        }
+    }
     match twitch_codegen::generate(&schema) {
         Err(diags) => {
             eprintln!("{diags}");

@@ -117,6 +117,8 @@ fn check_field(types: &Types<'_>, f: &Field, v: Option<&Value>, path: &str, errs
         None => {}
         Some(Value::Null) if !f.option && !f.ty.is_vec() => errs.push(format!("`{path}` is null but not nullable")),
         Some(Value::Null) => {}
+        // Optional timestamps accept "" (read as None).
+        Some(Value::String(s)) if s.is_empty() && f.option && f.ty == Ty::Timestamp => {}
         Some(v) => check_value(types, &f.ty, v, path, errs),
     }
 }

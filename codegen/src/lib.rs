@@ -8,6 +8,7 @@
 //! `generated/build.rs`, the snapshot tests and `twitch-codegen --check` all
 //! call [`generate`], so a snapshot is byte for byte what users compile.
 
+pub mod audit;
 pub mod diag;
 pub mod emit;
 pub mod examples_check;

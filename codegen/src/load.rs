@@ -74,6 +74,10 @@ pub struct EndpointDef {
     /// Decisions taken where Twitch's docs disagree with themselves.
     #[serde(default)]
     pub decisions: Vec<String>,
+    /// Differences the audit reports that the decisions above explain,
+    /// copied from the audit's output.
+    #[serde(default)]
+    pub audit_accept: Vec<String>,
 }
 
 /// Scopes needed only in some situations.
@@ -230,6 +234,9 @@ pub struct SubscriptionDef {
     pub example: Option<Spanned<String>>,
     #[serde(default)]
     pub decisions: Vec<String>,
+    /// Differences the audit reports that the decisions above explain.
+    #[serde(default)]
+    pub audit_accept: Vec<String>,
 }
 
 /// An OAuth scope.

@@ -3,6 +3,7 @@
 //! ```text
 //! twitch-codegen --check [--schema DIR]
 //! twitch-codegen --out DIR [--schema DIR]
+//! twitch-codegen audit --docs DIR [--schema DIR]
 //! ```
 
 use std::path::PathBuf;
@@ -13,8 +14,12 @@ fn main() -> ExitCode {
     let mut schema = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../schema"));
     let mut out: Option<PathBuf> = None;
     let mut check = false;
+    let mut docs: Option<PathBuf> = None;
+    let mut audit = false;
     while let Some(a) = args.next() {
         match a.as_str() {
+            "audit" => audit = true,
+            "--docs" => docs = args.next().map(PathBuf::from),
             "--check" => check = true,
             "--schema" => schema = args.next().map(PathBuf::from).unwrap_or(schema),
             "--out" => out = args.next().map(PathBuf::from),
@@ -29,6 +34,24 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         }
+    }
+    if audit {
+        let Some(docs) = docs else {
+            eprintln!(
+                "audit needs --docs DIR: a folder with reference.html, eventsub-subscription-types.html and eventsub-reference.html"
+            );
+            return ExitCode::from(2);
+        };
+        return match twitch_codegen::audit::audit(&schema, &docs) {
+            Err(d) => {
+                eprintln!("{d}");
+                ExitCode::FAILURE
+            }
+            Ok(report) => {
+                println!("{report}");
+                if report.unrecorded().next().is_some() { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+            }
+        };
     }
     if !check && out.is_none() {
         check = true;

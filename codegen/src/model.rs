@@ -217,6 +217,8 @@ pub struct Endpoint {
     pub example_requests: Vec<ExampleRequest>,
     pub example_response: Option<String>,
     pub decisions: Vec<String>,
+    /// Audit differences explained by the decisions.
+    pub audit_accept: Vec<String>,
     /// Line of the item in its schema file.
     pub line: usize,
 }
@@ -257,6 +259,8 @@ pub struct Subscription {
     pub example: Option<String>,
     pub decisions: Vec<String>,
     pub feature: Option<String>,
+    /// Audit differences explained by the decisions.
+    pub audit_accept: Vec<String>,
     /// Line of the item in its schema file.
     pub line: usize,
 }
@@ -441,6 +445,7 @@ pub fn build(files: &[SchemaFile]) -> Schema {
                     .collect(),
                 example_response: ep.examples.response.as_ref().map(|s| s.value.clone()),
                 decisions: ep.decisions.clone(),
+                audit_accept: ep.audit_accept.clone(),
                 line,
             });
         }
@@ -488,6 +493,7 @@ pub fn build(files: &[SchemaFile]) -> Schema {
                 example: s.example.as_ref().map(|e| e.value.clone()),
                 decisions: s.decisions.clone(),
                 feature: doc.feature.clone(),
+                audit_accept: s.audit_accept.clone(),
                 line,
             });
         }

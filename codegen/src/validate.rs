@@ -12,7 +12,7 @@ use crate::model::{Ty, fn_name_of_id, is_keyword, parse_example_request, scope_v
 pub const FEATURES: &[&str] = &["beta"];
 
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
-const TOKENS: &[&str] = &["app", "user", "extension_jwt"];
+const TOKENS: &[&str] = &["app", "user", "extension_jwt", "none"];
 const SHAPES: &[&str] = &["data", "data_object", "object", "none", "text"];
 const TRANSPORTS: &[&str] = &["webhook", "websocket", "conduit"];
 

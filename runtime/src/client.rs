@@ -281,6 +281,9 @@ impl Client {
     /// Check the endpoint's token and scope needs against the credentials.
     fn check_token(&self, meta: &EndpointMeta) -> Result<()> {
         let endpoint = meta.id;
+        if meta.tokens.contains(&TokenKind::None) {
+            return Ok(());
+        }
         let have = self.inner.credentials.kind();
         match have {
             Some(k) if meta.tokens.contains(&k) => {}
@@ -294,6 +297,7 @@ impl Client {
                         TokenKind::App => "app access token",
                         TokenKind::User => "user access token",
                         TokenKind::ExtensionJwt => "extension JWT",
+                        TokenKind::None => "no token",
                     })
                     .collect::<Vec<_>>()
                     .join(" or ");

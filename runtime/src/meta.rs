@@ -54,6 +54,8 @@ pub enum TokenKind {
     User,
     /// A JWT signed by an extension's secret.
     ExtensionJwt,
+    /// No token at all (public endpoints such as the iCalendar feed).
+    None,
 }
 
 /// How a successful response body is shaped.

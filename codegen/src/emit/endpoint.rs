@@ -248,6 +248,7 @@ fn endpoint_doc(ep: &Endpoint) -> String {
         .map(|t| match t.as_str() {
             "app" => "app access token",
             "user" => "user access token",
+            "none" => "none needed",
             _ => "extension JWT",
         })
         .collect::<Vec<_>>()
@@ -632,6 +633,7 @@ fn meta(ep: &Endpoint) -> TokenStream {
     let tokens = ep.tokens.iter().map(|t| match t.as_str() {
         "app" => quote!(crate::TokenKind::App),
         "user" => quote!(crate::TokenKind::User),
+        "none" => quote!(crate::TokenKind::None),
         _ => quote!(crate::TokenKind::ExtensionJwt),
     });
     let scopes = ep.scopes.iter().map(|g| quote!(&[#(#g),*]));

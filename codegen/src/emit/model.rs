@@ -45,7 +45,14 @@ fn struct_field(schema: &Schema, f: &Field, from: &[String]) -> TokenStream {
     } else {
         quote!()
     };
-    let serde_attr = if f.option {
+    let serde_attr = if f.option && f.ty == Ty::Timestamp {
+        // Twitch sends "" for some unset timestamps; read it as None.
+        quote!(#[serde(
+            default,
+            deserialize_with = "crate::__rt::de::lenient_timestamp",
+            skip_serializing_if = "Option::is_none"
+        )])
+    } else if f.option {
         quote!(#[serde(default, skip_serializing_if = "Option::is_none")])
     } else if f.ty.is_vec() {
         // Twitch sends `null` for some empty lists; read it as empty.

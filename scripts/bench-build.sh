@@ -32,6 +32,13 @@ echo "twitch crate alone (dependencies built): $(secs "$t0" "$t1") s"
 echo "peak compiler memory: $(awk '/Maximum resident/ {printf "%.0f", $6 / 1024}' "$log") MiB"
 rm -f "$log"
 
+# A program using the crate: decoding code is generated there, only for the
+# endpoints it calls (the quickstart calls five and decodes events).
+cargo build -q --release -p twitch --example quickstart --target-dir "$target"
+touch generated/examples/quickstart.rs
+t0=$(now); cargo build -q --release -p twitch --example quickstart --target-dir "$target"; t1=$(now)
+echo "quickstart example (a program calling 5 endpoints and decoding events): $(secs "$t0" "$t1") s"
+
 # Incremental: a one-line YAML edit (a description) in a copy of the schema.
 copy=$(mktemp -d)
 cp -r schema/. "$copy"

@@ -74,6 +74,7 @@ impl std::ops::Deref for Client {
 
 /// Decode an EventSub notification payload (`{"subscription", "event"}`)
 /// into the typed [`Event`].
+#[inline]
 pub fn decode_notification(payload: &str) -> Result<Notification<Event>> {
     Notification::decode(payload)
 }

@@ -67,6 +67,7 @@ pub fn endpoint(schema: &Schema, ep: &Endpoint, from: &[String]) -> TokenStream 
         quote! {
             /// Walk every page, one item at a time. Ends when Twitch returns no
             /// cursor; a cursor that repeats ends the walk with an error.
+            #[inline]
             pub fn paginate(self) -> crate::Paginator<Self> {
                 crate::Paginator::new(self)
             }
@@ -187,11 +188,14 @@ pub fn endpoint(schema: &Schema, ep: &Endpoint, from: &[String]) -> TokenStream 
             #(#body_setters)*
 
             /// Send the request. `.await` on the request itself does the same.
+            // Inline: the decoding code is generated only for endpoints a program calls.
+            #[inline]
             pub fn send(self) -> crate::ResponseFuture<#output> {
                 crate::__rt::send(self)
             }
 
             /// The HTTP request this would send, without sending it.
+            #[inline]
             pub fn prepare(&self) -> crate::Result<crate::PreparedRequest> {
                 crate::__rt::prepare(self)
             }
@@ -203,6 +207,7 @@ pub fn endpoint(schema: &Schema, ep: &Endpoint, from: &[String]) -> TokenStream 
             type Output = crate::Result<#output>;
             type IntoFuture = crate::ResponseFuture<#output>;
 
+            #[inline]
             fn into_future(self) -> Self::IntoFuture {
                 self.send()
             }
@@ -455,6 +460,7 @@ fn decode(schema: &Schema, ep: &Endpoint, from: &[String]) -> TokenStream {
     };
     let _ = (schema, from);
     quote! {
+        #[inline]
         fn decode(body: &[u8]) -> crate::Result<Self::Output> {
             #body
         }

@@ -156,6 +156,8 @@ pub fn event_enum(schema: &Schema) -> TokenStream {
         }
 
         impl crate::__rt::EventPayload for Event {
+            // Inline: only programs that decode events pay for every event's decoder.
+            #[inline]
             fn decode(ty: &str, version: &str, raw: &str) -> crate::Result<Self> {
                 match (ty, version) {
                     #(#arms)*

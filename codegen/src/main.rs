@@ -3,7 +3,7 @@
 //! ```text
 //! twitch-codegen --check [--schema DIR]
 //! twitch-codegen --out DIR [--schema DIR]
-//! twitch-codegen audit --docs DIR [--schema DIR]
+//! twitch-codegen audit --docs DIR [--all] [--schema DIR]   (--all: accepted differences too)
 //! ```
 
 use std::path::PathBuf;
@@ -16,16 +16,18 @@ fn main() -> ExitCode {
     let mut check = false;
     let mut docs: Option<PathBuf> = None;
     let mut audit = false;
+    let mut all = false;
     while let Some(a) = args.next() {
         match a.as_str() {
             "audit" => audit = true,
+            "--all" => all = true,
             "--docs" => docs = args.next().map(PathBuf::from),
             "--check" => check = true,
             "--schema" => schema = args.next().map(PathBuf::from).unwrap_or(schema),
             "--out" => out = args.next().map(PathBuf::from),
             "-h" | "--help" => {
                 println!(
-                    "usage: twitch-codegen --check [--schema DIR]\n       twitch-codegen --out DIR [--schema DIR]"
+                    "usage: twitch-codegen --check [--schema DIR]\n       twitch-codegen --out DIR [--schema DIR]\n       twitch-codegen audit --docs DIR [--all] [--schema DIR]"
                 );
                 return ExitCode::SUCCESS;
             }
@@ -48,7 +50,14 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
             Ok(report) => {
-                println!("{report}");
+                if all {
+                    println!("{report}");
+                } else {
+                    for d in report.unrecorded() {
+                        println!("{d}");
+                    }
+                    println!("{}", report.summary());
+                }
                 if report.unrecorded().next().is_some() { ExitCode::FAILURE } else { ExitCode::SUCCESS }
             }
         };

@@ -50,6 +50,19 @@ pub struct Report {
 }
 
 impl Report {
+    /// The summary line.
+    pub fn summary(&self) -> String {
+        let new = self.unrecorded().count();
+        format!(
+            "{} endpoints and {} subscription types in the docs; {} differences, {} accepted, {} unrecorded",
+            self.endpoints_in_docs,
+            self.subscriptions_in_docs,
+            self.differences.len(),
+            self.differences.len() - new,
+            new
+        )
+    }
+
     /// Differences no decision explains.
     pub fn unrecorded(&self) -> impl Iterator<Item = &Difference> {
         self.differences.iter().filter(|d| !d.accepted)
@@ -61,16 +74,7 @@ impl fmt::Display for Report {
         for d in &self.differences {
             writeln!(f, "{d}")?;
         }
-        let new = self.unrecorded().count();
-        write!(
-            f,
-            "{} endpoints and {} subscription types in the docs; {} differences, {} accepted, {} unrecorded",
-            self.endpoints_in_docs,
-            self.subscriptions_in_docs,
-            self.differences.len(),
-            self.differences.len() - new,
-            new
-        )
+        f.write_str(&self.summary())
     }
 }
 
@@ -378,12 +382,21 @@ fn anchor_of(link: &str) -> Option<String> {
     link.rsplit_once('#').map(|(_, a)| a.to_owned())
 }
 
-/// For each section anchor: the condition and event anchors its tables link to.
-fn read_subscription_links(
-    blocks: &[Block],
-    anchors: &BTreeSet<String>,
-) -> BTreeMap<String, (Option<String>, Option<String>)> {
-    let mut out: BTreeMap<String, (Option<String>, Option<String>)> = BTreeMap::new();
+/// What a subscription type's section says about its condition and event.
+#[derive(Debug, Clone, Default)]
+struct SectionLinks {
+    /// Anchor of the condition table in the EventSub reference.
+    condition: Option<String>,
+    /// Anchor of the event table in the EventSub reference.
+    event: Option<String>,
+    /// Condition fields printed inline, under a `condition` row of the request-body table.
+    inline_condition: Vec<Vec<Cell>>,
+}
+
+/// For each section anchor: the condition and event anchors its tables link
+/// to, or the condition rows it prints inline.
+fn read_subscription_links(blocks: &[Block], anchors: &BTreeSet<String>) -> BTreeMap<String, SectionLinks> {
+    let mut out: BTreeMap<String, SectionLinks> = BTreeMap::new();
     let mut current: Option<String> = None;
     for b in blocks {
         match b {
@@ -391,13 +404,25 @@ fn read_subscription_links(
             Block::Heading { level: 2, .. } => current = None,
             Block::Table(rows) => {
                 let Some(cur) = &current else { continue };
+                let entry = out.entry(cur.clone()).or_default();
+                let mut in_condition = false;
                 for row in rows {
-                    let name = row.first().map(|c| c.text.as_str()).unwrap_or("");
+                    let Some(first) = row.first() else { continue };
                     let link = row.get(1).and_then(|c| c.link.as_deref()).and_then(anchor_of);
-                    let entry = out.entry(cur.clone()).or_default();
-                    match name {
-                        "condition" if entry.0.is_none() => entry.0 = link,
-                        "event" | "events" if entry.1.is_none() => entry.1 = link,
+                    if first.depth == 0 {
+                        in_condition = false;
+                    } else if in_condition {
+                        let mut row = row.clone();
+                        row[0].depth -= 1;
+                        entry.inline_condition.push(row);
+                        continue;
+                    }
+                    match first.text.as_str() {
+                        "condition" if entry.condition.is_none() && entry.inline_condition.is_empty() => {
+                            in_condition = link.is_none();
+                            entry.condition = link;
+                        }
+                        "event" | "events" if entry.event.is_none() => entry.event = link,
                         _ => {}
                     }
                 }
@@ -449,8 +474,10 @@ fn audit_eventsub(
             diffs.push((item, "subscription type: in the schema, not in the docs".into()));
             continue;
         };
-        let (cond, event) = links.get(anchor).cloned().unwrap_or_default();
-        match cond.and_then(|c| reference.get(&c)) {
+        let section = links.get(anchor).cloned().unwrap_or_default();
+        let (cond, event) = (section.condition.clone(), section.event.clone());
+        let inline = (!section.inline_condition.is_empty()).then_some(&section.inline_condition);
+        match cond.and_then(|c| reference.get(&c)).or(inline) {
             Some(rows) => {
                 let dc = doc_paths(rows, 1, &[]);
                 let mut sc = BTreeMap::new();

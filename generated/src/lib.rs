@@ -35,9 +35,10 @@ pub use twitch_runtime as __rt;
 
 pub use eventsub::Event;
 pub use twitch_runtime::{
-    AccessToken, EndpointMeta, Error, InvalidParam, Method, Notification, Page, Paginator, ParamMeta, PreparedRequest,
-    RawRequest, ResponseFuture, ResponseShape, Result, SubscriptionInfo, SubscriptionMeta, SubscriptionType, Timestamp,
-    TimestampError, TokenKind, UnknownEvent, UserId, UserLogin,
+    AccessToken, AppToken, ClientSecret, DeviceCode, EndpointMeta, Error, InvalidParam, Method, Notification, OAuth,
+    OAuthError, Page, Paginator, ParamMeta, PreparedRequest, RawRequest, RefreshToken, ResponseFuture, ResponseShape,
+    Result, SubscriptionInfo, SubscriptionMeta, SubscriptionType, Timestamp, TimestampError, TokenKind, UnknownEvent,
+    UserId, UserLogin, UserToken, Validation,
 };
 
 /// Builds a [`Client`]: client id, token, base URLs, timeouts.

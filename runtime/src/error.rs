@@ -89,6 +89,8 @@ pub enum Error {
         /// The cursor.
         cursor: String,
     },
+    /// An OAuth flow failed (see [`crate::OAuthError`]).
+    OAuth(crate::auth::OAuthError),
     /// The client was configured wrongly (bad base URL, missing client id, ...).
     Config(String),
 }
@@ -101,6 +103,7 @@ impl Error {
             Error::RateLimited { .. } => Some(429),
             Error::Unauthorized { .. } => Some(401),
             Error::Transport { source, .. } => source.status().map(|s| s.as_u16()),
+            Error::OAuth(crate::auth::OAuthError::Rejected { status, .. }) => Some(*status),
             _ => None,
         }
     }
@@ -130,6 +133,7 @@ impl fmt::Display for Error {
             Error::RepeatedCursor { endpoint, cursor } => {
                 write!(f, "{endpoint}: pagination returned cursor `{cursor}` twice; stopping")
             }
+            Error::OAuth(e) => write!(f, "{e}"),
             Error::Config(msg) => write!(f, "client configuration: {msg}"),
         }
     }

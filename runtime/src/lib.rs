@@ -6,6 +6,7 @@
 //! alike. Users normally depend on the `twitch` crate, which re-exports what
 //! they need from here.
 
+pub mod auth;
 pub mod check;
 mod client;
 pub mod de;
@@ -19,6 +20,7 @@ mod query;
 mod secret;
 mod types;
 
+pub use auth::{AppToken, DeviceCode, OAuth, OAuthError, UserToken, Validation};
 pub use client::{Client, ClientBuilder, PreparedRequest, RawRequest, ResponseFuture, prepare, send};
 pub use endpoint::{Endpoint, Paginated};
 pub use error::{Error, InvalidParam, Result};
@@ -26,5 +28,5 @@ pub use eventsub::{EventPayload, Notification, SubscriptionInfo, SubscriptionTyp
 pub use meta::{EndpointMeta, Method, ParamMeta, ResponseShape, SubscriptionMeta, TokenKind};
 pub use pagination::{Page, Paginator};
 pub use query::{Query, ToQuery};
-pub use secret::AccessToken;
+pub use secret::{AccessToken, ClientSecret, RefreshToken};
 pub use types::{Timestamp, TimestampError, UserId, UserLogin};

@@ -1,37 +1,95 @@
-//! Secrets that never show in `Debug` output.
+//! Secrets that never show in `Debug` output and are overwritten on drop.
 
 use std::fmt;
 
-/// An OAuth access token. `Debug` prints `AccessToken([redacted])`; the
-/// value is reachable only through [`AccessToken::secret`].
-#[derive(Clone, PartialEq, Eq)]
-pub struct AccessToken(String);
+macro_rules! secret {
+    ($(#[$m:meta])* $name:ident) => {
+        $(#[$m])*
+        #[derive(Clone, PartialEq, Eq)]
+        pub struct $name(String);
+
+        impl $name {
+            /// The secret itself, for a header or a form body. Never log it.
+            pub fn secret(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(concat!(stringify!($name), "([redacted])"))
+            }
+        }
+
+        impl Drop for $name {
+            fn drop(&mut self) {
+                // Overwrite the bytes before the allocation is freed.
+                let mut bytes = std::mem::take(&mut self.0).into_bytes();
+                bytes.iter_mut().for_each(|b| *b = 0);
+                std::hint::black_box(&bytes);
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                String::deserialize(d).map(Self::new)
+            }
+        }
+    };
+}
+
+secret! {
+    /// An OAuth access token. `Debug` prints `AccessToken([redacted])`.
+    AccessToken
+}
+
+secret! {
+    /// An OAuth refresh token. `Debug` prints `RefreshToken([redacted])`.
+    RefreshToken
+}
+
+secret! {
+    /// An application's client secret. `Debug` prints `ClientSecret([redacted])`.
+    ClientSecret
+}
 
 impl AccessToken {
-    /// Wrap a token string.
+    /// Wrap a token string; the `oauth:` prefix chat tools print is dropped.
     pub fn new(token: impl Into<String>) -> Self {
         let t: String = token.into();
-        // Accept the `oauth:` prefix chat tools print.
         Self(t.strip_prefix("oauth:").map(str::to_owned).unwrap_or(t))
     }
+}
 
-    /// The token itself, for building an `Authorization` header.
-    pub fn secret(&self) -> &str {
-        &self.0
+impl RefreshToken {
+    /// Wrap a refresh token string.
+    pub fn new(token: impl Into<String>) -> Self {
+        Self(token.into())
     }
 }
 
-impl fmt::Debug for AccessToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("AccessToken([redacted])")
+impl ClientSecret {
+    /// Wrap a client secret.
+    pub fn new(secret: impl Into<String>) -> Self {
+        Self(secret.into())
     }
 }
 
-impl Drop for AccessToken {
-    fn drop(&mut self) {
-        // Overwrite the bytes before the allocation is freed.
-        let mut bytes = std::mem::take(&mut self.0).into_bytes();
-        bytes.iter_mut().for_each(|b| *b = 0);
-        std::hint::black_box(&bytes);
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_is_redacted() {
+        assert_eq!(format!("{:?}", AccessToken::new("oauth:abc")), "AccessToken([redacted])");
+        assert_eq!(AccessToken::new("oauth:abc").secret(), "abc");
+        assert_eq!(format!("{:?}", RefreshToken::new("r")), "RefreshToken([redacted])");
+        assert_eq!(format!("{:?}", ClientSecret::new("s")), "ClientSecret([redacted])");
     }
 }

@@ -32,6 +32,14 @@ echo "twitch crate alone (dependencies built): $(secs "$t0" "$t1") s"
 echo "peak compiler memory: $(awk '/Maximum resident/ {printf "%.0f", $6 / 1024}' "$log") MiB"
 rm -f "$log"
 
+# What the area features save: the crate alone with each set.
+for features in "helix,eventsub" helix eventsub ""; do
+  cargo build -q --release -p twitch --no-default-features --features "$features" --target-dir "$target"
+  touch generated/build.rs
+  t0=$(now); cargo build -q --release -p twitch --no-default-features --features "$features" --target-dir "$target"; t1=$(now)
+  echo "twitch crate alone with features [${features}]: $(secs "$t0" "$t1") s"
+done
+
 # A program using the crate: decoding code is generated there, only for the
 # endpoints it calls (the quickstart calls five and decodes events).
 cargo build -q --release -p twitch --example quickstart --target-dir "$target"

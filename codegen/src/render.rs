@@ -159,11 +159,13 @@ fn root(schema: &Schema) -> String {
     }
     let tokens = quote! {
         /// Helix endpoints, one module per category of Twitch's reference.
+        #[cfg(feature = "helix")]
         pub mod helix {
             #(#helix)*
         }
 
         /// EventSub subscription types, one module per group, and the [`Event`](eventsub::Event) enum.
+        #[cfg(feature = "eventsub")]
         pub mod eventsub {
             #(#eventsub)*
 

@@ -339,7 +339,79 @@ pub fn validate(files: &[SchemaFile]) -> Result<(), Diagnostics> {
         }
     }
 
+    check_areas(files, &types, &mut diags);
+
     if diags.is_empty() { Ok(()) } else { Err(diags.sorted()) }
+}
+
+/// `helix` and `eventsub` are cargo features: code in one may not name a
+/// type defined in the other, and shared files may name neither.
+fn check_areas(files: &[SchemaFile], types: &BTreeMap<String, Defined>, diags: &mut Diagnostics) {
+    let area_of = |file: &str| -> Option<&'static str> {
+        let rel = file.strip_prefix("schema/").unwrap_or(file);
+        if rel.starts_with("helix/") {
+            Some("helix")
+        } else if rel.starts_with("eventsub/") {
+            Some("eventsub")
+        } else {
+            None
+        }
+    };
+    for f in files {
+        let file = format!("schema/{}", f.rel_path);
+        let here = area_of(&file);
+        let mut refs: Vec<(u64, String, String)> = Vec::new();
+        for m in &f.doc.models {
+            named_refs(&m.value.fields, &m.value.name, &mut refs);
+        }
+        for e in &f.doc.endpoints {
+            let v = &e.value;
+            for list in [&v.query, &v.body, &v.response.value.fields, &v.response.value.extra] {
+                named_refs(list, &v.id, &mut refs);
+            }
+            if let Some(m) = &v.response.value.model {
+                refs.push((v.response.referenced.line(), v.id.clone(), m.clone()));
+            }
+        }
+        for s in &f.doc.subscriptions {
+            let v = &s.value;
+            let item = format!("{} v{}", v.ty, v.version);
+            named_refs(&v.condition, &item, &mut refs);
+            named_refs(&v.event_fields, &item, &mut refs);
+            if let Some(m) = &v.event {
+                refs.push((s.referenced.line(), item.clone(), m.clone()));
+            }
+        }
+        for (line, item, name) in refs {
+            let Some(def) = types.get(&name) else { continue };
+            let there = area_of(&def.file);
+            if there.is_some() && there != here {
+                diags.push(Diagnostic::new(
+                    file.clone(),
+                    line as usize,
+                    item,
+                    format!(
+                        "uses {name} from {}, which is behind the `{}` feature; move {name} to schema/shared.yaml",
+                        def.file,
+                        there.unwrap_or_default()
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+/// Every named type the fields (and their inline fields) use: (line, item, type).
+fn named_refs(fields: &[Spanned<FieldDef>], item: &str, out: &mut Vec<(u64, String, String)>) {
+    for fd in fields {
+        if let Ok(t) = Ty::parse(&fd.value.ty)
+            && let Ty::Named(n) = t.leaf()
+            && !n.is_empty()
+        {
+            out.push((fd.referenced.line(), item.to_owned(), n.clone()));
+        }
+        named_refs(&fd.value.fields, item, out);
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -33,6 +33,7 @@ include!(concat!(env!("OUT_DIR"), "/lib.rs"));
 #[doc(hidden)]
 pub use twitch_runtime as __rt;
 
+#[cfg(feature = "eventsub")]
 pub use eventsub::Event;
 pub use twitch_runtime::{
     AccessToken, AppToken, ClientSecret, DeviceCode, EndpointMeta, Error, InvalidParam, Method, Notification, OAuth,
@@ -73,6 +74,7 @@ impl std::ops::Deref for Client {
     }
 }
 
+#[cfg(feature = "eventsub")]
 /// Decode an EventSub notification payload (`{"subscription", "event"}`)
 /// into the typed [`Event`].
 #[inline]

@@ -27,3 +27,4 @@ fixture!(bad_scope);
 fixture!(broken_yaml);
 fixture!(duplicate_key);
 fixture!(keyword_and_pagination);
+fixture!(cross_area);

@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::{cfg, ident};
+use super::{area, cfg_all, ident};
 use crate::model::Schema;
 
 /// ```text
@@ -16,7 +16,7 @@ pub fn tables(schema: &Schema) -> TokenStream {
     let mut eps = Vec::new();
     let mut subs = Vec::new();
     for m in &schema.modules {
-        let c = cfg(m.feature.as_deref());
+        let c = cfg_all(&[area(&m.path), m.feature.as_deref()]);
         let segs: Vec<_> = m.path.iter().map(|s| ident(s)).collect();
         for e in &m.endpoints {
             let t = format_ident!("{}", e.type_name);
@@ -29,7 +29,7 @@ pub fn tables(schema: &Schema) -> TokenStream {
     }
     quote! {
         /// Every Helix endpoint in the schema, in schema order.
-        #[allow(clippy::vec_init_then_push)]
+        #[allow(clippy::vec_init_then_push, unused_mut)]
         pub fn endpoints() -> Vec<&'static crate::EndpointMeta> {
             let mut v = Vec::new();
             #(#eps)*
@@ -42,7 +42,7 @@ pub fn tables(schema: &Schema) -> TokenStream {
         }
 
         /// Every EventSub subscription type and version in the schema.
-        #[allow(clippy::vec_init_then_push)]
+        #[allow(clippy::vec_init_then_push, unused_mut)]
         pub fn subscriptions() -> Vec<&'static crate::SubscriptionMeta> {
             let mut v = Vec::new();
             #(#subs)*

@@ -99,6 +99,25 @@ pub fn cfg(feature: Option<&str>) -> TokenStream {
     }
 }
 
+/// `#[cfg(all(feature = "a", feature = "b"))]` for every feature given.
+pub fn cfg_all(features: &[Option<&str>]) -> TokenStream {
+    let fs: Vec<&str> = features.iter().flatten().copied().collect();
+    match fs.as_slice() {
+        [] => quote!(),
+        [one] => quote!(#[cfg(feature = #one)]),
+        many => quote!(#[cfg(all(#(feature = #many),*))]),
+    }
+}
+
+/// The area feature of a module (`helix` or `eventsub`), if it lives in one.
+pub fn area(path: &[String]) -> Option<&'static str> {
+    match path.first().map(String::as_str) {
+        Some("helix") if path.len() > 1 => Some("helix"),
+        Some("eventsub") if path.len() > 1 => Some("eventsub"),
+        _ => None,
+    }
+}
+
 /// Markdown list of scope groups: `a` or `b`; and `c`.
 pub fn scopes_text(groups: &[Vec<String>]) -> String {
     groups

@@ -83,6 +83,37 @@ pub struct UserToken {
 }
 
 impl UserToken {
+    /// A token obtained elsewhere (another tool, an earlier run). Use
+    /// [`OAuth::validate`] to learn its user and scopes if you do not know them.
+    pub fn new(access_token: impl Into<String>, user_id: impl Into<UserId>, login: impl Into<UserLogin>) -> Self {
+        Self {
+            access_token: AccessToken::new(access_token),
+            refresh_token: None,
+            expires_at: None,
+            user_id: user_id.into(),
+            login: login.into(),
+            scopes: Vec::new(),
+        }
+    }
+
+    /// With a refresh token.
+    pub fn with_refresh_token(mut self, token: impl Into<String>) -> Self {
+        self.refresh_token = Some(RefreshToken::new(token));
+        self
+    }
+
+    /// Expiring at this time.
+    pub fn with_expiry(mut self, at: Timestamp) -> Self {
+        self.expires_at = Some(at);
+        self
+    }
+
+    /// With these scopes.
+    pub fn with_scopes<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
+        self.scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// Expires within `margin` from now (a token without expiry never does).
     pub fn expires_within(&self, margin: Duration) -> bool {
         expires_within(self.expires_at, margin)
@@ -229,6 +260,11 @@ impl OAuth {
     /// The application's client id.
     pub fn client_id(&self) -> &str {
         &self.client_id
+    }
+
+    /// A confidential client (it has its secret).
+    pub fn has_secret(&self) -> bool {
+        self.client_secret.is_some()
     }
 
     fn with_secret(&self, q: &mut Query) -> Result<()> {

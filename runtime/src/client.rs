@@ -14,6 +14,8 @@ use crate::error::{Error, Result};
 use crate::meta::{EndpointMeta, Method, TokenKind};
 use crate::query::Query;
 use crate::secret::AccessToken;
+use crate::tokens::TokenManager;
+use crate::types::UserId;
 
 /// Twitch's Helix base URL.
 pub const HELIX_URL: &str = "https://api.twitch.tv/helix";
@@ -29,23 +31,50 @@ enum Credentials {
     None,
     App(AccessToken),
     User { token: AccessToken, scopes: Option<Vec<String>> },
+    Managed(TokenManager),
 }
 
 impl Credentials {
-    fn kind(&self) -> Option<TokenKind> {
+    fn describe(&self) -> &'static str {
         match self {
-            Credentials::None => None,
-            Credentials::App(_) => Some(TokenKind::App),
-            Credentials::User { .. } => Some(TokenKind::User),
+            Credentials::None => "none",
+            Credentials::App(_) => "app token [redacted]",
+            Credentials::User { .. } => "user token [redacted]",
+            Credentials::Managed(_) => "token manager",
         }
     }
+}
 
-    fn token(&self) -> Option<&AccessToken> {
-        match self {
-            Credentials::None => None,
-            Credentials::App(t) | Credentials::User { token: t, .. } => Some(t),
-        }
+/// Which token a request goes out with.
+enum Chosen {
+    None,
+    Static(AccessToken),
+    ManagedUser(UserId, AccessToken),
+    ManagedApp(AccessToken),
+}
+
+fn needs_text(meta: &EndpointMeta) -> String {
+    meta.tokens
+        .iter()
+        .map(|t| match t {
+            TokenKind::App => "app access token",
+            TokenKind::User => "user access token",
+            TokenKind::ExtensionJwt => "extension JWT",
+            TokenKind::None => "no token",
+        })
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
+fn missing_scope_error(meta: &EndpointMeta, granted: &[String]) -> Result<()> {
+    let missing = meta.missing_scopes(granted);
+    if missing.is_empty() {
+        return Ok(());
     }
+    Err(Error::MissingScope {
+        endpoint: meta.id.to_owned(),
+        missing: missing.iter().map(|g| g.iter().map(|s| (*s).to_owned()).collect()).collect(),
+    })
 }
 
 struct Inner {
@@ -66,7 +95,7 @@ impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
             .field("client_id", &self.inner.client_id)
-            .field("token", &self.inner.credentials.kind().map(|k| format!("{k:?} token [redacted]")))
+            .field("credentials", &self.inner.credentials.describe())
             .field("helix_url", &self.inner.helix_url)
             .field("auth_url", &self.inner.auth_url)
             .finish()
@@ -90,7 +119,7 @@ impl<C> fmt::Debug for ClientBuilder<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
             .field("client_id", &self.client_id)
-            .field("token", &self.credentials.kind().map(|k| format!("{k:?} token [redacted]")))
+            .field("credentials", &self.credentials.describe())
             .field("helix_url", &self.helix_url)
             .field("auth_url", &self.auth_url)
             .finish()
@@ -148,6 +177,14 @@ impl<C: From<Client>> ClientBuilder<C> {
             token: AccessToken::new(token),
             scopes: Some(scopes.into_iter().map(Into::into).collect()),
         };
+        self
+    }
+
+    /// Take tokens from a [`TokenManager`]: user tokens (the default user,
+    /// or the one a request names with `as_user`) and the app token,
+    /// refreshed before expiry and once after a 401.
+    pub fn token_manager(mut self, manager: TokenManager) -> Self {
+        self.credentials = Credentials::Managed(manager);
         self
     }
 
@@ -239,6 +276,7 @@ impl fmt::Display for PreparedRequest {
 /// What a request needs once the endpoint's own code has run.
 struct Outgoing<'a> {
     endpoint: &'a str,
+    as_user: Option<UserId>,
     meta: Option<&'static EndpointMeta>,
     method: Method,
     path: &'a str,
@@ -275,45 +313,66 @@ impl Client {
     /// A request to any Helix path, for what the schema lacks. Same
     /// credentials, error handling and tracing as generated endpoints.
     pub fn raw(&self, method: Method, path: impl Into<String>) -> RawRequest {
-        RawRequest { client: self.clone(), method, path: path.into(), query: Query::new(), body: None }
+        RawRequest { client: self.clone(), as_user: None, method, path: path.into(), query: Query::new(), body: None }
     }
 
-    /// Check the endpoint's token and scope needs against the credentials.
-    fn check_token(&self, meta: &EndpointMeta) -> Result<()> {
+    /// The token manager, if the client uses one.
+    pub fn token_manager(&self) -> Option<&TokenManager> {
+        match &self.inner.credentials {
+            Credentials::Managed(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// Pick the token for a request and check the endpoint's token kind and
+    /// scopes, all before any Helix request is sent.
+    async fn choose(&self, meta: Option<&EndpointMeta>, as_user: Option<&UserId>) -> Result<Chosen> {
+        let Some(meta) = meta else {
+            // Raw requests: whatever the client has, the default user first.
+            return Ok(match &self.inner.credentials {
+                Credentials::None => Chosen::None,
+                Credentials::App(t) | Credentials::User { token: t, .. } => Chosen::Static(t.clone()),
+                Credentials::Managed(m) => match as_user.cloned().or_else(|| m.default_user()) {
+                    Some(u) => Chosen::ManagedUser(u.clone(), m.user_token(&u).await?),
+                    None => Chosen::ManagedApp(m.app_token().await?),
+                },
+            });
+        };
         let endpoint = meta.id;
         if meta.tokens.contains(&TokenKind::None) {
-            return Ok(());
+            return Ok(Chosen::None);
         }
-        let have = self.inner.credentials.kind();
-        match have {
-            Some(k) if meta.tokens.contains(&k) => {}
+        let accepts = |k| meta.tokens.contains(&k);
+        let wrong = || Error::WrongToken { endpoint: endpoint.to_owned(), needs: needs_text(meta) };
+        match &self.inner.credentials {
+            Credentials::Managed(m) => {
+                let user = as_user.cloned().or_else(|| m.default_user().filter(|_| accepts(TokenKind::User)));
+                match user {
+                    Some(u) if accepts(TokenKind::User) => {
+                        let scopes = m
+                            .scopes(&u)
+                            .await
+                            .ok_or_else(|| Error::Config(format!("{endpoint}: no token for user {u}")))?;
+                        missing_scope_error(meta, &scopes)?;
+                        let t = m.user_token(&u).await?;
+                        Ok(Chosen::ManagedUser(u, t))
+                    }
+                    _ if accepts(TokenKind::App) && m.has_app_token() => Ok(Chosen::ManagedApp(m.app_token().await?)),
+                    _ if accepts(TokenKind::ExtensionJwt) => Ok(Chosen::None),
+                    _ => Err(wrong()),
+                }
+            }
+            Credentials::App(t) if accepts(TokenKind::App) => Ok(Chosen::Static(t.clone())),
+            Credentials::User { token, scopes } if accepts(TokenKind::User) => {
+                if let Some(granted) = scopes {
+                    missing_scope_error(meta, granted)?;
+                }
+                Ok(Chosen::Static(token.clone()))
+            }
             // Extension JWTs are not managed here; let Twitch judge.
-            _ if meta.tokens.contains(&TokenKind::ExtensionJwt) => return Ok(()),
-            _ => {
-                let needs = meta
-                    .tokens
-                    .iter()
-                    .map(|t| match t {
-                        TokenKind::App => "app access token",
-                        TokenKind::User => "user access token",
-                        TokenKind::ExtensionJwt => "extension JWT",
-                        TokenKind::None => "no token",
-                    })
-                    .collect::<Vec<_>>()
-                    .join(" or ");
-                return Err(Error::WrongToken { endpoint: endpoint.to_owned(), needs });
-            }
+            _ if accepts(TokenKind::ExtensionJwt) => Ok(Chosen::None),
+            _ => Err(wrong()),
         }
-        if let Credentials::User { scopes: Some(granted), .. } = &self.inner.credentials {
-            let missing = meta.missing_scopes(granted);
-            if !missing.is_empty() {
-                return Err(Error::MissingScope {
-                    endpoint: endpoint.to_owned(),
-                    missing: missing.iter().map(|g| g.iter().map(|s| (*s).to_owned()).collect()).collect(),
-                });
-            }
-        }
-        Ok(())
     }
 
     fn url(&self, path: &str, query: &Query) -> String {
@@ -326,16 +385,57 @@ impl Client {
     }
 
     async fn execute(&self, out: Outgoing<'_>) -> Result<Success> {
-        if let Some(meta) = out.meta {
-            self.check_token(meta)?;
-        }
+        let mut chosen = self.choose(out.meta, out.as_user.as_ref()).await?;
         let url = self.url(out.path, &out.query);
         let endpoint = out.endpoint;
-        let mut req = self.inner.http.request(out.method.to_reqwest(), &url).header("Client-Id", &self.inner.client_id);
-        if let Some(t) = self.inner.credentials.token() {
+        let mut retried = false;
+        loop {
+            let token = match &chosen {
+                Chosen::None => None,
+                Chosen::Static(t) | Chosen::ManagedUser(_, t) | Chosen::ManagedApp(t) => Some(t.clone()),
+            };
+            let (status, reset_at, body) =
+                self.send_once(endpoint, out.method, &url, token.as_ref(), out.body.clone()).await?;
+            if (200..300).contains(&status) {
+                return Ok(Success { body });
+            }
+            // A 401 with a managed token: refresh it (once, shared by every
+            // caller that saw the same token) and send again, once.
+            if status == 401
+                && !retried
+                && let Some(m) = self.token_manager()
+            {
+                let fresh = match &chosen {
+                    Chosen::ManagedUser(u, t) => {
+                        m.user_token_after_401(u, t).await.ok().map(|n| Chosen::ManagedUser(u.clone(), n))
+                    }
+                    Chosen::ManagedApp(t) => m.app_token_after_401(t).await.ok().map(Chosen::ManagedApp),
+                    _ => None,
+                };
+                if let Some(next) = fresh {
+                    tracing::debug!(endpoint, "401: retrying once with a refreshed token");
+                    chosen = next;
+                    retried = true;
+                    continue;
+                }
+            }
+            return Err(error_from_response(endpoint, status, reset_at, &body));
+        }
+    }
+
+    async fn send_once(
+        &self,
+        endpoint: &str,
+        method: Method,
+        url: &str,
+        token: Option<&AccessToken>,
+        body: Option<Vec<u8>>,
+    ) -> Result<(u16, Option<u64>, Vec<u8>)> {
+        let mut req = self.inner.http.request(method.to_reqwest(), url).header("Client-Id", &self.inner.client_id);
+        if let Some(t) = token {
             req = req.header("Authorization", format!("Bearer {}", t.secret()));
         }
-        if let Some(body) = out.body {
+        if let Some(body) = body {
             req = req.header("Content-Type", "application/json").body(body);
         }
         let transport = |source| Error::Transport { endpoint: endpoint.to_owned(), source };
@@ -348,10 +448,7 @@ impl Client {
             .and_then(|v| v.trim().parse::<u64>().ok());
         let body = resp.bytes().await.map_err(transport)?.to_vec();
         tracing::debug!(status, bytes = body.len(), "response");
-        if (200..300).contains(&status) {
-            return Ok(Success { body });
-        }
-        Err(error_from_response(endpoint, status, reset_at, &body))
+        Ok((status, reset_at, body))
     }
 }
 
@@ -392,7 +489,15 @@ fn outgoing<E: Endpoint>(req: &E) -> Result<Outgoing<'static>> {
         endpoint: meta.id.to_owned(),
         source: crate::error::InvalidParam { param: "body".into(), message: e.to_string() },
     })?;
-    Ok(Outgoing { endpoint: meta.id, meta: Some(meta), method: meta.method, path: meta.path, query, body })
+    Ok(Outgoing {
+        endpoint: meta.id,
+        as_user: req.as_user().cloned(),
+        meta: Some(meta),
+        method: meta.method,
+        path: meta.path,
+        query,
+        body,
+    })
 }
 
 /// Send a generated request. Generated `send()` and `IntoFuture` call this.
@@ -424,6 +529,7 @@ pub fn prepare<E: Endpoint>(req: &E) -> Result<PreparedRequest> {
 #[must_use = "a request does nothing until it is sent"]
 pub struct RawRequest {
     client: Client,
+    as_user: Option<UserId>,
     method: Method,
     path: String,
     query: Query,
@@ -431,6 +537,12 @@ pub struct RawRequest {
 }
 
 impl RawRequest {
+    /// Send with this user's token (with a token manager).
+    pub fn as_user(mut self, user: impl Into<UserId>) -> Self {
+        self.as_user = Some(user.into());
+        self
+    }
+
     /// Add a query parameter (call again to repeat it).
     pub fn query(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.query.push_dynamic(name, value);
@@ -452,6 +564,7 @@ impl RawRequest {
         async move {
             let out = Outgoing {
                 endpoint: &self.path,
+                as_user: self.as_user.clone(),
                 meta: None,
                 method: self.method,
                 path: &self.path,

@@ -16,6 +16,11 @@ pub trait Endpoint: Send + Sync + Sized + 'static {
     /// The client to send with.
     fn client(&self) -> &Client;
 
+    /// The user whose token to send with, overriding the client's default user.
+    fn as_user(&self) -> Option<&crate::UserId> {
+        None
+    }
+
     /// Check documented limits; runs before any I/O.
     fn validate(&self) -> Result<(), InvalidParam> {
         Ok(())

@@ -18,6 +18,7 @@ mod meta;
 mod pagination;
 mod query;
 mod secret;
+pub mod tokens;
 mod types;
 
 pub use auth::{AppToken, DeviceCode, OAuth, OAuthError, UserToken, Validation};
@@ -29,4 +30,5 @@ pub use meta::{EndpointMeta, Method, ParamMeta, ResponseShape, SubscriptionMeta,
 pub use pagination::{Page, Paginator};
 pub use query::{Query, ToQuery};
 pub use secret::{AccessToken, ClientSecret, RefreshToken};
+pub use tokens::{JsonFileStore, TokenEvent, TokenManager, TokenStore};
 pub use types::{Timestamp, TimestampError, UserId, UserLogin};

@@ -167,6 +167,7 @@ pub fn endpoint(schema: &Schema, ep: &Endpoint, from: &[String]) -> TokenStream 
         #[must_use = "a request does nothing until it is sent"]
         pub struct #name {
             client: crate::__rt::Client,
+            as_user: Option<crate::UserId>,
             #(#query_fields)*
             #body_field
         }
@@ -179,6 +180,7 @@ pub fn endpoint(schema: &Schema, ep: &Endpoint, from: &[String]) -> TokenStream 
             pub fn new(client: crate::__rt::Client, #(#req_args),*) -> Self {
                 Self {
                     client,
+                    as_user: None,
                     #(#query_inits,)*
                     #body_init
                 }
@@ -186,6 +188,13 @@ pub fn endpoint(schema: &Schema, ep: &Endpoint, from: &[String]) -> TokenStream 
 
             #(#setters)*
             #(#body_setters)*
+
+            /// Send with this user's token (held by the client's token manager)
+            /// instead of the default user's.
+            pub fn as_user(mut self, user: impl Into<crate::UserId>) -> Self {
+                self.as_user = Some(user.into());
+                self
+            }
 
             /// Send the request. `.await` on the request itself does the same.
             // Inline: the decoding code is generated only for endpoints a program calls.
@@ -222,6 +231,10 @@ pub fn endpoint(schema: &Schema, ep: &Endpoint, from: &[String]) -> TokenStream 
 
             fn client(&self) -> &crate::__rt::Client {
                 &self.client
+            }
+
+            fn as_user(&self) -> Option<&crate::UserId> {
+                self.as_user.as_ref()
             }
 
             #validate

@@ -33,6 +33,23 @@ include!(concat!(env!("OUT_DIR"), "/lib.rs"));
 #[doc(hidden)]
 pub use twitch_runtime as __rt;
 
+#[cfg(feature = "callback")]
+pub use twitch_runtime::callback;
+pub use twitch_runtime::{auth, tokens};
+
+/// Typed view of a user token's scopes.
+pub trait TokenScopes {
+    /// The granted scopes as [`Scope`]s; ones this crate does not know are
+    /// kept as [`Scope::Unknown`].
+    fn typed_scopes(&self) -> Vec<Scope>;
+}
+
+impl TokenScopes for UserToken {
+    fn typed_scopes(&self) -> Vec<Scope> {
+        self.scopes.iter().map(|s| Scope::from(s.as_str())).collect()
+    }
+}
+
 #[cfg(feature = "eventsub")]
 pub use eventsub::Event;
 pub use twitch_runtime::{

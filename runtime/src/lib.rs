@@ -7,6 +7,8 @@
 //! they need from here.
 
 pub mod auth;
+#[cfg(feature = "callback")]
+pub mod callback;
 pub mod check;
 mod client;
 pub mod de;

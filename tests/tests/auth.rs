@@ -269,3 +269,53 @@ fn no_secret_in_debug_output() {
     let d = format!("{t:?}");
     assert!(!d.contains("acc-secret") && !d.contains("ref-secret"), "{d}");
 }
+
+#[tokio::test]
+async fn desktop_login_through_the_local_callback() {
+    let (server, _) = identity_server().await;
+    let o = oauth(&server, Some("s3cret"));
+    let callback = twitch::callback::CallbackServer::bind(0, "/callback").await.unwrap();
+    let redirect_uri = callback.redirect_uri();
+    assert!(redirect_uri.starts_with("http://localhost:") && redirect_uri.ends_with("/callback"));
+    let user = twitch::callback::login(&o, callback, &["chat:read"], std::time::Duration::from_secs(10), |url| {
+        // Play the browser: Twitch approves and redirects back with the code and the same state.
+        let state = url.split("state=").nth(1).unwrap().split('&').next().unwrap().to_owned();
+        let port = redirect_uri.trim_start_matches("http://localhost:").split('/').next().unwrap().to_owned();
+        tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            // A stray request first (browsers ask for a favicon), then the redirect.
+            let _ = http.get(format!("http://127.0.0.1:{port}/favicon.ico")).send().await;
+            let page = http
+                .get(format!("http://127.0.0.1:{port}/callback?code=good-code&scope=chat%3Aread&state={state}"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            assert!(page.contains("close this window"));
+        });
+    })
+    .await
+    .unwrap();
+    assert_eq!(user.login, "twitchdev");
+    use twitch::TokenScopes;
+    assert_eq!(user.typed_scopes(), [twitch::Scope::ChatRead, twitch::Scope::UserReadEmail]);
+}
+
+#[tokio::test]
+async fn the_callback_refuses_a_forged_state() {
+    let (server, _) = identity_server().await;
+    let o = oauth(&server, Some("s3cret"));
+    let callback = twitch::callback::CallbackServer::bind(0, "/cb").await.unwrap();
+    let port = callback.redirect_uri().trim_start_matches("http://localhost:").split('/').next().unwrap().to_owned();
+    let err = twitch::callback::login(&o, callback, &[], std::time::Duration::from_secs(10), move |_| {
+        tokio::spawn(async move {
+            let _ = reqwest::get(format!("http://127.0.0.1:{port}/cb?code=good-code&state=forged")).await;
+        });
+    })
+    .await
+    .unwrap_err();
+    assert!(matches!(err, Error::OAuth(OAuthError::StateMismatch)), "{err:?}");
+    assert!(!server.requests().iter().any(|r| r.path == "/oauth2/token"), "no code exchange after a forged state");
+}

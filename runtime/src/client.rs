@@ -13,6 +13,7 @@ use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
 use crate::meta::{EndpointMeta, Method, TokenKind};
 use crate::query::Query;
+use crate::ratelimit::{Limiter, RateHeaders, RetryPolicy};
 use crate::secret::AccessToken;
 use crate::tokens::TokenManager;
 use crate::types::UserId;
@@ -79,6 +80,8 @@ fn missing_scope_error(meta: &EndpointMeta, granted: &[String]) -> Result<()> {
 
 struct Inner {
     http: reqwest::Client,
+    limiter: Limiter,
+    retry: RetryPolicy,
     client_id: String,
     credentials: Credentials,
     helix_url: String,
@@ -112,6 +115,7 @@ pub struct ClientBuilder<C = Client> {
     timeout: Duration,
     connect_timeout: Duration,
     http: Option<reqwest::Client>,
+    retry: RetryPolicy,
     _out: PhantomData<fn() -> C>,
 }
 
@@ -143,6 +147,7 @@ impl<C: From<Client>> ClientBuilder<C> {
             timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
             http: None,
+            retry: RetryPolicy::default(),
             _out: PhantomData,
         }
     }
@@ -212,6 +217,13 @@ impl<C: From<Client>> ClientBuilder<C> {
         self
     }
 
+    /// How 429s, 5xx and transport errors are retried, and whether the
+    /// client-side rate limiter runs (by default: yes, 3 retries).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
     /// Use this `reqwest` client (its own timeouts then apply).
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
         self.http = Some(http);
@@ -242,6 +254,8 @@ impl<C: From<Client>> ClientBuilder<C> {
         Ok(C::from(Client {
             inner: Arc::new(Inner {
                 http,
+                limiter: Limiter::default(),
+                retry: self.retry,
                 client_id,
                 credentials: self.credentials,
                 helix_url: self.helix_url,
@@ -388,21 +402,42 @@ impl Client {
         let mut chosen = self.choose(out.meta, out.as_user.as_ref()).await?;
         let url = self.url(out.path, &out.query);
         let endpoint = out.endpoint;
-        let mut retried = false;
+        let policy = self.inner.retry;
+        let idempotent = out.meta.map(|m| m.idempotent).unwrap_or(out.method == Method::Get);
+        let (mut refreshed, mut failures, mut limited) = (false, 0u32, 0u32);
         loop {
-            let token = match &chosen {
-                Chosen::None => None,
-                Chosen::Static(t) | Chosen::ManagedUser(_, t) | Chosen::ManagedApp(t) => Some(t.clone()),
+            let (token, bucket) = match &chosen {
+                Chosen::None => (None, "anonymous".to_owned()),
+                Chosen::Static(t) => (Some(t.clone()), "static".to_owned()),
+                Chosen::ManagedUser(u, t) => (Some(t.clone()), format!("user:{u}")),
+                Chosen::ManagedApp(t) => (Some(t.clone()), "app".to_owned()),
             };
-            let (status, reset_at, body) =
-                self.send_once(endpoint, out.method, &url, token.as_ref(), out.body.clone()).await?;
+            let reserved = policy.limiter && self.inner.limiter.acquire(&bucket).await;
+            let sent = self.send_once(endpoint, out.method, &url, token.as_ref(), out.body.clone()).await;
+            let (status, rate, body) = match sent {
+                Ok(r) => r,
+                Err(e) => {
+                    self.inner.limiter.update(&bucket, RateHeaders::default(), reserved);
+                    if idempotent && failures < policy.max_retries {
+                        failures += 1;
+                        let wait = policy.backoff(failures);
+                        tracing::warn!(endpoint, attempt = failures, wait_ms = wait.as_millis() as u64, error = %e, "retrying after a transport error");
+                        tokio::time::sleep(wait).await;
+                        continue;
+                    }
+                    return Err(e);
+                }
+            };
+            if policy.limiter {
+                self.inner.limiter.update(&bucket, rate, reserved);
+            }
             if (200..300).contains(&status) {
                 return Ok(Success { body });
             }
             // A 401 with a managed token: refresh it (once, shared by every
             // caller that saw the same token) and send again, once.
             if status == 401
-                && !retried
+                && !refreshed
                 && let Some(m) = self.token_manager()
             {
                 let fresh = match &chosen {
@@ -415,11 +450,46 @@ impl Client {
                 if let Some(next) = fresh {
                     tracing::debug!(endpoint, "401: retrying once with a refreshed token");
                     chosen = next;
-                    retried = true;
+                    refreshed = true;
                     continue;
                 }
             }
-            return Err(error_from_response(endpoint, status, reset_at, &body));
+            // The bucket ran dry: wait for its reset and send again. A 429
+            // while the bucket still has points is an endpoint's own cooldown.
+            if status == 429 && !is_cooldown(&rate) && limited < policy.max_rate_limit_retries {
+                limited += 1;
+                let wait = rate.wait().unwrap_or(Duration::from_secs(1)).min(Duration::from_secs(60))
+                    + Duration::from_millis(50);
+                tracing::warn!(
+                    endpoint,
+                    attempt = limited,
+                    wait_ms = wait.as_millis() as u64,
+                    "429: waiting for the bucket's reset"
+                );
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            // 5xx: retry idempotent requests with backoff; others only after a 503, once.
+            let retry_5xx = (500..600).contains(&status)
+                && if idempotent {
+                    failures < policy.max_retries
+                } else {
+                    status == 503 && failures == 0 && policy.max_retries > 0
+                };
+            if retry_5xx {
+                failures += 1;
+                let wait = policy.backoff(failures);
+                tracing::warn!(
+                    endpoint,
+                    status,
+                    attempt = failures,
+                    wait_ms = wait.as_millis() as u64,
+                    "retrying after a server error"
+                );
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            return Err(error_from_response(endpoint, status, rate, &body));
         }
     }
 
@@ -430,7 +500,7 @@ impl Client {
         url: &str,
         token: Option<&AccessToken>,
         body: Option<Vec<u8>>,
-    ) -> Result<(u16, Option<u64>, Vec<u8>)> {
+    ) -> Result<(u16, RateHeaders, Vec<u8>)> {
         let mut req = self.inner.http.request(method.to_reqwest(), url).header("Client-Id", &self.inner.client_id);
         if let Some(t) = token {
             req = req.header("Authorization", format!("Bearer {}", t.secret()));
@@ -441,19 +511,21 @@ impl Client {
         let transport = |source| Error::Transport { endpoint: endpoint.to_owned(), source };
         let resp = req.send().await.map_err(transport)?;
         let status = resp.status().as_u16();
-        let reset_at = resp
-            .headers()
-            .get("Ratelimit-Reset")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
+        let rate = RateHeaders::from_headers(resp.headers());
         let body = resp.bytes().await.map_err(transport)?.to_vec();
-        tracing::debug!(status, bytes = body.len(), "response");
-        Ok((status, reset_at, body))
+        tracing::debug!(status, bytes = body.len(), remaining = rate.remaining, "response");
+        Ok((status, rate, body))
     }
 }
 
 /// Build the error for a non-2xx response.
-fn error_from_response(endpoint: &str, status: u16, reset_at: Option<u64>, body: &[u8]) -> Error {
+/// A 429 while the bucket still has points left is an endpoint's cooldown.
+fn is_cooldown(rate: &RateHeaders) -> bool {
+    rate.remaining.is_some_and(|r| r > 0)
+}
+
+fn error_from_response(endpoint: &str, status: u16, rate: RateHeaders, body: &[u8]) -> Error {
+    let reset_at = rate.reset_at;
     #[derive(serde::Deserialize, Default)]
     #[serde(default)]
     struct TwitchError {
@@ -473,6 +545,7 @@ fn error_from_response(endpoint: &str, status: u16, reset_at: Option<u64>, body:
                 endpoint,
                 reset_at,
                 retry_after: reset_at.map(|r| Duration::from_secs(r.saturating_sub(now))),
+                cooldown: is_cooldown(&rate),
                 message: parsed.message,
             }
         }

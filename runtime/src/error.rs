@@ -32,6 +32,9 @@ pub enum Error {
         reset_at: Option<u64>,
         /// How long to wait, derived from `reset_at` at the time of the response.
         retry_after: Option<Duration>,
+        /// A per-endpoint cooldown (commercials, raids, whispers, ...) rather
+        /// than the bucket running dry: not retried automatically.
+        cooldown: bool,
         /// Twitch's message.
         message: String,
     },
@@ -115,10 +118,13 @@ impl fmt::Display for Error {
             Error::Api { endpoint, status, error, message } => {
                 write!(f, "{endpoint}: Twitch answered {status} {error}: {message}")
             }
-            Error::RateLimited { endpoint, retry_after, .. } => match retry_after {
-                Some(d) => write!(f, "{endpoint}: rate limited; the bucket refills in {:.1} s", d.as_secs_f64()),
-                None => write!(f, "{endpoint}: rate limited"),
-            },
+            Error::RateLimited { endpoint, retry_after, cooldown, .. } => {
+                let what = if *cooldown { "in cooldown" } else { "rate limited" };
+                match retry_after {
+                    Some(d) => write!(f, "{endpoint}: {what}; retry in {:.1} s", d.as_secs_f64()),
+                    None => write!(f, "{endpoint}: {what}"),
+                }
+            }
             Error::Unauthorized { endpoint, message } => write!(f, "{endpoint}: unauthorized: {message}"),
             Error::MissingScope { endpoint, missing } => {
                 let groups: Vec<String> = missing.iter().map(|g| g.join(" or ")).collect();

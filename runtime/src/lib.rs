@@ -19,6 +19,7 @@ pub mod eventsub;
 mod meta;
 mod pagination;
 mod query;
+pub mod ratelimit;
 mod secret;
 pub mod tokens;
 mod types;
@@ -31,6 +32,7 @@ pub use eventsub::{EventPayload, Notification, SubscriptionInfo, SubscriptionTyp
 pub use meta::{EndpointMeta, Method, ParamMeta, ResponseShape, SubscriptionMeta, TokenKind};
 pub use pagination::{Page, Paginator};
 pub use query::{Query, ToQuery};
+pub use ratelimit::RetryPolicy;
 pub use secret::{AccessToken, ClientSecret, RefreshToken};
 pub use tokens::{JsonFileStore, TokenEvent, TokenManager, TokenStore};
 pub use types::{Timestamp, TimestampError, UserId, UserLogin};

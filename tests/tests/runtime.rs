@@ -116,7 +116,14 @@ async fn twitch_error_bodies_are_typed() {
         _ => Response::json(503, "upstream gone"),
     })
     .await;
-    let c = client(&server);
+    // No retries here: each error must reach the caller as it came.
+    let c = Client::builder()
+        .client_id("test-client")
+        .app_token("test-app-token")
+        .helix_url(format!("{}/helix", server.url()))
+        .retry_policy(twitch::RetryPolicy::none())
+        .build()
+        .unwrap();
     match c.get_users().login("bad").await.unwrap_err() {
         Error::Api { endpoint, status, error, message } => {
             assert_eq!((endpoint.as_str(), status, error.as_str()), ("get-users", 400, "Bad Request"));

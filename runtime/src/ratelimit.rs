@@ -1,0 +1,227 @@
+//! Client-side rate limiting from Twitch's `Ratelimit-*` headers, and the
+//! retry policy for 429s, 5xx and transport errors.
+//!
+//! Twitch keeps one token bucket per client id and token (the app token's
+//! bucket and each user's are separate). Every response says how many points
+//! are left (`Ratelimit-Remaining`), the size (`Ratelimit-Limit`) and when the
+//! bucket is full again (`Ratelimit-Reset`, Unix seconds). Requests from
+//! many tasks share what those headers say: each reserves a point before it
+//! is sent, and when none is left they wait for the reset instead of
+//! sending requests Twitch would refuse.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// How failed requests are retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RetryPolicy {
+    /// Retries after a transport error or a 5xx, for idempotent requests.
+    pub max_retries: u32,
+    /// First backoff; doubled each retry, with jitter.
+    pub base_delay: Duration,
+    /// Longest backoff.
+    pub max_delay: Duration,
+    /// Retries after a 429 whose reset time is waited out.
+    pub max_rate_limit_retries: u32,
+    /// Keep a client-side account of each bucket and wait for its reset.
+    pub limiter: bool,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_retries: 3,
+            base_delay: Duration::from_millis(250),
+            max_delay: Duration::from_secs(8),
+            max_rate_limit_retries: 3,
+            limiter: true,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries and no client-side limiter: every outcome reaches the caller.
+    pub fn none() -> Self {
+        Self { max_retries: 0, max_rate_limit_retries: 0, limiter: false, ..Self::default() }
+    }
+
+    /// With this many retries after transport errors and 5xx.
+    pub fn max_retries(mut self, n: u32) -> Self {
+        self.max_retries = n;
+        self
+    }
+
+    /// With this first backoff.
+    pub fn base_delay(mut self, d: Duration) -> Self {
+        self.base_delay = d;
+        self
+    }
+
+    /// With or without the client-side limiter.
+    pub fn limiter(mut self, on: bool) -> Self {
+        self.limiter = on;
+        self
+    }
+
+    /// Backoff before retry number `attempt` (1-based): exponential, capped,
+    /// with full jitter in its upper half.
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self.base_delay.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+        let capped = exp.min(self.max_delay);
+        let half = capped / 2;
+        half + half.mul_f64(jitter())
+    }
+}
+
+/// A number in `0..1` that differs from call to call (not for cryptography).
+fn jitter() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos());
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+fn now_secs() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs_f64()
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    limit: u64,
+    remaining: u64,
+    /// Unix seconds when the bucket is full again.
+    reset_at: u64,
+    /// Points reserved by requests sent but not answered yet.
+    in_flight: u64,
+    /// When `remaining` was last read (Unix seconds).
+    updated_at: f64,
+    /// Refill rate in points per second, estimated from the headers.
+    rate: f64,
+}
+
+impl Bucket {
+    /// Points available now: what was left, plus what refilled since.
+    fn available(&self, now: f64) -> u64 {
+        if now >= self.reset_at as f64 {
+            return self.limit;
+        }
+        let refilled = ((now - self.updated_at).max(0.0) * self.rate).floor() as u64;
+        (self.remaining + refilled).min(self.limit)
+    }
+}
+
+/// What the headers of a response said.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RateHeaders {
+    /// `Ratelimit-Limit`
+    pub limit: Option<u64>,
+    /// `Ratelimit-Remaining`
+    pub remaining: Option<u64>,
+    /// `Ratelimit-Reset`
+    pub reset_at: Option<u64>,
+}
+
+impl RateHeaders {
+    /// Read the three headers.
+    pub fn from_headers(h: &reqwest::header::HeaderMap) -> Self {
+        let get = |n: &str| h.get(n).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
+        Self { limit: get("Ratelimit-Limit"), remaining: get("Ratelimit-Remaining"), reset_at: get("Ratelimit-Reset") }
+    }
+
+    /// Time until the reset, from now.
+    pub fn wait(&self) -> Option<Duration> {
+        self.reset_at.map(|r| Duration::from_secs_f64((r as f64 - now_secs()).max(0.0)))
+    }
+}
+
+/// The buckets this client knows of, keyed by token identity.
+#[derive(Debug, Default)]
+pub struct Limiter {
+    buckets: Mutex<HashMap<String, Bucket>>,
+    /// Woken whenever a response updates a bucket.
+    changed: tokio::sync::Notify,
+}
+
+impl Limiter {
+    /// Reserve a point in `key`'s bucket, waiting for the reset while there
+    /// is none. A bucket whose size is not known yet lets the request through.
+    /// Returns whether a point was reserved (pass it to [`Limiter::update`]).
+    pub async fn acquire(&self, key: &str) -> bool {
+        loop {
+            let notified = self.changed.notified();
+            let wait = {
+                let Ok(mut buckets) = self.buckets.lock() else { return false };
+                let b = buckets.entry(key.to_owned()).or_insert(Bucket {
+                    limit: 0,
+                    remaining: 0,
+                    reset_at: 0,
+                    in_flight: 0,
+                    updated_at: 0.0,
+                    rate: 0.0,
+                });
+                match b.limit {
+                    // Nothing known yet: let it through, but count it, so the
+                    // first answer's `remaining` is read net of what is in flight.
+                    0 => {
+                        b.in_flight += 1;
+                        return true;
+                    }
+                    _ => {
+                        let now = now_secs();
+                        let available = b.available(now);
+                        if available > b.in_flight {
+                            b.in_flight += 1;
+                            return true;
+                        }
+                        // Wait until the refill covers one more point (or the
+                        // reset, or an answer that changes the picture).
+                        let short = (b.in_flight + 1 - available) as f64;
+                        let by_rate = if b.rate > 0.0 { short / b.rate } else { f64::MAX };
+                        Duration::from_secs_f64(by_rate.min(b.reset_at as f64 - now).clamp(0.005, 60.0))
+                    }
+                }
+            };
+            tracing::debug!(bucket = key, wait_ms = wait.as_millis() as u64, "rate limit: waiting for the bucket");
+            // Until the reset, or until an answer frees or refills points.
+            let _ = tokio::time::timeout(wait, notified).await;
+        }
+    }
+
+    /// Record a response's headers and release the point `acquire` reserved.
+    pub fn update(&self, key: &str, h: RateHeaders, reserved: bool) {
+        let Ok(mut buckets) = self.buckets.lock() else { return };
+        if reserved && let Some(b) = buckets.get_mut(key) {
+            b.in_flight = b.in_flight.saturating_sub(1);
+        }
+        // Only a response that states all three numbers sets the bucket.
+        if let (Some(limit), Some(remaining), Some(reset)) = (h.limit, h.remaining, h.reset_at)
+            && limit > 0
+            && let Some(b) = buckets.get_mut(key)
+        {
+            // Every point taken moves the "full again" time later, so a reset
+            // earlier than the one known is an answer overtaken by a later
+            // one: ignore it. Answers with the same reset keep the lower count.
+            let now = now_secs();
+            let fresher = reset > b.reset_at || b.limit == 0;
+            if fresher || reset == b.reset_at {
+                b.remaining = if fresher { remaining } else { b.available(now).min(remaining) };
+                b.updated_at = now;
+                // Full again at `reset`: the missing points refill until then.
+                if remaining < limit {
+                    b.rate = (limit - remaining) as f64 / (reset as f64 - now).max(0.5);
+                }
+            }
+            b.limit = limit;
+            b.reset_at = b.reset_at.max(reset);
+        }
+        drop(buckets);
+        self.changed.notify_waiters();
+    }
+
+    /// Whether `key`'s bucket size is known (for diagnostics).
+    pub fn knows(&self, key: &str) -> bool {
+        self.buckets.lock().map(|b| b.get(key).is_some_and(|b| b.limit > 0)).unwrap_or(false)
+    }
+}

@@ -1,0 +1,225 @@
+//! Rate limits and retries against local servers: a Twitch-like token
+//! bucket, injected 429s, endpoint cooldowns, 5xx and a server that hangs.
+
+mod support;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use support::{Response, TestServer};
+use twitch::{Client, Error, RetryPolicy};
+
+/// Twitch's bucket: `capacity` points, refilled continuously so that an
+/// empty bucket is full again after `window`.
+struct Bucket {
+    capacity: f64,
+    window: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl Bucket {
+    fn new(capacity: u32, window: Duration) -> Self {
+        Self { capacity: capacity as f64, window: window.as_secs_f64(), tokens: capacity as f64, last: Instant::now() }
+    }
+
+    /// Take a point: the response headers, and whether it was allowed.
+    fn take(&mut self) -> (bool, [(String, String); 3]) {
+        let now = Instant::now();
+        let rate = self.capacity / self.window;
+        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * rate).min(self.capacity);
+        self.last = now;
+        let ok = self.tokens >= 1.0;
+        if ok {
+            self.tokens -= 1.0;
+        }
+        let unix = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64();
+        let reset = (unix + (self.capacity - self.tokens) / rate).ceil() as u64;
+        let headers = [
+            ("Ratelimit-Limit".to_owned(), (self.capacity as u64).to_string()),
+            ("Ratelimit-Remaining".to_owned(), (self.tokens.floor() as u64).to_string()),
+            ("Ratelimit-Reset".to_owned(), reset.to_string()),
+        ];
+        (ok, headers)
+    }
+}
+
+fn client(server: &TestServer, policy: RetryPolicy) -> Client {
+    Client::builder()
+        .client_id("cid")
+        .app_token("token")
+        .helix_url(format!("{}/helix", server.url()))
+        .retry_policy(policy)
+        .timeout(Duration::from_millis(500))
+        .build()
+        .unwrap()
+}
+
+fn fast() -> RetryPolicy {
+    RetryPolicy::default().base_delay(Duration::from_millis(10))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_load_stays_inside_the_bucket() {
+    // Twitch's shape compressed: 20 points per second instead of per 10 s.
+    let bucket = Arc::new(Mutex::new(Bucket::new(20, Duration::from_secs(1))));
+    let refused = Arc::new(AtomicUsize::new(0));
+    let (b, r) = (bucket.clone(), refused.clone());
+    let server = TestServer::start(move |_| {
+        let (ok, headers) = b.lock().unwrap().take();
+        let resp = if ok {
+            Response::json(200, r#"{"data":[]}"#)
+        } else {
+            r.fetch_add(1, Ordering::SeqCst);
+            Response::json(429, r#"{"error":"Too Many Requests","status":429,"message":"Too Many Requests"}"#)
+        };
+        headers.into_iter().fold(resp, |resp, (k, v)| resp.header(k, v))
+    })
+    .await;
+    let c = client(&server, fast());
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let c = c.clone();
+            tokio::spawn(async move {
+                for _ in 0..10 {
+                    c.get_users().login("twitchdev").send().await?;
+                }
+                Ok::<_, Error>(())
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().expect("no error reaches the caller");
+    }
+    assert_eq!(server.request_count() - refused.load(Ordering::SeqCst), 200);
+    assert_eq!(refused.load(Ordering::SeqCst), 0, "the server had to refuse requests");
+}
+
+#[tokio::test]
+async fn a_429_is_waited_out_and_retried() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let n = calls.clone();
+    let server = TestServer::start(move |_| {
+        let reset = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() + 1;
+        if n.fetch_add(1, Ordering::SeqCst) == 0 {
+            Response::json(429, r#"{"error":"Too Many Requests","status":429,"message":"slow down"}"#)
+                .header("Ratelimit-Limit", "800")
+                .header("Ratelimit-Remaining", "0")
+                .header("Ratelimit-Reset", reset.to_string())
+        } else {
+            Response::json(200, r#"{"data":[]}"#)
+        }
+    })
+    .await;
+    let started = Instant::now();
+    client(&server, fast()).get_users().send().await.unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    assert!(started.elapsed() >= Duration::from_millis(50), "it waited for the reset");
+}
+
+#[tokio::test]
+async fn a_cooldown_429_reaches_the_caller_with_its_retry_time() {
+    let server = TestServer::start(|_| {
+        let reset = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() + 30;
+        Response::json(429, r#"{"error":"Too Many Requests","status":429,"message":"commercial cooldown"}"#)
+            .header("Ratelimit-Limit", "800")
+            .header("Ratelimit-Remaining", "712")
+            .header("Ratelimit-Reset", reset.to_string())
+    })
+    .await;
+    let c = Client::builder()
+        .client_id("cid")
+        .user_token("t")
+        .helix_url(format!("{}/helix", server.url()))
+        .build()
+        .unwrap();
+    match c.start_commercial("1", 60).await.unwrap_err() {
+        Error::RateLimited { cooldown, retry_after, .. } => {
+            assert!(cooldown);
+            assert!(retry_after.unwrap() >= Duration::from_secs(28));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(server.request_count(), 1, "a cooldown is not retried");
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_for_idempotent_requests_only() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let n = calls.clone();
+    let server = TestServer::start(move |req| {
+        let i = n.fetch_add(1, Ordering::SeqCst);
+        match (req.method.as_str(), i) {
+            ("GET", 0 | 1) => Response::json(500, r#"{"error":"Internal Server Error","status":500,"message":"oops"}"#),
+            ("GET", _) => Response::json(200, r#"{"data":[]}"#),
+            _ => Response::json(500, r#"{"error":"Internal Server Error","status":500,"message":"oops"}"#),
+        }
+    })
+    .await;
+    let c = Client::builder()
+        .client_id("cid")
+        .user_token("t")
+        .helix_url(format!("{}/helix", server.url()))
+        .retry_policy(fast())
+        .build()
+        .unwrap();
+    c.get_users().send().await.unwrap();
+    assert_eq!(calls.swap(0, Ordering::SeqCst), 3, "GET: two failures, then success");
+    let err = c.send_chat_message("1", "2", "hi").await.unwrap_err();
+    assert_eq!(err.status(), Some(500));
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "a POST is not sent twice after a 500");
+}
+
+#[tokio::test]
+async fn a_503_is_retried_once_for_anything() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let n = calls.clone();
+    let server = TestServer::start(move |_| {
+        if n.fetch_add(1, Ordering::SeqCst) == 0 {
+            Response::json(503, r#"{"error":"Service Unavailable","status":503,"message":"try again"}"#)
+        } else {
+            Response::json(200, r#"{"data":[{"message_id":"m","is_sent":true}]}"#)
+        }
+    })
+    .await;
+    let c = Client::builder()
+        .client_id("cid")
+        .user_token("t")
+        .helix_url(format!("{}/helix", server.url()))
+        .retry_policy(fast())
+        .build()
+        .unwrap();
+    assert!(c.send_chat_message("1", "2", "hi").await.unwrap()[0].is_sent);
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_hung_server_trips_the_timeout() {
+    // Accepts connections and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let held = Arc::new(Mutex::new(Vec::new()));
+    let h = held.clone();
+    let accepts = Arc::new(AtomicUsize::new(0));
+    let a = accepts.clone();
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            a.fetch_add(1, Ordering::SeqCst);
+            h.lock().unwrap().push(sock);
+        }
+    });
+    let c = Client::builder()
+        .client_id("cid")
+        .app_token("t")
+        .helix_url(format!("http://{addr}/helix"))
+        .timeout(Duration::from_millis(200))
+        .retry_policy(fast().max_retries(1))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let err = c.get_users().send().await.unwrap_err();
+    assert!(matches!(&err, Error::Transport { source, .. } if source.is_timeout()), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(accepts.load(Ordering::SeqCst), 2, "one retry after the first timeout");
+}

@@ -15,52 +15,22 @@ mod support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use support::{Response, TestServer};
+use support::{Response, TestServer, TwitchBucket};
 use twitch::{Client, RetryPolicy};
-
-struct Bucket {
-    capacity: f64,
-    rate: f64,
-    tokens: f64,
-    last: Instant,
-}
-
-impl Bucket {
-    fn take(&mut self) -> (bool, Vec<(String, String)>) {
-        let now = Instant::now();
-        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.capacity);
-        self.last = now;
-        let ok = self.tokens >= 1.0;
-        if ok {
-            self.tokens -= 1.0;
-        }
-        let unix = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64();
-        let reset = (unix + (self.capacity - self.tokens) / self.rate).ceil() as u64;
-        let h = vec![
-            ("Ratelimit-Limit".into(), (self.capacity as u64).to_string()),
-            ("Ratelimit-Remaining".into(), (self.tokens.floor() as u64).to_string()),
-            ("Ratelimit-Reset".into(), reset.to_string()),
-        ];
-        (ok, h)
-    }
-}
 
 async fn bucket_run(limiter: bool) -> (usize, usize, f64) {
     let (capacity, window) = (800.0, 6.0);
-    let bucket = Arc::new(Mutex::new(Bucket { capacity, rate: capacity / window, tokens: capacity, last: Instant::now() }));
+    let bucket = Mutex::new(TwitchBucket::new(capacity as u32, Duration::from_secs_f64(window)));
     let refused = Arc::new(AtomicUsize::new(0));
-    let (b, r) = (bucket.clone(), refused.clone());
+    let r = refused.clone();
     let server = TestServer::start(move |_| {
-        let (ok, headers) = b.lock().unwrap().take();
-        let resp = if ok {
-            Response::json(200, r#"{"data":[]}"#)
-        } else {
+        let (ok, resp) = bucket.lock().unwrap().answer(r#"{"data":[]}"#);
+        if !ok {
             r.fetch_add(1, Ordering::Relaxed);
-            Response::json(429, r#"{"error":"Too Many Requests","status":429,"message":"Too Many Requests"}"#)
-        };
-        headers.into_iter().fold(resp, |resp, (k, v)| resp.header(k, v))
+        }
+        resp
     })
     .await;
     let policy = if limiter { RetryPolicy::default() } else { RetryPolicy::none() };

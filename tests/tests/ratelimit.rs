@@ -7,43 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use support::{Response, TestServer};
+use support::{Response, TestServer, TwitchBucket};
 use twitch::{Client, Error, RetryPolicy};
-
-/// Twitch's bucket: `capacity` points, refilled continuously so that an
-/// empty bucket is full again after `window`.
-struct Bucket {
-    capacity: f64,
-    window: f64,
-    tokens: f64,
-    last: Instant,
-}
-
-impl Bucket {
-    fn new(capacity: u32, window: Duration) -> Self {
-        Self { capacity: capacity as f64, window: window.as_secs_f64(), tokens: capacity as f64, last: Instant::now() }
-    }
-
-    /// Take a point: the response headers, and whether it was allowed.
-    fn take(&mut self) -> (bool, [(String, String); 3]) {
-        let now = Instant::now();
-        let rate = self.capacity / self.window;
-        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * rate).min(self.capacity);
-        self.last = now;
-        let ok = self.tokens >= 1.0;
-        if ok {
-            self.tokens -= 1.0;
-        }
-        let unix = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64();
-        let reset = (unix + (self.capacity - self.tokens) / rate).ceil() as u64;
-        let headers = [
-            ("Ratelimit-Limit".to_owned(), (self.capacity as u64).to_string()),
-            ("Ratelimit-Remaining".to_owned(), (self.tokens.floor() as u64).to_string()),
-            ("Ratelimit-Reset".to_owned(), reset.to_string()),
-        ];
-        (ok, headers)
-    }
-}
 
 fn client(server: &TestServer, policy: RetryPolicy) -> Client {
     Client::builder()
@@ -63,18 +28,15 @@ fn fast() -> RetryPolicy {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_load_stays_inside_the_bucket() {
     // Twitch's shape compressed: 20 points per second instead of per 10 s.
-    let bucket = Arc::new(Mutex::new(Bucket::new(20, Duration::from_secs(1))));
+    let bucket = Mutex::new(TwitchBucket::new(20, Duration::from_secs(1)));
     let refused = Arc::new(AtomicUsize::new(0));
-    let (b, r) = (bucket.clone(), refused.clone());
+    let r = refused.clone();
     let server = TestServer::start(move |_| {
-        let (ok, headers) = b.lock().unwrap().take();
-        let resp = if ok {
-            Response::json(200, r#"{"data":[]}"#)
-        } else {
+        let (ok, resp) = bucket.lock().unwrap().answer(r#"{"data":[]}"#);
+        if !ok {
             r.fetch_add(1, Ordering::SeqCst);
-            Response::json(429, r#"{"error":"Too Many Requests","status":429,"message":"Too Many Requests"}"#)
-        };
-        headers.into_iter().fold(resp, |resp, (k, v)| resp.header(k, v))
+        }
+        resp
     })
     .await;
     let c = client(&server, fast());

@@ -463,3 +463,45 @@ fn reason(status: u16) -> &'static str {
         _ => "Status",
     }
 }
+
+/// Twitch's rate-limit bucket: `capacity` points, refilled continuously so
+/// that an empty bucket is full again after `window`. Every answer carries
+/// `Ratelimit-Limit`, `Ratelimit-Remaining` and `Ratelimit-Reset`.
+pub struct TwitchBucket {
+    capacity: f64,
+    rate: f64,
+    tokens: f64,
+    last: std::time::Instant,
+}
+
+impl TwitchBucket {
+    /// A full bucket.
+    pub fn new(capacity: u32, window: std::time::Duration) -> Self {
+        let capacity = f64::from(capacity);
+        Self { capacity, rate: capacity / window.as_secs_f64(), tokens: capacity, last: std::time::Instant::now() }
+    }
+
+    /// Take a point for one request: the response (200 with `ok_body`, or
+    /// Twitch's 429) with the bucket's headers, and whether it was allowed.
+    pub fn answer(&mut self, ok_body: &str) -> (bool, Response) {
+        let now = std::time::Instant::now();
+        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.capacity);
+        self.last = now;
+        let ok = self.tokens >= 1.0;
+        if ok {
+            self.tokens -= 1.0;
+        }
+        let unix = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs_f64();
+        let reset = (unix + (self.capacity - self.tokens) / self.rate).ceil() as u64;
+        let resp = if ok {
+            Response::json(200, ok_body)
+        } else {
+            Response::json(429, r#"{"error":"Too Many Requests","status":429,"message":"Too Many Requests"}"#)
+        };
+        let resp = resp
+            .header("Ratelimit-Limit", (self.capacity as u64).to_string())
+            .header("Ratelimit-Remaining", (self.tokens.floor() as u64).to_string())
+            .header("Ratelimit-Reset", reset.to_string());
+        (ok, resp)
+    }
+}

@@ -35,7 +35,7 @@ pub use twitch_runtime as __rt;
 
 #[cfg(feature = "callback")]
 pub use twitch_runtime::callback;
-pub use twitch_runtime::{auth, tokens};
+pub use twitch_runtime::{auth, tokens, webhook};
 
 /// Typed view of a user token's scopes.
 pub trait TokenScopes {

@@ -23,6 +23,7 @@ pub mod ratelimit;
 mod secret;
 pub mod tokens;
 mod types;
+pub mod webhook;
 
 pub use auth::{AppToken, DeviceCode, OAuth, OAuthError, UserToken, Validation};
 pub use client::{Client, ClientBuilder, PreparedRequest, RawRequest, ResponseFuture, prepare, send};

@@ -1,0 +1,272 @@
+//! EventSub over webhooks: check each request Twitch posts to the callback
+//! (HMAC-SHA256 signature, 10-minute replay window, duplicate message ids),
+//! answer it the way Twitch expects, and hand over what it carried.
+//!
+//! Framework-neutral: give [`WebhookVerifier::handle`] a header lookup and
+//! the raw body; send back the [`WebhookReply`] it returns.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use crate::error::Error;
+use crate::eventsub::{EventPayload, Notification, SubscriptionInfo};
+use crate::types::Timestamp;
+
+/// Twitch drops messages older than this; so do we.
+pub const REPLAY_WINDOW: Duration = Duration::from_secs(600);
+
+/// Header names Twitch sends (compare case-insensitively).
+pub mod headers {
+    /// Unique per message; repeated on redelivery.
+    pub const MESSAGE_ID: &str = "Twitch-Eventsub-Message-Id";
+    /// When Twitch sent it (RFC 3339), as signed.
+    pub const MESSAGE_TIMESTAMP: &str = "Twitch-Eventsub-Message-Timestamp";
+    /// `sha256=<hex>` over id + timestamp + body.
+    pub const MESSAGE_SIGNATURE: &str = "Twitch-Eventsub-Message-Signature";
+    /// `notification`, `webhook_callback_verification` or `revocation`.
+    pub const MESSAGE_TYPE: &str = "Twitch-Eventsub-Message-Type";
+}
+
+/// Why a request was refused.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum WebhookError {
+    /// A required header is missing.
+    MissingHeader(&'static str),
+    /// The signature does not match: not from Twitch, or altered.
+    BadSignature,
+    /// Older than the replay window (or unreadable timestamp).
+    Stale,
+    /// The body could not be decoded.
+    Decode(Error),
+    /// A message type this crate does not know.
+    UnknownMessageType(String),
+}
+
+impl std::fmt::Display for WebhookError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WebhookError::MissingHeader(h) => write!(f, "missing header {h}"),
+            WebhookError::BadSignature => f.write_str("the signature does not match"),
+            WebhookError::Stale => f.write_str("the message is older than 10 minutes"),
+            WebhookError::Decode(e) => write!(f, "cannot decode the message: {e}"),
+            WebhookError::UnknownMessageType(t) => write!(f, "unknown message type {t:?}"),
+        }
+    }
+}
+
+impl std::error::Error for WebhookError {}
+
+/// What to answer Twitch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookReply {
+    /// HTTP status.
+    pub status: u16,
+    /// `Content-Type`, when there is a body.
+    pub content_type: Option<&'static str>,
+    /// The body (the challenge, for a verification).
+    pub body: String,
+}
+
+impl WebhookReply {
+    fn no_content() -> Self {
+        Self { status: 204, content_type: None, body: String::new() }
+    }
+
+    /// The reply to a refused request: 403 for a bad signature or stale
+    /// message, 400 otherwise.
+    pub fn for_error(e: &WebhookError) -> Self {
+        let status = match e {
+            WebhookError::BadSignature | WebhookError::Stale | WebhookError::MissingHeader(_) => 403,
+            _ => 400,
+        };
+        Self { status, content_type: None, body: String::new() }
+    }
+}
+
+/// What a request carried.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum WebhookMessage<E> {
+    /// An event (or, for batched types, its `events`).
+    Notification {
+        /// Twitch's message id.
+        message_id: String,
+        /// The decoded notification.
+        notification: Notification<E>,
+    },
+    /// Twitch checks the callback when a subscription is created; the reply
+    /// already carries the challenge.
+    Verification {
+        /// The subscription being verified.
+        subscription: SubscriptionInfo,
+    },
+    /// Twitch ended a subscription; `subscription.status` says why.
+    Revocation {
+        /// The revoked subscription.
+        subscription: SubscriptionInfo,
+    },
+    /// A message id already handled: acknowledged, not delivered again.
+    Duplicate {
+        /// Twitch's message id.
+        message_id: String,
+    },
+}
+
+/// Remembers recent message ids, oldest forgotten first.
+#[derive(Debug)]
+pub struct SeenIds {
+    order: VecDeque<String>,
+    set: HashSet<String>,
+    capacity: usize,
+}
+
+impl SeenIds {
+    /// Remember at most `capacity` ids.
+    pub fn new(capacity: usize) -> Self {
+        Self { order: VecDeque::new(), set: HashSet::new(), capacity: capacity.max(1) }
+    }
+
+    /// Record `id`; false if it was already there.
+    pub fn insert(&mut self, id: &str) -> bool {
+        if self.set.contains(id) {
+            return false;
+        }
+        if self.order.len() == self.capacity
+            && let Some(old) = self.order.pop_front()
+        {
+            self.set.remove(&old);
+        }
+        self.order.push_back(id.to_owned());
+        self.set.insert(id.to_owned());
+        true
+    }
+}
+
+/// Checks and decodes webhook requests for one subscription secret.
+pub struct WebhookVerifier {
+    key: ring::hmac::Key,
+    seen: Mutex<SeenIds>,
+}
+
+impl std::fmt::Debug for WebhookVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WebhookVerifier { secret: [redacted] }")
+    }
+}
+
+fn from_hex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+}
+
+impl WebhookVerifier {
+    /// The secret given when the subscription was created (10 to 100 ASCII characters).
+    pub fn new(secret: impl AsRef<[u8]>) -> Self {
+        Self {
+            key: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.as_ref()),
+            seen: Mutex::new(SeenIds::new(10_000)),
+        }
+    }
+
+    /// Is `signature` (`sha256=<hex>`) right for this id, timestamp and body?
+    /// The comparison takes the same time whatever the bytes.
+    pub fn signature_ok(&self, message_id: &str, timestamp: &str, body: &[u8], signature: &str) -> bool {
+        let Some(mac) = signature.strip_prefix("sha256=").and_then(from_hex) else { return false };
+        let mut msg = Vec::with_capacity(message_id.len() + timestamp.len() + body.len());
+        msg.extend_from_slice(message_id.as_bytes());
+        msg.extend_from_slice(timestamp.as_bytes());
+        msg.extend_from_slice(body);
+        ring::hmac::verify(&self.key, &msg, &mac).is_ok()
+    }
+
+    /// Check one request and decide the reply. `header` looks a header up by
+    /// name (case-insensitively); `now` is the current time.
+    pub fn handle<'h, E: EventPayload>(
+        &self,
+        header: impl Fn(&str) -> Option<&'h str>,
+        body: &[u8],
+        now: SystemTime,
+    ) -> Result<(WebhookReply, WebhookMessage<E>), WebhookError> {
+        let get = |name: &'static str| header(name).ok_or(WebhookError::MissingHeader(name));
+        let id = get(headers::MESSAGE_ID)?;
+        let timestamp = get(headers::MESSAGE_TIMESTAMP)?;
+        let signature = get(headers::MESSAGE_SIGNATURE)?;
+        let kind = get(headers::MESSAGE_TYPE)?;
+        if !self.signature_ok(id, timestamp, body, signature) {
+            return Err(WebhookError::BadSignature);
+        }
+        let sent = Timestamp::parse(timestamp).map_err(|_| WebhookError::Stale)?.to_system_time();
+        if now.duration_since(sent).is_ok_and(|age| age > REPLAY_WINDOW) {
+            return Err(WebhookError::Stale);
+        }
+        let fresh = self.seen.lock().map(|mut s| s.insert(id)).unwrap_or(true);
+        if !fresh {
+            return Ok((WebhookReply::no_content(), WebhookMessage::Duplicate { message_id: id.to_owned() }));
+        }
+        let text = std::str::from_utf8(body).map_err(|e| {
+            WebhookError::Decode(Error::Decode {
+                endpoint: "webhook".into(),
+                path: String::new(),
+                message: e.to_string(),
+                body: String::from_utf8_lossy(body).into_owned(),
+            })
+        })?;
+        #[derive(serde::Deserialize)]
+        struct Envelope {
+            subscription: SubscriptionInfo,
+            #[serde(default)]
+            challenge: Option<String>,
+        }
+        let envelope = || -> Result<Envelope, WebhookError> {
+            crate::decode::json::<Envelope>("webhook", body).map_err(WebhookError::Decode)
+        };
+        match kind {
+            "webhook_callback_verification" => {
+                let env = envelope()?;
+                let challenge = env.challenge.unwrap_or_default();
+                let reply = WebhookReply { status: 200, content_type: Some("text/plain"), body: challenge };
+                Ok((reply, WebhookMessage::Verification { subscription: env.subscription }))
+            }
+            "revocation" => {
+                let env = envelope()?;
+                Ok((WebhookReply::no_content(), WebhookMessage::Revocation { subscription: env.subscription }))
+            }
+            "notification" => {
+                let notification = Notification::decode(text).map_err(WebhookError::Decode)?;
+                Ok((
+                    WebhookReply::no_content(),
+                    WebhookMessage::Notification { message_id: id.to_owned(), notification },
+                ))
+            }
+            other => Err(WebhookError::UnknownMessageType(other.to_owned())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hmac_known_answer() {
+        // RFC-style vector: HMAC-SHA256("key", "The quick brown fox jumps over the lazy dog").
+        let v = WebhookVerifier::new("key");
+        let sig = "sha256=f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8";
+        assert!(v.signature_ok("The quick brown fox ", "jumps over the lazy", b" dog", sig));
+        assert!(!v.signature_ok("The quick brown fox ", "jumps over the lazy", b" cat", sig));
+        assert!(!v.signature_ok("a", "b", b"c", "sha256=zz"));
+        assert!(!v.signature_ok("a", "b", b"c", "md5=00"));
+    }
+
+    #[test]
+    fn seen_ids_forget_the_oldest() {
+        let mut s = SeenIds::new(2);
+        assert!(s.insert("a") && s.insert("b") && !s.insert("a"));
+        assert!(s.insert("c"));
+        assert!(s.insert("a"), "a was forgotten when c came");
+    }
+}

@@ -219,9 +219,4 @@ impl Limiter {
         drop(buckets);
         self.changed.notify_waiters();
     }
-
-    /// Whether `key`'s bucket size is known (for diagnostics).
-    pub fn knows(&self, key: &str) -> bool {
-        self.buckets.lock().map(|b| b.get(key).is_some_and(|b| b.limit > 0)).unwrap_or(false)
-    }
 }

@@ -116,6 +116,8 @@ struct Inner {
     events: broadcast::Sender<TokenEvent>,
     /// App tokens come from client credentials when the OAuth client has a secret.
     fetch_app_tokens: bool,
+    /// An app token was handed in with `set_app_token`.
+    app_given: std::sync::atomic::AtomicBool,
 }
 
 /// Holds and refreshes tokens; give it to
@@ -165,6 +167,7 @@ impl TokenManager {
                 snapshot: std::sync::Mutex::new(BTreeMap::new()),
                 events,
                 fetch_app_tokens,
+                app_given: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }
@@ -191,6 +194,7 @@ impl TokenManager {
     /// Use an app token you already have.
     pub async fn set_app_token(&self, token: AppToken) {
         *self.inner.app.lock().await = Some(token);
+        self.inner.app_given.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Make this user the one requests use unless they name another.
@@ -212,7 +216,7 @@ impl TokenManager {
 
     /// Is there an app token, or a way to get one?
     pub fn has_app_token(&self) -> bool {
-        self.inner.fetch_app_tokens || self.inner.app.try_lock().map(|a| a.is_some()).unwrap_or(true)
+        self.inner.fetch_app_tokens || self.inner.app_given.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Events: refreshed and invalid tokens.

@@ -7,30 +7,15 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use support::{Request, Response, TestServer};
+use support::{Request, Response, TestServer, percent_decode};
 use twitch::{ClientSecret, Error, OAuth, OAuthError};
 
 fn form(req: &Request) -> HashMap<String, String> {
-    req.body_str().split('&').filter_map(|p| p.split_once('=')).map(|(k, v)| (pct(k), pct(v))).collect()
-}
-
-fn pct(s: &str) -> String {
-    let mut out = Vec::new();
-    let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && i + 2 < b.len()
-            && let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16)
-        {
-            out.push(v);
-            i += 3;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8(out).unwrap()
+    req.body_str()
+        .split('&')
+        .filter_map(|p| p.split_once('='))
+        .map(|(k, v)| (percent_decode(k), percent_decode(v)))
+        .collect()
 }
 
 fn token_json(access: &str, refresh: Option<&str>) -> String {

@@ -3,7 +3,10 @@
 //! model lacks fails), and every example request is rebuilt through the
 //! generated builder and compared with the original.
 
+mod support;
+
 use serde::de::DeserializeOwned;
+use support::percent_decode;
 
 /// Decode `json` as `T`, failing on any field `T` does not know.
 fn strict<T: DeserializeOwned>(json: &str) -> Result<(), String> {
@@ -96,29 +99,10 @@ fn decode_query(url: &str) -> (String, Vec<(String, String)>) {
         .filter(|p| !p.is_empty())
         .map(|p| {
             let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (pct(k), pct(v))
+            (percent_decode(k), percent_decode(v))
         })
         .collect();
     (path.to_owned(), pairs)
-}
-
-fn pct(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
-            if let Some(v) = hex {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(if b[i] == b'+' { b' ' } else { b[i] });
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[test]

@@ -21,6 +21,17 @@ fn client(server: &TestServer, policy: RetryPolicy) -> Client {
         .unwrap()
 }
 
+/// A client with a user token (for user-only endpoints such as Start Commercial).
+fn user_client(server: &TestServer, policy: RetryPolicy) -> Client {
+    Client::builder()
+        .client_id("cid")
+        .user_token("t")
+        .helix_url(format!("{}/helix", server.url()))
+        .retry_policy(policy)
+        .build()
+        .unwrap()
+}
+
 fn fast() -> RetryPolicy {
     RetryPolicy::default().base_delay(Duration::from_millis(10))
 }
@@ -90,12 +101,7 @@ async fn a_cooldown_429_reaches_the_caller_with_its_retry_time() {
             .header("Ratelimit-Reset", reset.to_string())
     })
     .await;
-    let c = Client::builder()
-        .client_id("cid")
-        .user_token("t")
-        .helix_url(format!("{}/helix", server.url()))
-        .build()
-        .unwrap();
+    let c = user_client(&server, RetryPolicy::default());
     match c.start_commercial("1", 60).await.unwrap_err() {
         Error::RateLimited { cooldown, retry_after, .. } => {
             assert!(cooldown);
@@ -119,13 +125,7 @@ async fn server_errors_are_retried_for_idempotent_requests_only() {
         }
     })
     .await;
-    let c = Client::builder()
-        .client_id("cid")
-        .user_token("t")
-        .helix_url(format!("{}/helix", server.url()))
-        .retry_policy(fast())
-        .build()
-        .unwrap();
+    let c = user_client(&server, fast());
     c.get_users().send().await.unwrap();
     assert_eq!(calls.swap(0, Ordering::SeqCst), 3, "GET: two failures, then success");
     let err = c.send_chat_message("1", "2", "hi").await.unwrap_err();
@@ -145,13 +145,7 @@ async fn a_503_is_retried_once_for_anything() {
         }
     })
     .await;
-    let c = Client::builder()
-        .client_id("cid")
-        .user_token("t")
-        .helix_url(format!("{}/helix", server.url()))
-        .retry_policy(fast())
-        .build()
-        .unwrap();
+    let c = user_client(&server, fast());
     assert!(c.send_chat_message("1", "2", "hi").await.unwrap()[0].is_sent);
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 }

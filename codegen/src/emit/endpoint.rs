@@ -52,9 +52,9 @@ pub fn endpoint(schema: &Schema, ep: &Endpoint, from: &[String]) -> TokenStream 
         })
         .collect();
     let req_names: Vec<Ident> = ep.required().map(|f| ident(&f.rust)).collect();
-    let query_inits = ep.query.iter().map(|f| init(f, false));
+    let query_inits = ep.query.iter().map(init);
     let body_init = if has_body {
-        let inits = ep.body.iter().map(|f| init(f, true));
+        let inits = ep.body.iter().map(init);
         quote!(body: #body_name { #(#inits,)* },)
     } else {
         quote!()
@@ -109,7 +109,7 @@ pub fn endpoint(schema: &Schema, ep: &Endpoint, from: &[String]) -> TokenStream 
     } else {
         quote!()
     };
-    let decode = decode(schema, ep, from);
+    let decode = decode(ep);
 
     let paginated_impl = if ep.response.paginated {
         let item = item_ty(schema, ep, from);
@@ -314,7 +314,7 @@ fn arg_ty(schema: &Schema, f: &Field, from: &[String]) -> TokenStream {
 }
 
 /// Initial value in `new()`.
-fn init(f: &Field, _body: bool) -> TokenStream {
+fn init(f: &Field) -> TokenStream {
     let n = ident(&f.rust);
     if f.repeat.is_some() {
         if f.required {
@@ -455,7 +455,7 @@ fn item_ty(schema: &Schema, ep: &Endpoint, from: &[String]) -> TokenStream {
     }
 }
 
-fn decode(schema: &Schema, ep: &Endpoint, from: &[String]) -> TokenStream {
+fn decode(ep: &Endpoint) -> TokenStream {
     let body = if ep.response_struct().is_some() {
         quote!(crate::__rt::decode::json(Self::META.id, body))
     } else {
@@ -471,7 +471,6 @@ fn decode(schema: &Schema, ep: &Endpoint, from: &[String]) -> TokenStream {
             Shape::Text => quote!(crate::__rt::decode::text(Self::META.id, body)),
         }
     };
-    let _ = (schema, from);
     quote! {
         #[inline]
         fn decode(body: &[u8]) -> crate::Result<Self::Output> {

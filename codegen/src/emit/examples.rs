@@ -11,7 +11,7 @@ use quote::{format_ident, quote};
 use serde_json::Value;
 
 use super::ident;
-use crate::model::{Endpoint, ExampleRequest, Field, Schema, Shape, Ty};
+use crate::model::{Endpoint, ExampleRequest, Schema, Shape, Ty};
 
 /// Path of a named type from outside the crate: `twitch::helix::users::User`.
 fn ext_named(schema: &Schema, name: &str) -> TokenStream {
@@ -25,8 +25,7 @@ fn ext_named(schema: &Schema, name: &str) -> TokenStream {
     }
 }
 
-fn ext_module(schema: &Schema, ep_module: &[String]) -> TokenStream {
-    let _ = schema;
+fn ext_module(ep_module: &[String]) -> TokenStream {
     let segs = ep_module.iter().map(|s| ident(s));
     quote!(twitch #(:: #segs)*)
 }
@@ -48,7 +47,7 @@ pub fn example_tests(schema: &Schema) -> TokenStream {
             }
             for (i, ex) in ep.example_requests.iter().enumerate() {
                 let id = &ep.id;
-                let case = request_case(schema, ep, &m.path, ex);
+                let case = request_case(schema, ep, ex);
                 let method = &ex.method;
                 let path = &ex.path;
                 let qk = ex.query.iter().map(|(k, _)| k);
@@ -102,7 +101,7 @@ pub fn example_tests(schema: &Schema) -> TokenStream {
 fn decode_call(schema: &Schema, ep: &Endpoint, path: &[String]) -> Option<TokenStream> {
     let item = ep.response.model.as_ref().map(|m| ext_named(schema, m));
     if let Some(r) = ep.response_struct() {
-        let module = ext_module(schema, path);
+        let module = ext_module(path);
         let r = format_ident!("{}", r);
         return Some(quote!(strict::<#module::#r>));
     }
@@ -117,7 +116,7 @@ fn decode_call(schema: &Schema, ep: &Endpoint, path: &[String]) -> Option<TokenS
 }
 
 /// `Ok(client().get_users().id("1").prepare())`, or `Err("why not")`.
-fn request_case(schema: &Schema, ep: &Endpoint, _path: &[String], ex: &ExampleRequest) -> TokenStream {
+fn request_case(schema: &Schema, ep: &Endpoint, ex: &ExampleRequest) -> TokenStream {
     match build_call(schema, ep, ex) {
         Ok(call) => quote!(Ok(#call.prepare())),
         Err(why) => quote!(Err(#why.to_owned())),
@@ -240,6 +239,3 @@ fn literal_json(schema: &Schema, ty: &Ty, v: &Value) -> Result<TokenStream, Stri
         (t, v) => Err(format!("example value {v} does not fit type {t:?}")),
     }
 }
-
-#[allow(dead_code)]
-fn _unused(_: &Field) {}

@@ -408,7 +408,7 @@ async fn write_response<W: AsyncWriteExt + Unpin>(
 }
 
 /// `%XX` and `+` decoding; malformed escapes are kept as they are.
-fn percent_decode(s: &str) -> String {
+pub fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -30,7 +30,7 @@ pub use client::{Client, ClientBuilder, PreparedRequest, RawRequest, ResponseFut
 pub use endpoint::{Endpoint, Paginated};
 pub use error::{Error, InvalidParam, Result};
 pub use eventsub::{EventPayload, Notification, SubscriptionInfo, SubscriptionType, UnknownEvent};
-pub use meta::{EndpointMeta, Method, ParamMeta, ResponseShape, SubscriptionMeta, TokenKind};
+pub use meta::{EndpointMeta, Method, ParamMeta, ResponseShape, RuleKind, RuleMeta, SubscriptionMeta, TokenKind};
 pub use pagination::{Page, Paginator};
 pub use query::{Query, ToQuery};
 pub use ratelimit::RetryPolicy;

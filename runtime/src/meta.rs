@@ -90,6 +90,28 @@ pub struct ParamMeta {
     pub max_len: Option<u32>,
 }
 
+/// A constraint between parameters of one endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleKind {
+    /// At most one of the parameters may be given.
+    Exclusive,
+    /// Exactly one of the parameters must be given.
+    OneOf,
+    /// At least one of the parameters must be given.
+    AtLeastOne,
+    /// The parameters' values together may number at most this many.
+    MaxTotal(u32),
+}
+
+/// A documented constraint between parameters (query or body).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuleMeta {
+    /// What the rule demands.
+    pub kind: RuleKind,
+    /// The parameters' wire names.
+    pub params: &'static [&'static str],
+}
+
 /// Everything the schema says about one Helix endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EndpointMeta {
@@ -121,6 +143,8 @@ pub struct EndpointMeta {
     pub query: &'static [ParamMeta],
     /// Top-level JSON body fields.
     pub body: &'static [ParamMeta],
+    /// Constraints between parameters.
+    pub rules: &'static [RuleMeta],
     /// Twitch's example requests (`GET /users?id=1`).
     pub example_requests: &'static [&'static str],
     /// Twitch's example response body.

@@ -691,6 +691,16 @@ fn meta(ep: &Endpoint) -> TokenStream {
         None => quote!(None),
     };
     let requests = ep.example_requests.iter().map(|r| &r.raw);
+    let rules = ep.rules.iter().map(|r| {
+        let kind = match r.kind {
+            RuleKind::Exclusive => quote!(Exclusive),
+            RuleKind::OneOf => quote!(OneOf),
+            RuleKind::AtLeastOne => quote!(AtLeastOne),
+            RuleKind::MaxTotal(n) => quote!(MaxTotal(#n)),
+        };
+        let ps = &r.params;
+        quote!(crate::RuleMeta { kind: crate::RuleKind::#kind, params: &[#(#ps),*] })
+    });
     quote! {
         crate::EndpointMeta {
             id: #id,
@@ -707,6 +717,7 @@ fn meta(ep: &Endpoint) -> TokenStream {
             response: crate::ResponseShape::#shape,
             query: #query,
             body: #body,
+            rules: &[#(#rules),*],
             example_requests: &[#(#requests),*],
             example_response: #example,
         }

@@ -33,6 +33,16 @@ include!(concat!(env!("OUT_DIR"), "/lib.rs"));
 #[doc(hidden)]
 pub use twitch_runtime as __rt;
 
+#[cfg(all(feature = "helix", feature = "eventsub"))]
+mod eventsub_ws;
+#[cfg(all(feature = "helix", feature = "eventsub"))]
+pub use eventsub_ws::{Session, SessionItem, ShardPool};
+
+/// EventSub over WebSocket: sessions, shard pools, their items and errors.
+pub mod websocket {
+    pub use twitch_runtime::websocket::*;
+}
+
 #[cfg(feature = "callback")]
 pub use twitch_runtime::callback;
 pub use twitch_runtime::{auth, tokens, webhook};

@@ -86,6 +86,7 @@ struct Inner {
     credentials: Credentials,
     helix_url: String,
     auth_url: String,
+    eventsub_ws_url: String,
 }
 
 /// A Twitch API client. Cheap to clone: clones share one connection pool.
@@ -112,6 +113,7 @@ pub struct ClientBuilder<C = Client> {
     credentials: Credentials,
     helix_url: String,
     auth_url: String,
+    eventsub_ws_url: String,
     timeout: Duration,
     connect_timeout: Duration,
     http: Option<reqwest::Client>,
@@ -144,6 +146,7 @@ impl<C: From<Client>> ClientBuilder<C> {
             credentials: Credentials::None,
             helix_url: HELIX_URL.to_owned(),
             auth_url: AUTH_URL.to_owned(),
+            eventsub_ws_url: crate::websocket::EVENTSUB_WS_URL.to_owned(),
             timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
             http: None,
@@ -205,6 +208,12 @@ impl<C: From<Client>> ClientBuilder<C> {
         self
     }
 
+    /// EventSub WebSocket URL (default `wss://eventsub.wss.twitch.tv/ws`).
+    pub fn eventsub_ws_url(mut self, url: impl Into<String>) -> Self {
+        self.eventsub_ws_url = url.into();
+        self
+    }
+
     /// Overall time limit of one request.
     pub fn timeout(mut self, t: Duration) -> Self {
         self.timeout = t;
@@ -260,6 +269,7 @@ impl<C: From<Client>> ClientBuilder<C> {
                 credentials: self.credentials,
                 helix_url: self.helix_url,
                 auth_url: self.auth_url,
+                eventsub_ws_url: self.eventsub_ws_url,
             }),
         }))
     }
@@ -322,6 +332,11 @@ impl Client {
     /// OAuth base URL in use.
     pub fn auth_url(&self) -> &str {
         &self.inner.auth_url
+    }
+
+    /// EventSub WebSocket URL in use.
+    pub fn eventsub_ws_url(&self) -> &str {
+        &self.inner.eventsub_ws_url
     }
 
     /// A request to any Helix path, for what the schema lacks. Same

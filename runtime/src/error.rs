@@ -96,6 +96,8 @@ pub enum Error {
     OAuth(crate::auth::OAuthError),
     /// The client was configured wrongly (bad base URL, missing client id, ...).
     Config(String),
+    /// An EventSub WebSocket session or shard pool failed.
+    EventSub(crate::websocket::EventSubError),
 }
 
 impl Error {
@@ -141,6 +143,7 @@ impl fmt::Display for Error {
             }
             Error::OAuth(e) => write!(f, "{e}"),
             Error::Config(msg) => write!(f, "client configuration: {msg}"),
+            Error::EventSub(e) => write!(f, "eventsub: {e}"),
         }
     }
 }

@@ -32,6 +32,22 @@ pub trait SubscriptionType: Serialize + Send + Sync {
 pub trait EventPayload: Sized {
     /// Decode; unknown types and versions must not fail.
     fn decode(subscription_type: &str, version: &str, raw: &str) -> Result<Self>;
+
+    /// Decode straight from a deserializer positioned at the `event` (or
+    /// `events`) value, so a WebSocket frame is read in one pass. Unknown
+    /// types and versions must not fail.
+    fn deserialize_event<'de, D: serde::Deserializer<'de>>(
+        subscription_type: &str,
+        version: &str,
+        de: D,
+    ) -> std::result::Result<Self, D::Error> {
+        let raw = Box::<RawValue>::deserialize(de)?;
+        Self::decode(subscription_type, version, raw.get()).map_err(serde::de::Error::custom)
+    }
+
+    /// Wrap an event that could not be decoded into its type (so it is
+    /// delivered raw rather than lost).
+    fn unknown(event: UnknownEvent) -> Self;
 }
 
 /// An event of a type or version the schema does not know, kept raw.
@@ -47,6 +63,11 @@ pub struct UnknownEvent {
 }
 
 impl UnknownEvent {
+    /// Keep an event's already parsed JSON.
+    pub fn from_value(subscription_type: &str, version: &str, raw: serde_json::Value) -> Self {
+        Self { subscription_type: subscription_type.to_owned(), version: version.to_owned(), raw }
+    }
+
     /// Keep an event's raw JSON (text that is not JSON is kept as a string).
     pub fn new(subscription_type: &str, version: &str, raw: &str) -> Self {
         Self {

@@ -24,6 +24,7 @@ mod secret;
 pub mod tokens;
 mod types;
 pub mod webhook;
+pub mod websocket;
 
 pub use auth::{AppToken, DeviceCode, OAuth, OAuthError, UserToken, Validation};
 pub use client::{Client, ClientBuilder, PreparedRequest, RawRequest, ResponseFuture, prepare, send};

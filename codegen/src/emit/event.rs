@@ -89,7 +89,7 @@ fn meta(s: &Subscription) -> TokenStream {
 /// ```text
 /// #[non_exhaustive] pub enum Event { ChannelFollowV2(channel::ChannelFollowV2Event), ..., Unknown(UnknownEvent) }
 /// impl Event { fn subscription_type(), fn version() }
-/// impl EventPayload for Event { fn decode(type, version, raw) }
+/// impl EventPayload for Event { fn decode(type, version, raw), fn deserialize_event(type, version, de), fn unknown(raw) }
 /// ```
 pub fn event_enum(schema: &Schema) -> TokenStream {
     let subs: Vec<&Subscription> = schema.modules.iter().flat_map(|m| m.subscriptions.iter()).collect();
@@ -112,6 +112,18 @@ pub fn event_enum(schema: &Schema) -> TokenStream {
             quote!(#c (#ty, #ver) => crate::__rt::decode::event(ty, version, raw).map(Self::#v),)
         } else {
             quote!(#c (#ty, #ver) => crate::__rt::decode::event(ty, version, raw).map(|e| Self::#v(Box::new(e))),)
+        }
+    });
+    let de_arms = subs.iter().map(|s| {
+        let v = format_ident!("{}", s.type_name);
+        let e = named(schema, &s.event, &from);
+        let ty = &s.ty;
+        let ver = &s.version;
+        let c = cfg(s.feature.as_deref());
+        if s.batched {
+            quote!(#c (#ty, #ver) => <Vec<#e> as serde::Deserialize>::deserialize(de).map(Self::#v),)
+        } else {
+            quote!(#c (#ty, #ver) => <#e as serde::Deserialize>::deserialize(de).map(|e| Self::#v(Box::new(e))),)
         }
     });
     let ty_arms = subs.iter().map(|s| {
@@ -163,6 +175,23 @@ pub fn event_enum(schema: &Schema) -> TokenStream {
                     #(#arms)*
                     _ => Ok(Self::Unknown(crate::UnknownEvent::new(ty, version, raw))),
                 }
+            }
+
+            #[inline]
+            fn deserialize_event<'de, D: serde::Deserializer<'de>>(
+                ty: &str,
+                version: &str,
+                de: D,
+            ) -> std::result::Result<Self, D::Error> {
+                match (ty, version) {
+                    #(#de_arms)*
+                    _ => <serde_json::Value as serde::Deserialize>::deserialize(de)
+                        .map(|raw| Self::Unknown(crate::UnknownEvent::from_value(ty, version, raw))),
+                }
+            }
+
+            fn unknown(event: crate::UnknownEvent) -> Self {
+                Self::Unknown(event)
             }
         }
     }

@@ -1,0 +1,157 @@
+//! EventSub sessions and shard pools on [`Client`]: the runtime's
+//! [`EventSubApi`] implemented with the generated endpoints.
+
+use std::sync::Arc;
+
+use twitch_runtime::websocket::{
+    BoxFuture, CreatedSubscription, EventSubApi, NewSubscription, SessionBuilder, ShardAttach, ShardError,
+    ShardPoolBuilder, Transport,
+};
+
+use crate::helix::conduits::{ConduitShardTransportRequest, ConduitShardUpdate};
+use crate::helix::eventsub::{CreateEventsubSubscriptionResponse, EventSubTransportRequest};
+use crate::shared::EventSubTransportMethod;
+use crate::{Client, Error, Event, Result, SubscriptionInfo};
+
+/// A WebSocket session yielding the generated [`Event`]s.
+pub type Session = twitch_runtime::websocket::Session<Event>;
+/// A shard pool yielding the generated [`Event`]s.
+pub type ShardPool = twitch_runtime::websocket::ShardPool<Event>;
+/// What a [`Session`] or [`ShardPool`] yields.
+pub type SessionItem = twitch_runtime::websocket::SessionItem<Event>;
+
+impl Client {
+    /// Configure an EventSub WebSocket session (user token): subscribe with
+    /// `.subscribe(..)`, then `.connect().await`.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: twitch::Client) -> twitch::Result<()> {
+    /// use twitch::eventsub::channel::ChannelChatMessageV1;
+    /// use twitch::websocket::SessionItem;
+    ///
+    /// let mut session = client
+    ///     .eventsub_websocket()
+    ///     .subscribe(ChannelChatMessageV1::new("1234", "5678"))
+    ///     .connect()
+    ///     .await?;
+    /// while let Some(item) = session.next().await {
+    ///     if let SessionItem::Notification(n) = item {
+    ///         println!("{:?}", n.event);
+    ///     }
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn eventsub_websocket(&self) -> SessionBuilder<Event> {
+        let mut b = SessionBuilder::new(Arc::new(self.clone()), self.client_id(), self.eventsub_ws_url());
+        if let Some(user) = self.token_manager().and_then(|m| m.default_user()) {
+            b = b.as_user(user);
+        }
+        b
+    }
+
+    /// Configure a pool of WebSocket shards for a conduit (app token).
+    pub fn shard_pool(&self, conduit_id: impl Into<String>) -> ShardPoolBuilder<Event> {
+        ShardPoolBuilder::new(Arc::new(self.clone()), conduit_id, self.eventsub_ws_url())
+    }
+}
+
+fn transport(t: Transport) -> Result<EventSubTransportRequest> {
+    let mut req = EventSubTransportRequest::new(match &t {
+        Transport::WebSocket { .. } => EventSubTransportMethod::Websocket,
+        Transport::Conduit { .. } => EventSubTransportMethod::Conduit,
+        _ => return Err(Error::Config(format!("unsupported EventSub transport {t:?}"))),
+    });
+    match t {
+        Transport::WebSocket { session_id } => req.session_id = Some(session_id),
+        Transport::Conduit { conduit_id } => req.conduit_id = Some(conduit_id),
+        _ => {}
+    }
+    Ok(req)
+}
+
+#[derive(serde::Serialize)]
+struct BatchedBody<'a> {
+    #[serde(rename = "type")]
+    subscription_type: &'a str,
+    version: &'a str,
+    condition: &'a serde_json::Value,
+    transport: &'a EventSubTransportRequest,
+    is_batching_enabled: bool,
+}
+
+impl EventSubApi for Client {
+    fn create_subscription(&self, new: NewSubscription) -> BoxFuture<'_, Result<CreatedSubscription>> {
+        Box::pin(async move {
+            let t = transport(new.transport)?;
+            let resp: CreateEventsubSubscriptionResponse = if new.batched {
+                // Batched types must be created with `is_batching_enabled`,
+                // which the documented body lacks: sent through the raw call.
+                let body = BatchedBody {
+                    subscription_type: &new.subscription_type,
+                    version: &new.version,
+                    condition: &new.condition,
+                    transport: &t,
+                    is_batching_enabled: true,
+                };
+                let mut req = self.raw(crate::Method::Post, "/eventsub/subscriptions").json(&body)?;
+                if let Some(u) = new.as_user {
+                    req = req.as_user(u);
+                }
+                req.send().await?
+            } else {
+                let mut req = self.create_eventsub_subscription(new.subscription_type, new.version, new.condition, t);
+                if let Some(u) = new.as_user {
+                    req = req.as_user(u);
+                }
+                req.send().await?
+            };
+            let Some(first) = resp.data.into_iter().next() else {
+                return Err(Error::Decode {
+                    endpoint: "create-eventsub-subscription".into(),
+                    path: "data".into(),
+                    message: "no subscription in the answer".into(),
+                    body: String::new(),
+                });
+            };
+            let value = serde_json::to_value(&first).unwrap_or_default();
+            let info: SubscriptionInfo = serde_json::from_value(value.clone()).map_err(|e| Error::Decode {
+                endpoint: "create-eventsub-subscription".into(),
+                path: "data[0]".into(),
+                message: e.to_string(),
+                body: value.to_string(),
+            })?;
+            Ok(CreatedSubscription::new(info, resp.total, resp.total_cost, resp.max_total_cost))
+        })
+    }
+
+    fn delete_subscription(&self, id: String, as_user: Option<crate::UserId>) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move {
+            let mut req = self.delete_eventsub_subscription(id);
+            if let Some(u) = as_user {
+                req = req.as_user(u);
+            }
+            req.send().await
+        })
+    }
+
+    fn update_conduit_shards(
+        &self,
+        conduit_id: String,
+        shards: Vec<ShardAttach>,
+    ) -> BoxFuture<'_, Result<Vec<ShardError>>> {
+        Box::pin(async move {
+            let updates = shards.into_iter().map(|s| {
+                let mut t = ConduitShardTransportRequest::new(EventSubTransportMethod::Websocket);
+                t.session_id = Some(s.session_id);
+                ConduitShardUpdate::new(s.shard_id.to_string(), t)
+            });
+            let resp = self.update_conduit_shards(conduit_id, updates).send().await?;
+            Ok(resp.errors.into_iter().map(|e| ShardError::new(e.id, e.message, e.code)).collect())
+        })
+    }
+
+    fn update_conduit(&self, conduit_id: String, shard_count: u32) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move { self.update_conduits(conduit_id, i64::from(shard_count)).send().await.map(|_| ()) })
+    }
+}

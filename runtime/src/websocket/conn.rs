@@ -1,0 +1,96 @@
+//! Opening a WebSocket: TCP, TLS for `wss://` (rustls with the platform's
+//! verifier, like the HTTP client), then the handshake.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+use crate::error::{Error, Result};
+
+/// Any byte stream a WebSocket runs over.
+pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+pub(crate) type Ws = WebSocketStream<Box<dyn Io>>;
+
+/// Socket limits. Small read and write buffers keep an idle connection
+/// cheap (Twitch's messages are a few KiB); `max_message` bounds what one
+/// message may cost.
+pub(crate) fn ws_config(max_message: usize) -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_write_buffer_size(64 * 1024)
+        .max_message_size(Some(max_message))
+        .max_frame_size(Some(max_message))
+}
+
+fn tls() -> Result<Arc<rustls::ClientConfig>> {
+    static CONFIG: OnceLock<std::result::Result<Arc<rustls::ClientConfig>, String>> = OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let verifier = rustls_platform_verifier::Verifier::new(provider.clone()).map_err(|e| e.to_string())?;
+            let config = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map_err(|e| e.to_string())?
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(verifier))
+                .with_no_client_auth();
+            Ok(Arc::new(config))
+        })
+        .clone()
+        .map_err(|e| Error::Config(format!("TLS setup: {e}")))
+}
+
+fn ws_error(url: &str, what: impl std::fmt::Display) -> Error {
+    Error::EventSub(super::EventSubError::Connect { url: url.to_owned(), message: what.to_string() })
+}
+
+/// Connect and complete the handshake, within `timeout`.
+pub(crate) async fn open(url: &str, timeout: Duration, max_message: usize) -> Result<Ws> {
+    tokio::time::timeout(timeout, open_inner(url, max_message)).await.map_err(|_| ws_error(url, "timed out"))?
+}
+
+async fn open_inner(url: &str, max_message: usize) -> Result<Ws> {
+    let (secure, rest) = if let Some(r) = url.strip_prefix("wss://") {
+        (true, r)
+    } else if let Some(r) = url.strip_prefix("ws://") {
+        (false, r)
+    } else {
+        return Err(ws_error(url, "not a ws:// or wss:// URL"));
+    };
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => {
+            let (h, after) = v6.split_once(']').ok_or_else(|| ws_error(url, "bad IPv6 host"))?;
+            (h, after.strip_prefix(':'))
+        }
+        None => match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        },
+    };
+    let port: u16 = match port {
+        Some(p) => p.parse().map_err(|_| ws_error(url, "bad port"))?,
+        None if secure => 443,
+        None => 80,
+    };
+    let tcp = TcpStream::connect((host, port)).await.map_err(|e| ws_error(url, e))?;
+    tcp.set_nodelay(true).ok();
+    let io: Box<dyn Io> = if secure {
+        let name = rustls::pki_types::ServerName::try_from(host.to_owned()).map_err(|e| ws_error(url, e))?;
+        let tls = tokio_rustls::TlsConnector::from(tls()?).connect(name, tcp).await.map_err(|e| ws_error(url, e))?;
+        Box::new(tls)
+    } else {
+        Box::new(tcp)
+    };
+    let (ws, _) = tokio_tungstenite::client_async_with_config(url, io, Some(ws_config(max_message)))
+        .await
+        .map_err(|e| ws_error(url, e))?;
+    Ok(ws)
+}

@@ -1,0 +1,294 @@
+//! Decoding one EventSub WebSocket message.
+//!
+//! Twitch puts `metadata` (with the subscription type and version) before
+//! `payload`, so the fast path reads a frame once: by the time it reaches
+//! the event it knows which type to decode it into. A frame in another
+//! order, or whose event does not fit its type, takes the slow path, which
+//! keeps the event raw and says why instead of failing.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer as _};
+use serde_json::value::RawValue;
+
+use crate::error::Error;
+use crate::eventsub::{EventPayload, SubscriptionInfo, UnknownEvent};
+
+/// The `metadata` object every message starts with.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[non_exhaustive]
+pub struct MessageMetadata {
+    /// Twitch's id for the message; a resent message keeps its id.
+    pub message_id: String,
+    /// `session_welcome`, `notification`, `session_keepalive`, ...
+    pub message_type: String,
+    /// When Twitch sent it (RFC 3339, nanoseconds).
+    pub message_timestamp: String,
+    /// For notifications and revocations: the subscription type.
+    #[serde(default)]
+    pub subscription_type: Option<String>,
+    /// For notifications and revocations: the subscription version.
+    #[serde(default)]
+    pub subscription_version: Option<String>,
+}
+
+/// The `session` object of welcome and reconnect messages.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[non_exhaustive]
+pub struct SessionInfo {
+    /// The session id subscriptions are created with.
+    pub id: String,
+    /// `connected` or `reconnecting`.
+    #[serde(default)]
+    pub status: String,
+    /// Longest silence to expect before a keepalive (welcome only).
+    #[serde(default)]
+    pub keepalive_timeout_seconds: Option<u64>,
+    /// Where to reconnect to (reconnect messages only).
+    #[serde(default)]
+    pub reconnect_url: Option<String>,
+    /// When the connection was made.
+    #[serde(default)]
+    pub connected_at: Option<String>,
+    /// Conduit recovery URL, when Twitch sends one.
+    #[serde(default)]
+    pub recovery_url: Option<String>,
+}
+
+/// What a message carries.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Message<E> {
+    /// `session_welcome`
+    Welcome(SessionInfo),
+    /// `session_keepalive`
+    Keepalive,
+    /// `notification`
+    Notification {
+        /// The subscription it belongs to.
+        subscription: SubscriptionInfo,
+        /// The event; raw (via [`EventPayload::unknown`]) if it did not fit its type.
+        event: E,
+        /// Why the event is raw although its type is known.
+        decode_error: Option<Error>,
+    },
+    /// `session_reconnect`
+    Reconnect(SessionInfo),
+    /// `revocation`
+    Revocation(SubscriptionInfo),
+    /// A message type this crate does not know, with its payload.
+    Unknown(serde_json::Value),
+}
+
+/// A decoded WebSocket message.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Frame<E> {
+    /// Its metadata.
+    pub metadata: MessageMetadata,
+    /// Its payload.
+    pub message: Message<E>,
+}
+
+/// Decode one text frame. Only text that is not an EventSub message at
+/// all (not JSON, or no `metadata`) is an error.
+pub fn decode_frame<E: EventPayload>(text: &str) -> Result<Frame<E>, Error> {
+    let de = &mut serde_json::Deserializer::from_str(text);
+    if let Ok(Fast { metadata: Some(metadata), message: Some(message), deferred: None }) =
+        de.deserialize_map(FrameVisitor::<E>(PhantomData))
+        && de.end().is_ok()
+    {
+        return Ok(Frame { metadata, message });
+    }
+    slow(text)
+}
+
+fn frame_error(text: &str, path: String, message: String) -> Error {
+    Error::Decode { endpoint: "eventsub websocket message".into(), path, message, body: text.to_owned() }
+}
+
+#[derive(Deserialize)]
+struct RawFrame<'a> {
+    metadata: MessageMetadata,
+    #[serde(borrow)]
+    payload: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct RawNotification<'a> {
+    subscription: SubscriptionInfo,
+    #[serde(borrow)]
+    event: Option<&'a RawValue>,
+    #[serde(borrow)]
+    events: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct SessionPayload {
+    session: SessionInfo,
+}
+
+#[derive(Deserialize)]
+struct SubscriptionPayload {
+    subscription: SubscriptionInfo,
+}
+
+/// Field by field, keeping whatever can be kept.
+fn slow<E: EventPayload>(text: &str) -> Result<Frame<E>, Error> {
+    let de = &mut serde_json::Deserializer::from_str(text);
+    let raw: RawFrame<'_> = serde_path_to_error::deserialize(de)
+        .map_err(|e| frame_error(text, e.path().to_string(), e.into_inner().to_string()))?;
+    let payload = raw.payload.map(RawValue::get).unwrap_or("{}");
+    let nested = |e: serde_path_to_error::Error<serde_json::Error>| {
+        frame_error(text, format!("payload.{}", e.path()), e.into_inner().to_string())
+    };
+    let parse = || serde_json::Deserializer::from_str(payload);
+    let message = match raw.metadata.message_type.as_str() {
+        "session_welcome" => Message::Welcome(
+            serde_path_to_error::deserialize::<_, SessionPayload>(&mut parse()).map_err(nested)?.session,
+        ),
+        "session_reconnect" => Message::Reconnect(
+            serde_path_to_error::deserialize::<_, SessionPayload>(&mut parse()).map_err(nested)?.session,
+        ),
+        "session_keepalive" => Message::Keepalive,
+        "revocation" => Message::Revocation(
+            serde_path_to_error::deserialize::<_, SubscriptionPayload>(&mut parse()).map_err(nested)?.subscription,
+        ),
+        "notification" => {
+            let n: RawNotification<'_> = serde_path_to_error::deserialize(&mut parse()).map_err(nested)?;
+            let ty = raw.metadata.subscription_type.clone().unwrap_or_else(|| n.subscription.subscription_type.clone());
+            let version = raw.metadata.subscription_version.clone().unwrap_or_else(|| n.subscription.version.clone());
+            let body = n.event.or(n.events).map(RawValue::get).unwrap_or("null");
+            let (event, decode_error) = match E::decode(&ty, &version, body) {
+                Ok(e) => (e, None),
+                Err(err) => (E::unknown(UnknownEvent::new(&ty, &version, body)), Some(err)),
+            };
+            Message::Notification { subscription: n.subscription, event, decode_error }
+        }
+        _ => Message::Unknown(serde_json::from_str(payload).unwrap_or(serde_json::Value::Null)),
+    };
+    Ok(Frame { metadata: raw.metadata, message })
+}
+
+struct Fast<'de, E> {
+    metadata: Option<MessageMetadata>,
+    message: Option<Message<E>>,
+    deferred: Option<&'de RawValue>,
+}
+
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "lowercase")]
+enum FrameKey {
+    Metadata,
+    Payload,
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "lowercase")]
+enum PayloadKey {
+    Subscription,
+    Event,
+    Events,
+    Session,
+    #[serde(other)]
+    Other,
+}
+
+struct FrameVisitor<E>(PhantomData<E>);
+
+impl<'de, E: EventPayload> Visitor<'de> for FrameVisitor<E> {
+    type Value = Fast<'de, E>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an EventSub WebSocket message")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = Fast { metadata: None, message: None, deferred: None };
+        while let Some(key) = map.next_key::<FrameKey>()? {
+            match key {
+                FrameKey::Metadata => out.metadata = Some(map.next_value()?),
+                FrameKey::Payload => match &out.metadata {
+                    Some(m) => out.message = Some(map.next_value_seed(PayloadSeed::<E>(m, PhantomData))?),
+                    None => out.deferred = Some(map.next_value()?),
+                },
+                FrameKey::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+struct PayloadSeed<'m, E>(&'m MessageMetadata, PhantomData<E>);
+
+impl<'de, E: EventPayload> DeserializeSeed<'de> for PayloadSeed<'_, E> {
+    type Value = Message<E>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
+        match self.0.message_type.as_str() {
+            "session_keepalive" => IgnoredAny::deserialize(de).map(|_| Message::Keepalive),
+            "session_welcome" | "session_reconnect" | "revocation" | "notification" => de.deserialize_map(self),
+            _ => serde_json::Value::deserialize(de).map(Message::Unknown),
+        }
+    }
+}
+
+impl<'de, E: EventPayload> Visitor<'de> for PayloadSeed<'_, E> {
+    type Value = Message<E>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a message payload")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        use serde::de::Error as _;
+        let meta = self.0;
+        let mut subscription = None;
+        let mut session = None;
+        let mut event = None;
+        while let Some(key) = map.next_key::<PayloadKey>()? {
+            match key {
+                PayloadKey::Subscription => subscription = Some(map.next_value::<SubscriptionInfo>()?),
+                PayloadKey::Session => session = Some(map.next_value::<SessionInfo>()?),
+                PayloadKey::Event | PayloadKey::Events if meta.message_type == "notification" => {
+                    let (Some(ty), Some(version)) = (&meta.subscription_type, &meta.subscription_version) else {
+                        return Err(A::Error::custom("notification metadata lacks the subscription type"));
+                    };
+                    event = Some(map.next_value_seed(EventSeed::<E>(ty, version, PhantomData))?);
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        match meta.message_type.as_str() {
+            "session_welcome" => session.map(Message::Welcome).ok_or_else(|| A::Error::missing_field("session")),
+            "session_reconnect" => session.map(Message::Reconnect).ok_or_else(|| A::Error::missing_field("session")),
+            "revocation" => {
+                subscription.map(Message::Revocation).ok_or_else(|| A::Error::missing_field("subscription"))
+            }
+            _ => match (subscription, event) {
+                (Some(subscription), Some(event)) => {
+                    Ok(Message::Notification { subscription, event, decode_error: None })
+                }
+                _ => Err(A::Error::missing_field("event")),
+            },
+        }
+    }
+}
+
+struct EventSeed<'m, E>(&'m str, &'m str, PhantomData<E>);
+
+impl<'de, E: EventPayload> DeserializeSeed<'de> for EventSeed<'_, E> {
+    type Value = E;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<E, D::Error> {
+        E::deserialize_event(self.0, self.1, de)
+    }
+}

@@ -1,0 +1,380 @@
+//! EventSub over WebSocket: sessions that lose nothing, and a shard pool
+//! for conduits.
+//!
+//! A [`Session`] is one logical connection: it reads the welcome, creates
+//! subscriptions through Helix with its session id, follows Twitch's
+//! `session_reconnect` to a new socket without a gap, and after an abrupt
+//! loss reconnects with backoff and creates its subscriptions again. It is
+//! a `Stream` of [`SessionItem`]s. A [`ShardPool`] runs many such
+//! connections as the shards of a conduit and merges them into one stream.
+
+mod api;
+mod conn;
+mod engine;
+pub mod frame;
+mod pool;
+mod session;
+
+use std::fmt;
+use std::time::Duration;
+
+pub use api::{BoxFuture, CreatedSubscription, EventSubApi, NewSubscription, ShardAttach, ShardError, Transport};
+pub use frame::{Frame, Message, MessageMetadata, SessionInfo, decode_frame};
+pub use pool::{ShardPool, ShardPoolBuilder};
+pub use session::{Session, SessionBuilder, SessionHandle, Subscribed};
+
+use crate::error::Error;
+use crate::eventsub::SubscriptionInfo;
+
+/// Twitch's EventSub WebSocket endpoint.
+pub const EVENTSUB_WS_URL: &str = "wss://eventsub.wss.twitch.tv/ws";
+
+/// Enabled subscriptions one WebSocket connection may have.
+pub const MAX_SUBSCRIPTIONS_PER_CONNECTION: usize = 300;
+
+/// WebSocket connections with subscriptions one user token may have.
+pub const MAX_CONNECTIONS_PER_USER: usize = 3;
+
+/// How old a message may be before it is dropped as a replay.
+pub const MAX_MESSAGE_AGE: Duration = Duration::from_secs(600);
+
+/// Errors specific to EventSub sessions (inside [`Error::EventSub`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EventSubError {
+    /// The socket could not be opened.
+    Connect {
+        /// Where to.
+        url: String,
+        /// Why.
+        message: String,
+    },
+    /// The server did not send a welcome first, or not in time.
+    NoWelcome {
+        /// What came instead.
+        message: String,
+    },
+    /// A user token may have at most [`MAX_CONNECTIONS_PER_USER`] WebSocket
+    /// connections; this one would be one more.
+    TooManyConnections {
+        /// The user the connections belong to (`None`: the client's default).
+        user: Option<String>,
+        /// The limit.
+        limit: usize,
+    },
+    /// The connection already has [`MAX_SUBSCRIPTIONS_PER_CONNECTION`]
+    /// enabled subscriptions.
+    TooManySubscriptions {
+        /// The limit.
+        limit: usize,
+    },
+    /// Twitch refused the subscription because the cost limit is reached.
+    CostExceeded {
+        /// Twitch's message.
+        message: String,
+    },
+    /// Twitch refused to point a conduit shard at a session.
+    ShardRefused {
+        /// The shard id.
+        shard_id: String,
+        /// Twitch's message.
+        message: String,
+        /// Twitch's code.
+        code: String,
+    },
+    /// The session was closed.
+    Closed,
+}
+
+impl fmt::Display for EventSubError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EventSubError::Connect { url, message } => write!(f, "cannot connect to {url}: {message}"),
+            EventSubError::NoWelcome { message } => write!(f, "no welcome message: {message}"),
+            EventSubError::TooManyConnections { user, limit } => write!(
+                f,
+                "a user token may have at most {limit} EventSub WebSocket connections{}; close one or use a conduit",
+                user.as_deref().map(|u| format!(" (user {u})")).unwrap_or_default()
+            ),
+            EventSubError::TooManySubscriptions { limit } => {
+                write!(f, "a WebSocket connection may have at most {limit} enabled subscriptions")
+            }
+            EventSubError::CostExceeded { message } => write!(f, "subscription cost limit reached: {message}"),
+            EventSubError::ShardRefused { shard_id, message, code } => {
+                write!(f, "Twitch refused to attach conduit shard {shard_id}: {message} ({code})")
+            }
+            EventSubError::Closed => f.write_str("the EventSub session is closed"),
+        }
+    }
+}
+
+/// The close codes Twitch documents, and any other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CloseCode {
+    /// 1000
+    Normal,
+    /// 4000: internal server error.
+    InternalServerError,
+    /// 4001: the client sent something other than a Pong.
+    ClientSentInboundTraffic,
+    /// 4002: the client did not answer a Ping.
+    ClientFailedPingPong,
+    /// 4003: no subscription was created within the welcome window.
+    ConnectionUnused,
+    /// 4004: the client did not reconnect within 30 s of `session_reconnect`.
+    ReconnectGraceTimeExpired,
+    /// 4005: network timeout.
+    NetworkTimeout,
+    /// 4006: network error.
+    NetworkError,
+    /// 4007: the reconnect URL was wrong.
+    InvalidReconnect,
+    /// Any other code.
+    Other(u16),
+}
+
+impl From<u16> for CloseCode {
+    fn from(code: u16) -> Self {
+        match code {
+            1000 => CloseCode::Normal,
+            4000 => CloseCode::InternalServerError,
+            4001 => CloseCode::ClientSentInboundTraffic,
+            4002 => CloseCode::ClientFailedPingPong,
+            4003 => CloseCode::ConnectionUnused,
+            4004 => CloseCode::ReconnectGraceTimeExpired,
+            4005 => CloseCode::NetworkTimeout,
+            4006 => CloseCode::NetworkError,
+            4007 => CloseCode::InvalidReconnect,
+            other => CloseCode::Other(other),
+        }
+    }
+}
+
+impl CloseCode {
+    /// The numeric code.
+    pub fn code(self) -> u16 {
+        match self {
+            CloseCode::Normal => 1000,
+            CloseCode::InternalServerError => 4000,
+            CloseCode::ClientSentInboundTraffic => 4001,
+            CloseCode::ClientFailedPingPong => 4002,
+            CloseCode::ConnectionUnused => 4003,
+            CloseCode::ReconnectGraceTimeExpired => 4004,
+            CloseCode::NetworkTimeout => 4005,
+            CloseCode::NetworkError => 4006,
+            CloseCode::InvalidReconnect => 4007,
+            CloseCode::Other(c) => c,
+        }
+    }
+}
+
+/// Why a connection was lost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DisconnectReason {
+    /// The server closed it with a close frame.
+    Closed {
+        /// The close code.
+        code: CloseCode,
+        /// The close reason text.
+        reason: String,
+    },
+    /// Nothing arrived within the keepalive window plus grace.
+    KeepaliveTimeout,
+    /// The socket failed (reset, protocol error, ...).
+    Transport(String),
+    /// A message was larger than allowed.
+    MessageTooLarge(String),
+    /// The connection ended without a close frame.
+    Ended,
+    /// `session_reconnect`'s URL could not be reached, and the old socket then closed.
+    ReconnectFailed(String),
+}
+
+impl fmt::Display for DisconnectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DisconnectReason::Closed { code, reason } => write!(f, "closed by the server ({}) {reason}", code.code()),
+            DisconnectReason::KeepaliveTimeout => f.write_str("no message within the keepalive window"),
+            DisconnectReason::Transport(e) => write!(f, "socket error: {e}"),
+            DisconnectReason::MessageTooLarge(e) => write!(f, "message too large: {e}"),
+            DisconnectReason::Ended => f.write_str("the connection ended"),
+            DisconnectReason::ReconnectFailed(e) => write!(f, "the reconnect URL failed: {e}"),
+        }
+    }
+}
+
+/// A subscription's status as Twitch reports it (revocations carry one).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SubscriptionStatus {
+    /// `enabled`
+    Enabled,
+    /// `authorization_revoked`: the user took the app's authorization back.
+    AuthorizationRevoked,
+    /// `user_removed`: the user no longer exists.
+    UserRemoved,
+    /// `moderator_removed`
+    ModeratorRemoved,
+    /// `version_removed`: the type's version is gone.
+    VersionRemoved,
+    /// `chat_user_banned`
+    ChatUserBanned,
+    /// `beta_maintenance`
+    BetaMaintenance,
+    /// `conduit_deleted`
+    ConduitDeleted,
+    /// `notification_failures_exceeded`
+    NotificationFailuresExceeded,
+    /// Any `websocket_*` status, kept as sent.
+    WebSocket(String),
+    /// A status this crate does not know, kept as sent.
+    Unknown(String),
+}
+
+impl From<&str> for SubscriptionStatus {
+    fn from(s: &str) -> Self {
+        match s {
+            "enabled" => Self::Enabled,
+            "authorization_revoked" => Self::AuthorizationRevoked,
+            "user_removed" => Self::UserRemoved,
+            "moderator_removed" => Self::ModeratorRemoved,
+            "version_removed" => Self::VersionRemoved,
+            "chat_user_banned" => Self::ChatUserBanned,
+            "beta_maintenance" => Self::BetaMaintenance,
+            "conduit_deleted" => Self::ConduitDeleted,
+            "notification_failures_exceeded" => Self::NotificationFailuresExceeded,
+            w if w.starts_with("websocket_") => Self::WebSocket(w.to_owned()),
+            other => Self::Unknown(other.to_owned()),
+        }
+    }
+}
+
+/// A notification, with the metadata that identifies it.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Delivered<E> {
+    /// Twitch's message id (duplicates are already dropped).
+    pub message_id: String,
+    /// When Twitch sent it.
+    pub timestamp: String,
+    /// The subscription it belongs to.
+    pub subscription: SubscriptionInfo,
+    /// The event. A known type whose JSON did not fit arrives raw
+    /// (`Event::Unknown`), with `decode_error` saying why.
+    pub event: E,
+    /// Why a known type's event is raw.
+    pub decode_error: Option<Error>,
+    /// The conduit shard that received it (shard pools only).
+    pub shard: Option<u32>,
+}
+
+/// Twitch revoked a subscription.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Revocation {
+    /// Why, as a typed status.
+    pub status: SubscriptionStatus,
+    /// The subscription as Twitch sent it (its `status` field is the raw reason).
+    pub subscription: SubscriptionInfo,
+    /// The shard that received it (shard pools only).
+    pub shard: Option<u32>,
+}
+
+/// A connection was lost without a reconnect message: notifications sent
+/// until the replacement is subscribed are gone (Twitch does not replay).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Lost {
+    /// Why.
+    pub reason: DisconnectReason,
+    /// The session id that was lost.
+    pub session_id: String,
+    /// The shard (shard pools only).
+    pub shard: Option<u32>,
+}
+
+/// A subscription that could not be created again after a reconnect.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct FailedResubscribe {
+    /// Its type.
+    pub subscription_type: String,
+    /// Its version.
+    pub version: String,
+    /// Its condition.
+    pub condition: serde_json::Value,
+    /// What Helix said.
+    pub error: Error,
+}
+
+/// A new connection replaced a lost one and is subscribed again (or, in a
+/// shard pool, attached to its shard again).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Recovered {
+    /// The new session id.
+    pub session_id: String,
+    /// Subscriptions created again.
+    pub resubscribed: usize,
+    /// Subscriptions that could not be.
+    pub failed: Vec<FailedResubscribe>,
+    /// The shard (shard pools only).
+    pub shard: Option<u32>,
+}
+
+/// A message of a type this crate does not know.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct UnknownMessage {
+    /// Its metadata.
+    pub metadata: MessageMetadata,
+    /// Its payload as JSON.
+    pub payload: serde_json::Value,
+}
+
+/// What a session (or shard pool) yields.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SessionItem<E> {
+    /// An event.
+    Notification(Delivered<E>),
+    /// A subscription was revoked.
+    Revoked(Revocation),
+    /// The connection was lost; events may have been missed.
+    EventsMayBeLost(Lost),
+    /// After a loss: connected and subscribed again.
+    Recovered(Recovered),
+    /// A message type this crate does not know.
+    Unknown(UnknownMessage),
+    /// A frame that could not be read, or a shard that could not be
+    /// attached. The session goes on.
+    Error(Error),
+}
+
+/// Reconnect backoff after an abrupt loss: doubles from `initial` to `max`,
+/// with up to 25% jitter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    /// First wait.
+    pub initial: Duration,
+    /// Longest wait.
+    pub max: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self { initial: Duration::from_millis(500), max: Duration::from_secs(30) }
+    }
+}
+
+impl Backoff {
+    pub(crate) fn delay(&self, attempt: u32) -> Duration {
+        let base = self.initial.saturating_mul(1u32 << attempt.min(16)).min(self.max);
+        let mut b = [0u8; 2];
+        let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b);
+        let jitter = u16::from_le_bytes(b) as u32 % 250;
+        base + base * jitter / 1000
+    }
+}

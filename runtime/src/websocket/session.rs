@@ -1,0 +1,464 @@
+//! A WebSocket session with its own subscriptions (user token).
+
+use std::collections::HashMap;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+
+use super::engine::{self, Command, Config, Engine, Hooks};
+use super::{
+    Backoff, BoxFuture, CreatedSubscription, EventSubApi, EventSubError, FailedResubscribe, MAX_CONNECTIONS_PER_USER,
+    MAX_SUBSCRIPTIONS_PER_CONNECTION, NewSubscription, Recovered, SessionItem, Transport,
+};
+use crate::error::{Error, Result};
+use crate::eventsub::{EventPayload, SubscriptionInfo, SubscriptionType};
+use crate::types::UserId;
+use crate::webhook::SeenIds;
+
+/// A subscription as the session will create it again after a loss.
+#[derive(Debug, Clone)]
+struct Spec {
+    subscription_type: String,
+    version: String,
+    condition: serde_json::Value,
+    batched: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Tracked {
+    spec: Spec,
+    info: SubscriptionInfo,
+}
+
+/// A created subscription and what it costs.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Subscribed {
+    /// The subscription as Twitch returned it.
+    pub subscription: SubscriptionInfo,
+    /// Sum of the costs of the client's subscriptions.
+    pub total_cost: i64,
+    /// Limit on that sum.
+    pub max_total_cost: i64,
+}
+
+/// Open connections per user token, in this process.
+fn open_connections() -> &'static Mutex<HashMap<String, usize>> {
+    static OPEN: OnceLock<Mutex<HashMap<String, usize>>> = OnceLock::new();
+    OPEN.get_or_init(Mutex::default)
+}
+
+/// One slot of a user's connection budget, given back on drop.
+struct Slot(String);
+
+impl Slot {
+    fn take(key: String, user: Option<&UserId>) -> Result<Slot> {
+        let mut open = lock(open_connections());
+        let n = open.entry(key.clone()).or_default();
+        if *n >= MAX_CONNECTIONS_PER_USER {
+            return Err(Error::EventSub(EventSubError::TooManyConnections {
+                user: user.map(|u| u.to_string()),
+                limit: MAX_CONNECTIONS_PER_USER,
+            }));
+        }
+        *n += 1;
+        Ok(Slot(key))
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut open = lock(open_connections());
+        if let Some(n) = open.get_mut(&self.0) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                open.remove(&self.0);
+            }
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Configures and opens a [`Session`].
+#[must_use]
+pub struct SessionBuilder<E> {
+    api: Arc<dyn EventSubApi>,
+    client_id: String,
+    cfg: Config,
+    base_url: String,
+    keepalive: Option<u32>,
+    user: Option<UserId>,
+    initial: Vec<Spec>,
+    dedup: usize,
+    buffer: usize,
+    _e: std::marker::PhantomData<fn() -> E>,
+}
+
+impl<E> std::fmt::Debug for SessionBuilder<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionBuilder")
+            .field("url", &self.base_url)
+            .field("keepalive", &self.keepalive)
+            .field("user", &self.user)
+            .field("subscriptions", &self.initial.len())
+            .finish()
+    }
+}
+
+impl<E: EventPayload + Send + 'static> SessionBuilder<E> {
+    /// A session that subscribes through `api`, for the application
+    /// `client_id`, connecting to `url` (Twitch's is [`super::EVENTSUB_WS_URL`]).
+    pub fn new(api: Arc<dyn EventSubApi>, client_id: impl Into<String>, url: impl Into<String>) -> Self {
+        let base_url = url.into();
+        Self {
+            api,
+            client_id: client_id.into(),
+            cfg: Config::new(&base_url, None),
+            base_url,
+            keepalive: None,
+            user: None,
+            initial: Vec::new(),
+            dedup: 4096,
+            buffer: 1024,
+            _e: std::marker::PhantomData,
+        }
+    }
+
+    /// Ask Twitch for a keepalive every `seconds` (10 to 600) of silence.
+    pub fn keepalive_timeout_seconds(mut self, seconds: u32) -> Self {
+        self.keepalive = Some(seconds);
+        self
+    }
+
+    /// Extra time past the keepalive window before the socket counts as
+    /// dead (default 5 s).
+    pub fn keepalive_grace(mut self, grace: Duration) -> Self {
+        self.cfg.grace = grace;
+        self
+    }
+
+    /// Backoff between reconnect attempts after an abrupt loss.
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.cfg.backoff = backoff;
+        self
+    }
+
+    /// Largest message accepted (default 4 MiB); a larger one drops the
+    /// connection, which then recovers like any other loss.
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.cfg.max_message = bytes;
+        self
+    }
+
+    /// How long to wait for the welcome message (default 10 s).
+    pub fn welcome_timeout(mut self, timeout: Duration) -> Self {
+        self.cfg.welcome_timeout = timeout;
+        self
+    }
+
+    /// Create subscriptions with this user's token (with a token manager
+    /// holding several users); the default user otherwise.
+    pub fn as_user(mut self, user: impl Into<UserId>) -> Self {
+        self.user = Some(user.into());
+        self
+    }
+
+    /// Create this subscription as soon as the welcome arrives, before
+    /// [`connect`](Self::connect) returns (well within Twitch's window).
+    pub fn subscribe<S: SubscriptionType>(mut self, sub: S) -> Self {
+        self.initial.push(spec_of(&sub));
+        self
+    }
+
+    /// How many recent message ids are remembered to drop duplicates (default 4096).
+    pub fn dedup_capacity(mut self, ids: usize) -> Self {
+        self.dedup = ids;
+        self
+    }
+
+    /// Connect, read the welcome and create the subscriptions given to
+    /// [`subscribe`](Self::subscribe).
+    pub async fn connect(self) -> Result<Session<E>> {
+        let key = format!("{}\u{0}{}", self.client_id, self.user.as_deref().unwrap_or(""));
+        let slot = Slot::take(key, self.user.as_ref())?;
+        let mut cfg = self.cfg;
+        cfg.url = Config::new(&self.base_url, self.keepalive).url;
+        let (ws, welcome) = engine::connect::<E>(&cfg, &cfg.url).await?;
+        let (tx, rx) = mpsc::channel(self.buffer);
+        let (state_tx, state_rx) = watch::channel(None);
+        let (cmd_tx, cmd_rx) = mpsc::channel(4);
+        let shared = Arc::new(Shared {
+            api: self.api,
+            user: self.user,
+            subs: Mutex::new(Vec::new()),
+            state: state_rx,
+            cmd: cmd_tx,
+        });
+        let hooks: Arc<dyn Hooks<E>> = Arc::new(SessionHooks(shared.clone()));
+        let engine = Engine {
+            cfg,
+            shard: None,
+            tx,
+            dedup: Arc::new(Mutex::new(SeenIds::new(self.dedup))),
+            state: state_tx,
+            cmd: cmd_rx,
+            hooks,
+        };
+        tokio::spawn(async move {
+            let _slot = slot;
+            engine.run(ws, welcome).await;
+        });
+        let handle = SessionHandle { shared };
+        for spec in self.initial {
+            if let Err(e) = handle.create(spec).await {
+                handle.close().await;
+                return Err(e);
+            }
+        }
+        Ok(Session { rx, handle })
+    }
+}
+
+fn spec_of<S: SubscriptionType>(sub: &S) -> Spec {
+    Spec {
+        subscription_type: S::TYPE.to_owned(),
+        version: S::VERSION.to_owned(),
+        condition: sub.condition(),
+        batched: sub.meta().batched,
+    }
+}
+
+struct Shared {
+    api: Arc<dyn EventSubApi>,
+    user: Option<UserId>,
+    subs: Mutex<Vec<Tracked>>,
+    state: watch::Receiver<Option<String>>,
+    cmd: mpsc::Sender<Command>,
+}
+
+/// A cloneable handle on a [`Session`]: subscribe, unsubscribe, close,
+/// from any task.
+#[derive(Clone)]
+pub struct SessionHandle {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for SessionHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionHandle")
+            .field("session_id", &self.session_id())
+            .field("subscriptions", &lock(&self.shared.subs).len())
+            .finish()
+    }
+}
+
+fn new_subscription(spec: &Spec, session_id: String, user: Option<UserId>) -> NewSubscription {
+    NewSubscription {
+        subscription_type: spec.subscription_type.clone(),
+        version: spec.version.clone(),
+        condition: spec.condition.clone(),
+        transport: Transport::WebSocket { session_id },
+        as_user: user,
+        batched: spec.batched,
+    }
+}
+
+/// Twitch answers 429 when a user's token already has three WebSocket
+/// transports; that is a limit, not a rate.
+fn classify(e: Error, user: Option<&UserId>) -> Error {
+    let message = match &e {
+        Error::RateLimited { message, .. } | Error::Api { message, .. } => message.to_ascii_lowercase(),
+        _ => return e,
+    };
+    if message.contains("transports limit") || message.contains("websocket transport") && message.contains("limit") {
+        Error::EventSub(EventSubError::TooManyConnections {
+            user: user.map(|u| u.to_string()),
+            limit: MAX_CONNECTIONS_PER_USER,
+        })
+    } else if message.contains("cost") {
+        Error::EventSub(EventSubError::CostExceeded { message })
+    } else {
+        e
+    }
+}
+
+impl SessionHandle {
+    /// The current session id; `None` while reconnecting or after close.
+    pub fn session_id(&self) -> Option<String> {
+        self.shared.state.borrow().clone()
+    }
+
+    /// The subscriptions this session made and still has.
+    pub fn subscriptions(&self) -> Vec<SubscriptionInfo> {
+        lock(&self.shared.subs).iter().map(|t| t.info.clone()).collect()
+    }
+
+    /// Create a subscription on this session.
+    pub async fn subscribe<S: SubscriptionType>(&self, sub: S) -> Result<Subscribed> {
+        self.create(spec_of(&sub)).await
+    }
+
+    /// Create a subscription by type, version and condition (for types the
+    /// crate does not know yet).
+    pub async fn subscribe_raw(
+        &self,
+        subscription_type: &str,
+        version: &str,
+        condition: serde_json::Value,
+    ) -> Result<Subscribed> {
+        self.create(Spec {
+            subscription_type: subscription_type.to_owned(),
+            version: version.to_owned(),
+            condition,
+            batched: false,
+        })
+        .await
+    }
+
+    async fn current_session(&self) -> Result<String> {
+        let mut state = self.shared.state.clone();
+        let id = state.wait_for(Option::is_some).await.map_err(|_| Error::EventSub(EventSubError::Closed))?;
+        Ok(id.clone().unwrap_or_default())
+    }
+
+    async fn create(&self, spec: Spec) -> Result<Subscribed> {
+        let enabled = lock(&self.shared.subs).iter().filter(|t| t.info.status == "enabled").count();
+        if enabled >= MAX_SUBSCRIPTIONS_PER_CONNECTION {
+            return Err(Error::EventSub(EventSubError::TooManySubscriptions {
+                limit: MAX_SUBSCRIPTIONS_PER_CONNECTION,
+            }));
+        }
+        loop {
+            let session_id = self.current_session().await?;
+            let created: CreatedSubscription = self
+                .shared
+                .api
+                .create_subscription(new_subscription(&spec, session_id.clone(), self.shared.user.clone()))
+                .await
+                .map_err(|e| classify(e, self.shared.user.as_ref()))?;
+            // A loss while the request was in flight left it on a dead
+            // session, which the recovery did not know about: create it again.
+            if self.session_id().as_deref() != Some(session_id.as_str()) {
+                continue;
+            }
+            lock(&self.shared.subs).push(Tracked { spec, info: created.subscription.clone() });
+            return Ok(Subscribed {
+                subscription: created.subscription,
+                total_cost: created.total_cost,
+                max_total_cost: created.max_total_cost,
+            });
+        }
+    }
+
+    /// Delete a subscription this session made.
+    pub async fn unsubscribe(&self, subscription_id: &str) -> Result<()> {
+        self.shared.api.delete_subscription(subscription_id.to_owned(), self.shared.user.clone()).await?;
+        lock(&self.shared.subs).retain(|t| t.info.id != subscription_id);
+        Ok(())
+    }
+
+    /// Close the connection; the stream ends after the items already read.
+    pub async fn close(&self) {
+        let _ = self.shared.cmd.send(Command::Close).await;
+    }
+}
+
+struct SessionHooks(Arc<Shared>);
+
+impl<E: Send + 'static> Hooks<E> for SessionHooks {
+    fn fresh(&self, session_id: String) -> Option<BoxFuture<'static, Option<SessionItem<E>>>> {
+        let shared = self.0.clone();
+        Some(Box::pin(async move {
+            let specs: Vec<Spec> = lock(&shared.subs).iter().map(|t| t.spec.clone()).collect();
+            let mut done = Vec::new();
+            let mut failed = Vec::new();
+            for spec in specs {
+                let new = new_subscription(&spec, session_id.clone(), shared.user.clone());
+                match shared.api.create_subscription(new).await {
+                    Ok(c) => done.push(Tracked { spec, info: c.subscription }),
+                    Err(error) => failed.push(FailedResubscribe {
+                        subscription_type: spec.subscription_type,
+                        version: spec.version,
+                        condition: spec.condition,
+                        error: classify(error, shared.user.as_ref()),
+                    }),
+                }
+            }
+            let resubscribed = done.len();
+            *lock(&shared.subs) = done;
+            Some(SessionItem::Recovered(Recovered { session_id, resubscribed, failed, shard: None }))
+        }))
+    }
+
+    fn moved(&self, _session_id: String) -> Option<BoxFuture<'static, Option<SessionItem<E>>>> {
+        // Twitch moves a session's subscriptions with a reconnect.
+        None
+    }
+
+    fn revoked(&self, subscription_id: &str) {
+        lock(&self.0.subs).retain(|t| t.info.id != subscription_id);
+    }
+
+    fn shard_disabled(&self, _: &str, _: &str) -> Option<BoxFuture<'static, Option<SessionItem<E>>>> {
+        None
+    }
+}
+
+/// An EventSub WebSocket session: a `Stream` of [`SessionItem`]s that
+/// survives reconnects. Dropping it closes the connection.
+pub struct Session<E> {
+    rx: mpsc::Receiver<SessionItem<E>>,
+    handle: SessionHandle,
+}
+
+impl<E> std::fmt::Debug for Session<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.handle.fmt(f)
+    }
+}
+
+impl<E: EventPayload + Send + 'static> Session<E> {
+    /// The next item; `None` once the session is closed.
+    pub async fn next(&mut self) -> Option<SessionItem<E>> {
+        self.rx.recv().await
+    }
+
+    /// A handle for subscribing from other tasks.
+    pub fn handle(&self) -> SessionHandle {
+        self.handle.clone()
+    }
+
+    /// See [`SessionHandle::session_id`].
+    pub fn session_id(&self) -> Option<String> {
+        self.handle.session_id()
+    }
+
+    /// See [`SessionHandle::subscribe`].
+    pub async fn subscribe<S: SubscriptionType>(&self, sub: S) -> Result<Subscribed> {
+        self.handle.subscribe(sub).await
+    }
+
+    /// See [`SessionHandle::subscriptions`].
+    pub fn subscriptions(&self) -> Vec<SubscriptionInfo> {
+        self.handle.subscriptions()
+    }
+
+    /// See [`SessionHandle::close`].
+    pub async fn close(&self) {
+        self.handle.close().await;
+    }
+}
+
+impl<E> futures_core::Stream for Session<E> {
+    type Item = SessionItem<E>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.rx.poll_recv(cx)
+    }
+}

@@ -1,0 +1,868 @@
+//! EventSub WebSocket sessions and shard pools against a scripted server on
+//! 127.0.0.1: every connection the client opens is handed to the test,
+//! which plays Twitch's side message by message. Helix is a hand-written
+//! `EventSubApi` that records calls.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WsCode;
+use twitch::Event;
+use twitch::eventsub::stream::StreamOnlineV1;
+use twitch::websocket::{
+    Backoff, BoxFuture, CloseCode, CreatedSubscription, DisconnectReason, EventSubApi, EventSubError, NewSubscription,
+    SessionBuilder, SessionItem, ShardAttach, ShardError, ShardPoolBuilder, SubscriptionStatus, Transport,
+};
+use twitch::{Error, SubscriptionInfo};
+
+/// Hang guard: a step that should happen does so long before this.
+const WAIT: Duration = Duration::from_secs(20);
+
+async fn within<T>(what: &str, f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(WAIT, f).await.unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+}
+
+// ---------------------------------------------------------------- server
+
+/// A WebSocket listener that hands each accepted connection to the test.
+struct Server {
+    url: String,
+    conns: mpsc::UnboundedReceiver<Conn>,
+}
+
+struct Conn {
+    ws: WebSocketStream<TcpStream>,
+    path: String,
+}
+
+impl Server {
+    async fn start() -> Server {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+        let url = format!("ws://{}/ws", listener.local_addr().unwrap());
+        let (tx, conns) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let path = Arc::new(Mutex::new(String::new()));
+                    let p = path.clone();
+                    #[allow(clippy::result_large_err)]
+                    let cb = move |req: &tokio_tungstenite::tungstenite::handshake::server::Request, resp| {
+                        *p.lock().unwrap() = req.uri().to_string();
+                        Ok(resp)
+                    };
+                    if let Ok(ws) = tokio_tungstenite::accept_hdr_async(tcp, cb).await {
+                        let path = path.lock().unwrap().clone();
+                        let _ = tx.send(Conn { ws, path });
+                    }
+                });
+            }
+        });
+        Server { url, conns }
+    }
+
+    async fn accept(&mut self) -> Conn {
+        within("a connection", self.conns.recv()).await.expect("server gone")
+    }
+
+    /// A URL on this server for `session_reconnect`.
+    fn reconnect_url(&self) -> String {
+        self.url.replace("/ws", "/reconnect")
+    }
+}
+
+fn now() -> String {
+    twitch::Timestamp::now().to_string()
+}
+
+fn welcome(id: &str, keepalive: u64) -> Value {
+    json!({
+        "metadata": {"message_id": format!("w-{id}"), "message_type": "session_welcome", "message_timestamp": now()},
+        "payload": {"session": {"id": id, "status": "connected", "connected_at": now(),
+            "keepalive_timeout_seconds": keepalive, "reconnect_url": null, "recovery_url": null}}
+    })
+}
+
+fn stream_online(message_id: &str, broadcaster: &str) -> Value {
+    stream_online_at(message_id, broadcaster, &now())
+}
+
+fn stream_online_at(message_id: &str, broadcaster: &str, timestamp: &str) -> Value {
+    json!({
+        "metadata": {"message_id": message_id, "message_type": "notification", "message_timestamp": timestamp,
+            "subscription_type": "stream.online", "subscription_version": "1"},
+        "payload": {
+            "subscription": {"id": "sub-1", "status": "enabled", "type": "stream.online", "version": "1", "cost": 0,
+                "condition": {"broadcaster_user_id": broadcaster},
+                "transport": {"method": "websocket", "session_id": "s"}, "created_at": now()},
+            "event": {"id": "9001", "broadcaster_user_id": broadcaster, "broadcaster_user_login": "cool_user",
+                "broadcaster_user_name": "Cool_User", "type": "live", "started_at": now()}
+        }
+    })
+}
+
+impl Conn {
+    async fn send(&mut self, v: Value) {
+        self.ws.send(Message::text(v.to_string())).await.expect("send");
+    }
+
+    async fn send_text(&mut self, t: &str) {
+        self.ws.send(Message::text(t.to_owned())).await.expect("send");
+    }
+
+    async fn welcome(&mut self, id: &str) {
+        self.send(welcome(id, 10)).await;
+    }
+
+    async fn close(&mut self, code: u16) {
+        let frame = CloseFrame { code: WsCode::from(code), reason: "scripted".into() };
+        let _ = self.ws.send(Message::Close(Some(frame))).await;
+    }
+
+    async fn reconnect(&mut self, id: &str, url: &str) {
+        self.send(json!({
+            "metadata": {"message_id": format!("r-{url}"), "message_type": "session_reconnect", "message_timestamp": now()},
+            "payload": {"session": {"id": id, "status": "reconnecting", "keepalive_timeout_seconds": null,
+                "reconnect_url": url, "connected_at": now()}}
+        }))
+        .await;
+    }
+
+    /// The next frame the client sends (Pongs aside); `None` when it closed.
+    async fn next_from_client(&mut self) -> Option<Message> {
+        loop {
+            match within("a frame from the client", self.ws.next()).await {
+                Some(Ok(Message::Pong(_))) => continue,
+                Some(Ok(m)) => return Some(m),
+                _ => return None,
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- Helix
+
+/// Records every call; subscriptions get ids `sub-1`, `sub-2`, ...
+#[derive(Default)]
+struct FakeApi {
+    created: Mutex<Vec<NewSubscription>>,
+    deleted: Mutex<Vec<String>>,
+    shard_updates: Mutex<Vec<Vec<ShardAttach>>>,
+    conduit_updates: Mutex<Vec<u32>>,
+    /// Shard ids to refuse in update calls.
+    refuse: Mutex<Vec<u32>>,
+    /// Answer creates with Twitch's 429 for a fourth WebSocket transport.
+    transports_full: std::sync::atomic::AtomicBool,
+    n: AtomicUsize,
+}
+
+impl FakeApi {
+    fn created(&self) -> Vec<NewSubscription> {
+        self.created.lock().unwrap().clone()
+    }
+
+    fn session_of(n: &NewSubscription) -> String {
+        match &n.transport {
+            Transport::WebSocket { session_id } => session_id.clone(),
+            other => panic!("unexpected transport {other:?}"),
+        }
+    }
+}
+
+impl EventSubApi for FakeApi {
+    fn create_subscription(&self, new: NewSubscription) -> BoxFuture<'_, twitch::Result<CreatedSubscription>> {
+        Box::pin(async move {
+            if self.transports_full.load(Ordering::SeqCst) {
+                return Err(Error::RateLimited {
+                    endpoint: "create-eventsub-subscription".into(),
+                    reset_at: None,
+                    retry_after: None,
+                    cooldown: false,
+                    message: "number of websocket transports limit exceeded".into(),
+                });
+            }
+            let id = self.n.fetch_add(1, Ordering::SeqCst) + 1;
+            let info: SubscriptionInfo = serde_json::from_value(json!({
+                "id": format!("sub-{id}"), "status": "enabled", "type": new.subscription_type,
+                "version": new.version, "cost": 0, "condition": new.condition,
+                "transport": {"method": "websocket", "session_id": FakeApi::session_of(&new)}, "created_at": now()
+            }))
+            .unwrap();
+            self.created.lock().unwrap().push(new);
+            Ok(CreatedSubscription::new(info, id as i64, 0, 10))
+        })
+    }
+
+    fn delete_subscription(&self, id: String, _: Option<twitch::UserId>) -> BoxFuture<'_, twitch::Result<()>> {
+        Box::pin(async move {
+            self.deleted.lock().unwrap().push(id);
+            Ok(())
+        })
+    }
+
+    fn update_conduit_shards(
+        &self,
+        _conduit_id: String,
+        shards: Vec<ShardAttach>,
+    ) -> BoxFuture<'_, twitch::Result<Vec<ShardError>>> {
+        Box::pin(async move {
+            let refuse = self.refuse.lock().unwrap().clone();
+            let errors = shards
+                .iter()
+                .filter(|s| refuse.contains(&s.shard_id))
+                .map(|s| {
+                    ShardError::new(
+                        s.shard_id.to_string(),
+                        "The shard id is outside the conduit's range",
+                        "invalid_parameter",
+                    )
+                })
+                .collect();
+            self.shard_updates.lock().unwrap().push(shards);
+            Ok(errors)
+        })
+    }
+
+    fn update_conduit(&self, _conduit_id: String, shard_count: u32) -> BoxFuture<'_, twitch::Result<()>> {
+        Box::pin(async move {
+            self.conduit_updates.lock().unwrap().push(shard_count);
+            Ok(())
+        })
+    }
+}
+
+/// Each test uses its own client id, so the per-user connection budget of
+/// one test does not count against another's.
+fn builder(api: &Arc<FakeApi>, server: &Server, client_id: &str) -> SessionBuilder<Event> {
+    SessionBuilder::new(api.clone(), client_id, server.url.clone())
+        .backoff(Backoff { initial: Duration::from_millis(10), max: Duration::from_millis(50) })
+        .welcome_timeout(Duration::from_secs(10))
+}
+
+/// Connect while playing the server's part: accept, welcome.
+async fn open(
+    api: &Arc<FakeApi>,
+    server: &mut Server,
+    client_id: &str,
+    session_id: &str,
+) -> (twitch::websocket::Session<Event>, Conn) {
+    let connect = tokio::spawn(builder(api, server, client_id).subscribe(StreamOnlineV1::new("1337")).connect());
+    let mut conn = server.accept().await;
+    conn.welcome(session_id).await;
+    let session = within("connect", connect).await.unwrap().expect("connect");
+    (session, conn)
+}
+
+async fn next_item(session: &mut twitch::websocket::Session<Event>) -> SessionItem<Event> {
+    within("an item", session.next()).await.expect("stream ended")
+}
+
+fn message_id(item: &SessionItem<Event>) -> String {
+    match item {
+        SessionItem::Notification(n) => n.message_id.clone(),
+        other => panic!("expected a notification, got {other:?}"),
+    }
+}
+
+// ---------------------------------------------------------------- tests
+
+#[tokio::test]
+async fn welcome_then_subscriptions_made_with_its_session_id() {
+    let mut server = Server::start().await;
+    let api = Arc::new(FakeApi::default());
+    let connect = tokio::spawn(
+        builder(&api, &server, "c-welcome")
+            .keepalive_timeout_seconds(30)
+            .subscribe(StreamOnlineV1::new("1337"))
+            .connect(),
+    );
+    let mut conn = server.accept().await;
+    assert_eq!(conn.path, "/ws?keepalive_timeout_seconds=30");
+    // Nothing is subscribed before the welcome names the session.
+    assert!(api.created().is_empty());
+    conn.welcome("session-a").await;
+    let mut session = within("connect", connect).await.unwrap().expect("connect");
+    let created = api.created();
+    assert_eq!(created.len(), 1, "the subscription is made before connect returns");
+    assert_eq!(created[0].subscription_type, "stream.online");
+    assert_eq!(created[0].version, "1");
+    assert_eq!(created[0].condition, json!({"broadcaster_user_id": "1337"}));
+    assert_eq!(FakeApi::session_of(&created[0]), "session-a");
+    assert_eq!(session.session_id().as_deref(), Some("session-a"));
+    assert_eq!(session.subscriptions().len(), 1);
+
+    conn.send(stream_online("m1", "1337")).await;
+    match next_item(&mut session).await {
+        SessionItem::Notification(n) => {
+            assert_eq!(n.message_id, "m1");
+            assert_eq!(n.subscription.subscription_type, "stream.online");
+            assert!(n.decode_error.is_none());
+            match n.event {
+                Event::StreamOnlineV1(e) => assert_eq!(e.broadcaster_user_id, "1337"),
+                other => panic!("unexpected event {other:?}"),
+            }
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+
+    // The client sends nothing but Pongs; closing sends a close frame.
+    conn.ws.send(Message::Ping(b"hi".to_vec().into())).await.unwrap();
+    match within("a pong", conn.ws.next()).await {
+        Some(Ok(Message::Pong(p))) => assert_eq!(&p[..], b"hi"),
+        other => panic!("expected a pong, got {other:?}"),
+    }
+    session.close().await;
+    assert!(matches!(conn.next_from_client().await, Some(Message::Close(_)) | None));
+    assert!(within("the end of the stream", session.next()).await.is_none());
+}
+
+#[tokio::test]
+async fn a_server_that_sends_no_welcome_is_an_error() {
+    let mut server = Server::start().await;
+    let api = Arc::new(FakeApi::default());
+    let connect = tokio::spawn(builder(&api, &server, "c-nowelcome").connect());
+    let mut conn = server.accept().await;
+    conn.send(stream_online("m1", "1")).await;
+    let err = within("connect", connect).await.unwrap().expect_err("no welcome");
+    assert!(matches!(err, Error::EventSub(EventSubError::NoWelcome { .. })), "{err}");
+}
+
+#[tokio::test]
+async fn silence_past_the_keepalive_window_counts_as_a_loss() {
+    let mut server = Server::start().await;
+    let api = Arc::new(FakeApi::default());
+    let connect = tokio::spawn(
+        builder(&api, &server, "c-keepalive")
+            .keepalive_grace(Duration::from_millis(200))
+            .subscribe(StreamOnlineV1::new("1337"))
+            .connect(),
+    );
+    let mut conn = server.accept().await;
+    conn.send(welcome("quiet", 1)).await;
+    let mut session = within("connect", connect).await.unwrap().expect("connect");
+    // Keepalives keep it alive...
+    for i in 0..3 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        conn.send(json!({"metadata": {"message_id": format!("k{i}"), "message_type": "session_keepalive",
+            "message_timestamp": now()}, "payload": {}}))
+            .await;
+    }
+    conn.send(stream_online("after-keepalives", "1337")).await;
+    assert_eq!(message_id(&next_item(&mut session).await), "after-keepalives");
+    // ...silence does not.
+    match next_item(&mut session).await {
+        SessionItem::EventsMayBeLost(lost) => {
+            assert_eq!(lost.reason, DisconnectReason::KeepaliveTimeout);
+            assert_eq!(lost.session_id, "quiet");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    let mut again = server.accept().await;
+    again.welcome("loud").await;
+    match next_item(&mut session).await {
+        SessionItem::Recovered(r) => {
+            assert_eq!(r.session_id, "loud");
+            assert_eq!(r.resubscribed, 1);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    drop(conn);
+}
+
+#[tokio::test]
+async fn every_close_code_is_typed_and_recovered_from() {
+    let mut server = Server::start().await;
+    let api = Arc::new(FakeApi::default());
+    let (mut session, mut conn) = open(&api, &mut server, "c-codes", "s-0").await;
+    let codes = [
+        (4000, CloseCode::InternalServerError),
+        (4001, CloseCode::ClientSentInboundTraffic),
+        (4002, CloseCode::ClientFailedPingPong),
+        (4003, CloseCode::ConnectionUnused),
+        (4004, CloseCode::ReconnectGraceTimeExpired),
+        (4005, CloseCode::NetworkTimeout),
+        (4006, CloseCode::NetworkError),
+        (4007, CloseCode::InvalidReconnect),
+        (1000, CloseCode::Normal),
+        (4999, CloseCode::Other(4999)),
+    ];
+    for (i, (code, typed)) in codes.into_iter().enumerate() {
+        conn.close(code).await;
+        match next_item(&mut session).await {
+            SessionItem::EventsMayBeLost(lost) => {
+                assert_eq!(lost.reason, DisconnectReason::Closed { code: typed, reason: "scripted".into() });
+                assert_eq!(typed.code(), code);
+            }
+            other => panic!("{code}: unexpected {other:?}"),
+        }
+        assert_eq!(session.session_id(), None, "no session while reconnecting");
+        conn = server.accept().await;
+        let id = format!("s-{}", i + 1);
+        conn.welcome(&id).await;
+        match next_item(&mut session).await {
+            SessionItem::Recovered(r) => {
+                assert_eq!(r.session_id, id);
+                assert_eq!(r.resubscribed, 1);
+                assert!(r.failed.is_empty());
+            }
+            other => panic!("{code}: unexpected {other:?}"),
+        }
+        let last = api.created().last().cloned().unwrap();
+        assert_eq!(FakeApi::session_of(&last), id, "{code}: resubscribed on the new session");
+        conn.send(stream_online(&format!("after-{code}"), "1337")).await;
+        assert_eq!(message_id(&next_item(&mut session).await), format!("after-{code}"));
+    }
+    assert_eq!(api.created().len(), 1 + codes.len());
+    assert_eq!(session.subscriptions().len(), 1);
+}
+
+#[tokio::test]
+async fn reconnect_handover_delivers_each_notification_once_and_does_not_resubscribe() {
+    let mut server = Server::start().await;
+    let api = Arc::new(FakeApi::default());
+    let (mut session, mut old) = open(&api, &mut server, "c-handover", "keep-me").await;
+    old.send(stream_online("a", "1337")).await;
+    assert_eq!(message_id(&next_item(&mut session).await), "a");
+
+    let url = server.reconnect_url();
+    old.reconnect("keep-me", &url).await;
+    let mut new = server.accept().await;
+    assert_eq!(new.path, "/reconnect");
+    // Until the new welcome, the old socket still delivers.
+    old.send(stream_online("b", "1337")).await;
+    assert_eq!(message_id(&next_item(&mut session).await), "b");
+    new.welcome("keep-me").await;
+    // The old socket is closed by the client once the new one is welcomed.
+    assert!(matches!(old.next_from_client().await, Some(Message::Close(_)) | None));
+    // Twitch may send the same notification on both sockets.
+    new.send(stream_online("b", "1337")).await;
+    new.send(stream_online("c", "1337")).await;
+    assert_eq!(message_id(&next_item(&mut session).await), "c");
+    assert_eq!(api.created().len(), 1, "a reconnect keeps the subscriptions");
+    assert_eq!(session.session_id().as_deref(), Some("keep-me"));
+
+    // A reconnect from the new socket: nested handovers work the same way.
+    new.reconnect("keep-me", &url).await;
+    let mut third = server.accept().await;
+    third.welcome("keep-me").await;
+    assert!(matches!(new.next_from_client().await, Some(Message::Close(_)) | None));
+    third.send(stream_online("c", "1337")).await;
+    third.send(stream_online("d", "1337")).await;
+    assert_eq!(message_id(&next_item(&mut session).await), "d");
+    assert_eq!(api.created().len(), 1);
+}
+
+#[tokio::test]
+async fn a_reconnect_url_that_fails_falls_back_to_a_fresh_session() {
+    let mut server = Server::start().await;
+    let api = Arc::new(FakeApi::default());
+    let (mut session, mut old) = open(&api, &mut server, "c-badurl", "first").await;
+    // A port nothing listens on.
+    let dead = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+    let dead_url = format!("ws://{}/ws", dead.local_addr().unwrap());
+    drop(dead);
+    old.reconnect("first", &dead_url).await;
+    // The old socket keeps working meanwhile.
+    old.send(stream_online("still-here", "1337")).await;
+    assert_eq!(message_id(&next_item(&mut session).await), "still-here");
+    old.close(4004).await;
+    match next_item(&mut session).await {
+        SessionItem::EventsMayBeLost(lost) => assert_eq!(
+            lost.reason,
+            DisconnectReason::Closed { code: CloseCode::ReconnectGraceTimeExpired, reason: "scripted".into() }
+        ),
+        other => panic!("unexpected {other:?}"),
+    }
+    let mut fresh = server.accept().await;
+    assert_eq!(fresh.path, "/ws", "a fresh connection goes to the configured URL");
+    fresh.welcome("second").await;
+    assert!(matches!(next_item(&mut session).await, SessionItem::Recovered(r) if r.session_id == "second"));
+    assert_eq!(api.created().len(), 2);
+}
+
+#[tokio::test]
+async fn an_abrupt_drop_reconnects_with_backoff_and_resubscribes() {
+    let mut server = Server::start().await;
+    let api = Arc::new(FakeApi::default());
+    let (mut session, conn) = open(&api, &mut server, "c-drop", "before").await;
+    session.subscribe(twitch::eventsub::stream::StreamOfflineV1::new("1337")).await.unwrap();
+    drop(conn); // TCP closed without a close frame
+    match next_item(&mut session).await {
+        SessionItem::EventsMayBeLost(lost) => {
+            assert!(
+                matches!(lost.reason, DisconnectReason::Ended | DisconnectReason::Transport(_)),
+                "{:?}",
+                lost.reason
+            );
+            assert_eq!(lost.session_id, "before");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    // The first attempt is refused (its handshake is dropped); the next one works.
+    let refused = server.accept().await;
+    drop(refused);
+    let mut conn = server.accept().await;
+    conn.welcome("after").await;
+    match next_item(&mut session).await {
+        SessionItem::Recovered(r) => {
+            assert_eq!(r.session_id, "after");
+            assert_eq!(r.resubscribed, 2);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    let created = api.created();
+    assert_eq!(created.len(), 4);
+    let types: Vec<_> = created[2..].iter().map(|c| (c.subscription_type.as_str(), FakeApi::session_of(c))).collect();
+    assert_eq!(types, [("stream.online", "after".to_owned()), ("stream.offline", "after".to_owned())]);
+}
+
+#[tokio::test]
+async fn revocations_are_typed_and_forget_the_subscription() {
+    let mut server = Server::start().await;
+    let api = Arc::new(FakeApi::default());
+    let (mut session, mut conn) = open(&api, &mut server, "c-revoke", "s").await;
+    let id = session.subscriptions()[0].id.clone();
+    for (n, status, typed) in [
+        (1, "authorization_revoked", SubscriptionStatus::AuthorizationRevoked),
+        (2, "something_new", SubscriptionStatus::Unknown("something_new".into())),
+    ] {
+        conn.send(json!({
+            "metadata": {"message_id": format!("rev-{n}"), "message_type": "revocation", "message_timestamp": now(),
+                "subscription_type": "stream.online", "subscription_version": "1"},
+            "payload": {"subscription": {"id": id, "status": status, "type": "stream.online", "version": "1",
+                "cost": 0, "condition": {"broadcaster_user_id": "1337"},
+                "transport": {"method": "websocket", "session_id": "s"}, "created_at": now()}}
+        }))
+        .await;
+        match next_item(&mut session).await {
+            SessionItem::Revoked(r) => {
+                assert_eq!(r.status, typed);
+                assert_eq!(r.subscription.status, status);
+                assert_eq!(r.subscription.id, id);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(session.subscriptions().is_empty());
+}
+
+#[tokio::test]
+async fn bad_frames_are_items_and_the_session_goes_on() {
+    let mut server = Server::start().await;
+    let api = Arc::new(FakeApi::default());
+    let (mut session, mut conn) = open(&api, &mut server, "c-frames", "s").await;
+
+    conn.send_text("this is not JSON").await;
+    match next_item(&mut session).await {
+        SessionItem::Error(Error::Decode { body, .. }) => assert_eq!(body, "this is not JSON"),
+        other => panic!("unexpected {other:?}"),
+    }
+    conn.send(json!({"metadata": {"message_id": "u1", "message_type": "session_teleport", "message_timestamp": now()},
+        "payload": {"where": "mars"}}))
+        .await;
+    match next_item(&mut session).await {
+        SessionItem::Unknown(u) => {
+            assert_eq!(u.metadata.message_type, "session_teleport");
+            assert_eq!(u.payload, json!({"where": "mars"}));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    // A type this crate does not know: raw, not an error.
+    let mut unknown = stream_online("new-type", "1337");
+    unknown["metadata"]["subscription_type"] = json!("channel.teleport");
+    unknown["payload"]["subscription"]["type"] = json!("channel.teleport");
+    conn.send(unknown).await;
+    match next_item(&mut session).await {
+        SessionItem::Notification(n) => match n.event {
+            Event::Unknown(u) => {
+                assert_eq!(u.subscription_type, "channel.teleport");
+                assert_eq!(u.raw["broadcaster_user_id"], "1337");
+                assert!(n.decode_error.is_none());
+            }
+            other => panic!("unexpected {other:?}"),
+        },
+        other => panic!("unexpected {other:?}"),
+    }
+    // A known type whose event no longer fits: delivered raw, with the reason.
+    let mut changed = stream_online("changed", "1337");
+    changed["payload"]["event"]["started_at"] = json!(12345);
+    conn.send(changed).await;
+    match next_item(&mut session).await {
+        SessionItem::Notification(n) => {
+            assert!(matches!(n.event, Event::Unknown(_)));
+            match n.decode_error {
+                Some(Error::Decode { path, .. }) => assert_eq!(path, "started_at"),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    // New fields, a new enum value, a null where a value may be absent.
+    let mut evolved = stream_online("evolved", "1337");
+    evolved["payload"]["event"]["brand_new_field"] = json!({"x": 1});
+    evolved["payload"]["event"]["type"] = json!("hologram");
+    evolved["metadata"]["brand_new_meta"] = json!(true);
+    conn.send(evolved).await;
+    match next_item(&mut session).await {
+        SessionItem::Notification(n) => match n.event {
+            Event::StreamOnlineV1(e) => {
+                assert_eq!(e.stream_type, twitch::eventsub::stream::StreamOnlineType::Unknown("hologram".into()))
+            }
+            other => panic!("unexpected {other:?}"),
+        },
+        other => panic!("unexpected {other:?}"),
+    }
+    // Payload before metadata still decodes.
+    let v = stream_online("reordered", "1337");
+    let text = format!(r#"{{"payload":{},"metadata":{}}}"#, v["payload"], v["metadata"]);
+    conn.send_text(&text).await;
+    assert_eq!(message_id(&next_item(&mut session).await), "reordered");
+    // Replays: a repeated id, and a message older than ten minutes.
+    conn.send(stream_online("reordered", "1337")).await;
+    conn.send(stream_online_at("stale", "1337", "2020-01-01T00:00:00.000000000Z")).await;
+    conn.send(stream_online("fresh", "1337")).await;
+    assert_eq!(message_id(&next_item(&mut session).await), "fresh");
+}
+
+#[tokio::test]
+async fn an_oversized_message_drops_the_connection_which_recovers() {
+    let mut server = Server::start().await;
+    let api = Arc::new(FakeApi::default());
+    let connect = tokio::spawn(
+        builder(&api, &server, "c-big").max_message_size(2048).subscribe(StreamOnlineV1::new("1337")).connect(),
+    );
+    let mut conn = server.accept().await;
+    conn.welcome("small").await;
+    let mut session = within("connect", connect).await.unwrap().expect("connect");
+    let mut big = stream_online("big", "1337");
+    big["payload"]["event"]["padding"] = json!("x".repeat(8192));
+    conn.send(big).await;
+    match next_item(&mut session).await {
+        SessionItem::EventsMayBeLost(lost) => {
+            assert!(matches!(lost.reason, DisconnectReason::MessageTooLarge(_)), "{:?}", lost.reason)
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    let mut conn = server.accept().await;
+    conn.welcome("small-2").await;
+    assert!(matches!(next_item(&mut session).await, SessionItem::Recovered(_)));
+}
+
+#[tokio::test]
+async fn a_fourth_connection_per_user_token_is_refused() {
+    let mut server = Server::start().await;
+    let api = Arc::new(FakeApi::default());
+    let mut sessions = Vec::new();
+    for i in 0..3 {
+        sessions.push(open(&api, &mut server, "c-limit", &format!("s{i}")).await);
+    }
+    let err = builder(&api, &server, "c-limit").connect().await.expect_err("a fourth connection");
+    match &err {
+        Error::EventSub(EventSubError::TooManyConnections { limit, .. }) => assert_eq!(*limit, 3),
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(err.to_string().contains("at most 3"), "{err}");
+    // Another user has a budget of its own.
+    let other_user = tokio::spawn(builder(&api, &server, "c-limit").as_user("42").connect());
+    server.accept().await.welcome("other").await;
+    within("connect", other_user).await.unwrap().expect("another user's connection");
+    // Closing one frees its slot (when its connection task has ended).
+    let (closed, _conn) = sessions.pop().unwrap();
+    drop(closed);
+    let url = server.url.clone();
+    let again = tokio::spawn(async move {
+        for _ in 0..500 {
+            match SessionBuilder::<Event>::new(api.clone(), "c-limit", url.clone()).connect().await {
+                Ok(s) => return s,
+                Err(Error::EventSub(EventSubError::TooManyConnections { .. })) => {
+                    tokio::time::sleep(Duration::from_millis(10)).await
+                }
+                Err(e) => panic!("unexpected {e}"),
+            }
+        }
+        panic!("the slot was never given back");
+    });
+    server.accept().await.welcome("s3").await;
+    within("connect", again).await.unwrap();
+}
+
+#[tokio::test]
+async fn twitchs_transport_limit_and_the_subscription_limit_are_clear_errors() {
+    let mut server = Server::start().await;
+    let api = Arc::new(FakeApi::default());
+    let (session, _conn) = open(&api, &mut server, "c-subs", "s").await;
+    for i in 1..300 {
+        session
+            .handle()
+            .subscribe_raw("stream.online", "1", json!({"broadcaster_user_id": i.to_string()}))
+            .await
+            .unwrap();
+    }
+    assert_eq!(session.subscriptions().len(), 300);
+    let err = session.subscribe(StreamOnlineV1::new("301")).await.expect_err("over 300");
+    assert!(matches!(err, Error::EventSub(EventSubError::TooManySubscriptions { limit: 300 })), "{err}");
+    assert_eq!(api.created().len(), 300, "refused before any request");
+
+    let (session2, _conn2) = open(&api, &mut server, "c-subs-2", "s2").await;
+    api.transports_full.store(true, Ordering::SeqCst);
+    let err = session2.subscribe(StreamOnlineV1::new("1")).await.expect_err("Twitch's 429");
+    assert!(matches!(err, Error::EventSub(EventSubError::TooManyConnections { .. })), "{err}");
+}
+
+// ---------------------------------------------------------------- shard pool
+
+#[tokio::test]
+async fn a_pool_of_fifty_shards_survives_drops_and_scale_changes() {
+    let mut server = Server::start().await;
+    let api = Arc::new(FakeApi::default());
+    let start = tokio::spawn(
+        ShardPoolBuilder::<Event>::new(api.clone(), "conduit-1", server.url.clone())
+            .shard_count(50)
+            .backoff(Backoff { initial: Duration::from_millis(10), max: Duration::from_millis(50) })
+            .start(),
+    );
+    let mut conns = Vec::new();
+    for i in 0..50 {
+        let mut c = server.accept().await;
+        c.welcome(&format!("shard-session-{i}")).await;
+        conns.push(c);
+    }
+    let mut pool = within("pool start", start).await.unwrap().expect("pool");
+    assert_eq!(pool.shard_ids(), (0..50).collect::<Vec<_>>());
+    let updates = api.shard_updates.lock().unwrap().clone();
+    let attached: usize = updates.iter().map(Vec::len).sum();
+    assert_eq!(attached, 50, "every shard attached once");
+    assert!(updates.len() < 50, "attach calls are batched ({} calls)", updates.len());
+    let sessions = pool.sessions();
+    let mut attached_sessions: Vec<String> = updates.iter().flatten().map(|a| a.session_id.clone()).collect();
+    attached_sessions.sort();
+    let mut pool_sessions: Vec<String> = sessions.values().map(|s| s.clone().unwrap()).collect();
+    pool_sessions.sort();
+    assert_eq!(attached_sessions, pool_sessions);
+
+    // One notification per shard, plus the same message id on two shards.
+    for (i, c) in conns.iter_mut().enumerate() {
+        c.send(stream_online(&format!("n{i}"), "1337")).await;
+    }
+    conns[7].send(stream_online("n3", "1337")).await;
+    let mut seen = std::collections::BTreeSet::new();
+    while seen.len() < 50 {
+        match within("pool item", pool.next()).await.unwrap() {
+            SessionItem::Notification(n) => {
+                assert!(n.shard.is_some());
+                assert!(seen.insert(n.message_id.clone()), "{} delivered twice", n.message_id);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    // Drop ten connections: each reconnects and is attached again.
+    let before = api.shard_updates.lock().unwrap().iter().map(Vec::len).sum::<usize>();
+    for c in conns.drain(0..10) {
+        drop(c);
+    }
+    let mut lost = 0;
+    let mut recovered = std::collections::BTreeSet::new();
+    let mut pending_welcomes = 10;
+    while recovered.len() < 10 {
+        tokio::select! {
+            item = pool.next() => match item.unwrap() {
+                SessionItem::EventsMayBeLost(l) => {
+                    assert!(l.shard.unwrap() < 10);
+                    lost += 1;
+                }
+                SessionItem::Recovered(r) => { recovered.insert(r.shard.unwrap()); }
+                other => panic!("unexpected {other:?}"),
+            },
+            c = server.conns.recv(), if pending_welcomes > 0 => {
+                let mut c = c.unwrap();
+                pending_welcomes -= 1;
+                c.welcome(&format!("re-{pending_welcomes}")).await;
+                conns.push(c);
+            }
+            _ = tokio::time::sleep(WAIT) => panic!("recovery timed out"),
+        }
+    }
+    assert_eq!(lost, 10);
+    assert_eq!(recovered, (0..10).collect());
+    let after = api.shard_updates.lock().unwrap().iter().map(Vec::len).sum::<usize>();
+    assert_eq!(after - before, 10, "only the dropped shards were attached again");
+
+    // Twitch reports shard 20 disabled: the pool attaches it again.
+    let disabled = json!({
+        "metadata": {"message_id": "dis-20", "message_type": "notification", "message_timestamp": now(),
+            "subscription_type": "conduit.shard.disabled", "subscription_version": "1"},
+        "payload": {"subscription": {"id": "sub-d", "status": "enabled", "type": "conduit.shard.disabled",
+            "version": "1", "cost": 0, "condition": {"client_id": "c"}, "transport": {"method": "conduit", "conduit_id": "conduit-1"},
+            "created_at": now()},
+            "event": {"conduit_id": "conduit-1", "shard_id": "20", "status": "websocket_disconnected",
+                "transport": {"method": "websocket", "session_id": "shard-session-20", "connected_at": now(), "disconnected_at": now()}}}
+    });
+    conns[0].send(disabled).await;
+    let mut got_event = false;
+    let mut reattached = false;
+    while !(got_event && reattached) {
+        match within("shard 20", pool.next()).await.unwrap() {
+            SessionItem::Notification(n) => {
+                assert!(matches!(n.event, Event::ConduitShardDisabledV1(_)));
+                got_event = true;
+            }
+            SessionItem::Recovered(r) => {
+                assert_eq!(r.shard, Some(20));
+                reattached = true;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let last = api.shard_updates.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(last, [ShardAttach { shard_id: 20, session_id: "shard-session-20".into() }]);
+
+    // Scale up to 60, then down to 40.
+    let scale = {
+        let fut = pool.scale(60);
+        let mut accepted = Vec::new();
+        tokio::pin!(fut);
+        loop {
+            tokio::select! {
+                r = &mut fut => { r.expect("scale up"); break accepted; }
+                c = server.conns.recv() => {
+                    let mut c = c.unwrap();
+                    c.welcome(&format!("grown-{}", accepted.len())).await;
+                    accepted.push(c);
+                }
+            }
+        }
+    };
+    assert_eq!(scale.len(), 10);
+    assert_eq!(pool.shard_ids(), (0..60).collect::<Vec<_>>());
+    pool.scale(40).await.expect("scale down");
+    assert_eq!(pool.shard_ids(), (0..40).collect::<Vec<_>>());
+    assert_eq!(*api.conduit_updates.lock().unwrap(), [60, 40]);
+
+    // A refused shard is an error, not a silent gap.
+    api.refuse.lock().unwrap().push(45);
+    let add = tokio::spawn({
+        let fut = async move {
+            let r = pool.add_shards([45]).await;
+            (pool, r)
+        };
+        fut
+    });
+    server.accept().await.welcome("refused").await;
+    let (_pool, r) = within("add shard", add).await.unwrap();
+    match r {
+        Err(Error::EventSub(EventSubError::ShardRefused { shard_id, code, .. })) => {
+            assert_eq!(shard_id, "45");
+            assert_eq!(code, "invalid_parameter");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}

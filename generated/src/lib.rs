@@ -64,10 +64,10 @@ impl TokenScopes for UserToken {
 pub use eventsub::Event;
 pub use twitch_runtime::{
     AccessToken, AppToken, ClientSecret, DeviceCode, EndpointMeta, Error, InvalidParam, JsonFileStore, Method,
-    Notification, OAuth, OAuthError, Page, Paginator, ParamMeta, PreparedRequest, RawRequest, RefreshToken,
-    ResponseFuture, ResponseShape, Result, RetryPolicy, RuleKind, RuleMeta, SubscriptionInfo, SubscriptionMeta,
-    SubscriptionType, Timestamp, TimestampError, TokenEvent, TokenKind, TokenManager, TokenStore, UnknownEvent, UserId,
-    UserLogin, UserToken, Validation,
+    Notification, OAuth, OAuthError, Page, Paginator, ParamMeta, PreparedRequest, RawJson, RawRequest, RawSubscription,
+    RefreshToken, ResponseFuture, ResponseShape, Result, RetryPolicy, RuleKind, RuleMeta, SubscriptionInfo,
+    SubscriptionMeta, SubscriptionTransport, SubscriptionType, Timestamp, TimestampError, TokenEvent, TokenKind,
+    TokenManager, TokenStore, UnknownEvent, UserId, UserLogin, UserToken, Validation,
 };
 
 /// Builds a [`Client`]: client id, token, base URLs, timeouts.

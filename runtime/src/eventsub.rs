@@ -48,6 +48,9 @@ pub trait EventPayload: Sized {
     /// Wrap an event that could not be decoded into its type (so it is
     /// delivered raw rather than lost).
     fn unknown(event: UnknownEvent) -> Self;
+
+    /// The subscription type and version the event belongs to.
+    fn kind(&self) -> (&str, &str);
 }
 
 /// An event of a type or version the schema does not know, kept raw.
@@ -96,15 +99,134 @@ pub struct SubscriptionInfo {
     /// Cost against the subscription limit.
     #[serde(default)]
     pub cost: i64,
-    /// The condition as sent.
+    /// The condition as sent (kept as raw JSON: most readers never look).
     #[serde(default)]
-    pub condition: serde_json::Value,
+    pub condition: RawJson,
     /// The transport as sent.
     #[serde(default)]
-    pub transport: serde_json::Value,
+    pub transport: SubscriptionTransport,
     /// When the subscription was created.
     #[serde(default)]
     pub created_at: Option<crate::Timestamp>,
+}
+
+/// JSON kept as received and parsed only when asked for, so reading a
+/// notification does not build maps nobody reads.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RawJson(Box<RawValue>);
+
+impl RawJson {
+    /// Wrap JSON text (it must be valid JSON).
+    pub fn from_value(value: &serde_json::Value) -> Self {
+        Self(serde_json::value::to_raw_value(value).unwrap_or_else(|_| null()))
+    }
+
+    /// The JSON text as received.
+    pub fn get(&self) -> &str {
+        self.0.get()
+    }
+
+    /// Copy already checked JSON.
+    pub fn from_raw(raw: &RawValue) -> Self {
+        Self(raw.to_owned())
+    }
+
+    /// Parse it.
+    pub fn to_value(&self) -> serde_json::Value {
+        serde_json::from_str(self.0.get()).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// One string field of an object (e.g. a condition's `broadcaster_user_id`).
+    pub fn str_field(&self, key: &str) -> Option<String> {
+        match self.to_value().get(key)? {
+            serde_json::Value::String(s) => Some(s.clone()),
+            _ => None,
+        }
+    }
+}
+
+fn null() -> Box<RawValue> {
+    RawValue::from_string("null".to_owned()).expect("`null` is JSON")
+}
+
+impl Default for RawJson {
+    fn default() -> Self {
+        Self(null())
+    }
+}
+
+impl PartialEq for RawJson {
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get() || self.to_value() == other.to_value()
+    }
+}
+
+impl PartialEq<serde_json::Value> for RawJson {
+    fn eq(&self, other: &serde_json::Value) -> bool {
+        self.to_value() == *other
+    }
+}
+
+impl std::fmt::Debug for RawJson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.get())
+    }
+}
+
+/// A notification's `subscription` object, kept as received: a session
+/// already knows its subscriptions, so reading every notification's copy
+/// would cost more than the event itself. [`parse`](Self::parse) when needed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RawSubscription(RawJson);
+
+impl RawSubscription {
+    /// Keep this JSON.
+    pub fn new(raw: RawJson) -> Self {
+        Self(raw)
+    }
+
+    /// The JSON text as received.
+    pub fn get(&self) -> &str {
+        self.0.get()
+    }
+
+    /// Decode it.
+    pub fn parse(&self) -> Result<SubscriptionInfo> {
+        let text = self.0.get();
+        let de = &mut serde_json::Deserializer::from_str(text);
+        serde_path_to_error::deserialize(de).map_err(|e| Error::Decode {
+            endpoint: "notification subscription".into(),
+            path: e.path().to_string(),
+            message: e.into_inner().to_string(),
+            body: text.to_owned(),
+        })
+    }
+}
+
+/// A subscription's `transport` as Twitch reports it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SubscriptionTransport {
+    /// `webhook`, `websocket` or `conduit`.
+    #[serde(default)]
+    pub method: String,
+    /// WebSocket session id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    /// Conduit id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conduit_id: Option<String>,
+    /// Webhook callback URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback: Option<String>,
+    /// When the WebSocket connected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connected_at: Option<String>,
+    /// When the WebSocket disconnected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disconnected_at: Option<String>,
 }
 
 /// A decoded notification: which subscription, and the typed event.

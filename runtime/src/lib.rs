@@ -30,7 +30,10 @@ pub use auth::{AppToken, DeviceCode, OAuth, OAuthError, UserToken, Validation};
 pub use client::{Client, ClientBuilder, PreparedRequest, RawRequest, ResponseFuture, prepare, send};
 pub use endpoint::{Endpoint, Paginated};
 pub use error::{Error, InvalidParam, Result};
-pub use eventsub::{EventPayload, Notification, SubscriptionInfo, SubscriptionType, UnknownEvent};
+pub use eventsub::{
+    EventPayload, Notification, RawJson, RawSubscription, SubscriptionInfo, SubscriptionTransport, SubscriptionType,
+    UnknownEvent,
+};
 pub use meta::{EndpointMeta, Method, ParamMeta, ResponseShape, RuleKind, RuleMeta, SubscriptionMeta, TokenKind};
 pub use pagination::{Page, Paginator};
 pub use query::{Query, ToQuery};

@@ -87,7 +87,7 @@ fn meta(s: &Subscription) -> TokenStream {
 }
 
 /// ```text
-/// #[non_exhaustive] pub enum Event { ChannelFollowV2(channel::ChannelFollowV2Event), ..., Unknown(UnknownEvent) }
+/// #[non_exhaustive] pub enum Event { ChannelFollowV2(channel::ChannelFollowV2Event), ..., Unknown(Box<UnknownEvent>) }
 /// impl Event { fn subscription_type(), fn version() }
 /// impl EventPayload for Event { fn decode(type, version, raw), fn deserialize_event(type, version, de), fn unknown(raw) }
 /// ```
@@ -144,7 +144,7 @@ pub fn event_enum(schema: &Schema) -> TokenStream {
         pub enum Event {
             #(#variants)*
             /// A subscription type or version this crate does not know.
-            Unknown(crate::UnknownEvent),
+            Unknown(Box<crate::UnknownEvent>),
         }
 
         impl Event {
@@ -173,7 +173,7 @@ pub fn event_enum(schema: &Schema) -> TokenStream {
             fn decode(ty: &str, version: &str, raw: &str) -> crate::Result<Self> {
                 match (ty, version) {
                     #(#arms)*
-                    _ => Ok(Self::Unknown(crate::UnknownEvent::new(ty, version, raw))),
+                    _ => Ok(Self::Unknown(Box::new(crate::UnknownEvent::new(ty, version, raw)))),
                 }
             }
 
@@ -186,12 +186,16 @@ pub fn event_enum(schema: &Schema) -> TokenStream {
                 match (ty, version) {
                     #(#de_arms)*
                     _ => <serde_json::Value as serde::Deserialize>::deserialize(de)
-                        .map(|raw| Self::Unknown(crate::UnknownEvent::from_value(ty, version, raw))),
+                        .map(|raw| Self::Unknown(Box::new(crate::UnknownEvent::from_value(ty, version, raw)))),
                 }
             }
 
             fn unknown(event: crate::UnknownEvent) -> Self {
-                Self::Unknown(event)
+                Self::Unknown(Box::new(event))
+            }
+
+            fn kind(&self) -> (&str, &str) {
+                Event::kind(self)
             }
         }
     }

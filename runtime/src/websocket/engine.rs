@@ -369,7 +369,7 @@ impl<E: EventPayload + Send + 'static> Engine<E> {
                 if !self.first_time(&md.message_id, &md.message_timestamp) {
                     return Step::Go;
                 }
-                if subscription.subscription_type == SHARD_DISABLED
+                if event.kind().0 == SHARD_DISABLED
                     && let Some((conduit, shard)) = shard_of(text)
                     && let Some(f) = self.hooks.shard_disabled(&conduit, &shard)
                 {
@@ -391,7 +391,7 @@ impl<E: EventPayload + Send + 'static> Engine<E> {
                 }
                 self.hooks.revoked(&subscription.id);
                 let status = SubscriptionStatus::from(subscription.status.as_str());
-                self.emit(SessionItem::Revoked(Revocation { status, subscription, shard: self.shard })).await
+                self.emit(SessionItem::Revoked(Box::new(Revocation { status, subscription, shard: self.shard }))).await
             }
             Message::Unknown(payload) => {
                 self.emit(SessionItem::Unknown(UnknownMessage { metadata: md, payload })).await

@@ -14,24 +14,105 @@ use serde::{Deserialize, Deserializer as _};
 use serde_json::value::RawValue;
 
 use crate::error::Error;
-use crate::eventsub::{EventPayload, SubscriptionInfo, UnknownEvent};
+use crate::eventsub::{EventPayload, RawJson, RawSubscription, SubscriptionInfo, UnknownEvent};
 
-/// The `metadata` object every message starts with.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// The `metadata` object every message starts with. (Its subscription type
+/// and version are on the event: [`EventPayload::kind`].)
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct MessageMetadata {
     /// Twitch's id for the message; a resent message keeps its id.
     pub message_id: String,
-    /// `session_welcome`, `notification`, `session_keepalive`, ...
-    pub message_type: String,
+    /// What kind of message it is.
+    pub message_type: MessageType,
     /// When Twitch sent it (RFC 3339, nanoseconds).
     pub message_timestamp: String,
-    /// For notifications and revocations: the subscription type.
+}
+
+/// The `message_type` of a message.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MessageType {
+    /// `session_welcome`
+    Welcome,
+    /// `session_keepalive`
+    Keepalive,
+    /// `notification`
+    Notification,
+    /// `session_reconnect`
+    Reconnect,
+    /// `revocation`
+    Revocation,
+    /// A type this crate does not know, as sent.
+    Other(String),
+}
+
+impl From<&str> for MessageType {
+    fn from(s: &str) -> Self {
+        match s {
+            "session_welcome" => Self::Welcome,
+            "session_keepalive" => Self::Keepalive,
+            "notification" => Self::Notification,
+            "session_reconnect" => Self::Reconnect,
+            "revocation" => Self::Revocation,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+}
+
+impl MessageType {
+    /// As Twitch spells it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Welcome => "session_welcome",
+            Self::Keepalive => "session_keepalive",
+            Self::Notification => "notification",
+            Self::Reconnect => "session_reconnect",
+            Self::Revocation => "revocation",
+            Self::Other(s) => s,
+        }
+    }
+}
+
+impl fmt::Display for MessageType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `metadata` while decoding: the type strings borrowed from the frame
+/// (they never hold escapes; one that does takes the slow path).
+#[derive(Deserialize)]
+struct MetaRef<'a> {
+    message_id: String,
+    message_type: &'a str,
+    message_timestamp: String,
     #[serde(default)]
-    pub subscription_type: Option<String>,
-    /// For notifications and revocations: the subscription version.
+    subscription_type: Option<&'a str>,
     #[serde(default)]
-    pub subscription_version: Option<String>,
+    subscription_version: Option<&'a str>,
+}
+
+impl MetaRef<'_> {
+    fn public(self) -> MessageMetadata {
+        MessageMetadata {
+            message_id: self.message_id,
+            message_type: self.message_type.into(),
+            message_timestamp: self.message_timestamp,
+        }
+    }
+}
+
+/// `metadata` on the slow path: owned, escapes allowed.
+#[derive(Deserialize)]
+struct MetaOwned {
+    message_id: String,
+    message_type: String,
+    message_timestamp: String,
+    #[serde(default)]
+    subscription_type: Option<String>,
+    #[serde(default)]
+    subscription_version: Option<String>,
 }
 
 /// The `session` object of welcome and reconnect messages.
@@ -67,12 +148,12 @@ pub enum Message<E> {
     Keepalive,
     /// `notification`
     Notification {
-        /// The subscription it belongs to.
-        subscription: SubscriptionInfo,
+        /// The subscription it belongs to, as received.
+        subscription: RawSubscription,
         /// The event; raw (via [`EventPayload::unknown`]) if it did not fit its type.
         event: E,
         /// Why the event is raw although its type is known.
-        decode_error: Option<Error>,
+        decode_error: Option<Box<Error>>,
     },
     /// `session_reconnect`
     Reconnect(SessionInfo),
@@ -100,7 +181,7 @@ pub fn decode_frame<E: EventPayload>(text: &str) -> Result<Frame<E>, Error> {
         de.deserialize_map(FrameVisitor::<E>(PhantomData))
         && de.end().is_ok()
     {
-        return Ok(Frame { metadata, message });
+        return Ok(Frame { metadata: metadata.public(), message });
     }
     slow(text)
 }
@@ -111,14 +192,15 @@ fn frame_error(text: &str, path: String, message: String) -> Error {
 
 #[derive(Deserialize)]
 struct RawFrame<'a> {
-    metadata: MessageMetadata,
+    metadata: MetaOwned,
     #[serde(borrow)]
     payload: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
 struct RawNotification<'a> {
-    subscription: SubscriptionInfo,
+    #[serde(borrow)]
+    subscription: &'a RawValue,
     #[serde(borrow)]
     event: Option<&'a RawValue>,
     #[serde(borrow)]
@@ -158,22 +240,34 @@ fn slow<E: EventPayload>(text: &str) -> Result<Frame<E>, Error> {
         ),
         "notification" => {
             let n: RawNotification<'_> = serde_path_to_error::deserialize(&mut parse()).map_err(nested)?;
-            let ty = raw.metadata.subscription_type.clone().unwrap_or_else(|| n.subscription.subscription_type.clone());
-            let version = raw.metadata.subscription_version.clone().unwrap_or_else(|| n.subscription.version.clone());
+            let subscription = RawSubscription::new(RawJson::from_raw(n.subscription));
+            let (ty, version) = match (&raw.metadata.subscription_type, &raw.metadata.subscription_version) {
+                (Some(t), Some(v)) => (t.clone(), v.clone()),
+                _ => {
+                    let info = subscription.parse()?;
+                    (info.subscription_type, info.version)
+                }
+            };
             let body = n.event.or(n.events).map(RawValue::get).unwrap_or("null");
             let (event, decode_error) = match E::decode(&ty, &version, body) {
                 Ok(e) => (e, None),
-                Err(err) => (E::unknown(UnknownEvent::new(&ty, &version, body)), Some(err)),
+                Err(err) => (E::unknown(UnknownEvent::new(&ty, &version, body)), Some(Box::new(err))),
             };
-            Message::Notification { subscription: n.subscription, event, decode_error }
+            Message::Notification { subscription, event, decode_error }
         }
         _ => Message::Unknown(serde_json::from_str(payload).unwrap_or(serde_json::Value::Null)),
     };
-    Ok(Frame { metadata: raw.metadata, message })
+    let m = raw.metadata;
+    let metadata = MessageMetadata {
+        message_id: m.message_id,
+        message_type: m.message_type.as_str().into(),
+        message_timestamp: m.message_timestamp,
+    };
+    Ok(Frame { metadata, message })
 }
 
 struct Fast<'de, E> {
-    metadata: Option<MessageMetadata>,
+    metadata: Option<MetaRef<'de>>,
     message: Option<Message<E>>,
     deferred: Option<&'de RawValue>,
 }
@@ -225,13 +319,13 @@ impl<'de, E: EventPayload> Visitor<'de> for FrameVisitor<E> {
     }
 }
 
-struct PayloadSeed<'m, E>(&'m MessageMetadata, PhantomData<E>);
+struct PayloadSeed<'m, 'de, E>(&'m MetaRef<'de>, PhantomData<E>);
 
-impl<'de, E: EventPayload> DeserializeSeed<'de> for PayloadSeed<'_, E> {
+impl<'de, E: EventPayload> DeserializeSeed<'de> for PayloadSeed<'_, '_, E> {
     type Value = Message<E>;
 
     fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
-        match self.0.message_type.as_str() {
+        match self.0.message_type {
             "session_keepalive" => IgnoredAny::deserialize(de).map(|_| Message::Keepalive),
             "session_welcome" | "session_reconnect" | "revocation" | "notification" => de.deserialize_map(self),
             _ => serde_json::Value::deserialize(de).map(Message::Unknown),
@@ -239,7 +333,7 @@ impl<'de, E: EventPayload> DeserializeSeed<'de> for PayloadSeed<'_, E> {
     }
 }
 
-impl<'de, E: EventPayload> Visitor<'de> for PayloadSeed<'_, E> {
+impl<'de, E: EventPayload> Visitor<'de> for PayloadSeed<'_, '_, E> {
     type Value = Message<E>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -250,14 +344,18 @@ impl<'de, E: EventPayload> Visitor<'de> for PayloadSeed<'_, E> {
         use serde::de::Error as _;
         let meta = self.0;
         let mut subscription = None;
+        let mut raw_subscription = None;
         let mut session = None;
         let mut event = None;
         while let Some(key) = map.next_key::<PayloadKey>()? {
             match key {
+                PayloadKey::Subscription if meta.message_type == "notification" => {
+                    raw_subscription = Some(map.next_value::<RawSubscription>()?)
+                }
                 PayloadKey::Subscription => subscription = Some(map.next_value::<SubscriptionInfo>()?),
                 PayloadKey::Session => session = Some(map.next_value::<SessionInfo>()?),
                 PayloadKey::Event | PayloadKey::Events if meta.message_type == "notification" => {
-                    let (Some(ty), Some(version)) = (&meta.subscription_type, &meta.subscription_version) else {
+                    let (Some(ty), Some(version)) = (meta.subscription_type, meta.subscription_version) else {
                         return Err(A::Error::custom("notification metadata lacks the subscription type"));
                     };
                     event = Some(map.next_value_seed(EventSeed::<E>(ty, version, PhantomData))?);
@@ -267,13 +365,13 @@ impl<'de, E: EventPayload> Visitor<'de> for PayloadSeed<'_, E> {
                 }
             }
         }
-        match meta.message_type.as_str() {
+        match meta.message_type {
             "session_welcome" => session.map(Message::Welcome).ok_or_else(|| A::Error::missing_field("session")),
             "session_reconnect" => session.map(Message::Reconnect).ok_or_else(|| A::Error::missing_field("session")),
             "revocation" => {
                 subscription.map(Message::Revocation).ok_or_else(|| A::Error::missing_field("subscription"))
             }
-            _ => match (subscription, event) {
+            _ => match (raw_subscription, event) {
                 (Some(subscription), Some(event)) => {
                     Ok(Message::Notification { subscription, event, decode_error: None })
                 }

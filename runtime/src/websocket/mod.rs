@@ -19,12 +19,12 @@ use std::fmt;
 use std::time::Duration;
 
 pub use api::{BoxFuture, CreatedSubscription, EventSubApi, NewSubscription, ShardAttach, ShardError, Transport};
-pub use frame::{Frame, Message, MessageMetadata, SessionInfo, decode_frame};
+pub use frame::{Frame, Message, MessageMetadata, MessageType, SessionInfo, decode_frame};
 pub use pool::{ShardPool, ShardPoolBuilder};
 pub use session::{Session, SessionBuilder, SessionHandle, Subscribed};
 
 use crate::error::Error;
-use crate::eventsub::SubscriptionInfo;
+use crate::eventsub::{RawSubscription, SubscriptionInfo};
 
 /// Twitch's EventSub WebSocket endpoint.
 pub const EVENTSUB_WS_URL: &str = "wss://eventsub.wss.twitch.tv/ws";
@@ -259,13 +259,14 @@ pub struct Delivered<E> {
     pub message_id: String,
     /// When Twitch sent it.
     pub timestamp: String,
-    /// The subscription it belongs to.
-    pub subscription: SubscriptionInfo,
+    /// The subscription it belongs to, as received ([`RawSubscription::parse`]
+    /// decodes it; the event's type and version are on the event).
+    pub subscription: RawSubscription,
     /// The event. A known type whose JSON did not fit arrives raw
     /// (`Event::Unknown`), with `decode_error` saying why.
     pub event: E,
     /// Why a known type's event is raw.
-    pub decode_error: Option<Error>,
+    pub decode_error: Option<Box<Error>>,
     /// The conduit shard that received it (shard pools only).
     pub shard: Option<u32>,
 }
@@ -341,7 +342,7 @@ pub enum SessionItem<E> {
     /// An event.
     Notification(Delivered<E>),
     /// A subscription was revoked.
-    Revoked(Revocation),
+    Revoked(Box<Revocation>),
     /// The connection was lost; events may have been missed.
     EventsMayBeLost(Lost),
     /// After a loss: connected and subscribed again.

@@ -1,1 +1,365 @@
-//! A local Twitch.
+//! A local Twitch for development and tests, driven by the same schema as
+//! the bindings.
+//!
+//! One port serves everything, with paths mirroring Twitch's hosts:
+//!
+//! - `/helix/...`: every Helix endpoint of the schema, with token, scope
+//!   and parameter checks, Twitch's rate-limit bucket and headers, answers
+//!   from Twitch's examples, paginated data sets, and state where writes
+//!   should show in reads (EventSub subscriptions, conduits, bans, chat).
+//! - `/oauth2/...`: the identity service (token, device, authorize,
+//!   validate, revoke).
+//! - `/ws`: the EventSub WebSocket server.
+//! - `/eventsub/...`: control endpoints to trigger events, reconnects,
+//!   revocations, close codes and Helix faults.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! let mock = twitch_mock::Mock::builder().page_items(50).start().await?;
+//! let token = mock.mint_user_token("141981764", "twitchdev", &["user:read:email"]);
+//! let client = twitch::Client::builder()
+//!     .client_id(mock.client_id())
+//!     .user_token(token)
+//!     .helix_url(mock.helix_url())
+//!     .auth_url(mock.auth_url())
+//!     .build()
+//!     .expect("client");
+//! # let _ = client;
+//! # Ok(())
+//! # }
+//! ```
+#![deny(missing_docs)]
+
+mod control;
+mod data;
+mod eventsub;
+mod helix;
+mod http;
+mod oauth;
+mod ratelimit;
+mod state;
+mod util;
+mod ws;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use eventsub::{TriggerOptions, Triggered};
+
+use state::{Kind, Shared, User};
+
+/// The client id [`MockServer::client_id`] reports when no clients are configured.
+pub const DEFAULT_CLIENT_ID: &str = "mockclientid0000000000000000000";
+
+/// Settings of a mock server.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub host: IpAddr,
+    pub port: u16,
+    pub bucket: u32,
+    pub refill: Duration,
+    pub page_items: usize,
+    pub directory_size: usize,
+    pub keepalive: Duration,
+    pub welcome_window: Duration,
+    pub reconnect_grace: Duration,
+    pub ping_interval: Option<Duration>,
+    pub clients: Vec<(String, String)>,
+    pub user_id: String,
+    pub user_login: String,
+    pub user_scopes: Option<Vec<String>>,
+    pub device_pending: u32,
+    pub device_interval: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 0,
+            bucket: 800,
+            refill: Duration::from_secs(60),
+            page_items: 120,
+            directory_size: 100,
+            keepalive: Duration::from_secs(10),
+            welcome_window: Duration::from_secs(10),
+            reconnect_grace: Duration::from_secs(30),
+            ping_interval: Some(Duration::from_secs(60)),
+            clients: Vec::new(),
+            user_id: "141981764".into(),
+            user_login: "twitchdev".into(),
+            user_scopes: None,
+            device_pending: 0,
+            device_interval: 5,
+        }
+    }
+}
+
+/// Builds and starts a mock server.
+#[derive(Debug, Clone, Default)]
+#[must_use]
+pub struct Mock {
+    config: Config,
+}
+
+impl Mock {
+    /// A builder with Twitch's defaults: 800 points per minute, keepalive
+    /// and welcome window of 10 s, 30 s reconnect grace, any client accepted.
+    pub fn builder() -> Self {
+        Self::default()
+    }
+
+    /// Listen on this port (0, the default, picks a free one).
+    pub fn port(mut self, port: u16) -> Self {
+        self.config.port = port;
+        self
+    }
+
+    /// Listen on this address (default `127.0.0.1`).
+    pub fn host(mut self, host: IpAddr) -> Self {
+        self.config.host = host;
+        self
+    }
+
+    /// Rate-limit bucket: `capacity` points, refilled continuously over `window`.
+    pub fn bucket(mut self, capacity: u32, window: Duration) -> Self {
+        self.config.bucket = capacity.max(1);
+        self.config.refill = window;
+        self
+    }
+
+    /// Items in each paginated endpoint's generated data set (default 120).
+    pub fn page_items(mut self, n: usize) -> Self {
+        self.config.page_items = n;
+        self
+    }
+
+    /// Keepalive timeout for connections that do not ask for one (default
+    /// 10 s, whole seconds). A value under 10 s also becomes the smallest a
+    /// client may ask for, so tests can use short keepalives.
+    pub fn keepalive(mut self, timeout: Duration) -> Self {
+        self.config.keepalive = timeout.max(Duration::from_secs(1));
+        self
+    }
+
+    /// Time a new connection has to get a subscription before 4003 (default 10 s).
+    pub fn welcome_window(mut self, window: Duration) -> Self {
+        self.config.welcome_window = window;
+        self
+    }
+
+    /// Time to take a reconnect URL before the old connection closes with 4004 (default 30 s).
+    pub fn reconnect_grace(mut self, grace: Duration) -> Self {
+        self.config.reconnect_grace = grace;
+        self
+    }
+
+    /// Ping interval of WebSocket connections; an unanswered ping closes with
+    /// 4002 at the next one (default 60 s, `None` for no pings).
+    pub fn ping_interval(mut self, interval: Option<Duration>) -> Self {
+        self.config.ping_interval = interval;
+        self
+    }
+
+    /// Accept only this client (call again for more); by default any client
+    /// id and secret are accepted.
+    pub fn client(mut self, client_id: impl Into<String>, secret: impl Into<String>) -> Self {
+        self.config.clients.push((client_id.into(), secret.into()));
+        self
+    }
+
+    /// Accept only these clients.
+    pub fn clients<I, A, B>(mut self, clients: I) -> Self
+    where
+        I: IntoIterator<Item = (A, B)>,
+        A: Into<String>,
+        B: Into<String>,
+    {
+        self.config.clients.extend(clients.into_iter().map(|(a, b)| (a.into(), b.into())));
+        self
+    }
+
+    /// The user that `authorize` and the device flow log in (default
+    /// `141981764`/`twitchdev`), and the scopes it grants (`None`: what the
+    /// app asked for).
+    pub fn authorize_as(
+        mut self,
+        user_id: impl Into<String>,
+        login: impl Into<String>,
+        scopes: Option<Vec<String>>,
+    ) -> Self {
+        self.config.user_id = user_id.into();
+        self.config.user_login = login.into();
+        self.config.user_scopes = scopes;
+        self
+    }
+
+    /// How many polls of a device code answer `authorization_pending` before
+    /// the token is issued (default 0), and the `interval` announced (default 5 s).
+    pub fn device_flow(mut self, pending_polls: u32, interval_secs: u64) -> Self {
+        self.config.device_pending = pending_polls;
+        self.config.device_interval = interval_secs;
+        self
+    }
+
+    /// Bind and start serving in the background.
+    pub async fn start(self) -> std::io::Result<MockServer> {
+        let listener = TcpListener::bind((self.config.host, self.config.port)).await?;
+        let addr = listener.local_addr()?;
+        let (tx, rx) = watch::channel(false);
+        let shared = Arc::new(Shared::new(self.config, addr, rx));
+        let task = tokio::spawn(http::serve(listener, Arc::clone(&shared)));
+        Ok(MockServer { shared, task, shutdown: tx })
+    }
+}
+
+/// Helix faults to inject (see [`MockServer::fault`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// Delay every Helix response by this much until cleared.
+    Latency(Duration),
+    /// Answer the next `count` Helix requests with this status and Twitch's error body.
+    Status {
+        /// HTTP status, e.g. 503.
+        status: u16,
+        /// How many requests.
+        count: u32,
+    },
+    /// Close the connection of the next `count` Helix requests without answering.
+    Drop {
+        /// How many requests.
+        count: u32,
+    },
+    /// Expire every access token issued so far (refresh tokens stay valid).
+    ExpireTokens,
+    /// Clear latency, status and drop faults.
+    Clear,
+}
+
+/// A running mock. Dropping it (or [`MockServer::shutdown`]) stops it.
+pub struct MockServer {
+    shared: Arc<Shared>,
+    task: JoinHandle<()>,
+    shutdown: watch::Sender<bool>,
+}
+
+impl std::fmt::Debug for MockServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockServer").field("addr", &self.shared.addr).finish()
+    }
+}
+
+impl MockServer {
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.shared.addr
+    }
+
+    /// `http://host:port`
+    pub fn url(&self) -> String {
+        self.shared.url()
+    }
+
+    /// `http://host:port/helix`, for `ClientBuilder::helix_url`.
+    pub fn helix_url(&self) -> String {
+        format!("{}/helix", self.url())
+    }
+
+    /// `http://host:port/oauth2`, for `ClientBuilder::auth_url` and `OAuth::auth_url`.
+    pub fn auth_url(&self) -> String {
+        format!("{}/oauth2", self.url())
+    }
+
+    /// `ws://host:port/ws`, the EventSub WebSocket URL.
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/ws", self.shared.addr)
+    }
+
+    /// The client id minted tokens belong to: the first configured client,
+    /// else [`DEFAULT_CLIENT_ID`].
+    pub fn client_id(&self) -> String {
+        self.shared.default_client_id()
+    }
+
+    /// A user access token for [`MockServer::client_id`] that Helix accepts,
+    /// without going through OAuth. The user joins the user directory.
+    pub fn mint_user_token(&self, user_id: &str, login: &str, scopes: &[&str]) -> String {
+        self.mint_user_token_for(&self.client_id(), user_id, login, scopes)
+    }
+
+    /// A user access token for another client id.
+    pub fn mint_user_token_for(&self, client_id: &str, user_id: &str, login: &str, scopes: &[&str]) -> String {
+        let scopes = scopes.iter().map(|s| (*s).to_owned()).collect();
+        self.shared.lock().issue(client_id, Kind::User, Some(User::new(user_id, login)), scopes).0
+    }
+
+    /// An app access token for this client id.
+    pub fn mint_app_token(&self, client_id: &str) -> String {
+        self.shared.lock().issue(client_id, Kind::App, None, Vec::new()).0
+    }
+
+    /// Deliver a fresh example event of a subscription type (newest version
+    /// when `version` is `None`) to the subscriptions `options` select.
+    pub fn trigger(
+        &self,
+        subscription_type: &str,
+        version: Option<&str>,
+        options: TriggerOptions,
+    ) -> Result<Triggered, String> {
+        eventsub::trigger(&self.shared, subscription_type, version, &options)
+    }
+
+    /// Send `session_reconnect` to one session (or all); returns the sessions asked.
+    pub fn reconnect(&self, session_id: Option<&str>) -> Vec<String> {
+        eventsub::reconnect(&self.shared, session_id)
+    }
+
+    /// Revoke a subscription with this status (e.g. `authorization_revoked`):
+    /// its session gets a `revocation` message. `false` if it does not exist.
+    pub fn revoke(&self, subscription_id: &str, status: &str) -> bool {
+        eventsub::revoke(&self.shared, subscription_id, status)
+    }
+
+    /// Close one session (or all) with a close code; returns the sessions closed.
+    pub fn close(&self, session_id: Option<&str>, code: u16) -> Vec<String> {
+        eventsub::close(&self.shared, session_id, code)
+    }
+
+    /// Inject a Helix fault.
+    pub fn fault(&self, fault: Fault) {
+        control::apply(&self.shared, fault);
+    }
+
+    /// Sessions, subscriptions and conduits, as `GET /eventsub/sessions` shows them.
+    pub fn state(&self) -> serde_json::Value {
+        control::sessions(&self.shared)
+    }
+
+    /// Ids of the connected WebSocket sessions.
+    pub fn session_ids(&self) -> Vec<String> {
+        self.shared.lock().sessions.keys().cloned().collect()
+    }
+
+    /// Stop serving: WebSocket clients get a close frame, HTTP connections are closed.
+    pub fn shutdown(self) {
+        drop(self);
+    }
+
+    /// Wait until the server task ends (for the binary: forever, unless it fails).
+    pub async fn wait(&mut self) {
+        let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+        self.task.abort();
+    }
+}

@@ -1,0 +1,190 @@
+//! `/eventsub/...`: the mock's own control API (JSON in and out, no auth),
+//! also used by the CLI's subcommands.
+//!
+//! | request | does |
+//! |---|---|
+//! | `POST /eventsub/trigger {"type", "version"?, "session_id"?, "subscription_id"?, "condition"?}` | deliver a fresh example event |
+//! | `POST /eventsub/reconnect {"session_id"?}` | send `session_reconnect` (one session or all) |
+//! | `POST /eventsub/revoke {"subscription_id", "status"?}` | revoke a subscription (default `authorization_revoked`) |
+//! | `POST /eventsub/close {"code", "session_id"?}` | close sessions with a close code |
+//! | `POST /eventsub/faults {"latency_ms"?, "status"?, "count"?, "expire_tokens"?, "drop"?}` | inject Helix faults |
+//! | `DELETE /eventsub/faults` | clear them |
+//! | `GET /eventsub/sessions` | sessions, subscriptions and conduits |
+//! | `POST /eventsub/tokens {"kind": "app"|"user", "client_id"?, "user_id"?, "login"?, "scopes"?}` | mint a token |
+
+use std::time::Duration;
+
+use serde_json::{Map, Value, json};
+
+use crate::eventsub::{self, TriggerOptions};
+use crate::http::{Req, Resp};
+use crate::state::{Kind, Shared, User};
+use crate::{Fault, util};
+
+/// Answer one control request (`path` is what follows `/eventsub`).
+pub(crate) fn handle(shared: &Shared, req: &Req, path: &str) -> Resp {
+    let body: Value = if req.body.iter().all(u8::is_ascii_whitespace) {
+        json!({})
+    } else {
+        match serde_json::from_slice(&req.body) {
+            Ok(v @ Value::Object(_)) => v,
+            _ => return Resp::error(400, "The body must be a JSON object"),
+        }
+    };
+    let s = |k: &str| body.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
+    match (req.method.as_str(), path.trim_end_matches('/')) {
+        ("POST", "/trigger") => {
+            let Some(sub_type) = s("type") else { return Resp::error(400, "Missing \"type\"") };
+            let opts = TriggerOptions {
+                session_id: s("session_id").map(str::to_owned),
+                subscription_id: s("subscription_id").map(str::to_owned),
+                condition: body.get("condition").and_then(Value::as_object).cloned().unwrap_or_else(Map::new),
+            };
+            match eventsub::trigger(shared, sub_type, s("version"), &opts) {
+                Ok(t) => Resp::json(
+                    200,
+                    &json!({"delivered": t.delivered, "type": sub_type, "version": t.version, "event": t.event}),
+                ),
+                Err(e) => Resp::error(404, e),
+            }
+        }
+        ("POST", "/reconnect") => Resp::json(200, &json!({"sessions": eventsub::reconnect(shared, s("session_id"))})),
+        ("POST", "/revoke") => {
+            let Some(id) = s("subscription_id") else { return Resp::error(400, "Missing \"subscription_id\"") };
+            let status = s("status").unwrap_or("authorization_revoked");
+            if eventsub::revoke(shared, id, status) {
+                Resp::json(200, &json!({"revoked": id, "status": status}))
+            } else {
+                Resp::error(404, format!("no subscription {id}"))
+            }
+        }
+        ("POST", "/close") => {
+            let code = body.get("code").and_then(Value::as_u64).unwrap_or(4000);
+            let Ok(code) = u16::try_from(code) else { return Resp::error(400, "\"code\" must be a close code") };
+            if !(1000..5000).contains(&code) {
+                return Resp::error(400, "\"code\" must be a close code");
+            }
+            Resp::json(200, &json!({"closed": eventsub::close(shared, s("session_id"), code)}))
+        }
+        ("POST", "/faults") => {
+            let n = |k: &str| body.get(k).and_then(Value::as_u64);
+            if let Some(ms) = n("latency_ms") {
+                apply(shared, Fault::Latency(Duration::from_millis(ms)));
+            }
+            if let Some(status) = n("status") {
+                let Some(status) = u16::try_from(status).ok().filter(|s| (100..600).contains(s)) else {
+                    return Resp::error(400, "\"status\" must be an HTTP status");
+                };
+                let count = n("count").unwrap_or(1).min(u64::from(u32::MAX)) as u32;
+                apply(shared, Fault::Status { status, count });
+            }
+            if body.get("expire_tokens").and_then(Value::as_bool) == Some(true) {
+                apply(shared, Fault::ExpireTokens);
+            }
+            if let Some(drop) = n("drop") {
+                apply(shared, Fault::Drop { count: drop.min(u64::from(u32::MAX)) as u32 });
+            }
+            faults_json(shared)
+        }
+        ("DELETE", "/faults") => {
+            apply(shared, Fault::Clear);
+            faults_json(shared)
+        }
+        ("GET", "/faults") => faults_json(shared),
+        ("GET", "/sessions") => Resp::json(200, &sessions(shared)),
+        ("POST", "/tokens") => {
+            let client_id = s("client_id").map(str::to_owned).unwrap_or_else(|| shared.default_client_id());
+            let scopes: Vec<String> = body
+                .get("scopes")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                .unwrap_or_default();
+            let mut g = shared.lock();
+            let (token, secs) = match s("kind").unwrap_or("user") {
+                "app" => g.issue(&client_id, Kind::App, None, Vec::new()),
+                "user" => {
+                    let id = s("user_id").unwrap_or(&shared.config.user_id).to_owned();
+                    let login = s("login").map(str::to_owned).unwrap_or_else(|| match g.user_by_id(&id) {
+                        Some(u) => u.login.clone(),
+                        None => format!("user{id}"),
+                    });
+                    g.issue(&client_id, Kind::User, Some(User::new(&id, &login)), scopes)
+                }
+                _ => return Resp::error(400, "\"kind\" must be \"app\" or \"user\""),
+            };
+            Resp::json(200, &json!({"access_token": token, "client_id": client_id, "expires_in": secs}))
+        }
+        _ => Resp::error(404, "Not Found"),
+    }
+}
+
+/// Apply a fault to Helix.
+pub(crate) fn apply(shared: &Shared, fault: Fault) {
+    let mut g = shared.lock();
+    match fault {
+        Fault::Latency(d) => g.faults.latency = Some(d).filter(|d| !d.is_zero()),
+        Fault::Status { status, count } => g.faults.status = Some((status, count)).filter(|(_, n)| *n > 0),
+        Fault::Drop { count } => g.faults.drop = count,
+        Fault::ExpireTokens => {
+            let now = std::time::Instant::now();
+            for t in g.tokens.values_mut() {
+                t.expires_at = now;
+            }
+        }
+        Fault::Clear => g.faults = Default::default(),
+    }
+}
+
+fn faults_json(shared: &Shared) -> Resp {
+    let g = shared.lock();
+    let f = &g.faults;
+    Resp::json(
+        200,
+        &json!({
+            "latency_ms": f.latency.map(|d| d.as_millis() as u64),
+            "status": f.status.map(|(s, _)| s),
+            "count": f.status.map(|(_, n)| n),
+            "drop": f.drop,
+        }),
+    )
+}
+
+/// Sessions with their subscriptions, and conduits with their shards.
+pub(crate) fn sessions(shared: &Shared) -> Value {
+    let g = shared.lock();
+    let sessions: Vec<Value> = g
+        .sessions
+        .values()
+        .map(|s| {
+            let subs: Vec<Value> = g
+                .subs
+                .iter()
+                .filter(|x| {
+                    matches!(&x.transport, crate::state::Transport::WebSocket { session_id, .. } if *session_id == s.id)
+                })
+                .map(|x| x.to_json())
+                .collect();
+            json!({
+                "id": s.id,
+                "connected_at": s.connected_at,
+                "keepalive_timeout_seconds": s.keepalive_secs,
+                "subscriptions": subs,
+            })
+        })
+        .collect();
+    let conduits: Vec<Value> = g
+        .conduits
+        .iter()
+        .map(|c| {
+            let shards: Vec<Value> = c
+                .shards
+                .iter()
+                .enumerate()
+                .map(|(i, sh)| json!({"id": i.to_string(), "status": sh.status, "transport": sh.transport}))
+                .collect();
+            json!({"id": c.id, "client_id": c.client_id, "shards": shards})
+        })
+        .collect();
+    let subscriptions: Vec<Value> = g.subs.iter().map(|s| s.to_json()).collect();
+    json!({"sessions": sessions, "conduits": conduits, "subscriptions": subscriptions, "now": util::now_rfc3339()})
+}

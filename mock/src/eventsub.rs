@@ -1,0 +1,710 @@
+//! EventSub: subscriptions and conduits (the Helix side), notification
+//! delivery to WebSocket sessions and conduit shards, and what the control
+//! API triggers (events, reconnects, revocations, closes).
+
+use serde_json::{Map, Value, json};
+use twitch::EndpointMeta;
+
+use crate::helix::Caller;
+use crate::http::{Req, Resp};
+use crate::state::{Conduit, Inner, Kind, Out, Shard, Shared, Subscription, Transport};
+use crate::{data, util};
+
+/// Enabled WebSocket subscriptions one session may hold.
+const MAX_PER_SESSION: usize = 300;
+/// `max_total_cost` of WebSocket subscriptions (per user and client).
+const MAX_COST_WEBSOCKET: u32 = 10;
+/// `max_total_cost` of webhook and conduit subscriptions (per client).
+const MAX_COST_APP: u32 = 10_000;
+/// Conduits per client id.
+const MAX_CONDUITS: usize = 5;
+/// Shards per conduit.
+const MAX_SHARDS: i64 = 20_000;
+
+/// The Helix endpoints of EventSub and conduits.
+pub(crate) fn helix(shared: &Shared, meta: &'static EndpointMeta, caller: &Caller, req: &Req, body: &Value) -> Resp {
+    match meta.id {
+        "create-eventsub-subscription" => create_subscription(shared, caller, body),
+        "get-eventsub-subscriptions" => get_subscriptions(shared, meta, caller, req),
+        "delete-eventsub-subscription" => delete_subscription(shared, caller, req),
+        "get-conduits" => {
+            let g = shared.lock();
+            let data: Vec<Value> = g
+                .conduits
+                .iter()
+                .filter(|c| c.client_id == caller.client_id)
+                .map(|c| json!({"id": c.id, "shard_count": c.shards.len()}))
+                .collect();
+            Resp::json(200, &json!({"data": data}))
+        }
+        "create-conduits" => create_conduit(shared, caller, body),
+        "update-conduits" => update_conduit(shared, caller, body),
+        "delete-conduit" => delete_conduit(shared, caller, req),
+        "get-conduit-shards" => get_shards(shared, meta, caller, req),
+        "update-conduit-shards" => update_shards(shared, caller, body),
+        _ => data::answer(shared, meta, req),
+    }
+}
+
+/// Whose subscriptions a caller sees: an app sees its webhook and conduit
+/// subscriptions, a user token its user's WebSocket subscriptions.
+fn owned_by(sub: &Subscription, caller: &Caller) -> bool {
+    if sub.client_id != caller.client_id {
+        return false;
+    }
+    match (&sub.transport, &caller.user) {
+        (Transport::WebSocket { .. }, Some(u)) => sub.user_id.as_deref() == Some(u.id.as_str()),
+        (Transport::WebSocket { .. }, None) => false,
+        (_, Some(_)) => false,
+        (_, None) => true,
+    }
+}
+
+/// `total`, `total_cost` and `max_total_cost` for a caller.
+fn totals(g: &Inner, caller: &Caller) -> (usize, u32, u32) {
+    let mine: Vec<&Subscription> = g.subs.iter().filter(|s| owned_by(s, caller)).collect();
+    let cost = mine.iter().filter(|s| s.status == "enabled").map(|s| s.cost).sum();
+    let max = if caller.user.is_some() { MAX_COST_WEBSOCKET } else { MAX_COST_APP };
+    (mine.len(), cost, max)
+}
+
+fn create_subscription(shared: &Shared, caller: &Caller, body: &Value) -> Resp {
+    let bad = |m: &str| Resp::error(400, m);
+    let s = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or("");
+    let (sub_type, version) = (s("type"), s("version"));
+    let Some(sub_meta) = twitch::meta::subscription(sub_type, version) else {
+        return bad("The combination of values in the type and version fields is not valid.");
+    };
+    let Some(condition) = body.get("condition").and_then(Value::as_object) else {
+        return bad("The condition field is required.");
+    };
+    for (k, v) in condition {
+        if !sub_meta.condition.contains(&k.as_str()) {
+            return bad(&format!("The condition field \"{k}\" is not valid for {sub_type}."));
+        }
+        if !v.is_string() {
+            return bad(&format!("The condition field \"{k}\" must be a string."));
+        }
+    }
+    if !condition.values().any(|v| v.as_str().is_some_and(|s| !s.is_empty())) {
+        return bad("The condition object is missing one or more required fields.");
+    }
+    let transport = body.get("transport").cloned().unwrap_or(Value::Null);
+    let t = |k: &str| transport.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+    let method = t("method");
+    if !["webhook", "websocket", "conduit"].contains(&method.as_str()) {
+        return bad("The value specified in the method field is not valid.");
+    }
+    if !sub_meta.transports.contains(&method.as_str()) {
+        return bad(&format!("The {method} transport is not supported for {sub_type}."));
+    }
+    let mut g = shared.lock();
+    let transport = match method.as_str() {
+        "websocket" => {
+            if caller.user.is_none() {
+                return Resp::error(401, "The WebSocket transport requires a user access token.");
+            }
+            let session_id = t("session_id");
+            if session_id.is_empty() {
+                return bad("The session_id field is required if you specify the WebSocket transport method.");
+            }
+            let Some(session) = g.sessions.get(&session_id) else {
+                return bad("The WebSocket session does not exist or has disconnected.");
+            };
+            let connected_at = session.connected_at.clone();
+            let enabled = g
+                .subs
+                .iter()
+                .filter(|s| {
+                    s.status == "enabled"
+                        && matches!(&s.transport, Transport::WebSocket { session_id: id, .. } if *id == session_id)
+                })
+                .count();
+            if enabled >= MAX_PER_SESSION {
+                return Resp::error(429, "The WebSocket session has the maximum number of enabled subscriptions.");
+            }
+            Transport::WebSocket { session_id, connected_at, disconnected_at: None }
+        }
+        "webhook" | "conduit" if caller.kind != Some(Kind::App) => {
+            return Resp::error(401, format!("The {method} transport requires an app access token."));
+        }
+        "webhook" => {
+            let callback = t("callback");
+            if !(callback.starts_with("https://") || callback.starts_with("http://")) {
+                return bad("The URL in the transport's callback field is not valid.");
+            }
+            let secret = t("secret");
+            if !(10..=100).contains(&secret.len()) {
+                return bad("The length of the string in the secret field is not valid.");
+            }
+            Transport::Webhook { callback }
+        }
+        _ => {
+            let conduit_id = t("conduit_id");
+            if conduit_id.is_empty() {
+                return bad("The conduit_id field is required if you specify the Conduit transport method.");
+            }
+            if !g.conduits.iter().any(|c| c.id == conduit_id && c.client_id == caller.client_id) {
+                return bad("The conduit specified in conduit_id does not exist.");
+            }
+            Transport::Conduit { conduit_id }
+        }
+    };
+    // User tokens must hold the type's scopes; for app tokens Twitch checks
+    // what the user granted the app, which the mock assumes was granted.
+    if caller.user.is_some()
+        && sub_meta.scopes.iter().any(|group| !group.iter().any(|s| caller.scopes.iter().any(|g| g == s)))
+    {
+        return Resp::error(403, "subscription missing proper authorization");
+    }
+    let condition = condition.clone();
+    let target = |tr: &Transport| match tr {
+        Transport::Webhook { callback } => callback.clone(),
+        Transport::WebSocket { session_id, .. } => session_id.clone(),
+        Transport::Conduit { conduit_id } => conduit_id.clone(),
+    };
+    if g.subs.iter().any(|s| {
+        s.status == "enabled"
+            && s.client_id == caller.client_id
+            && s.sub_type == sub_type
+            && s.version == version
+            && s.condition == condition
+            && target(&s.transport) == target(&transport)
+    }) {
+        return Resp::error(409, "subscription already exists");
+    }
+    // Types that need a user's authorization cost nothing (the user
+    // authorized the app); others cost 1 unless they are about the caller.
+    let about_caller =
+        caller.user.as_ref().is_some_and(|u| condition.values().any(|v| v.as_str() == Some(u.id.as_str())));
+    let cost = if !sub_meta.scopes.is_empty() || about_caller { 0 } else { 1 };
+    let (_, total_cost, max) = totals(&g, caller);
+    if total_cost + cost > max {
+        return Resp::error(429, "The subscription would exceed max_total_cost.");
+    }
+    if let Transport::WebSocket { session_id, .. } = &transport
+        && let Some(session) = g.sessions.get_mut(session_id)
+    {
+        session.used = true;
+        session.client_id = Some(caller.client_id.clone());
+    }
+    let sub = Subscription {
+        id: util::uuid(),
+        status: "enabled".into(),
+        sub_type: sub_type.to_owned(),
+        version: version.to_owned(),
+        condition,
+        created_at: util::now_rfc3339(),
+        transport,
+        cost,
+        client_id: caller.client_id.clone(),
+        user_id: caller.user.as_ref().map(|u| u.id.clone()),
+    };
+    let json = sub.to_json();
+    g.subs.push(sub);
+    let (total, total_cost, max) = totals(&g, caller);
+    Resp::json(202, &json!({"data": [json], "total": total, "total_cost": total_cost, "max_total_cost": max}))
+}
+
+fn get_subscriptions(shared: &Shared, meta: &EndpointMeta, caller: &Caller, req: &Req) -> Resp {
+    let g = shared.lock();
+    let (status, sub_type, user_id, sub_id) =
+        (req.query_one("status"), req.query_one("type"), req.query_one("user_id"), req.query_one("subscription_id"));
+    let items: Vec<Value> = g
+        .subs
+        .iter()
+        .filter(|s| owned_by(s, caller))
+        .filter(|s| status.is_none_or(|x| s.status == x))
+        .filter(|s| sub_type.is_none_or(|x| s.sub_type == x))
+        .filter(|s| user_id.is_none_or(|x| s.condition.values().any(|v| v.as_str() == Some(x))))
+        .filter(|s| sub_id.is_none_or(|x| s.id == x))
+        .map(Subscription::to_json)
+        .collect();
+    let (total, total_cost, max) = totals(&g, caller);
+    drop(g);
+    match data::page(shared, meta, "eventsub-subscriptions", req, &items) {
+        Ok((data, pagination)) => Resp::json(
+            200,
+            &json!({"data": data, "total": total, "total_cost": total_cost, "max_total_cost": max, "pagination": pagination}),
+        ),
+        Err(r) => r,
+    }
+}
+
+fn delete_subscription(shared: &Shared, caller: &Caller, req: &Req) -> Resp {
+    let id = req.query_one("id").unwrap_or_default();
+    let mut g = shared.lock();
+    let before = g.subs.len();
+    g.subs.retain(|s| !(s.id == id && owned_by(s, caller)));
+    if g.subs.len() == before {
+        return Resp::error(404, "The subscription was not found.");
+    }
+    Resp::empty(204)
+}
+
+fn shard_count(body: &Value) -> Result<usize, Resp> {
+    match body.get("shard_count").and_then(Value::as_i64) {
+        Some(n) if (1..=MAX_SHARDS).contains(&n) => Ok(n as usize),
+        _ => Err(Resp::error(400, format!("The shard_count field must be between 1 and {MAX_SHARDS}."))),
+    }
+}
+
+fn create_conduit(shared: &Shared, caller: &Caller, body: &Value) -> Resp {
+    let n = match shard_count(body) {
+        Ok(n) => n,
+        Err(r) => return r,
+    };
+    let mut g = shared.lock();
+    if g.conduits.iter().filter(|c| c.client_id == caller.client_id).count() >= MAX_CONDUITS {
+        return Resp::error(429, "The client already has the maximum number of conduits.");
+    }
+    let conduit = Conduit {
+        id: util::uuid(),
+        client_id: caller.client_id.clone(),
+        shards: vec![Shard::unassigned(); n],
+        next: 0,
+    };
+    let json = json!({"data": [{"id": conduit.id, "shard_count": n}]});
+    g.conduits.push(conduit);
+    Resp::json(200, &json)
+}
+
+fn update_conduit(shared: &Shared, caller: &Caller, body: &Value) -> Resp {
+    let n = match shard_count(body) {
+        Ok(n) => n,
+        Err(r) => return r,
+    };
+    let id = body.get("id").and_then(Value::as_str).unwrap_or_default();
+    let mut g = shared.lock();
+    let Some(c) = g.conduits.iter_mut().find(|c| c.id == id && c.client_id == caller.client_id) else {
+        return Resp::error(404, "Conduit not found.");
+    };
+    c.shards.resize(n, Shard::unassigned());
+    Resp::json(200, &json!({"data": [{"id": c.id, "shard_count": n}]}))
+}
+
+fn delete_conduit(shared: &Shared, caller: &Caller, req: &Req) -> Resp {
+    let id = req.query_one("id").unwrap_or_default();
+    let mut g = shared.lock();
+    let before = g.conduits.len();
+    g.conduits.retain(|c| !(c.id == id && c.client_id == caller.client_id));
+    if g.conduits.len() == before {
+        return Resp::error(404, "Conduit not found.");
+    }
+    g.subs.retain(|s| !matches!(&s.transport, Transport::Conduit { conduit_id } if conduit_id == id));
+    Resp::empty(204)
+}
+
+fn shard_json(i: usize, s: &Shard) -> Value {
+    json!({"id": i.to_string(), "status": s.status, "transport": s.transport})
+}
+
+fn get_shards(shared: &Shared, meta: &EndpointMeta, caller: &Caller, req: &Req) -> Resp {
+    let id = req.query_one("conduit_id").unwrap_or_default();
+    let status = req.query_one("status");
+    let g = shared.lock();
+    let Some(c) = g.conduits.iter().find(|c| c.id == id && c.client_id == caller.client_id) else {
+        return Resp::error(404, "Conduit not found.");
+    };
+    let items: Vec<Value> = c
+        .shards
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| status.is_none_or(|x| s.status == x))
+        .map(|(i, s)| shard_json(i, s))
+        .collect();
+    drop(g);
+    match data::page(shared, meta, &format!("shards:{id}"), req, &items) {
+        Ok((data, pagination)) => Resp::json(200, &json!({"data": data, "pagination": pagination})),
+        Err(r) => r,
+    }
+}
+
+fn update_shards(shared: &Shared, caller: &Caller, body: &Value) -> Resp {
+    let id = body.get("conduit_id").and_then(Value::as_str).unwrap_or_default();
+    let Some(updates) = body.get("shards").and_then(Value::as_array) else {
+        return Resp::error(400, "The shards field is required.");
+    };
+    let mut g = shared.lock();
+    let Some(ci) = g.conduits.iter().position(|c| c.id == id && c.client_id == caller.client_id) else {
+        return Resp::error(404, "Conduit not found.");
+    };
+    let (mut done, mut errors) = (Vec::new(), Vec::new());
+    for u in updates {
+        let shard_id = match u.get("id") {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => String::new(),
+        };
+        let error = |message: &str, code: &str| json!({"id": shard_id, "message": message, "code": code});
+        let index = shard_id.parse::<usize>().ok().filter(|i| *i < g.conduits[ci].shards.len());
+        let Some(index) = index else {
+            errors.push(error("The shard id is outside the conduit's range", "invalid_parameter"));
+            continue;
+        };
+        let t = |k: &str| u["transport"].get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+        let shard = match t("method").as_str() {
+            "websocket" => {
+                let session_id = t("session_id");
+                let Some(session) = g.sessions.get_mut(&session_id) else {
+                    errors.push(error("The websocket session is not connected", "websocket_session_not_found"));
+                    continue;
+                };
+                session.used = true;
+                session.client_id = Some(caller.client_id.clone());
+                Shard {
+                    status: "enabled".into(),
+                    transport: json!({"method": "websocket", "session_id": session_id, "connected_at": session.connected_at}),
+                    session_id: Some(session_id),
+                }
+            }
+            "webhook" => {
+                let callback = t("callback");
+                if !(callback.starts_with("https://") || callback.starts_with("http://")) {
+                    errors.push(error("The callback URL is not valid", "invalid_parameter"));
+                    continue;
+                }
+                Shard {
+                    status: "enabled".into(),
+                    transport: json!({"method": "webhook", "callback": callback}),
+                    session_id: None,
+                }
+            }
+            _ => {
+                errors.push(error("The transport method is not valid", "invalid_parameter"));
+                continue;
+            }
+        };
+        done.push(shard_json(index, &shard));
+        g.conduits[ci].shards[index] = shard;
+    }
+    Resp::json(202, &json!({"data": done, "errors": errors}))
+}
+
+/// A `{metadata, payload}` message as the WebSocket server sends it.
+pub(crate) fn message(message_type: &str, sub: Option<&Subscription>, payload: Value) -> String {
+    let mut metadata = json!({
+        "message_id": util::uuid(),
+        "message_type": message_type,
+        "message_timestamp": util::now_rfc3339(),
+    });
+    if let Some(s) = sub {
+        metadata["subscription_type"] = json!(s.sub_type);
+        metadata["subscription_version"] = json!(s.version);
+    }
+    json!({"metadata": metadata, "payload": payload}).to_string()
+}
+
+/// Send a notification for `sub`. WebSocket subscriptions go to their
+/// session; conduit subscriptions to the conduit's enabled WebSocket shards
+/// in turn. Webhooks are not called. Returns whether it went out.
+pub(crate) fn deliver(g: &mut Inner, sub: &Subscription, event: Value) -> bool {
+    let key = if event.is_array() { "events" } else { "event" };
+    let text = message("notification", Some(sub), json!({"subscription": sub.to_json(), key: event}));
+    send_for(g, sub, text)
+}
+
+/// Send a text frame where `sub`'s notifications go.
+fn send_for(g: &mut Inner, sub: &Subscription, text: String) -> bool {
+    let session_id = match &sub.transport {
+        Transport::WebSocket { session_id, .. } => Some(session_id.clone()),
+        Transport::Conduit { conduit_id } => g.conduits.iter_mut().find(|c| &c.id == conduit_id).and_then(|c| {
+            let live: Vec<String> =
+                c.shards.iter().filter(|s| s.status == "enabled").filter_map(|s| s.session_id.clone()).collect();
+            if live.is_empty() {
+                return None;
+            }
+            c.next = c.next.wrapping_add(1);
+            Some(live[c.next % live.len()].clone())
+        }),
+        Transport::Webhook { .. } => None,
+    };
+    session_id.and_then(|id| g.sessions.get(&id)).is_some_and(|s| s.conn.tx.send(Out::Text(text)).is_ok())
+}
+
+/// The subscription type's example event with fresh ids (`id`,
+/// `*message_id`) and its times moved so that the earliest is now.
+pub(crate) fn fresh_event(sub_type: &str, version: &str) -> Option<Value> {
+    let meta = twitch::meta::subscription(sub_type, version)?;
+    let example: Value = serde_json::from_str(meta.example?).ok()?;
+    let mut event = example.get("event").or_else(|| example.get("events")).cloned()?;
+    let mut earliest: Option<std::time::Duration> = None;
+    visit_times(&event, &mut |t| earliest = Some(earliest.map_or(t, |e| e.min(t))));
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    refresh(&mut event, None, earliest.map(|e| now.saturating_sub(e)).unwrap_or_default());
+    Some(event)
+}
+
+fn visit_times(v: &Value, f: &mut impl FnMut(std::time::Duration)) {
+    match v {
+        Value::String(s) => {
+            if let Some(t) = util::parse_rfc3339(s) {
+                f(t);
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| visit_times(x, f)),
+        Value::Object(o) => o.values().for_each(|x| visit_times(x, f)),
+        _ => {}
+    }
+}
+
+fn refresh(v: &mut Value, key: Option<&str>, shift: std::time::Duration) {
+    match v {
+        Value::String(s) => {
+            if key.is_some_and(|k| k == "id" || k.ends_with("message_id")) {
+                *s = util::uuid();
+            } else if let Some(t) = util::parse_rfc3339(s) {
+                *s = util::rfc3339(t + shift);
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| refresh(x, key, shift)),
+        Value::Object(o) => o.iter_mut().for_each(|(k, x)| refresh(x, Some(k), shift)),
+        _ => {}
+    }
+}
+
+/// Put condition values into an event: `broadcaster_user_id` sets the
+/// event's field of that name, and its `_login` and `_name` siblings from the directory.
+fn apply_condition(g: &Inner, event: &mut Value, condition: &Map<String, Value>) {
+    let Some(e) = event.as_object_mut() else { return };
+    for (k, v) in condition {
+        let Some(id) = v.as_str() else { continue };
+        if !e.contains_key(k) {
+            continue;
+        }
+        e.insert(k.clone(), json!(id));
+        if let Some(prefix) = k.strip_suffix("_id") {
+            let user = g.user_or_synth(id);
+            for (suffix, value) in [("_login", &user.login), ("_name", &user.display_name)] {
+                let key = format!("{prefix}{suffix}");
+                if e.contains_key(&key) {
+                    e.insert(key, json!(value));
+                }
+            }
+        }
+    }
+}
+
+/// What [`crate::MockServer::trigger`] delivers to.
+#[derive(Debug, Clone, Default)]
+pub struct TriggerOptions {
+    /// Only this session's subscriptions (or, if it has none of this type,
+    /// the session itself, with a made-up subscription).
+    pub session_id: Option<String>,
+    /// Only this subscription.
+    pub subscription_id: Option<String>,
+    /// Only subscriptions whose condition has these values; they are also
+    /// written into the event.
+    pub condition: Map<String, Value>,
+}
+
+/// The outcome of a trigger.
+#[derive(Debug, Clone)]
+pub struct Triggered {
+    /// How many notifications went out.
+    pub delivered: usize,
+    /// The event (before each subscription's condition was applied).
+    pub event: Value,
+    /// The version used.
+    pub version: String,
+}
+
+/// The newest version of a type, for triggers that name none.
+fn latest_version(sub_type: &str) -> Option<&'static str> {
+    let versions: Vec<&'static str> = twitch::meta::subscriptions()
+        .into_iter()
+        .filter(|s| s.subscription_type == sub_type)
+        .map(|s| s.version)
+        .collect();
+    versions
+        .iter()
+        .copied()
+        .filter_map(|v| Some((v.parse::<u32>().ok()?, v)))
+        .max()
+        .map(|(_, v)| v)
+        .or(versions.first().copied())
+}
+
+/// Deliver a fresh example event of a type to matching subscriptions.
+pub(crate) fn trigger(
+    shared: &Shared,
+    sub_type: &str,
+    version: Option<&str>,
+    opts: &TriggerOptions,
+) -> Result<Triggered, String> {
+    let version = match version.filter(|v| !v.is_empty()) {
+        Some(v) => v.to_owned(),
+        None => latest_version(sub_type).ok_or_else(|| format!("unknown subscription type {sub_type}"))?.to_owned(),
+    };
+    let base =
+        fresh_event(sub_type, &version).ok_or_else(|| format!("no example event for {sub_type} version {version}"))?;
+    let mut g = shared.lock();
+    let on_session = |s: &Subscription, session: &str, g: &Inner| match &s.transport {
+        Transport::WebSocket { session_id, .. } => session_id == session,
+        Transport::Conduit { conduit_id } => g
+            .conduits
+            .iter()
+            .any(|c| &c.id == conduit_id && c.shards.iter().any(|sh| sh.session_id.as_deref() == Some(session))),
+        Transport::Webhook { .. } => false,
+    };
+    let targets: Vec<Subscription> = g
+        .subs
+        .iter()
+        .filter(|s| s.status == "enabled" && s.sub_type == sub_type && s.version == version)
+        .filter(|s| opts.subscription_id.as_ref().is_none_or(|id| &s.id == id))
+        .filter(|s| opts.session_id.as_ref().is_none_or(|id| on_session(s, id, &g)))
+        .filter(|s| opts.condition.iter().all(|(k, v)| s.condition.get(k) == Some(v)))
+        .cloned()
+        .collect();
+    let mut delivered = 0;
+    if targets.is_empty()
+        && let Some(session_id) = &opts.session_id
+    {
+        // Like `twitch event trigger`: a session without such a subscription
+        // still gets the event, under a made-up subscription.
+        let Some(session) = g.sessions.get(session_id) else { return Err(format!("no session {session_id}")) };
+        let sub = Subscription {
+            id: util::uuid(),
+            status: "enabled".into(),
+            sub_type: sub_type.to_owned(),
+            version: version.clone(),
+            condition: opts.condition.clone(),
+            created_at: util::now_rfc3339(),
+            transport: Transport::WebSocket {
+                session_id: session_id.clone(),
+                connected_at: session.connected_at.clone(),
+                disconnected_at: None,
+            },
+            cost: 0,
+            client_id: session.client_id.clone().unwrap_or_default(),
+            user_id: None,
+        };
+        let mut event = base.clone();
+        apply_condition(&g, &mut event, &opts.condition);
+        delivered += usize::from(deliver(&mut g, &sub, event));
+    }
+    for sub in &targets {
+        let mut event = base.clone();
+        apply_condition(&g, &mut event, &sub.condition);
+        apply_condition(&g, &mut event, &opts.condition);
+        delivered += usize::from(deliver(&mut g, sub, event));
+    }
+    Ok(Triggered { delivered, event: base, version })
+}
+
+/// Revoke a subscription: it takes `status`, and its session (if any) gets a
+/// `revocation` message. Returns whether the subscription exists.
+pub(crate) fn revoke(shared: &Shared, subscription_id: &str, status: &str) -> bool {
+    let mut g = shared.lock();
+    let Some(sub) = g.subs.iter_mut().find(|s| s.id == subscription_id) else { return false };
+    sub.status = status.to_owned();
+    let sub = sub.clone();
+    let text = message("revocation", Some(&sub), json!({"subscription": sub.to_json()}));
+    send_for(&mut g, &sub, text);
+    true
+}
+
+/// Ask sessions (one, or all) to reconnect; returns the sessions asked.
+pub(crate) fn reconnect(shared: &Shared, session: Option<&str>) -> Vec<String> {
+    let mut g = shared.lock();
+    let addr = shared.addr;
+    let mut asked = Vec::new();
+    for s in g.sessions.values_mut().filter(|s| session.is_none_or(|id| s.id == id)) {
+        let token = util::token(32);
+        let payload = json!({"session": {
+            "id": s.id,
+            "status": "reconnecting",
+            "keepalive_timeout_seconds": null,
+            "reconnect_url": format!("ws://{addr}/ws?reconnect={token}"),
+            "connected_at": s.connected_at,
+            "recovery_url": null,
+        }});
+        if s.conn.tx.send(Out::Reconnect(message("session_reconnect", None, payload))).is_ok() {
+            s.reconnect_token = Some(token);
+            asked.push(s.id.clone());
+        }
+    }
+    asked
+}
+
+/// Close sessions (one, or all) with a close code; returns the sessions closed.
+pub(crate) fn close(shared: &Shared, session: Option<&str>, code: u16) -> Vec<String> {
+    let g = shared.lock();
+    g.sessions
+        .values()
+        .filter(|s| session.is_none_or(|id| s.id == id))
+        .filter(|s| s.conn.tx.send(Out::Close(code, close_reason(code).to_owned())).is_ok())
+        .map(|s| s.id.clone())
+        .collect()
+}
+
+/// Twitch's reason text for its close codes.
+pub(crate) fn close_reason(code: u16) -> &'static str {
+    match code {
+        4000 => "internal server error",
+        4001 => "sent inbound traffic",
+        4002 => "failed ping pong",
+        4003 => "connection unused",
+        4004 => "reconnect grace time expired",
+        4005 => "network timeout",
+        4006 => "network error",
+        4007 => "invalid reconnect",
+        _ => "closed",
+    }
+}
+
+/// The subscription and shard status a close code leaves behind.
+pub(crate) fn status_for_close(code: Option<u16>) -> &'static str {
+    match code {
+        Some(4000) => "websocket_internal_error",
+        Some(4001) => "websocket_received_inbound_traffic",
+        Some(4002) => "websocket_failed_ping_pong",
+        Some(4003) => "websocket_connection_unused",
+        Some(4004) => "websocket_failed_to_reconnect",
+        Some(4005) => "websocket_network_timeout",
+        Some(4006) => "websocket_network_error",
+        _ => "websocket_disconnected",
+    }
+}
+
+/// A session's last connection ended: its subscriptions and shards take
+/// `status`, and subscribers of `conduit.shard.disabled` hear about the shards.
+pub(crate) fn session_ended(g: &mut Inner, session_id: &str, status: &str) {
+    g.sessions.remove(session_id);
+    let now = util::now_rfc3339();
+    for s in &mut g.subs {
+        if let Transport::WebSocket { session_id: id, disconnected_at, .. } = &mut s.transport
+            && id == session_id
+            && s.status == "enabled"
+        {
+            s.status = status.to_owned();
+            *disconnected_at = Some(now.clone());
+        }
+    }
+    let mut disabled = Vec::new();
+    for c in &mut g.conduits {
+        for (i, shard) in c.shards.iter_mut().enumerate() {
+            if shard.session_id.as_deref() == Some(session_id) {
+                shard.status = status.to_owned();
+                shard.session_id = None;
+                shard.transport["disconnected_at"] = json!(now);
+                disabled.push((c.client_id.clone(), c.id.clone(), i, shard.transport.clone()));
+            }
+        }
+    }
+    for (client_id, conduit_id, shard, transport) in disabled {
+        let targets: Vec<Subscription> = g
+            .subs
+            .iter()
+            .filter(|s| s.status == "enabled" && s.sub_type == "conduit.shard.disabled")
+            .filter(|s| s.condition.get("client_id").and_then(Value::as_str) == Some(client_id.as_str()))
+            .filter(|s| s.condition.get("conduit_id").and_then(Value::as_str).is_none_or(|c| c == conduit_id))
+            .cloned()
+            .collect();
+        let event =
+            json!({"conduit_id": conduit_id, "shard_id": shard.to_string(), "status": status, "transport": transport});
+        for sub in &targets {
+            deliver(g, sub, event.clone());
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! The `twitch-mock` binary: help, serving, and a control subcommand
+//! against the running server (all on 127.0.0.1).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_twitch-mock");
+
+/// Kills the server when the test ends, whatever happens.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn help_lists_the_subcommands() {
+    let out = Command::new(BIN).arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for word in ["trigger", "reconnect", "revoke", "close", "fault", "--port", "--bucket"] {
+        assert!(text.contains(word), "{word} missing from:\n{text}");
+    }
+    let out = Command::new(BIN).arg("no-such-command").output().unwrap();
+    assert!(!out.status.success());
+}
+
+#[test]
+fn serves_and_answers_control_subcommands() {
+    let mut child = Command::new(BIN).args(["--port", "0"]).stdout(Stdio::piped()).spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let server = Server(child);
+    // The first line names the URL; the token lines follow.
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().unwrap().unwrap();
+    let url = first.rsplit(' ').next().unwrap().to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{first}");
+    let printed: Vec<String> = lines.take(7).map(|l| l.unwrap()).collect();
+    assert!(printed.iter().any(|l| l.contains("app token")), "{printed:?}");
+
+    let out = Command::new(BIN).args(["trigger", "stream.online", "--url", &url]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["delivered"], 0);
+    assert_eq!(answer["type"], "stream.online");
+
+    let out = Command::new(BIN).args(["fault", "--status", "503", "--count", "2", "--url", &url]).output().unwrap();
+    assert!(out.status.success());
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((answer["status"].as_u64(), answer["count"].as_u64()), (Some(503), Some(2)));
+
+    let out = Command::new(BIN).args(["revoke", "nope", "--url", &url]).output().unwrap();
+    assert!(!out.status.success(), "an unknown subscription is an error");
+    drop(server);
+}

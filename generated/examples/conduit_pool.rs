@@ -1,0 +1,87 @@
+//! Receive EventSub notifications through a conduit, with this process
+//! running some (or all) of its WebSocket shards.
+//!
+//! ```text
+//! TWITCH_CLIENT_ID=... TWITCH_CLIENT_SECRET=... TWITCH_BROADCASTER_ID=... \
+//!     cargo run -p twitch --example conduit_pool
+//! ```
+//!
+//! Without `TWITCH_CONDUIT_ID` it creates a conduit of `TWITCH_SHARD_COUNT`
+//! shards (default 4) and subscribes it to `stream.online` and
+//! `stream.offline` for the broadcaster. `TWITCH_SHARDS=0-1` makes this
+//! process run shards 0 and 1 only: start one process per range to spread a
+//! conduit over machines (see the README's "Conduits" section). The
+//! `TWITCH_*_URL` variables point it at `twitch-mock`, as in `chat_reader`.
+
+use twitch::websocket::SessionItem;
+use twitch::{Client, ClientSecret, OAuth};
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let client_id = var("TWITCH_CLIENT_ID").ok_or("set TWITCH_CLIENT_ID")?;
+    let secret = var("TWITCH_CLIENT_SECRET").ok_or("set TWITCH_CLIENT_SECRET")?;
+
+    // Conduits belong to the application: an app token.
+    let mut oauth = OAuth::new(client_id.clone(), Some(ClientSecret::new(secret)));
+    if let Some(url) = var("TWITCH_AUTH_URL") {
+        oauth = oauth.auth_url(url);
+    }
+    let app = oauth.client_credentials().await?;
+    let mut builder = Client::builder().client_id(client_id).app_token(app.access_token.secret());
+    if let Some(url) = var("TWITCH_HELIX_URL") {
+        builder = builder.helix_url(url);
+    }
+    if let Some(url) = var("TWITCH_EVENTSUB_WS_URL") {
+        builder = builder.eventsub_ws_url(url);
+    }
+    let client = builder.build()?;
+
+    let shard_count: u32 = var("TWITCH_SHARD_COUNT").map(|n| n.parse()).transpose()?.unwrap_or(4);
+    let conduit_id = match var("TWITCH_CONDUIT_ID") {
+        Some(id) => id,
+        None => {
+            let conduit = client.create_conduits(i64::from(shard_count)).send().await?;
+            let id = conduit.into_iter().next().ok_or("no conduit in the answer")?.id;
+            eprintln!("Created conduit {id} with {shard_count} shards.");
+            if let Some(broadcaster) = var("TWITCH_BROADCASTER_ID") {
+                for ty in ["stream.online", "stream.offline"] {
+                    let mut transport = twitch::helix::eventsub::EventSubTransportRequest::new("conduit");
+                    transport.conduit_id = Some(id.clone());
+                    let condition = serde_json::json!({ "broadcaster_user_id": broadcaster });
+                    client.create_eventsub_subscription(ty, "1", condition, transport).send().await?;
+                    eprintln!("Subscribed the conduit to {ty} for {broadcaster}.");
+                }
+            }
+            id
+        }
+    };
+
+    // Which shard ids this process runs: `2-3`, `5`, or all of them.
+    let shards: Vec<u32> = match var("TWITCH_SHARDS") {
+        Some(range) => match range.split_once('-') {
+            Some((a, b)) => (a.parse()?..=b.parse()?).collect(),
+            None => vec![range.parse()?],
+        },
+        None => (0..shard_count).collect(),
+    };
+    let mut pool = client.shard_pool(conduit_id.clone()).shards(shards.clone()).start().await?;
+    eprintln!("Running shards {shards:?} of conduit {conduit_id}.");
+
+    while let Some(item) = pool.next().await {
+        match item {
+            SessionItem::Notification(n) => {
+                println!("shard {:?}: {} v{}: {:?}", n.shard, n.event.subscription_type(), n.event.version(), n.event)
+            }
+            SessionItem::EventsMayBeLost(lost) => {
+                eprintln!("shard {:?} lost its connection: {}", lost.shard, lost.reason)
+            }
+            SessionItem::Recovered(r) => eprintln!("shard {:?} is attached again as {}", r.shard, r.session_id),
+            SessionItem::Error(e) => eprintln!("error: {e}"),
+            other => eprintln!("{other:?}"),
+        }
+    }
+    Ok(())
+}

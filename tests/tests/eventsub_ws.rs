@@ -156,6 +156,8 @@ struct FakeApi {
     created: Mutex<Vec<NewSubscription>>,
     deleted: Mutex<Vec<String>>,
     shard_updates: Mutex<Vec<Vec<ShardAttach>>>,
+    /// Conduit calls in order: `count N` and `attach ID,ID,...`.
+    conduit_log: Mutex<Vec<String>>,
     conduit_updates: Mutex<Vec<u32>>,
     /// Shard ids to refuse in update calls.
     refuse: Mutex<Vec<u32>>,
@@ -226,6 +228,8 @@ impl EventSubApi for FakeApi {
                     )
                 })
                 .collect();
+            let ids: Vec<String> = shards.iter().map(|s| s.shard_id.to_string()).collect();
+            self.conduit_log.lock().unwrap().push(format!("attach {}", ids.join(",")));
             self.shard_updates.lock().unwrap().push(shards);
             Ok(errors)
         })
@@ -234,6 +238,7 @@ impl EventSubApi for FakeApi {
     fn update_conduit(&self, _conduit_id: String, shard_count: u32) -> BoxFuture<'_, twitch::Result<()>> {
         Box::pin(async move {
             self.conduit_updates.lock().unwrap().push(shard_count);
+            self.conduit_log.lock().unwrap().push(format!("count {shard_count}"));
             Ok(())
         })
     }
@@ -844,6 +849,15 @@ async fn a_pool_of_fifty_shards_survives_drops_and_scale_changes() {
     };
     assert_eq!(scale.len(), 10);
     assert_eq!(pool.shard_ids(), (0..60).collect::<Vec<_>>());
+    // Growing: the new shards were connected before the count was raised,
+    // and attached right after it.
+    let log = api.conduit_log.lock().unwrap().clone();
+    let at = log.iter().position(|l| l == "count 60").expect("the count was raised");
+    let attached_after: Vec<u32> = log[at + 1..]
+        .iter()
+        .flat_map(|l| l.strip_prefix("attach ").unwrap().split(',').map(|i| i.parse::<u32>().unwrap()))
+        .collect();
+    assert_eq!(attached_after.iter().copied().collect::<std::collections::BTreeSet<_>>(), (50..60).collect());
     pool.scale(40).await.expect("scale down");
     assert_eq!(pool.shard_ids(), (0..40).collect::<Vec<_>>());
     assert_eq!(*api.conduit_updates.lock().unwrap(), [60, 40]);
@@ -855,7 +869,8 @@ async fn a_pool_of_fifty_shards_survives_drops_and_scale_changes() {
         (pool, r)
     });
     server.accept().await.welcome("refused").await;
-    let (_pool, r) = within("add shard", add).await.unwrap();
+    let (pool, r) = within("add shard", add).await.unwrap();
+    assert!(!pool.shard_ids().contains(&45), "a refused shard is not kept");
     match r {
         Err(Error::EventSub(EventSubError::ShardRefused { shard_id, code, .. })) => {
             assert_eq!(shard_id, "45");

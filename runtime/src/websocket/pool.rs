@@ -37,6 +37,7 @@ pub struct ShardPoolBuilder<E> {
     base_url: String,
     keepalive: Option<u32>,
     shards: Vec<u32>,
+    grow_to: Option<u32>,
     batch_window: Duration,
     dedup: usize,
     buffer: usize,
@@ -65,6 +66,7 @@ impl<E: EventPayload + Send + 'static> ShardPoolBuilder<E> {
             base_url,
             keepalive: None,
             shards: vec![0],
+            grow_to: None,
             batch_window: Duration::from_millis(50),
             dedup: 16384,
             buffer: 4096,
@@ -102,6 +104,14 @@ impl<E: EventPayload + Send + 'static> ShardPoolBuilder<E> {
         self
     }
 
+    /// Set the conduit's shard count to `count` once this pool's shards are
+    /// connected and before they are attached: how a process joining with
+    /// new shard ids grows a conduit without a window of disabled shards.
+    pub fn grow_conduit_to(mut self, count: u32) -> Self {
+        self.grow_to = Some(count);
+        self
+    }
+
     /// How long to gather attach requests into one update call (default 50 ms).
     pub fn batch_window(mut self, window: Duration) -> Self {
         self.batch_window = window;
@@ -126,7 +136,7 @@ impl<E: EventPayload + Send + 'static> ShardPoolBuilder<E> {
             shards: Mutex::new(BTreeMap::new()),
         });
         let pool = ShardPool { rx, ctx };
-        if let Err(e) = pool.add_shards(self.shards).await {
+        if let Err(e) = pool.start_shards(self.shards, self.grow_to).await {
             pool.close().await;
             return Err(e);
         }
@@ -302,20 +312,34 @@ impl<E: EventPayload + Send + 'static> ShardPool<E> {
     }
 
     /// Set the conduit's shard count to `count` and run shards `0..count`
-    /// here: new shards are connected and attached, surplus ones closed
-    /// after Twitch has dropped them.
+    /// here. Growing, the new shards are connected first, then the count is
+    /// raised and they are attached at once, so the conduit never waits on
+    /// several disabled shards; shrinking, the count is lowered first, then
+    /// the surplus connections are closed.
     pub async fn scale(&self, count: u32) -> Result<()> {
-        self.ctx.api.update_conduit(self.ctx.conduit_id.clone(), count).await?;
         let current = self.shard_ids();
+        let new: Vec<u32> = (0..count).filter(|id| !current.contains(id)).collect();
+        if new.is_empty() {
+            self.ctx.api.update_conduit(self.ctx.conduit_id.clone(), count).await?;
+        } else {
+            self.start_shards(new, Some(count)).await?;
+        }
         let surplus: Vec<u32> = current.iter().copied().filter(|id| *id >= count).collect();
         self.remove_shards(surplus).await;
-        self.add_shards((0..count).filter(|id| !current.contains(id))).await
+        Ok(())
     }
 
     /// Run and attach these shards too (without changing the conduit's
     /// shard count, which another process may own).
     pub async fn add_shards(&self, ids: impl IntoIterator<Item = u32>) -> Result<()> {
-        let mut ready = Vec::new();
+        self.start_shards(ids.into_iter().collect(), None).await
+    }
+
+    /// Connect the shards, optionally set the conduit's shard count, then
+    /// attach them all (in batched calls). A shard that cannot be connected
+    /// or attached is dropped from the pool and its error returned.
+    async fn start_shards(&self, ids: Vec<u32>, grow_to: Option<u32>) -> Result<()> {
+        let mut pending = Vec::new();
         for id in ids {
             if lock(&self.ctx.shards).contains_key(&id) {
                 continue;
@@ -323,19 +347,52 @@ impl<E: EventPayload + Send + 'static> ShardPool<E> {
             let (cmd_tx, cmd_rx) = mpsc::channel(4);
             let (state_tx, state_rx) = watch::channel(None);
             lock(&self.ctx.shards).insert(id, ShardCtl { cmd: cmd_tx, state: state_rx });
+            let (connected_tx, connected_rx) = oneshot::channel();
+            let (gate_tx, gate_rx) = oneshot::channel();
             let (done_tx, done_rx) = oneshot::channel();
-            tokio::spawn(run_shard(Arc::downgrade(&self.ctx), id, state_tx, cmd_rx, done_tx));
-            ready.push((id, done_rx));
+            let steps = Steps { connected: connected_tx, gate: gate_rx, done: done_tx };
+            tokio::spawn(run_shard(Arc::downgrade(&self.ctx), id, state_tx, cmd_rx, steps));
+            pending.push((id, connected_rx, gate_tx, done_rx));
         }
         let mut first_error = None;
-        for (id, rx) in ready {
-            let res = rx.await.unwrap_or_else(|_| Err(closed()));
-            if let Err(e) = res {
+        let mut connected = Vec::new();
+        for (id, connected_rx, gate, done) in pending {
+            match connected_rx.await.unwrap_or_else(|_| Err(closed())) {
+                Ok(()) => connected.push((id, gate, done)),
+                Err(e) => {
+                    tracing::warn!(shard = id, error = %e, "eventsub: shard not connected");
+                    self.forget(id);
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        if let Some(count) = grow_to
+            && let Err(e) = self.ctx.api.update_conduit(self.ctx.conduit_id.clone(), count).await
+        {
+            for (id, _, _) in connected {
+                self.forget(id);
+            }
+            return Err(e);
+        }
+        let mut attaching = Vec::new();
+        for (id, gate, done) in connected {
+            let _ = gate.send(());
+            attaching.push((id, done));
+        }
+        for (id, done) in attaching {
+            if let Err(e) = done.await.unwrap_or_else(|_| Err(closed())) {
                 tracing::warn!(shard = id, error = %e, "eventsub: shard not attached");
+                self.forget(id);
                 first_error.get_or_insert(e);
             }
         }
         first_error.map_or(Ok(()), Err)
+    }
+
+    fn forget(&self, id: u32) {
+        if let Some(ctl) = lock(&self.ctx.shards).remove(&id) {
+            let _ = ctl.cmd.try_send(Command::Close);
+        }
     }
 
     /// Close these shards' connections (without changing the conduit).
@@ -355,13 +412,22 @@ impl<E: EventPayload + Send + 'static> ShardPool<E> {
     }
 }
 
-/// One shard: connect (with backoff), attach, then run like a session.
+/// The turning points of a starting shard, reported to `start_shards`.
+struct Steps {
+    connected: oneshot::Sender<Result<()>>,
+    /// Released when the shard may be attached.
+    gate: oneshot::Receiver<()>,
+    done: oneshot::Sender<Result<()>>,
+}
+
+/// One shard: connect (with backoff), wait for the go, attach, then run
+/// like a session.
 async fn run_shard<E: EventPayload + Send + 'static>(
     ctx: std::sync::Weak<PoolCtx<E>>,
     shard_id: u32,
     state: watch::Sender<Option<String>>,
     mut cmd: mpsc::Receiver<Command>,
-    done: oneshot::Sender<Result<()>>,
+    steps: Steps,
 ) {
     let Some(pool) = ctx.upgrade() else { return };
     let cfg = pool.cfg.clone();
@@ -370,13 +436,13 @@ async fn run_shard<E: EventPayload + Send + 'static>(
         tokio::select! {
             biased;
             _ = cmd.recv() => {
-                let _ = done.send(Err(closed()));
+                let _ = steps.connected.send(Err(closed()));
                 return;
             }
             r = engine::connect::<E>(&cfg, &cfg.url) => match r {
                 Ok(ok) => break ok,
                 Err(e) if attempt >= 3 => {
-                    let _ = done.send(Err(e));
+                    let _ = steps.connected.send(Err(e));
                     return;
                 }
                 Err(e) => tracing::warn!(shard = shard_id, error = %e, "eventsub: shard connect failed"),
@@ -386,9 +452,15 @@ async fn run_shard<E: EventPayload + Send + 'static>(
         attempt += 1;
     };
     let _ = state.send(Some(welcome.id.clone()));
+    let _ = steps.connected.send(Ok(()));
+    tokio::select! {
+        biased;
+        _ = cmd.recv() => return,
+        go = steps.gate => if go.is_err() { return },
+    }
     let attached = pool.attach(shard_id, welcome.id.clone()).await;
     let failed = attached.is_err();
-    let _ = done.send(attached);
+    let _ = steps.done.send(attached);
     if failed {
         return;
     }

@@ -3,7 +3,9 @@
 //! answer it the way Twitch expects, and hand over what it carried.
 //!
 //! Framework-neutral: give [`WebhookVerifier::handle`] a header lookup and
-//! the raw body; send back the [`WebhookReply`] it returns.
+//! the raw body; send back the [`WebhookReply`] it returns. With the `axum`
+//! feature, `webhook::axum::WebhookReceiver` does that for you and hands what
+//! arrives to a channel.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::Mutex;
@@ -12,6 +14,9 @@ use std::time::{Duration, SystemTime};
 use crate::error::Error;
 use crate::eventsub::{EventPayload, Notification, SubscriptionInfo};
 use crate::types::Timestamp;
+
+#[cfg(feature = "axum")]
+pub mod axum;
 
 /// Twitch drops messages older than this; so do we.
 pub const REPLAY_WINDOW: Duration = Duration::from_secs(600);
@@ -27,6 +32,9 @@ pub mod headers {
     /// `notification`, `webhook_callback_verification` or `revocation`.
     pub const MESSAGE_TYPE: &str = "Twitch-Eventsub-Message-Type";
 }
+
+/// The `Twitch-Eventsub-Message-Type` of the callback check.
+const VERIFICATION: &str = "webhook_callback_verification";
 
 /// Why a request was refused.
 #[derive(Debug)]
@@ -107,7 +115,8 @@ pub enum WebhookMessage<E> {
         /// The revoked subscription.
         subscription: SubscriptionInfo,
     },
-    /// A message id already handled: acknowledged, not delivered again.
+    /// A message id already handled: acknowledged, not delivered again (a
+    /// repeated verification still has its challenge in the reply).
     Duplicate {
         /// Twitch's message id.
         message_id: String,
@@ -204,7 +213,9 @@ impl WebhookVerifier {
             return Err(WebhookError::Stale);
         }
         let fresh = self.seen.lock().map(|mut s| s.insert(id)).unwrap_or(true);
-        if !fresh {
+        // A repeated verification still gets its challenge back (a reply
+        // without it fails the subscription); it is not delivered again.
+        if !fresh && kind != VERIFICATION {
             return Ok((WebhookReply::no_content(), WebhookMessage::Duplicate { message_id: id.to_owned() }));
         }
         let text = std::str::from_utf8(body).map_err(|e| {
@@ -225,11 +236,16 @@ impl WebhookVerifier {
             crate::decode::json::<Envelope>("webhook", body).map_err(WebhookError::Decode)
         };
         match kind {
-            "webhook_callback_verification" => {
+            VERIFICATION => {
                 let env = envelope()?;
                 let challenge = env.challenge.unwrap_or_default();
                 let reply = WebhookReply { status: 200, content_type: Some("text/plain"), body: challenge };
-                Ok((reply, WebhookMessage::Verification { subscription: env.subscription }))
+                let message = if fresh {
+                    WebhookMessage::Verification { subscription: env.subscription }
+                } else {
+                    WebhookMessage::Duplicate { message_id: id.to_owned() }
+                };
+                Ok((reply, message))
             }
             "revocation" => {
                 let env = envelope()?;

@@ -61,7 +61,7 @@ async fn a_session_hears_chat_through_reconnects_and_losses() {
     assert_eq!(chat_text(next(&mut session).await), "one");
 
     // Twitch asks for a reconnect: the session moves, nothing is resubscribed.
-    assert_eq!(mock.reconnect(Some(&first_session)), [first_session.clone()]);
+    assert_eq!(mock.reconnect(Some(&first_session)), std::slice::from_ref(&first_session));
     client.send_chat_message("1001", "1001", "two").send().await.expect("send");
     assert_eq!(chat_text(next(&mut session).await), "two");
     let listed = client.get_eventsub_subscriptions().send().await.expect("list");

@@ -879,3 +879,15 @@ async fn a_pool_of_fifty_shards_survives_drops_and_scale_changes() {
         other => panic!("unexpected {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn dropping_a_session_closes_its_socket() {
+    let mut server = Server::start().await;
+    let api = Arc::new(FakeApi::default());
+    let (session, mut conn) = open(&api, &mut server, "c-drop-session", "s").await;
+    drop(session);
+    match conn.next_from_client().await {
+        Some(Message::Close(_)) => {}
+        other => panic!("expected a close frame, got {other:?}"),
+    }
+}

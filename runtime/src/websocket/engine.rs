@@ -167,13 +167,12 @@ impl<E: EventPayload + Send + 'static> Engine<E> {
             let mut lost = None;
             tokio::select! {
                 biased;
-                c = self.cmd.recv() => {
-                    let _ = c;
+                // A close command, or nobody reads the stream any more.
+                _ = async { tokio::select! { _ = self.cmd.recv() => {}, _ = self.tx.closed() => {} } } => {
                     close(ws).await;
                     if let Some(new) = incoming { close(new).await; }
                     break;
                 }
-                _ = self.tx.closed() => break,
                 m = ws.next() => {
                     last = Instant::now();
                     match self.on_ws(m).await {

@@ -341,29 +341,33 @@ async fn a_server_that_sends_no_welcome_is_an_error() {
     assert!(matches!(err, Error::EventSub(EventSubError::NoWelcome { .. })), "{err}");
 }
 
-#[tokio::test]
+/// Twitch's real windows on a paused clock: a 10 s keepalive and the default
+/// 5 s grace; virtual time runs forward whenever every task waits.
+#[tokio::test(start_paused = true)]
 async fn silence_past_the_keepalive_window_counts_as_a_loss() {
     let mut server = Server::start().await;
     let api = Arc::new(FakeApi::default());
     let connect = tokio::spawn(
         builder(&api, &server, "c-keepalive")
-            .keepalive_grace(Duration::from_millis(200))
+            .keepalive_timeout_seconds(10)
             .subscribe(StreamOnlineV1::new("1337"))
             .connect(),
     );
     let mut conn = server.accept().await;
-    conn.send(welcome("quiet", 1)).await;
+    conn.send(welcome("quiet", 10)).await;
     let mut session = within("connect", connect).await.unwrap().expect("connect");
-    // Keepalives keep it alive...
-    for i in 0..3 {
-        tokio::time::sleep(Duration::from_millis(500)).await;
+    let start = tokio::time::Instant::now();
+    // Keepalives keep it alive well past one window...
+    for i in 0..4 {
+        tokio::time::sleep(Duration::from_secs(9)).await;
         conn.send(json!({"metadata": {"message_id": format!("k{i}"), "message_type": "session_keepalive",
             "message_timestamp": now()}, "payload": {}}))
             .await;
     }
     conn.send(stream_online("after-keepalives", "1337")).await;
     assert_eq!(message_id(&next_item(&mut session).await), "after-keepalives");
-    // ...silence does not.
+    // ...silence does not: the loss is declared 15 s (window + grace) after the last message.
+    let quiet_from = tokio::time::Instant::now();
     match next_item(&mut session).await {
         SessionItem::EventsMayBeLost(lost) => {
             assert_eq!(lost.reason, DisconnectReason::KeepaliveTimeout);
@@ -371,6 +375,9 @@ async fn silence_past_the_keepalive_window_counts_as_a_loss() {
         }
         other => panic!("unexpected {other:?}"),
     }
+    let silent = quiet_from.elapsed();
+    assert!(silent >= Duration::from_secs(15) && silent < Duration::from_secs(16), "{silent:?}");
+    assert!(start.elapsed() >= Duration::from_secs(36));
     let mut again = server.accept().await;
     again.welcome("loud").await;
     match next_item(&mut session).await {

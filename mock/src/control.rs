@@ -3,7 +3,7 @@
 //!
 //! | request | does |
 //! |---|---|
-//! | `POST /eventsub/trigger {"type", "version"?, "session_id"?, "subscription_id"?, "condition"?}` | deliver a fresh example event |
+//! | `POST /eventsub/trigger {"type", "version"?, "session_id"?, "subscription_id"?, "condition"?, "count"?}` | deliver a fresh example event (`count` fresh events) |
 //! | `POST /eventsub/reconnect {"session_id"?}` | send `session_reconnect` (one session or all) |
 //! | `POST /eventsub/revoke {"subscription_id", "status"?}` | revoke a subscription (default `authorization_revoked`) |
 //! | `POST /eventsub/close {"code", "session_id"?}` | close sessions with a close code |
@@ -21,6 +21,9 @@ use crate::http::{Req, Resp};
 use crate::state::{Kind, Shared, User};
 use crate::{Fault, util};
 
+/// Most events one trigger request may ask for.
+const MAX_TRIGGER_COUNT: u64 = 10_000_000;
+
 /// Answer one control request (`path` is what follows `/eventsub`).
 pub(crate) fn handle(shared: &Shared, req: &Req, path: &str) -> Resp {
     let body: Value = if req.body.iter().all(u8::is_ascii_whitespace) {
@@ -35,15 +38,27 @@ pub(crate) fn handle(shared: &Shared, req: &Req, path: &str) -> Resp {
     match (req.method.as_str(), path.trim_end_matches('/')) {
         ("POST", "/trigger") => {
             let Some(sub_type) = s("type") else { return Resp::error(400, "Missing \"type\"") };
+            let count = match body.get("count") {
+                None | Some(Value::Null) => 1,
+                Some(v) => match v.as_u64().filter(|n| (1..=MAX_TRIGGER_COUNT).contains(n)) {
+                    Some(n) => n as usize,
+                    None => {
+                        return Resp::error(400, format!("\"count\" must be between 1 and {MAX_TRIGGER_COUNT}"));
+                    }
+                },
+            };
             let opts = TriggerOptions {
                 session_id: s("session_id").map(str::to_owned),
                 subscription_id: s("subscription_id").map(str::to_owned),
                 condition: body.get("condition").and_then(Value::as_object).cloned().unwrap_or_else(Map::new),
+                count,
             };
+            let started = std::time::Instant::now();
             match eventsub::trigger(shared, sub_type, s("version"), &opts) {
                 Ok(t) => Resp::json(
                     200,
-                    &json!({"delivered": t.delivered, "type": sub_type, "version": t.version, "event": t.event}),
+                    &json!({"delivered": t.delivered, "type": sub_type, "version": t.version, "event": t.event,
+                        "count": count, "elapsed_ms": started.elapsed().as_secs_f64() * 1000.0}),
                 ),
                 Err(e) => Resp::error(404, e),
             }

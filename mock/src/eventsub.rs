@@ -383,10 +383,20 @@ fn update_shards(shared: &Shared, caller: &Caller, body: &Value) -> Resp {
 
 /// A `{metadata, payload}` message as the WebSocket server sends it.
 pub(crate) fn message(message_type: &str, sub: Option<&Subscription>, payload: Value) -> String {
+    message_with(message_type, sub, payload, util::uuid(), util::now_rfc3339())
+}
+
+fn message_with(
+    message_type: &str,
+    sub: Option<&Subscription>,
+    payload: Value,
+    message_id: String,
+    timestamp: String,
+) -> String {
     let mut metadata = json!({
-        "message_id": util::uuid(),
+        "message_id": message_id,
         "message_type": message_type,
-        "message_timestamp": util::now_rfc3339(),
+        "message_timestamp": timestamp,
     });
     if let Some(s) = sub {
         metadata["subscription_type"] = json!(s.sub_type);
@@ -399,27 +409,140 @@ pub(crate) fn message(message_type: &str, sub: Option<&Subscription>, payload: V
 /// session; conduit subscriptions to the conduit's enabled WebSocket shards
 /// in turn. Webhooks are not called. Returns whether it went out.
 pub(crate) fn deliver(g: &mut Inner, sub: &Subscription, event: Value) -> bool {
+    send_for(g, sub, notification(sub, event))
+}
+
+/// The `notification` message of `sub` carrying `event`.
+fn notification(sub: &Subscription, event: Value) -> String {
     let key = if event.is_array() { "events" } else { "event" };
-    let text = message("notification", Some(sub), json!({"subscription": sub.to_json(), key: event}));
-    send_for(g, sub, text)
+    message("notification", Some(sub), json!({"subscription": sub.to_json(), key: event}))
+}
+
+/// A notification to send many times: its text cut where a fresh id or the
+/// current time goes, so that each copy costs one string concatenation
+/// (the same text `notification` makes, with other ids).
+struct Copies {
+    /// The text between slots: one more than `slots`.
+    parts: Vec<String>,
+    /// What each slot takes: `true` a new id, `false` the current time.
+    slots: Vec<bool>,
+}
+
+impl Copies {
+    fn new(sub: &Subscription, event: &Value) -> Self {
+        let mark = util::token(24);
+        let (id_mark, time_mark) = (format!("<id-{mark}>"), format!("<time-{mark}>"));
+        let mut event = event.clone();
+        mark_ids(&mut event, None, &id_mark);
+        let key = if event.is_array() { "events" } else { "event" };
+        let payload = json!({"subscription": sub.to_json(), key: event});
+        let text = message_with("notification", Some(sub), payload, id_mark.clone(), time_mark.clone());
+        let (mut parts, mut slots) = (Vec::new(), Vec::new());
+        let mut rest = text.as_str();
+        loop {
+            let next = [(rest.find(&id_mark), true, id_mark.len()), (rest.find(&time_mark), false, time_mark.len())]
+                .into_iter()
+                .filter_map(|(at, id, len)| Some((at?, id, len)))
+                .min_by_key(|(at, ..)| *at);
+            let Some((at, id, len)) = next else { break };
+            parts.push(rest[..at].to_owned());
+            slots.push(id);
+            rest = &rest[at + len..];
+        }
+        parts.push(rest.to_owned());
+        Self { parts, slots }
+    }
+
+    fn render(&self, uuids: &mut Uuids) -> String {
+        let now = util::now_rfc3339();
+        let len = self.parts.iter().map(String::len).sum::<usize>() + 40 * self.slots.len();
+        let mut text = String::with_capacity(len);
+        for (i, part) in self.parts.iter().enumerate() {
+            text.push_str(part);
+            match self.slots.get(i) {
+                Some(true) => uuids.push_to(&mut text),
+                Some(false) => text.push_str(&now),
+                None => {}
+            }
+        }
+        text
+    }
+}
+
+/// Random version-4 UUIDs like `util::uuid`'s, sixteen from each call to
+/// the system RNG (a counted trigger needs several per event).
+struct Uuids {
+    bytes: [u8; 256],
+    used: usize,
+}
+
+impl Uuids {
+    fn new() -> Self {
+        Self { bytes: [0; 256], used: 256 }
+    }
+
+    fn push_to(&mut self, out: &mut String) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        if self.used == self.bytes.len() {
+            self.bytes = util::random_bytes();
+            self.used = 0;
+        }
+        let mut b = [0u8; 16];
+        b.copy_from_slice(&self.bytes[self.used..self.used + 16]);
+        self.used += 16;
+        b[6] = (b[6] & 0x0f) | 0x40;
+        b[8] = (b[8] & 0x3f) | 0x80;
+        for (i, byte) in b.iter().enumerate() {
+            if matches!(i, 4 | 6 | 8 | 10) {
+                out.push('-');
+            }
+            out.push(HEX[usize::from(byte >> 4)] as char);
+            out.push(HEX[usize::from(byte & 15)] as char);
+        }
+    }
 }
 
 /// Send a text frame where `sub`'s notifications go.
 fn send_for(g: &mut Inner, sub: &Subscription, text: String) -> bool {
-    let session_id = match &sub.transport {
-        Transport::WebSocket { session_id, .. } => Some(session_id.clone()),
-        Transport::Conduit { conduit_id } => g.conduits.iter_mut().find(|c| &c.id == conduit_id).and_then(|c| {
-            let live: Vec<String> =
-                c.shards.iter().filter(|s| s.status == "enabled").filter_map(|s| s.session_id.clone()).collect();
-            if live.is_empty() {
-                return None;
+    send_all(g, sub, [text]) == 1
+}
+
+/// Send text frames where `sub`'s notifications go: a WebSocket
+/// subscription's session, or the conduit's enabled WebSocket shards in
+/// turn (one frame each). Webhooks are not called. Returns how many went out.
+fn send_all(g: &mut Inner, sub: &Subscription, texts: impl IntoIterator<Item = String>) -> usize {
+    let (live, conduit): (Vec<String>, Option<usize>) = match &sub.transport {
+        Transport::WebSocket { session_id, .. } => (vec![session_id.clone()], None),
+        Transport::Conduit { conduit_id } => match g.conduits.iter().position(|c| &c.id == conduit_id) {
+            Some(i) => {
+                let shards = &g.conduits[i].shards;
+                (
+                    shards.iter().filter(|s| s.status == "enabled").filter_map(|s| s.session_id.clone()).collect(),
+                    Some(i),
+                )
             }
-            c.next = c.next.wrapping_add(1);
-            Some(live[c.next % live.len()].clone())
-        }),
-        Transport::Webhook { .. } => None,
+            None => (Vec::new(), None),
+        },
+        Transport::Webhook { .. } => (Vec::new(), None),
     };
-    session_id.and_then(|id| g.sessions.get(&id)).is_some_and(|s| s.conn.tx.send(Out::Text(text)).is_ok())
+    if live.is_empty() {
+        return 0;
+    }
+    let mut sent = 0;
+    for text in texts {
+        let pick = match conduit {
+            Some(i) => {
+                let c = &mut g.conduits[i];
+                c.next = c.next.wrapping_add(1);
+                c.next % live.len()
+            }
+            None => 0,
+        };
+        if g.sessions.get(&live[pick]).is_some_and(|s| s.conn.tx.send(Out::Text(text)).is_ok()) {
+            sent += 1;
+        }
+    }
+    sent
 }
 
 /// The subscription type's example event with fresh ids (`id`,
@@ -451,7 +574,7 @@ fn visit_times(v: &Value, f: &mut impl FnMut(std::time::Duration)) {
 fn refresh(v: &mut Value, key: Option<&str>, shift: std::time::Duration) {
     match v {
         Value::String(s) => {
-            if key.is_some_and(|k| k == "id" || k.ends_with("message_id")) {
+            if key.is_some_and(is_id_key) {
                 *s = util::uuid();
             } else if let Some(t) = util::parse_rfc3339(s) {
                 *s = util::rfc3339(t + shift);
@@ -459,6 +582,21 @@ fn refresh(v: &mut Value, key: Option<&str>, shift: std::time::Duration) {
         }
         Value::Array(a) => a.iter_mut().for_each(|x| refresh(x, key, shift)),
         Value::Object(o) => o.iter_mut().for_each(|(k, x)| refresh(x, Some(k), shift)),
+        _ => {}
+    }
+}
+
+/// Fields that identify an event (fresh in each copy of an example).
+fn is_id_key(key: &str) -> bool {
+    key == "id" || key.ends_with("message_id")
+}
+
+/// Put `mark` where an event's ids are.
+fn mark_ids(v: &mut Value, key: Option<&str>, mark: &str) {
+    match v {
+        Value::String(s) if key.is_some_and(is_id_key) => mark.clone_into(s),
+        Value::Array(a) => a.iter_mut().for_each(|x| mark_ids(x, key, mark)),
+        Value::Object(o) => o.iter_mut().for_each(|(k, x)| mark_ids(x, Some(k), mark)),
         _ => {}
     }
 }
@@ -496,6 +634,10 @@ pub struct TriggerOptions {
     /// Only subscriptions whose condition has these values; they are also
     /// written into the event.
     pub condition: Map<String, Value>,
+    /// How many events to send (0 counts as 1). Each is a fresh event with
+    /// its own ids and message id; a conduit's events are spread over its
+    /// shards in turn. For load tests: events go out as they are made.
+    pub count: usize,
 }
 
 /// The outcome of a trigger.
@@ -557,6 +699,9 @@ pub(crate) fn trigger(
         .cloned()
         .collect();
     let mut delivered = 0;
+    // With a count: where the event went, with the event as sent there.
+    let more = opts.count > 1;
+    let mut copies: Vec<(Subscription, Value)> = Vec::new();
     if targets.is_empty()
         && let Some(session_id) = &opts.session_id
     {
@@ -581,16 +726,45 @@ pub(crate) fn trigger(
         };
         let mut event = base.clone();
         apply_condition(&g, &mut event, &opts.condition);
+        if more {
+            copies.push((sub.clone(), event.clone()));
+        }
         delivered += usize::from(deliver(&mut g, &sub, event));
     }
     for sub in &targets {
         let mut event = base.clone();
         apply_condition(&g, &mut event, &sub.condition);
         apply_condition(&g, &mut event, &opts.condition);
+        if more {
+            copies.push((sub.clone(), event.clone()));
+        }
         delivered += usize::from(deliver(&mut g, sub, event));
+    }
+    drop(g);
+    // Further events: copies with new ids, made outside the lock and sent
+    // in chunks, so a large count streams out while it is being made.
+    let copies: Vec<(Subscription, Copies)> = copies
+        .into_iter()
+        .map(|(sub, event)| {
+            let c = Copies::new(&sub, &event);
+            (sub, c)
+        })
+        .collect();
+    let mut left = opts.count.max(1) - 1;
+    let mut uuids = Uuids::new();
+    while left > 0 && !copies.is_empty() {
+        let n = left.min(TRIGGER_CHUNK);
+        left -= n;
+        for (sub, copy) in &copies {
+            let texts: Vec<String> = (0..n).map(|_| copy.render(&mut uuids)).collect();
+            delivered += send_all(&mut shared.lock(), sub, texts);
+        }
     }
     Ok(Triggered { delivered, event: base, version })
 }
+
+/// Events a counted trigger makes before taking the lock to send them.
+const TRIGGER_CHUNK: usize = 64;
 
 /// Revoke a subscription: it takes `status`, and its session (if any) gets a
 /// `revocation` message. Returns whether the subscription exists.
@@ -706,5 +880,49 @@ pub(crate) fn session_ended(g: &mut Inner, session_id: &str, status: &str) {
         for sub in &targets {
             deliver(g, sub, event.clone());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Without its ids and time, a copy is the text `notification` makes.
+    #[test]
+    fn copies_are_notifications_with_new_ids() {
+        let event = fresh_event("channel.chat.message", "1").expect("example");
+        let sub = Subscription {
+            id: util::uuid(),
+            status: "enabled".into(),
+            sub_type: "channel.chat.message".into(),
+            version: "1".into(),
+            condition: Map::new(),
+            created_at: util::now_rfc3339(),
+            transport: Transport::Conduit { conduit_id: util::uuid() },
+            cost: 0,
+            client_id: "c".into(),
+            user_id: None,
+        };
+        let blank = |text: &str| {
+            let mut v: Value = serde_json::from_str(text).expect("JSON");
+            mark_ids(&mut v, None, "ID");
+            v["metadata"]["message_timestamp"] = json!("T");
+            v
+        };
+        let copies = Copies::new(&sub, &event);
+        let mut uuids = Uuids::new();
+        let (a, b) = (copies.render(&mut uuids), copies.render(&mut uuids));
+        assert_eq!(blank(&a), blank(&notification(&sub, event.clone())));
+        let ids = |t: &str| {
+            let v: Value = serde_json::from_str(t).expect("JSON");
+            (v["metadata"]["message_id"].clone(), v["payload"]["event"]["message_id"].clone())
+        };
+        let (ia, ib) = (ids(&a), ids(&b));
+        assert!(ia.0.is_string() && ia.1.is_string(), "{a}");
+        assert_ne!(ia.0, ib.0);
+        assert_ne!(ia.1, ib.1);
+        let id = ia.0.as_str().unwrap_or_default();
+        assert_eq!((id.len(), &id[14..15]), (36, "4"), "{id}");
+        assert_eq!(id.split('-').map(str::len).collect::<Vec<_>>(), [8, 4, 4, 4, 12]);
     }
 }

@@ -305,7 +305,8 @@ impl MockServer {
     }
 
     /// Deliver a fresh example event of a subscription type (newest version
-    /// when `version` is `None`) to the subscriptions `options` select.
+    /// when `version` is `None`) to the subscriptions `options` select
+    /// (`options.count` fresh events for load tests).
     pub fn trigger(
         &self,
         subscription_type: &str,

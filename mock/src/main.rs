@@ -12,7 +12,7 @@ twitch-mock: a local Twitch (Helix, OAuth, EventSub WebSocket) for development a
 
 USAGE:
     twitch-mock [OPTIONS]                 run the server
-    twitch-mock trigger <type> [--version V] [--session ID] [--subscription ID] [--condition KEY=VALUE]...
+    twitch-mock trigger <type> [--version V] [--session ID] [--subscription ID] [--condition KEY=VALUE]... [--count N]
     twitch-mock reconnect [--session ID]
     twitch-mock revoke <subscription-id> [--status STATUS]
     twitch-mock close <code> [--session ID]
@@ -124,7 +124,7 @@ async fn run(args: Vec<String>) -> Result<ExitCode, String> {
     let (method, path, body) = match command {
         "serve" => return serve(&args).await,
         "trigger" => {
-            args.only(&["--url", "--version", "--session", "--subscription", "--condition"])?;
+            args.only(&["--url", "--version", "--session", "--subscription", "--condition", "--count"])?;
             let sub_type = args.positional.get(1).ok_or("trigger needs a subscription type")?;
             let mut condition = Map::new();
             for c in args.all("--condition") {
@@ -132,7 +132,7 @@ async fn run(args: Vec<String>) -> Result<ExitCode, String> {
                 condition.insert(k.to_owned(), json!(v));
             }
             let body = json!({"type": sub_type, "version": s("--version"), "session_id": s("--session"),
-                "subscription_id": s("--subscription"), "condition": condition});
+                "subscription_id": s("--subscription"), "condition": condition, "count": args.num::<u64>("--count")?});
             ("POST", "/eventsub/trigger", body)
         }
         "reconnect" => {

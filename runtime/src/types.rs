@@ -5,18 +5,19 @@ use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use smol_str::SmolStr;
 
 macro_rules! string_newtype {
     ($(#[$m:meta])* $name:ident) => {
         $(#[$m])*
         #[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(transparent)]
-        pub struct $name(String);
+        pub struct $name(SmolStr);
 
         impl $name {
             /// Wrap a string.
             pub fn new(value: impl Into<String>) -> Self {
-                Self(value.into())
+                Self(SmolStr::from(value.into()))
             }
 
             /// The value as a string slice.
@@ -26,7 +27,7 @@ macro_rules! string_newtype {
 
             /// The owned string.
             pub fn into_string(self) -> String {
-                self.0
+                self.0.into()
             }
         }
 
@@ -63,19 +64,19 @@ macro_rules! string_newtype {
 
         impl From<&str> for $name {
             fn from(v: &str) -> Self {
-                Self(v.to_owned())
+                Self(SmolStr::new(v))
             }
         }
 
         impl From<String> for $name {
             fn from(v: String) -> Self {
-                Self(v)
+                Self(SmolStr::from(v))
             }
         }
 
         impl From<&String> for $name {
             fn from(v: &String) -> Self {
-                Self(v.clone())
+                Self(SmolStr::new(v))
             }
         }
 
@@ -87,7 +88,7 @@ macro_rules! string_newtype {
 
         impl From<$name> for String {
             fn from(v: $name) -> String {
-                v.0
+                v.0.into()
             }
         }
 

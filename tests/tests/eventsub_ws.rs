@@ -161,6 +161,8 @@ struct FakeApi {
     conduit_updates: Mutex<Vec<u32>>,
     /// Shard ids to refuse in update calls.
     refuse: Mutex<Vec<u32>>,
+    /// How long each create takes.
+    create_delay: Mutex<Duration>,
     /// Answer creates with Twitch's 429 for a fourth WebSocket transport.
     transports_full: std::sync::atomic::AtomicBool,
     n: AtomicUsize,
@@ -182,6 +184,10 @@ impl FakeApi {
 impl EventSubApi for FakeApi {
     fn create_subscription(&self, new: NewSubscription) -> BoxFuture<'_, twitch::Result<CreatedSubscription>> {
         Box::pin(async move {
+            let delay = *self.create_delay.lock().unwrap();
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
             if self.transports_full.load(Ordering::SeqCst) {
                 return Err(Error::RateLimited {
                     endpoint: "create-eventsub-subscription".into(),
@@ -533,8 +539,36 @@ async fn an_abrupt_drop_reconnects_with_backoff_and_resubscribes() {
     }
     let created = api.created();
     assert_eq!(created.len(), 4);
-    let types: Vec<_> = created[2..].iter().map(|c| (c.subscription_type.as_str(), FakeApi::session_of(c))).collect();
-    assert_eq!(types, [("stream.online", "after".to_owned()), ("stream.offline", "after".to_owned())]);
+    let mut types: Vec<_> =
+        created[2..].iter().map(|c| (c.subscription_type.as_str(), FakeApi::session_of(c))).collect();
+    types.sort();
+    assert_eq!(types, [("stream.offline", "after".to_owned()), ("stream.online", "after".to_owned())]);
+}
+
+#[tokio::test]
+async fn a_subscription_made_during_a_recovery_is_kept() {
+    let mut server = Server::start().await;
+    let api = Arc::new(FakeApi::default());
+    let (mut session, conn) = open(&api, &mut server, "c-race", "one").await;
+    *api.create_delay.lock().unwrap() = Duration::from_millis(300);
+    drop(conn);
+    assert!(matches!(next_item(&mut session).await, SessionItem::EventsMayBeLost(_)));
+    let mut conn = server.accept().await;
+    conn.welcome("two").await;
+    // The recovery is re-creating stream.online (slowly); meanwhile the
+    // application subscribes to something else on the new session.
+    let handle = session.handle();
+    let extra =
+        tokio::spawn(async move { handle.subscribe(twitch::eventsub::stream::StreamOfflineV1::new("1337")).await });
+    match next_item(&mut session).await {
+        SessionItem::Recovered(r) => assert_eq!(r.resubscribed, 1),
+        other => panic!("unexpected {other:?}"),
+    }
+    within("the extra subscription", extra).await.unwrap().expect("subscribed");
+    let mut types: Vec<String> = session.subscriptions().into_iter().map(|s| s.subscription_type).collect();
+    types.sort();
+    assert_eq!(types, ["stream.offline", "stream.online"]);
+    assert!(session.subscriptions().iter().all(|s| s.transport.session_id.as_deref() == Some("two")));
 }
 
 #[tokio::test]

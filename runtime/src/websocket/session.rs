@@ -29,6 +29,8 @@ struct Spec {
 
 #[derive(Debug, Clone)]
 struct Tracked {
+    /// Stable identity across re-creations (the subscription id changes).
+    key: u64,
     spec: Spec,
     info: SubscriptionInfo,
 }
@@ -194,6 +196,7 @@ impl<E: EventPayload + Send + 'static> SessionBuilder<E> {
         let (state_tx, state_rx) = watch::channel(None);
         let (cmd_tx, cmd_rx) = mpsc::channel(4);
         let shared = Arc::new(Shared {
+            next_key: std::sync::atomic::AtomicU64::new(0),
             api: self.api,
             user: self.user,
             subs: Mutex::new(Vec::new()),
@@ -235,6 +238,7 @@ fn spec_of<S: SubscriptionType>(sub: &S) -> Spec {
 }
 
 struct Shared {
+    next_key: std::sync::atomic::AtomicU64,
     api: Arc<dyn EventSubApi>,
     user: Option<UserId>,
     subs: Mutex<Vec<Tracked>>,
@@ -347,7 +351,8 @@ impl SessionHandle {
             if self.session_id().as_deref() != Some(session_id.as_str()) {
                 continue;
             }
-            lock(&self.shared.subs).push(Tracked { spec, info: created.subscription.clone() });
+            let key = self.shared.next_key.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            lock(&self.shared.subs).push(Tracked { key, spec, info: created.subscription.clone() });
             return Ok(Subscribed {
                 subscription: created.subscription,
                 total_cost: created.total_cost,
@@ -375,23 +380,45 @@ impl<E: Send + 'static> Hooks<E> for SessionHooks {
     fn fresh(&self, session_id: String) -> Option<BoxFuture<'static, Option<SessionItem<E>>>> {
         let shared = self.0.clone();
         Some(Box::pin(async move {
-            let specs: Vec<Spec> = lock(&shared.subs).iter().map(|t| t.spec.clone()).collect();
-            let mut done = Vec::new();
+            use futures_util::StreamExt;
+            let specs: Vec<(u64, Spec)> = lock(&shared.subs).iter().map(|t| (t.key, t.spec.clone())).collect();
+            // A few at a time: quick enough for Twitch's window, gentle on the bucket.
+            let results: Vec<_> = futures_util::stream::iter(specs)
+                .map(|(key, spec)| {
+                    let shared = shared.clone();
+                    let new = new_subscription(&spec, session_id.clone(), shared.user.clone());
+                    async move { (key, spec, shared.api.create_subscription(new).await) }
+                })
+                .buffer_unordered(8)
+                .collect()
+                .await;
+            // Lost again meanwhile: the next recovery redoes this.
+            if shared.state.borrow().as_deref() != Some(session_id.as_str()) {
+                return None;
+            }
             let mut failed = Vec::new();
-            for spec in specs {
-                let new = new_subscription(&spec, session_id.clone(), shared.user.clone());
-                match shared.api.create_subscription(new).await {
-                    Ok(c) => done.push(Tracked { spec, info: c.subscription }),
-                    Err(error) => failed.push(FailedResubscribe {
-                        subscription_type: spec.subscription_type,
-                        version: spec.version,
-                        condition: spec.condition,
-                        error: classify(error, shared.user.as_ref()),
-                    }),
+            let mut resubscribed = 0;
+            let mut subs = lock(&shared.subs);
+            for (key, spec, result) in results {
+                match result {
+                    Ok(c) => {
+                        if let Some(t) = subs.iter_mut().find(|t| t.key == key) {
+                            t.info = c.subscription;
+                            resubscribed += 1;
+                        }
+                    }
+                    Err(error) => {
+                        subs.retain(|t| t.key != key);
+                        failed.push(FailedResubscribe {
+                            subscription_type: spec.subscription_type,
+                            version: spec.version,
+                            condition: spec.condition,
+                            error: classify(error, shared.user.as_ref()),
+                        });
+                    }
                 }
             }
-            let resubscribed = done.len();
-            *lock(&shared.subs) = done;
+            drop(subs);
             Some(SessionItem::Recovered(Recovered { session_id, resubscribed, failed, shard: None }))
         }))
     }

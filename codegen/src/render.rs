@@ -164,7 +164,7 @@ fn root(schema: &Schema) -> String {
             #(#helix)*
         }
 
-        /// EventSub subscription types, one module per group, and the [`Event`](eventsub::Event) enum.
+        /// EventSub subscription types, one module per group, and the `Event` enum.
         #[cfg(feature = "eventsub")]
         pub mod eventsub {
             #(#eventsub)*

@@ -23,7 +23,7 @@
 //! required parameters are arguments, optional ones are setters, documented
 //! limits are checked before anything is sent. `.send().await` (or just
 //! `.await`) runs it; paginated endpoints also have `.paginate()`.
-//! [`Client::raw`] reaches any path the schema lacks, with the same
+//! `Client::raw` reaches any path the schema lacks, with the same
 //! credentials and errors.
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -932,3 +932,34 @@ async fn dropping_a_session_closes_its_socket() {
         other => panic!("expected a close frame, got {other:?}"),
     }
 }
+
+/// Twitch's chat example with what Twitch might change: nulls where values
+/// may be absent, a missing optional object, a field nobody knows yet.
+#[test]
+fn unexpected_nulls_and_missing_optionals_decode() {
+    let meta = twitch::meta::subscription("channel.chat.message", "1").unwrap();
+    let mut payload: Value = serde_json::from_str(meta.example.unwrap()).unwrap();
+    let event = &mut payload["event"];
+    event["badges"] = Value::Null;
+    event["cheer"] = Value::Null;
+    event.as_object_mut().unwrap().remove("reply");
+    event["source_badges"] = Value::Null;
+    event["brand_new"] = json!([1, 2, 3]);
+    let frame = json!({
+        "metadata": {"message_id": "m", "message_type": "notification", "message_timestamp": now(),
+            "subscription_type": "channel.chat.message", "subscription_version": "1"},
+        "payload": payload,
+    });
+    let decoded = twitch::websocket::decode_frame::<Event>(&frame.to_string()).expect("decodes");
+    match decoded.message {
+        twitch::websocket::Message::Notification {
+            event: Event::ChannelChatMessageV1(m), decode_error: None, ..
+        } => {
+            assert!(m.badges.is_empty());
+            assert!(m.cheer.is_none());
+            assert!(m.reply.is_none());
+            assert!(m.source_badges.is_none());
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}

@@ -117,7 +117,7 @@ pub struct SubscriptionInfo {
 pub struct RawJson(Box<RawValue>);
 
 impl RawJson {
-    /// Wrap JSON text (it must be valid JSON).
+    /// Keep a JSON value.
     pub fn from_value(value: &serde_json::Value) -> Self {
         Self(serde_json::value::to_raw_value(value).unwrap_or_else(|_| null()))
     }
@@ -135,14 +135,6 @@ impl RawJson {
     /// Parse it.
     pub fn to_value(&self) -> serde_json::Value {
         serde_json::from_str(self.0.get()).unwrap_or(serde_json::Value::Null)
-    }
-
-    /// One string field of an object (e.g. a condition's `broadcaster_user_id`).
-    pub fn str_field(&self, key: &str) -> Option<String> {
-        match self.to_value().get(key)? {
-            serde_json::Value::String(s) => Some(s.clone()),
-            _ => None,
-        }
     }
 }
 

@@ -12,10 +12,10 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::{self, Message as WsMessage};
 
 use super::conn::{self, Ws};
-use super::frame::{Frame, Message, SessionInfo, decode_frame};
+use super::frame::{Frame, Message, SessionInfo, decode_frame, frame_error};
 use super::{
     Backoff, Delivered, DisconnectReason, EventSubError, Lost, MAX_MESSAGE_AGE, Revocation, SessionItem,
-    SubscriptionStatus, UnknownMessage,
+    SubscriptionStatus, UnknownMessage, lock,
 };
 use crate::error::{Error, Result};
 use crate::eventsub::EventPayload;
@@ -24,8 +24,10 @@ use crate::webhook::SeenIds;
 /// Connection settings shared by sessions and shard pools.
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
-    /// Where fresh connections go (with `keepalive_timeout_seconds` applied).
-    pub url: String,
+    /// Where fresh connections go.
+    pub base_url: String,
+    /// The `keepalive_timeout_seconds` to ask for, if any.
+    pub keepalive: Option<u32>,
     /// Slack on top of the keepalive window before a socket counts as dead.
     pub grace: Duration,
     pub backoff: Backoff,
@@ -36,21 +38,26 @@ pub(crate) struct Config {
 }
 
 impl Config {
-    pub fn new(url: &str, keepalive: Option<u32>) -> Self {
-        let url = match keepalive {
-            Some(k) => {
-                let sep = if url.contains('?') { '&' } else { '?' };
-                format!("{url}{sep}keepalive_timeout_seconds={}", k.clamp(10, 600))
-            }
-            None => url.to_owned(),
-        };
+    pub fn new(base_url: String) -> Self {
         Self {
-            url,
+            base_url,
+            keepalive: None,
             grace: Duration::from_secs(5),
             backoff: Backoff::default(),
             max_message: 4 << 20,
             connect_timeout: Duration::from_secs(10),
             welcome_timeout: Duration::from_secs(10),
+        }
+    }
+
+    /// The URL of a fresh connection, with the keepalive asked for.
+    fn url(&self) -> String {
+        match self.keepalive {
+            Some(k) => {
+                let sep = if self.base_url.contains('?') { '&' } else { '?' };
+                format!("{}{sep}keepalive_timeout_seconds={}", self.base_url, k.clamp(10, 600))
+            }
+            None => self.base_url.clone(),
         }
     }
 }
@@ -78,9 +85,9 @@ pub(crate) enum Command {
     Close,
 }
 
-/// Open a socket and read its welcome.
-pub(crate) async fn connect<E: EventPayload>(cfg: &Config, url: &str) -> Result<(Ws, SessionInfo)> {
-    let mut ws = conn::open(url, cfg.connect_timeout, cfg.max_message).await?;
+/// Open a fresh socket and read its welcome.
+pub(crate) async fn connect<E: EventPayload>(cfg: &Config) -> Result<(Ws, SessionInfo)> {
+    let mut ws = conn::open(&cfg.url(), cfg.connect_timeout, cfg.max_message).await?;
     match tokio::time::timeout(cfg.welcome_timeout, read_welcome::<E>(&mut ws)).await {
         Ok(Ok(info)) => Ok((ws, info)),
         Ok(Err(e)) => Err(e),
@@ -124,10 +131,6 @@ fn too_old(timestamp: &str) -> bool {
         Ok(t) => SystemTime::now().duration_since(t.to_system_time()).is_ok_and(|age| age > MAX_MESSAGE_AGE),
         Err(_) => false,
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 enum Incoming {
@@ -277,7 +280,7 @@ impl<E: EventPayload + Send + 'static> Engine<E> {
                 biased;
                 _ = self.cmd.recv() => return None,
                 _ = self.tx.closed() => return None,
-                r = connect::<E>(&self.cfg, &self.cfg.url) => match r {
+                r = connect::<E>(&self.cfg) => match r {
                     Ok(ok) => return Some(ok),
                     Err(e) => tracing::warn!(error = %e, attempt, "eventsub: reconnect failed"),
                 },
@@ -327,7 +330,14 @@ impl<E: EventPayload + Send + 'static> Engine<E> {
             Some(Ok(WsMessage::Text(t))) => self.on_text(&t).await,
             Some(Ok(WsMessage::Binary(b))) => match std::str::from_utf8(&b) {
                 Ok(t) => self.on_text(t).await,
-                Err(_) => self.emit(SessionItem::Error(frame_error("a binary frame that is not UTF-8"))).await,
+                Err(_) => {
+                    self.emit(SessionItem::Error(frame_error(
+                        "",
+                        String::new(),
+                        "a binary frame that is not UTF-8".into(),
+                    )))
+                    .await
+                }
             },
             Some(Ok(WsMessage::Close(f))) => Step::Lost(match f {
                 Some(f) => DisconnectReason::Closed { code: u16::from(f.code).into(), reason: f.reason.to_string() },
@@ -419,15 +429,6 @@ fn shard_of(text: &str) -> Option<(String, String)> {
     }
     let f: F = serde_json::from_str(text).ok()?;
     Some((f.payload.event.conduit_id, f.payload.event.shard_id))
-}
-
-fn frame_error(message: &str) -> Error {
-    Error::Decode {
-        endpoint: "eventsub websocket message".into(),
-        path: String::new(),
-        message: message.into(),
-        body: String::new(),
-    }
 }
 
 async fn close(mut ws: Ws) {

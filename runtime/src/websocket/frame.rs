@@ -186,7 +186,7 @@ pub fn decode_frame<E: EventPayload>(text: &str) -> Result<Frame<E>, Error> {
     slow(text)
 }
 
-fn frame_error(text: &str, path: String, message: String) -> Error {
+pub(crate) fn frame_error(text: &str, path: String, message: String) -> Error {
     Error::Decode { endpoint: "eventsub websocket message".into(), path, message, body: text.to_owned() }
 }
 

@@ -26,6 +26,12 @@ pub use session::{Session, SessionBuilder, SessionHandle, Subscribed};
 use crate::error::Error;
 use crate::eventsub::{RawSubscription, SubscriptionInfo};
 
+/// A lock that a panicked holder did not poison for good: the state it
+/// guards (ids, subscription lists) stays usable.
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// Twitch's EventSub WebSocket endpoint.
 pub const EVENTSUB_WS_URL: &str = "wss://eventsub.wss.twitch.tv/ws";
 

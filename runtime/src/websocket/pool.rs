@@ -16,7 +16,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::engine::{self, Command, Config, Engine, Hooks};
-use super::{Backoff, BoxFuture, EventSubApi, EventSubError, Recovered, SessionItem, ShardAttach};
+use super::{Backoff, BoxFuture, EventSubApi, EventSubError, Recovered, SessionItem, ShardAttach, lock};
 use crate::error::{Error, Result};
 use crate::eventsub::EventPayload;
 use crate::webhook::SeenIds;
@@ -24,18 +24,12 @@ use crate::webhook::SeenIds;
 /// Most shards sent in one update call.
 const MAX_BATCH: usize = 100;
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 /// Configures and starts a [`ShardPool`].
 #[must_use]
 pub struct ShardPoolBuilder<E> {
     api: Arc<dyn EventSubApi>,
     conduit_id: String,
     cfg: Config,
-    base_url: String,
-    keepalive: Option<u32>,
     shards: Vec<u32>,
     grow_to: Option<u32>,
     batch_window: Duration,
@@ -48,7 +42,7 @@ impl<E> std::fmt::Debug for ShardPoolBuilder<E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ShardPoolBuilder")
             .field("conduit_id", &self.conduit_id)
-            .field("url", &self.base_url)
+            .field("url", &self.cfg.base_url)
             .field("shards", &self.shards.len())
             .finish()
     }
@@ -58,13 +52,10 @@ impl<E: EventPayload + Send + 'static> ShardPoolBuilder<E> {
     /// A pool for `conduit_id`, attaching shards through `api` (which must
     /// use an app token), connecting to `url`.
     pub fn new(api: Arc<dyn EventSubApi>, conduit_id: impl Into<String>, url: impl Into<String>) -> Self {
-        let base_url = url.into();
         Self {
             api,
             conduit_id: conduit_id.into(),
-            cfg: Config::new(&base_url, None),
-            base_url,
-            keepalive: None,
+            cfg: Config::new(url.into()),
             shards: vec![0],
             grow_to: None,
             batch_window: Duration::from_millis(50),
@@ -88,7 +79,7 @@ impl<E: EventPayload + Send + 'static> ShardPoolBuilder<E> {
 
     /// Ask Twitch for a keepalive every `seconds` (10 to 600) of silence.
     pub fn keepalive_timeout_seconds(mut self, seconds: u32) -> Self {
-        self.keepalive = Some(seconds);
+        self.cfg.keepalive = Some(seconds);
         self
     }
 
@@ -121,8 +112,7 @@ impl<E: EventPayload + Send + 'static> ShardPoolBuilder<E> {
     /// Start every shard and attach it; returns once each shard was
     /// attached (or refused, which is an error).
     pub async fn start(self) -> Result<ShardPool<E>> {
-        let mut cfg = self.cfg;
-        cfg.url = Config::new(&self.base_url, self.keepalive).url;
+        let cfg = self.cfg;
         let (tx, rx) = mpsc::channel(self.buffer);
         let (attach_tx, attach_rx) = mpsc::channel(1024);
         tokio::spawn(attacher(self.api.clone(), self.conduit_id.clone(), attach_rx, self.batch_window));
@@ -439,7 +429,7 @@ async fn run_shard<E: EventPayload + Send + 'static>(
                 let _ = steps.connected.send(Err(closed()));
                 return;
             }
-            r = engine::connect::<E>(&cfg, &cfg.url) => match r {
+            r = engine::connect::<E>(&cfg) => match r {
                 Ok(ok) => break ok,
                 Err(e) if attempt >= 3 => {
                     let _ = steps.connected.send(Err(e));

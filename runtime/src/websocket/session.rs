@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, watch};
 use super::engine::{self, Command, Config, Engine, Hooks};
 use super::{
     Backoff, BoxFuture, CreatedSubscription, EventSubApi, EventSubError, FailedResubscribe, MAX_CONNECTIONS_PER_USER,
-    MAX_SUBSCRIPTIONS_PER_CONNECTION, NewSubscription, Recovered, SessionItem, Transport,
+    MAX_SUBSCRIPTIONS_PER_CONNECTION, NewSubscription, Recovered, SessionItem, Transport, lock,
 };
 use crate::error::{Error, Result};
 use crate::eventsub::{EventPayload, SubscriptionInfo, SubscriptionType};
@@ -83,18 +83,12 @@ impl Drop for Slot {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 /// Configures and opens a [`Session`].
 #[must_use]
 pub struct SessionBuilder<E> {
     api: Arc<dyn EventSubApi>,
     client_id: String,
     cfg: Config,
-    base_url: String,
-    keepalive: Option<u32>,
     user: Option<UserId>,
     initial: Vec<Spec>,
     dedup: usize,
@@ -105,8 +99,8 @@ pub struct SessionBuilder<E> {
 impl<E> std::fmt::Debug for SessionBuilder<E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SessionBuilder")
-            .field("url", &self.base_url)
-            .field("keepalive", &self.keepalive)
+            .field("url", &self.cfg.base_url)
+            .field("keepalive", &self.cfg.keepalive)
             .field("user", &self.user)
             .field("subscriptions", &self.initial.len())
             .finish()
@@ -117,13 +111,10 @@ impl<E: EventPayload + Send + 'static> SessionBuilder<E> {
     /// A session that subscribes through `api`, for the application
     /// `client_id`, connecting to `url` (Twitch's is [`super::EVENTSUB_WS_URL`]).
     pub fn new(api: Arc<dyn EventSubApi>, client_id: impl Into<String>, url: impl Into<String>) -> Self {
-        let base_url = url.into();
         Self {
             api,
             client_id: client_id.into(),
-            cfg: Config::new(&base_url, None),
-            base_url,
-            keepalive: None,
+            cfg: Config::new(url.into()),
             user: None,
             initial: Vec::new(),
             dedup: 4096,
@@ -134,7 +125,7 @@ impl<E: EventPayload + Send + 'static> SessionBuilder<E> {
 
     /// Ask Twitch for a keepalive every `seconds` (10 to 600) of silence.
     pub fn keepalive_timeout_seconds(mut self, seconds: u32) -> Self {
-        self.keepalive = Some(seconds);
+        self.cfg.keepalive = Some(seconds);
         self
     }
 
@@ -189,9 +180,8 @@ impl<E: EventPayload + Send + 'static> SessionBuilder<E> {
     pub async fn connect(self) -> Result<Session<E>> {
         let key = format!("{}\u{0}{}", self.client_id, self.user.as_deref().unwrap_or(""));
         let slot = Slot::take(key, self.user.as_ref())?;
-        let mut cfg = self.cfg;
-        cfg.url = Config::new(&self.base_url, self.keepalive).url;
-        let (ws, welcome) = engine::connect::<E>(&cfg, &cfg.url).await?;
+        let cfg = self.cfg;
+        let (ws, welcome) = engine::connect::<E>(&cfg).await?;
         let (tx, rx) = mpsc::channel(self.buffer);
         let (state_tx, state_rx) = watch::channel(None);
         let (cmd_tx, cmd_rx) = mpsc::channel(4);

@@ -9,7 +9,7 @@ use twitch_runtime::websocket::{
 };
 
 use crate::helix::conduits::{ConduitShardTransportRequest, ConduitShardUpdate};
-use crate::helix::eventsub::{CreateEventsubSubscriptionResponse, EventSubTransportRequest};
+use crate::helix::eventsub::EventSubTransportRequest;
 use crate::shared::EventSubTransportMethod;
 use crate::{Client, Error, Event, Result, SubscriptionInfo};
 
@@ -70,42 +70,18 @@ fn transport(t: Transport) -> Result<EventSubTransportRequest> {
     Ok(req)
 }
 
-#[derive(serde::Serialize)]
-struct BatchedBody<'a> {
-    #[serde(rename = "type")]
-    subscription_type: &'a str,
-    version: &'a str,
-    condition: &'a serde_json::Value,
-    transport: &'a EventSubTransportRequest,
-    is_batching_enabled: bool,
-}
-
 impl EventSubApi for Client {
     fn create_subscription(&self, new: NewSubscription) -> BoxFuture<'_, Result<CreatedSubscription>> {
         Box::pin(async move {
             let t = transport(new.transport)?;
-            let resp: CreateEventsubSubscriptionResponse = if new.batched {
-                // Batched types must be created with `is_batching_enabled`,
-                // which the documented body lacks: sent through the raw call.
-                let body = BatchedBody {
-                    subscription_type: &new.subscription_type,
-                    version: &new.version,
-                    condition: &new.condition,
-                    transport: &t,
-                    is_batching_enabled: true,
-                };
-                let mut req = self.raw(crate::Method::Post, "/eventsub/subscriptions").json(&body)?;
-                if let Some(u) = new.as_user {
-                    req = req.as_user(u);
-                }
-                req.send().await?
-            } else {
-                let mut req = self.create_eventsub_subscription(new.subscription_type, new.version, new.condition, t);
-                if let Some(u) = new.as_user {
-                    req = req.as_user(u);
-                }
-                req.send().await?
-            };
+            let mut req = self.create_eventsub_subscription(new.subscription_type, new.version, new.condition, t);
+            if new.batched {
+                req = req.is_batching_enabled(true);
+            }
+            if let Some(u) = new.as_user {
+                req = req.as_user(u);
+            }
+            let resp = req.send().await?;
             let Some(first) = resp.data.into_iter().next() else {
                 return Err(Error::Decode {
                     endpoint: "create-eventsub-subscription".into(),

@@ -8,10 +8,12 @@ fn main() {
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     println!("cargo::rerun-if-changed={}", schema.display());
     match twitch_codegen::example_tests(&schema) {
-        Ok(code) => {
-            let path = out.join("examples.rs");
-            if std::fs::read_to_string(&path).ok().as_deref() != Some(code.as_str()) {
-                std::fs::write(&path, code).expect("write examples.rs");
+        Ok(tests) => {
+            for (name, code) in [("examples_decode.rs", tests.decodes), ("example_requests.rs", tests.requests)] {
+                let path = out.join(name);
+                if std::fs::read_to_string(&path).ok().as_deref() != Some(code.as_str()) {
+                    std::fs::write(&path, code).expect("write the example tests");
+                }
             }
         }
         Err(diags) => {

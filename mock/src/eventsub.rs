@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value, json};
 use twitch::EndpointMeta;
+use twitch::Timestamp;
 
 use crate::helix::Caller;
 use crate::http::{Req, Resp};
@@ -551,17 +552,18 @@ pub(crate) fn fresh_event(sub_type: &str, version: &str) -> Option<Value> {
     let meta = twitch::meta::subscription(sub_type, version)?;
     let example: Value = serde_json::from_str(meta.example?).ok()?;
     let mut event = example.get("event").or_else(|| example.get("events")).cloned()?;
-    let mut earliest: Option<std::time::Duration> = None;
+    let mut earliest: Option<Timestamp> = None;
     visit_times(&event, &mut |t| earliest = Some(earliest.map_or(t, |e| e.min(t))));
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    refresh(&mut event, None, earliest.map(|e| now.saturating_sub(e)).unwrap_or_default());
+    let shift =
+        earliest.and_then(|e| std::time::SystemTime::now().duration_since(e.to_system_time()).ok()).unwrap_or_default();
+    refresh(&mut event, None, shift);
     Some(event)
 }
 
-fn visit_times(v: &Value, f: &mut impl FnMut(std::time::Duration)) {
+fn visit_times(v: &Value, f: &mut impl FnMut(Timestamp)) {
     match v {
         Value::String(s) => {
-            if let Some(t) = util::parse_rfc3339(s) {
+            if let Ok(t) = Timestamp::parse(s) {
                 f(t);
             }
         }
@@ -576,8 +578,8 @@ fn refresh(v: &mut Value, key: Option<&str>, shift: std::time::Duration) {
         Value::String(s) => {
             if key.is_some_and(is_id_key) {
                 *s = util::uuid();
-            } else if let Some(t) = util::parse_rfc3339(s) {
-                *s = util::rfc3339(t + shift);
+            } else if let Ok(t) = Timestamp::parse(s) {
+                *s = Timestamp::from(t.to_system_time() + shift).to_rfc3339_nanos();
             }
         }
         Value::Array(a) => a.iter_mut().for_each(|x| refresh(x, key, shift)),

@@ -347,10 +347,7 @@ fn ban_user(shared: &Shared, caller: &Caller, req: &Req, body: &Value) -> Resp {
     g.bans.retain(|b| !(b.broadcaster_id == broadcaster_id && b.user.id == user_id));
     let now = util::now_rfc3339();
     let end = duration.map(|d| {
-        util::rfc3339(
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default()
-                + std::time::Duration::from_secs(d),
-        )
+        twitch::Timestamp::from(std::time::SystemTime::now() + std::time::Duration::from_secs(d)).to_rfc3339_nanos()
     });
     let user = g.user_or_synth(user_id);
     let moderator = caller.user.clone().unwrap_or_else(|| g.user_or_synth(&moderator_id));

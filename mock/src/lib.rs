@@ -36,7 +36,7 @@ mod eventsub;
 mod helix;
 mod http;
 mod oauth;
-mod ratelimit;
+pub mod ratelimit;
 mod state;
 mod util;
 mod ws;

@@ -4,13 +4,14 @@
 //! bucket is full again after `window`. Each request takes one point; with
 //! none left the answer is a 429. Every answer carries `Ratelimit-Limit`,
 //! `Ratelimit-Remaining` and `Ratelimit-Reset` (Unix seconds when the
-//! bucket is full again), the same semantics as the test suite's bucket.
+//! bucket is full again). Public so other local servers (the test suite's)
+//! keep the same bucket.
 
 use std::time::{Duration, Instant};
 
 /// One bucket.
 #[derive(Debug, Clone)]
-pub(crate) struct Bucket {
+pub struct Bucket {
     capacity: f64,
     rate: f64,
     tokens: f64,
@@ -19,7 +20,7 @@ pub(crate) struct Bucket {
 
 /// What a request learned from its bucket.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Taken {
+pub struct Taken {
     /// A point was available (and is now spent).
     pub allowed: bool,
     /// `Ratelimit-Limit`

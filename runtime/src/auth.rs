@@ -353,7 +353,7 @@ impl OAuth {
     pub fn code_from_redirect(redirect: &str, expected_state: &str) -> Result<String> {
         let query = redirect.split_once('?').map(|(_, q)| q).unwrap_or(redirect);
         let query = query.split('#').next().unwrap_or("");
-        let params = parse_params(query);
+        let params = crate::query::parse_pairs(query);
         check_redirect(&params, expected_state)?;
         params
             .iter()
@@ -366,7 +366,7 @@ impl OAuth {
     /// (the whole URL or the part after `#`), after checking `state`.
     pub fn token_from_fragment(redirect: &str, expected_state: &str) -> Result<(AccessToken, Vec<String>)> {
         let fragment = redirect.split_once('#').map(|(_, f)| f).unwrap_or(redirect);
-        let params = parse_params(fragment);
+        let params = crate::query::parse_pairs(fragment);
         check_redirect(&params, expected_state)?;
         let token =
             params.iter().find(|(k, _)| k == "access_token").map(|(_, v)| AccessToken::new(v.clone())).ok_or_else(
@@ -512,16 +512,6 @@ impl OAuth {
     }
 }
 
-fn parse_params(s: &str) -> Vec<(String, String)> {
-    s.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (percent_decode(k), percent_decode(v))
-        })
-        .collect()
-}
-
 fn check_redirect(params: &[(String, String)], expected_state: &str) -> Result<()> {
     let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     if let Some(error) = get("error") {
@@ -534,30 +524,6 @@ fn check_redirect(params: &[(String, String)], expected_state: &str) -> Result<(
         Some(s) if s == expected_state => Ok(()),
         _ => Err(Error::OAuth(OAuthError::StateMismatch)),
     }
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => {
-                let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
-                match hex {
-                    Some(v) => {
-                        out.push(v);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ mod error;
 pub mod eventsub;
 mod meta;
 mod pagination;
-mod query;
+pub mod query;
 pub mod ratelimit;
 mod secret;
 pub mod tokens;

@@ -1,4 +1,5 @@
-//! Query strings.
+//! Query strings and form bodies: encoding what we send, decoding what
+//! comes back in redirects (and, in the mock and tests, what is sent).
 
 use std::borrow::Cow;
 use std::fmt::Write;
@@ -111,9 +112,57 @@ fn encode_into(out: &mut String, s: &str) {
     }
 }
 
+/// `%XX` and `+` decoding (query strings and form bodies); a malformed
+/// escape is kept as it is.
+pub fn percent_decode(s: &str) -> String {
+    fn hex(b: u8) -> Option<u8> {
+        (b as char).to_digit(16).map(|d| d as u8)
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => match (bytes.get(i + 1).and_then(|&b| hex(b)), bytes.get(i + 2).and_then(|&b| hex(b))) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `a=1&b=x%20y` into decoded pairs, in order; a name without `=` has an
+/// empty value.
+pub fn parse_pairs(s: &str) -> Vec<(String, String)> {
+    s.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decodes_forms() {
+        assert_eq!(percent_decode("a%20b+c%zz%4"), "a b c%zz%4");
+        assert_eq!(percent_decode("%C3%BC"), "ü");
+        assert_eq!(
+            parse_pairs("a=1&&b&c=x%3Dy"),
+            [("a".into(), "1".into()), ("b".into(), String::new()), ("c".into(), "x=y".into())]
+        );
+    }
 
     #[test]
     fn encodes_and_repeats() {

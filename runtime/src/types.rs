@@ -308,12 +308,27 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
-impl fmt::Display for Timestamp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Timestamp {
+    /// RFC 3339 with all nine fraction digits (`2023-07-19T14:56:51.634234626Z`),
+    /// the way EventSub writes its times.
+    pub fn to_rfc3339_nanos(&self) -> String {
+        let mut out = String::with_capacity(30);
+        let _ = self.write_date_time(&mut out);
+        let _ = fmt::Write::write_fmt(&mut out, format_args!(".{:09}Z", self.nanos));
+        out
+    }
+
+    fn write_date_time(&self, f: &mut impl fmt::Write) -> fmt::Result {
         let days = self.secs.div_euclid(86_400);
         let rem = self.secs.rem_euclid(86_400);
         let (y, m, d) = civil_from_days(days);
-        write!(f, "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60)?;
+        write!(f, "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_date_time(f)?;
         if self.nanos > 0 {
             let mut frac = format!("{:09}", self.nanos);
             while frac.ends_with('0') {
@@ -390,6 +405,14 @@ mod tests {
         {
             assert!(Timestamp::parse(s).is_err(), "{s}");
         }
+    }
+
+    #[test]
+    fn eventsub_style_keeps_nine_digits() {
+        let t = Timestamp::parse("2023-07-19T14:56:51.634234626Z").unwrap();
+        assert_eq!(t.to_rfc3339_nanos(), "2023-07-19T14:56:51.634234626Z");
+        let t = Timestamp::parse("2020-02-29T23:00:00-01:00").unwrap();
+        assert_eq!(t.to_rfc3339_nanos(), "2020-03-01T00:00:00.000000000Z");
     }
 
     #[test]

@@ -13,26 +13,16 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use support::{Response, TestServer, TwitchBucket};
+use support::{Response, TestServer, bucket_server};
 use twitch::{Client, RetryPolicy};
 
 async fn bucket_run(limiter: bool) -> (usize, usize, f64) {
     let (capacity, window) = (800.0, 6.0);
-    let bucket = Mutex::new(TwitchBucket::new(capacity as u32, Duration::from_secs_f64(window)));
-    let refused = Arc::new(AtomicUsize::new(0));
-    let r = refused.clone();
-    let server = TestServer::start(move |_| {
-        let (ok, resp) = bucket.lock().unwrap().answer(r#"{"data":[]}"#);
-        if !ok {
-            r.fetch_add(1, Ordering::Relaxed);
-        }
-        resp
-    })
-    .await;
+    let (server, refused) = bucket_server(capacity as u32, Duration::from_secs_f64(window)).await;
     let policy = if limiter { RetryPolicy::default() } else { RetryPolicy::none() };
     let client = Client::builder()
         .client_id("bench")

@@ -7,15 +7,11 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use support::{Request, Response, TestServer, percent_decode};
+use support::{Request, Response, TestServer, parse_pairs};
 use twitch::{ClientSecret, Error, OAuth, OAuthError};
 
 fn form(req: &Request) -> HashMap<String, String> {
-    req.body_str()
-        .split('&')
-        .filter_map(|p| p.split_once('='))
-        .map(|(k, v)| (percent_decode(k), percent_decode(v)))
-        .collect()
+    parse_pairs(&req.body_str()).into_iter().collect()
 }
 
 fn token_json(access: &str, refresh: Option<&str>) -> String {

@@ -17,55 +17,10 @@ use twitch_mock::{Fault, Mock, MockServer, TriggerOptions};
 /// Hang guard for anything awaited; never an assertion about speed.
 const GUARD: Duration = Duration::from_secs(60);
 
-// ---------------------------------------------------------------------------
-// The example cases generated from the schema (see tests/build.rs). The
-// generated file also holds the strict decoding checks of tests/examples.rs;
-// they are stubbed here and unused.
-
-#[allow(dead_code, clippy::extra_unused_type_parameters)]
-mod examples {
-    pub struct ExampleCase {
-        pub id: &'static str,
-        pub index: usize,
-        pub raw: &'static str,
-        pub method: &'static str,
-        pub path: &'static str,
-        pub query: Vec<(&'static str, &'static str)>,
-        pub body: Option<&'static str>,
-        pub built: Result<twitch::Result<twitch::PreparedRequest>, String>,
-    }
-
-    fn client() -> twitch::Client {
-        twitch::Client::builder()
-            .client_id("example-client")
-            .app_token("example-token")
-            .helix_url("https://api.twitch.tv/helix")
-            .build()
-            .expect("client")
-    }
-
-    fn strict<T>(_json: &str) -> Result<(), String> {
-        Ok(())
-    }
-
-    fn strict_data<T>(_json: &str) -> Result<(), String> {
-        Ok(())
-    }
-
-    fn strict_data_object<T>(_json: &str) -> Result<(), String> {
-        Ok(())
-    }
-
-    fn strict_event<T>(_payload: &str, _key: &str) -> Result<(), String> {
-        Ok(())
-    }
-
-    include!(concat!(env!("OUT_DIR"), "/examples.rs"));
-
-    pub fn cases() -> Vec<ExampleCase> {
-        example_requests()
-    }
-}
+// The example cases generated from the schema (see tests/build.rs).
+#[allow(dead_code)] // the builders' output is compared in tests/examples.rs, not here
+#[path = "support/example_requests.rs"]
+mod examples;
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -369,7 +324,7 @@ async fn every_endpoint_answers_a_scoped_token_and_refuses_the_rest() {
     const EXAMPLE_SUBSCRIPTION: &str = "26b1c993-bfcf-44d9-b876-379dacafe75a";
     const EXAMPLE_SESSION: &str = "AQoQexAWVYKSTIu4ec_2VAxyuhAB";
 
-    let cases = examples::cases();
+    let cases = examples::example_requests();
     let mut failures = Vec::new();
     let mut checked = HashSet::new();
     let mut requests = 0;

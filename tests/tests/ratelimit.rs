@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use support::{Response, TestServer, TwitchBucket};
+use support::{Response, TestServer, bucket_server};
 use twitch::{Client, Error, RetryPolicy};
 
 fn client(server: &TestServer, policy: RetryPolicy) -> Client {
@@ -39,17 +39,7 @@ fn fast() -> RetryPolicy {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_load_stays_inside_the_bucket() {
     // Twitch's shape compressed: 20 points per second instead of per 10 s.
-    let bucket = Mutex::new(TwitchBucket::new(20, Duration::from_secs(1)));
-    let refused = Arc::new(AtomicUsize::new(0));
-    let r = refused.clone();
-    let server = TestServer::start(move |_| {
-        let (ok, resp) = bucket.lock().unwrap().answer(r#"{"data":[]}"#);
-        if !ok {
-            r.fetch_add(1, Ordering::SeqCst);
-        }
-        resp
-    })
-    .await;
+    let (server, refused) = bucket_server(20, Duration::from_secs(1)).await;
     let c = client(&server, fast());
     let tasks: Vec<_> = (0..20)
         .map(|_| {

@@ -31,8 +31,9 @@ fn ext_module(ep_module: &[String]) -> TokenStream {
 }
 
 /// `fn decode_examples(check: &mut dyn FnMut(&str, Result<(), String>))` and
-/// `fn example_requests() -> Vec<ExampleCase>`.
-pub fn example_tests(schema: &Schema) -> TokenStream {
+/// `pub fn example_requests() -> Vec<ExampleCase>`, as two token streams: the
+/// requests are replayed elsewhere (against the mock) without the decoders.
+pub fn example_tests(schema: &Schema) -> (TokenStream, TokenStream) {
     let mut decodes = Vec::new();
     let mut requests = Vec::new();
     for m in &schema.modules {
@@ -82,20 +83,22 @@ pub fn example_tests(schema: &Schema) -> TokenStream {
             }
         }
     }
-    quote! {
+    let decodes = quote! {
         /// Decode every example strictly; `check` gets the item id and the outcome.
         fn decode_examples(check: &mut dyn FnMut(&str, Result<(), String>)) {
             #(#decodes)*
         }
-
+    };
+    let requests = quote! {
         /// Every example request, and what the generated builder made of it.
         #[allow(clippy::vec_init_then_push)]
-        fn example_requests() -> Vec<ExampleCase> {
+        pub fn example_requests() -> Vec<ExampleCase> {
             let mut cases = Vec::new();
             #(#requests)*
             cases
         }
-    }
+    };
+    (decodes, requests)
 }
 
 fn decode_call(schema: &Schema, ep: &Endpoint, path: &[String]) -> Option<TokenStream> {

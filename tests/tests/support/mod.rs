@@ -304,14 +304,7 @@ where
     };
     let target = target.split('#').next().unwrap_or_default();
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let query = query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(k), percent_decode(v))
-        })
-        .collect();
+    let query = parse_pairs(query);
 
     Ok(Some(Parsed { request: Request { method, path: path.to_owned(), query, headers, body }, keep_alive }))
 }
@@ -407,31 +400,7 @@ async fn write_response<W: AsyncWriteExt + Unpin>(
     write.flush().await
 }
 
-/// `%XX` and `+` decoding; malformed escapes are kept as they are.
-pub fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => match (bytes.get(i + 1).and_then(|&b| hex(b)), bytes.get(i + 2).and_then(|&b| hex(b))) {
-                (Some(h), Some(l)) => {
-                    out.push(h << 4 | l);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn hex(b: u8) -> Option<u8> {
-    (b as char).to_digit(16).map(|d| d as u8)
-}
+pub use twitch_runtime::query::parse_pairs;
 
 /// The reason phrase of a status.
 fn reason(status: u16) -> &'static str {
@@ -464,44 +433,49 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
-/// Twitch's rate-limit bucket: `capacity` points, refilled continuously so
-/// that an empty bucket is full again after `window`. Every answer carries
-/// `Ratelimit-Limit`, `Ratelimit-Remaining` and `Ratelimit-Reset`.
-pub struct TwitchBucket {
-    capacity: f64,
-    rate: f64,
-    tokens: f64,
-    last: std::time::Instant,
-}
+/// Twitch's rate-limit bucket (the mock's), answering like Helix: every
+/// answer carries `Ratelimit-Limit`, `Ratelimit-Remaining` and `Ratelimit-Reset`.
+pub struct TwitchBucket(twitch_mock::ratelimit::Bucket);
 
 impl TwitchBucket {
-    /// A full bucket.
+    /// A full bucket of `capacity` points, full again `window` after empty.
     pub fn new(capacity: u32, window: std::time::Duration) -> Self {
-        let capacity = f64::from(capacity);
-        Self { capacity, rate: capacity / window.as_secs_f64(), tokens: capacity, last: std::time::Instant::now() }
+        Self(twitch_mock::ratelimit::Bucket::new(capacity, window))
     }
 
     /// Take a point for one request: the response (200 with `ok_body`, or
     /// Twitch's 429) with the bucket's headers, and whether it was allowed.
     pub fn answer(&mut self, ok_body: &str) -> (bool, Response) {
-        let now = std::time::Instant::now();
-        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.capacity);
-        self.last = now;
-        let ok = self.tokens >= 1.0;
-        if ok {
-            self.tokens -= 1.0;
-        }
-        let unix = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs_f64();
-        let reset = (unix + (self.capacity - self.tokens) / self.rate).ceil() as u64;
-        let resp = if ok {
+        let t = self.0.take();
+        let resp = if t.allowed {
             Response::json(200, ok_body)
         } else {
             Response::json(429, r#"{"error":"Too Many Requests","status":429,"message":"Too Many Requests"}"#)
         };
         let resp = resp
-            .header("Ratelimit-Limit", (self.capacity as u64).to_string())
-            .header("Ratelimit-Remaining", (self.tokens.floor() as u64).to_string())
-            .header("Ratelimit-Reset", reset.to_string());
-        (ok, resp)
+            .header("Ratelimit-Limit", t.limit.to_string())
+            .header("Ratelimit-Remaining", t.remaining.to_string())
+            .header("Ratelimit-Reset", t.reset.to_string());
+        (t.allowed, resp)
     }
+}
+
+/// A server keeping Twitch's bucket that answers `{"data":[]}` while it has
+/// points; the counter is the 429s it sent.
+pub async fn bucket_server(
+    capacity: u32,
+    window: std::time::Duration,
+) -> (TestServer, Arc<std::sync::atomic::AtomicUsize>) {
+    let bucket = Mutex::new(TwitchBucket::new(capacity, window));
+    let refused = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let r = refused.clone();
+    let server = TestServer::start(move |_| {
+        let (ok, resp) = lock(&bucket).answer(r#"{"data":[]}"#);
+        if !ok {
+            r.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        resp
+    })
+    .await;
+    (server, refused)
 }

@@ -114,7 +114,7 @@ async fn read_welcome<E: EventPayload>(ws: &mut Ws) -> Result<SessionInfo> {
             None => return Err(no_welcome("the connection ended".into())),
         };
         return match decode_frame::<E>(&text) {
-            Ok(Frame { message: Message::Welcome(info), .. }) => Ok(info),
+            Ok(Frame { message: Message::Welcome(info), .. }) => Ok(*info),
             Ok(Frame { metadata, .. }) => Err(no_welcome(format!("got `{}` first", metadata.message_type))),
             Err(e) => Err(no_welcome(e.to_string())),
         };
@@ -311,7 +311,7 @@ impl<E: EventPayload + Send + 'static> Engine<E> {
     fn on_incoming(&self, m: Option<std::result::Result<WsMessage, tungstenite::Error>>) -> Incoming {
         match m {
             Some(Ok(WsMessage::Text(t))) => match decode_frame::<E>(&t) {
-                Ok(Frame { message: Message::Welcome(info), .. }) => Incoming::Welcome(info),
+                Ok(Frame { message: Message::Welcome(info), .. }) => Incoming::Welcome(*info),
                 _ => {
                     tracing::warn!("eventsub: the reconnect socket did not start with a welcome");
                     Incoming::Failed
@@ -400,10 +400,15 @@ impl<E: EventPayload + Send + 'static> Engine<E> {
                 }
                 self.hooks.revoked(&subscription.id);
                 let status = SubscriptionStatus::from(subscription.status.as_str());
-                self.emit(SessionItem::Revoked(Box::new(Revocation { status, subscription, shard: self.shard }))).await
+                self.emit(SessionItem::Revoked(Box::new(Revocation {
+                    status,
+                    subscription: *subscription,
+                    shard: self.shard,
+                })))
+                .await
             }
             Message::Unknown(payload) => {
-                self.emit(SessionItem::Unknown(UnknownMessage { metadata: md, payload })).await
+                self.emit(SessionItem::Unknown(UnknownMessage { metadata: md, payload: *payload })).await
             }
         }
     }

@@ -143,7 +143,7 @@ pub struct SessionInfo {
 #[non_exhaustive]
 pub enum Message<E> {
     /// `session_welcome`
-    Welcome(SessionInfo),
+    Welcome(Box<SessionInfo>),
     /// `session_keepalive`
     Keepalive,
     /// `notification`
@@ -156,11 +156,11 @@ pub enum Message<E> {
         decode_error: Option<Box<Error>>,
     },
     /// `session_reconnect`
-    Reconnect(SessionInfo),
+    Reconnect(Box<SessionInfo>),
     /// `revocation`
-    Revocation(SubscriptionInfo),
+    Revocation(Box<SubscriptionInfo>),
     /// A message type this crate does not know, with its payload.
-    Unknown(serde_json::Value),
+    Unknown(Box<serde_json::Value>),
 }
 
 /// A decoded WebSocket message.
@@ -228,16 +228,16 @@ fn slow<E: EventPayload>(text: &str) -> Result<Frame<E>, Error> {
     };
     let parse = || serde_json::Deserializer::from_str(payload);
     let message = match raw.metadata.message_type.as_str() {
-        "session_welcome" => Message::Welcome(
+        "session_welcome" => Message::Welcome(Box::new(
             serde_path_to_error::deserialize::<_, SessionPayload>(&mut parse()).map_err(nested)?.session,
-        ),
-        "session_reconnect" => Message::Reconnect(
+        )),
+        "session_reconnect" => Message::Reconnect(Box::new(
             serde_path_to_error::deserialize::<_, SessionPayload>(&mut parse()).map_err(nested)?.session,
-        ),
+        )),
         "session_keepalive" => Message::Keepalive,
-        "revocation" => Message::Revocation(
+        "revocation" => Message::Revocation(Box::new(
             serde_path_to_error::deserialize::<_, SubscriptionPayload>(&mut parse()).map_err(nested)?.subscription,
-        ),
+        )),
         "notification" => {
             let n: RawNotification<'_> = serde_path_to_error::deserialize(&mut parse()).map_err(nested)?;
             let subscription = RawSubscription::new(RawJson::from_raw(n.subscription));
@@ -255,7 +255,7 @@ fn slow<E: EventPayload>(text: &str) -> Result<Frame<E>, Error> {
             };
             Message::Notification { subscription, event, decode_error }
         }
-        _ => Message::Unknown(serde_json::from_str(payload).unwrap_or(serde_json::Value::Null)),
+        _ => Message::Unknown(Box::new(serde_json::from_str(payload).unwrap_or(serde_json::Value::Null))),
     };
     let m = raw.metadata;
     let metadata = MessageMetadata {
@@ -328,7 +328,7 @@ impl<'de, E: EventPayload> DeserializeSeed<'de> for PayloadSeed<'_, '_, E> {
         match self.0.message_type {
             "session_keepalive" => IgnoredAny::deserialize(de).map(|_| Message::Keepalive),
             "session_welcome" | "session_reconnect" | "revocation" | "notification" => de.deserialize_map(self),
-            _ => serde_json::Value::deserialize(de).map(Message::Unknown),
+            _ => serde_json::Value::deserialize(de).map(|v| Message::Unknown(Box::new(v))),
         }
     }
 }
@@ -352,8 +352,8 @@ impl<'de, E: EventPayload> Visitor<'de> for PayloadSeed<'_, '_, E> {
                 PayloadKey::Subscription if meta.message_type == "notification" => {
                     raw_subscription = Some(map.next_value::<RawSubscription>()?)
                 }
-                PayloadKey::Subscription => subscription = Some(map.next_value::<SubscriptionInfo>()?),
-                PayloadKey::Session => session = Some(map.next_value::<SessionInfo>()?),
+                PayloadKey::Subscription => subscription = Some(map.next_value::<Box<SubscriptionInfo>>()?),
+                PayloadKey::Session => session = Some(map.next_value::<Box<SessionInfo>>()?),
                 PayloadKey::Event | PayloadKey::Events if meta.message_type == "notification" => {
                     let (Some(ty), Some(version)) = (meta.subscription_type, meta.subscription_version) else {
                         return Err(A::Error::custom("notification metadata lacks the subscription type"));

@@ -9,19 +9,34 @@
 //! its `subscription` included), as `twitch::decode_notification` does for
 //! a webhook body.
 //!
+//! A second table splits the typed time in two: the frame with its event
+//! skipped (metadata, the raw `subscription`, dispatch), and the event
+//! decoded on its own next to `IgnoredAny` over the event's bytes. For
+//! `channel.chat.message` it also decodes the frame into borrowed `&str`
+//! fields (no allocation at all): what plain serde_json costs at best for
+//! the same fields, when nothing has to outlive the frame.
+//!
 //! Frames are Twitch's example notifications from the schema, wrapped in a
-//! WebSocket message's `metadata`. Each figure is the best of 7 rounds of
-//! `ITERS` decodes (the least disturbed by the rest of the machine).
+//! WebSocket message's `metadata`. Each figure is the best of `ROUNDS` rounds
+//! of `ITERS` decodes (the least disturbed by the rest of the machine); the
+//! columns of a row take turns round by round, so they see the same machine.
+//!
+//! `EVENTSUB_DECODE_PROFILE=<type>` runs only the typed decode of that type,
+//! for a profiler such as `perf record`, instead of the tables;
+//! `<type>:skipped` runs the frame with the event skipped.
 
 use std::hint::black_box;
 use std::time::Instant;
 
+use serde::Deserialize;
 use serde::de::IgnoredAny;
+use serde_json::value::RawValue;
 use twitch::Event;
 use twitch::websocket::{Message, decode_frame};
+use twitch_runtime::EventPayload;
 
 const ITERS: u32 = 100_000;
-const ROUNDS: usize = 7;
+const ROUNDS: usize = 9;
 
 const TYPES: [(&str, &str); 5] = [
     ("channel.follow", "2"),
@@ -48,19 +63,161 @@ fn frame(ty: &str, version: &str) -> String {
     message.to_string()
 }
 
-fn best_ns(mut f: impl FnMut()) -> f64 {
-    let mut best = f64::MAX;
+/// The event as raw JSON (compact), for decoding it on its own.
+fn event_json(ty: &str, version: &str) -> String {
+    let meta = twitch::meta::subscription(ty, version).expect("type in schema");
+    let payload: serde_json::Value = serde_json::from_str(meta.example.expect("example")).expect("example JSON");
+    payload["event"].to_string()
+}
+
+/// A payload type that skips the event: what the frame costs without it.
+struct Skipped;
+
+impl EventPayload for Skipped {
+    fn decode(_: &str, _: &str, _: &str) -> twitch::Result<Self> {
+        Ok(Skipped)
+    }
+
+    fn deserialize_event<'de, D: serde::Deserializer<'de>>(_: &str, _: &str, de: D) -> Result<Self, D::Error> {
+        IgnoredAny::deserialize(de).map(|_| Skipped)
+    }
+
+    fn unknown(_: twitch::UnknownEvent) -> Self {
+        Skipped
+    }
+
+    fn kind(&self) -> (&str, &str) {
+        ("", "")
+    }
+}
+
+/// `channel.chat.message` v1 with every string borrowed from the frame: the
+/// same fields as the typed decode, without a single allocation.
+#[allow(dead_code)] // Decoded, never read: only the decoding is measured.
+mod borrowed {
+    use serde::Deserialize;
+    use serde::de::IgnoredAny;
+    use serde_json::value::RawValue;
+
+    #[derive(Deserialize)]
+    pub struct Frame<'a> {
+        #[serde(borrow)]
+        pub metadata: Metadata<'a>,
+        #[serde(borrow)]
+        pub payload: Payload<'a>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Metadata<'a> {
+        pub message_id: &'a str,
+        pub message_type: &'a str,
+        pub message_timestamp: &'a str,
+        pub subscription_type: &'a str,
+        pub subscription_version: &'a str,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Payload<'a> {
+        #[serde(borrow)]
+        pub subscription: &'a RawValue,
+        #[serde(borrow)]
+        pub event: Chat<'a>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Chat<'a> {
+        pub broadcaster_user_id: &'a str,
+        pub broadcaster_user_login: &'a str,
+        pub broadcaster_user_name: &'a str,
+        pub chatter_user_id: &'a str,
+        pub chatter_user_login: &'a str,
+        pub chatter_user_name: &'a str,
+        pub message_id: &'a str,
+        #[serde(borrow)]
+        pub message: Content<'a>,
+        pub color: &'a str,
+        #[serde(borrow)]
+        pub badges: Vec<Badge<'a>>,
+        pub message_type: &'a str,
+        pub cheer: Option<IgnoredAny>,
+        pub reply: Option<IgnoredAny>,
+        pub channel_points_custom_reward_id: Option<&'a str>,
+        pub source_broadcaster_user_id: Option<&'a str>,
+        pub source_broadcaster_user_login: Option<&'a str>,
+        pub source_broadcaster_user_name: Option<&'a str>,
+        pub source_message_id: Option<&'a str>,
+        #[serde(borrow)]
+        pub source_badges: Option<Vec<Badge<'a>>>,
+        pub is_source_only: Option<bool>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Content<'a> {
+        pub text: &'a str,
+        #[serde(borrow)]
+        pub fragments: Vec<Fragment<'a>>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Fragment<'a> {
+        #[serde(rename = "type")]
+        pub kind: &'a str,
+        pub text: &'a str,
+        pub cheermote: Option<IgnoredAny>,
+        pub emote: Option<IgnoredAny>,
+        pub mention: Option<IgnoredAny>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Badge<'a> {
+        pub set_id: &'a str,
+        pub id: &'a str,
+        pub info: &'a str,
+    }
+}
+
+/// Nanoseconds per call of `f`, over `ITERS` calls.
+fn time(mut f: impl FnMut()) -> f64 {
+    let start = Instant::now();
+    for _ in 0..ITERS {
+        f();
+    }
+    start.elapsed().as_nanos() as f64 / f64::from(ITERS)
+}
+
+/// Runs every measurement `ROUNDS` times, taking turns, and keeps the best
+/// of each: the columns of a row see the same machine.
+fn side_by_side<const N: usize>(mut runs: [&mut dyn FnMut() -> f64; N]) -> [f64; N] {
+    let mut best = [f64::MAX; N];
     for _ in 0..ROUNDS {
-        let start = Instant::now();
-        for _ in 0..ITERS {
-            f();
+        for (b, run) in best.iter_mut().zip(runs.iter_mut()) {
+            *b = b.min(run());
         }
-        best = best.min(start.elapsed().as_nanos() as f64 / f64::from(ITERS));
     }
     best
 }
 
 fn main() {
+    // `EVENTSUB_DECODE_PROFILE=<type>` runs only the typed decode of that
+    // type, for a profiler (`perf record`), instead of the table.
+    if let Ok(what) = std::env::var("EVENTSUB_DECODE_PROFILE") {
+        let (ty, skip) = match what.strip_suffix(":skipped") {
+            Some(ty) => (ty, true),
+            None => (what.as_str(), false),
+        };
+        let (ty, version) = TYPES.into_iter().find(|(t, _)| *t == ty).expect("one of the benchmarked types");
+        let text = frame(ty, version);
+        for _ in 0..ROUNDS * 3 {
+            for _ in 0..ITERS {
+                if skip {
+                    black_box(decode_frame::<Skipped>(black_box(&text)).unwrap());
+                } else {
+                    black_box(decode_frame::<Event>(black_box(&text)).unwrap());
+                }
+            }
+        }
+        return;
+    }
     println!("{:<55} {:>6} {:>12} {:>12} {:>7} {:>14}", "type", "bytes", "IgnoredAny", "typed", "ratio", "two-pass");
     let mut worst: f64 = 0.0;
     for (ty, version) in TYPES {
@@ -72,23 +229,31 @@ fn main() {
             }
             other => panic!("{ty}: unexpected {other:?}"),
         }
-        let ignored = best_ns(|| {
-            black_box(serde_json::from_str::<IgnoredAny>(black_box(&text)).unwrap());
-        });
-        let typed = best_ns(|| {
-            black_box(decode_frame::<Event>(black_box(&text)).unwrap());
-        });
         // The two-pass way: envelope first (payload kept raw), then the
         // notification with every `subscription` field decoded.
-        let two_pass = best_ns(|| {
-            #[derive(serde::Deserialize)]
-            struct Envelope<'a> {
-                #[serde(borrow)]
-                payload: &'a serde_json::value::RawValue,
-            }
-            let env: Envelope<'_> = serde_json::from_str(black_box(&text)).unwrap();
-            black_box(twitch::decode_notification(env.payload.get()).unwrap());
-        });
+        #[derive(serde::Deserialize)]
+        struct Envelope<'a> {
+            #[serde(borrow)]
+            payload: &'a RawValue,
+        }
+        let [ignored, typed, two_pass] = side_by_side([
+            &mut || {
+                time(|| {
+                    black_box(serde_json::from_str::<IgnoredAny>(black_box(&text)).unwrap());
+                })
+            },
+            &mut || {
+                time(|| {
+                    black_box(decode_frame::<Event>(black_box(&text)).unwrap());
+                })
+            },
+            &mut || {
+                time(|| {
+                    let env: Envelope<'_> = serde_json::from_str(black_box(&text)).unwrap();
+                    black_box(twitch::decode_notification(env.payload.get()).unwrap());
+                })
+            },
+        ]);
         let ratio = typed / ignored;
         worst = worst.max(ratio);
         println!(
@@ -103,4 +268,73 @@ fn main() {
         );
     }
     println!("worst ratio: {worst:.2}x (goal: at most 2x)");
+
+    println!();
+    println!("where the typed time goes");
+    println!(
+        "{:<55} {:>14} {:>7} {:>14} {:>12} {:>7}",
+        "type", "event skipped", "ratio", "event: Ignored", "event: typed", "ratio"
+    );
+    for (ty, version) in TYPES {
+        let text = frame(ty, version);
+        let event = event_json(ty, version);
+        let [ignored, skipped, event_ignored, event_typed] = side_by_side([
+            &mut || {
+                time(|| {
+                    black_box(serde_json::from_str::<IgnoredAny>(black_box(&text)).unwrap());
+                })
+            },
+            &mut || {
+                time(|| {
+                    black_box(decode_frame::<Skipped>(black_box(&text)).unwrap());
+                })
+            },
+            &mut || {
+                time(|| {
+                    black_box(serde_json::from_str::<IgnoredAny>(black_box(&event)).unwrap());
+                })
+            },
+            &mut || {
+                time(|| {
+                    let de = &mut serde_json::Deserializer::from_str(black_box(&event));
+                    black_box(Event::deserialize_event(ty, version, de).unwrap());
+                })
+            },
+        ]);
+        println!(
+            "{:<55} {:>11.0} ns {:>6.2}x {:>11.0} ns {:>9.0} ns {:>6.2}x",
+            format!("{ty} v{version}"),
+            skipped,
+            skipped / ignored,
+            event_ignored,
+            event_typed,
+            event_typed / event_ignored
+        );
+    }
+
+    let text = frame("channel.chat.message", "1");
+    let [ignored, floor, typed] = side_by_side([
+        &mut || {
+            time(|| {
+                black_box(serde_json::from_str::<IgnoredAny>(black_box(&text)).unwrap());
+            })
+        },
+        &mut || {
+            time(|| {
+                black_box(serde_json::from_str::<borrowed::Frame<'_>>(black_box(&text)).unwrap());
+            })
+        },
+        &mut || {
+            time(|| {
+                black_box(decode_frame::<Event>(black_box(&text)).unwrap());
+            })
+        },
+    ]);
+    println!();
+    println!(
+        "channel.chat.message v1 into borrowed &str fields (no allocation): {floor:.0} ns, {:.2}x IgnoredAny \
+         (typed: {typed:.0} ns, {:.2}x)",
+        floor / ignored,
+        typed / ignored
+    );
 }

@@ -310,10 +310,13 @@ async fn welcome_then_subscriptions_made_with_its_session_id() {
     assert_eq!(session.session_id().as_deref(), Some("session-a"));
     assert_eq!(session.subscriptions().len(), 1);
 
-    conn.send(stream_online("m1", "1337")).await;
+    let sent = now();
+    conn.send(stream_online_at("m1", "1337", &sent)).await;
     match next_item(&mut session).await {
         SessionItem::Notification(n) => {
             assert_eq!(n.message_id, "m1");
+            assert_eq!(n.timestamp, sent);
+            assert_eq!(n.sent_at(), Some(twitch::Timestamp::parse(&sent).unwrap()));
             assert_eq!(n.subscription.parse().unwrap().subscription_type, "stream.online");
             assert_eq!(n.event.kind(), ("stream.online", "1"));
             assert!(n.decode_error.is_none());
@@ -612,12 +615,17 @@ async fn bad_frames_are_items_and_the_session_goes_on() {
         SessionItem::Error(Error::Decode { body, .. }) => assert_eq!(body, "this is not JSON"),
         other => panic!("unexpected {other:?}"),
     }
-    conn.send(json!({"metadata": {"message_id": "u1", "message_type": "session_teleport", "message_timestamp": now()},
+    conn.send(json!({"metadata": {"message_id": "u1", "message_type": "session_teleport",
+        "message_timestamp": "2026-11-23T10:11:12.123456789Z"},
         "payload": {"where": "mars"}}))
         .await;
     match next_item(&mut session).await {
         SessionItem::Unknown(u) => {
             assert_eq!(u.metadata.message_type, twitch::websocket::MessageType::Other("session_teleport".into()));
+            assert_eq!(
+                u.metadata.sent_at().map(|t| t.to_rfc3339_nanos()).as_deref(),
+                Some("2026-11-23T10:11:12.123456789Z")
+            );
             assert_eq!(u.payload, json!({"where": "mars"}));
         }
         other => panic!("unexpected {other:?}"),

@@ -29,6 +29,14 @@ pub struct MessageMetadata {
     pub message_timestamp: String,
 }
 
+impl MessageMetadata {
+    /// `message_timestamp` as a [`Timestamp`](crate::Timestamp); `None` if
+    /// it is not RFC 3339.
+    pub fn sent_at(&self) -> Option<crate::Timestamp> {
+        crate::Timestamp::parse(&self.message_timestamp).ok()
+    }
+}
+
 /// The `message_type` of a message.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]

@@ -277,6 +277,14 @@ pub struct Delivered<E> {
     pub shard: Option<u32>,
 }
 
+impl<E> Delivered<E> {
+    /// [`timestamp`](Self::timestamp) as a [`Timestamp`](crate::Timestamp);
+    /// `None` if it is not RFC 3339.
+    pub fn sent_at(&self) -> Option<crate::Timestamp> {
+        crate::Timestamp::parse(&self.timestamp).ok()
+    }
+}
+
 /// Twitch revoked a subscription.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]

@@ -35,6 +35,9 @@ use twitch::Event;
 use twitch::websocket::{Message, decode_frame};
 use twitch_runtime::EventPayload;
 
+#[path = "../tests/support/frames.rs"]
+mod frames;
+
 const ITERS: u32 = 100_000;
 const ROUNDS: usize = 9;
 
@@ -45,23 +48,6 @@ const TYPES: [(&str, &str); 5] = [
     ("stream.online", "1"),
     ("channel.channel_points_custom_reward_redemption.add", "1"),
 ];
-
-fn frame(ty: &str, version: &str) -> String {
-    let meta = twitch::meta::subscription(ty, version).expect("type in schema");
-    let payload: serde_json::Value = serde_json::from_str(meta.example.expect("example")).expect("example JSON");
-    let message = serde_json::json!({
-        "metadata": {
-            "message_id": "befa7b53-d79d-478f-86b9-120f112b044e",
-            "message_type": "notification",
-            "message_timestamp": "2022-11-16T10:11:12.464757833Z",
-            "subscription_type": ty,
-            "subscription_version": version,
-        },
-        "payload": payload,
-    });
-    // Compact, as Twitch sends it.
-    message.to_string()
-}
 
 /// The event as raw JSON (compact), for decoding it on its own.
 fn event_json(ty: &str, version: &str) -> String {
@@ -206,7 +192,7 @@ fn main() {
             None => (what.as_str(), false),
         };
         let (ty, version) = TYPES.into_iter().find(|(t, _)| *t == ty).expect("one of the benchmarked types");
-        let text = frame(ty, version);
+        let text = frames::example(ty, version);
         for _ in 0..ROUNDS * 3 {
             for _ in 0..ITERS {
                 if skip {
@@ -221,7 +207,7 @@ fn main() {
     println!("{:<55} {:>6} {:>12} {:>12} {:>7} {:>14}", "type", "bytes", "IgnoredAny", "typed", "ratio", "two-pass");
     let mut worst: f64 = 0.0;
     for (ty, version) in TYPES {
-        let text = frame(ty, version);
+        let text = frames::example(ty, version);
         // Check once that the typed path really produces the typed event.
         match decode_frame::<Event>(&text).expect("decodes").message {
             Message::Notification { event, decode_error: None, .. } => {
@@ -276,7 +262,7 @@ fn main() {
         "type", "event skipped", "ratio", "event: Ignored", "event: typed", "ratio"
     );
     for (ty, version) in TYPES {
-        let text = frame(ty, version);
+        let text = frames::example(ty, version);
         let event = event_json(ty, version);
         let [ignored, skipped, event_ignored, event_typed] = side_by_side([
             &mut || {
@@ -312,7 +298,7 @@ fn main() {
         );
     }
 
-    let text = frame("channel.chat.message", "1");
+    let text = frames::example("channel.chat.message", "1");
     let [ignored, floor, typed] = side_by_side([
         &mut || {
             time(|| {

@@ -15,6 +15,9 @@ use twitch::Event;
 use twitch::webhook::{WebhookVerifier, headers};
 use twitch::websocket::{Message, decode_frame};
 
+#[path = "support/frames.rs"]
+mod frames;
+
 /// xorshift64*: small, deterministic, good enough to pick positions.
 struct Rng(u64);
 
@@ -86,21 +89,6 @@ fn variants(input: &[u8], rng: &mut Rng, raw_bytes: bool) -> Vec<Vec<u8>> {
 /// Run `f` and turn a panic into a failure that shows the input.
 fn no_panic(what: &str, input: &[u8], f: impl FnOnce()) -> Option<String> {
     catch_unwind(AssertUnwindSafe(f)).err().map(|_| format!("{what} panicked on {:?}", String::from_utf8_lossy(input)))
-}
-
-fn ws_frame(ty: &str, version: &str, payload: &str) -> String {
-    let payload: serde_json::Value = serde_json::from_str(payload).expect("example JSON");
-    serde_json::json!({
-        "metadata": {
-            "message_id": "befa7b53-d79d-478f-86b9-120f112b044e",
-            "message_type": "notification",
-            "message_timestamp": "2022-11-16T10:11:12.464757833Z",
-            "subscription_type": ty,
-            "subscription_version": version,
-        },
-        "payload": payload,
-    })
-    .to_string()
 }
 
 fn session_frames() -> Vec<String> {
@@ -224,7 +212,7 @@ fn websocket_frames_never_panic() {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let mut frames: Vec<String> = twitch::meta::subscriptions()
         .into_iter()
-        .filter_map(|s| s.example.map(|ex| ws_frame(s.subscription_type, s.version, ex)))
+        .filter_map(|s| s.example.map(|ex| frames::notification(s.subscription_type, s.version, ex)))
         .collect();
     assert!(frames.len() >= 80, "every subscription type has an example frame ({})", frames.len());
     frames.extend(session_frames());

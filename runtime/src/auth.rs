@@ -1,6 +1,9 @@
 //! OAuth against Twitch's identity service (`id.twitch.tv/oauth2`, base URL
 //! overridable): client credentials, authorization code, implicit, device
-//! code, refresh, validate and revoke.
+//! code, refresh, validate and revoke; OpenID Connect on top of them
+//! ([`oidc`]).
+
+pub mod oidc;
 
 use std::time::{Duration, SystemTime};
 
@@ -28,6 +31,9 @@ pub enum OAuthError {
     DeviceCodeExpired,
     /// A redirect URL without the expected parameters.
     MalformedRedirect(String),
+    /// An OIDC ID token that does not hold up: bad signature, unknown key,
+    /// another issuer or audience, expired, or not the nonce sent.
+    InvalidIdToken(String),
     /// Twitch refused the request (invalid client, bad code, invalid or
     /// used refresh token, invalid token, ...).
     Rejected {
@@ -47,6 +53,7 @@ impl std::fmt::Display for OAuthError {
             OAuthError::Denied { error, description } => write!(f, "authorization denied: {error}: {description}"),
             OAuthError::DeviceCodeExpired => f.write_str("the device code expired before it was approved"),
             OAuthError::MalformedRedirect(m) => write!(f, "malformed redirect: {m}"),
+            OAuthError::InvalidIdToken(m) => write!(f, "invalid ID token: {m}"),
             OAuthError::Rejected { operation, status, message } => {
                 write!(f, "oauth2/{operation} answered {status}: {message}")
             }
@@ -188,6 +195,9 @@ struct TokenResponse {
     expires_in: Option<u64>,
     #[serde(default, deserialize_with = "crate::de::null_as_default")]
     scope: Vec<String>,
+    /// OIDC only.
+    #[serde(default)]
+    id_token: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -204,6 +214,7 @@ pub struct OAuth {
     client_id: String,
     client_secret: Option<ClientSecret>,
     auth_url: String,
+    keys: oidc::KeyCache,
 }
 
 impl std::fmt::Debug for OAuth {
@@ -242,6 +253,7 @@ impl OAuth {
             client_id: client_id.into(),
             client_secret,
             auth_url: crate::client::AUTH_URL.to_owned(),
+            keys: oidc::KeyCache::default(),
         }
     }
 

@@ -26,6 +26,7 @@ mod types;
 pub mod webhook;
 pub mod websocket;
 
+pub use auth::oidc::{IdClaims, IdToken, OidcClaims, UserInfo};
 pub use auth::{AppToken, DeviceCode, OAuth, OAuthError, UserToken, Validation};
 pub use client::{Client, ClientBuilder, PreparedRequest, RawRequest, ResponseFuture, prepare, send};
 pub use endpoint::{Endpoint, Paginated};

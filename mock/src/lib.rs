@@ -8,7 +8,8 @@
 //!   from Twitch's examples, paginated data sets, and state where writes
 //!   should show in reads (EventSub subscriptions, conduits, bans, chat).
 //! - `/oauth2/...`: the identity service (token, device, authorize,
-//!   validate, revoke).
+//!   validate, revoke), and OpenID Connect (signed ID tokens, keys,
+//!   userinfo, discovery).
 //! - `/ws`: the EventSub WebSocket server.
 //! - `/eventsub/...`: control endpoints to trigger events, reconnects,
 //!   revocations, close codes and Helix faults.
@@ -36,6 +37,7 @@ mod eventsub;
 mod helix;
 mod http;
 mod oauth;
+mod oidc;
 pub mod ratelimit;
 mod state;
 mod util;

@@ -2,14 +2,16 @@
 //!
 //! `token` (client credentials, authorization code, refresh token, device
 //! code), `device`, `authorize` (approves at once, as the configured user),
-//! `validate` and `revoke`. Any client id and secret are accepted unless
-//! the mock was given a list of clients.
+//! `validate` and `revoke`; with the `openid` scope, OpenID Connect
+//! (`crate::oidc`). Any client id and secret are accepted unless the mock
+//! was given a list of clients.
 
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 use crate::http::{Req, Resp};
+use crate::oidc::{self, OidcRequest};
 use crate::state::{Device, Grant, Inner, Kind, Shared, User};
 use crate::util;
 
@@ -21,6 +23,9 @@ pub(crate) fn handle(shared: &Shared, req: &Req, path: &str) -> Resp {
         ("GET", "/authorize") => authorize(shared, req),
         ("GET", "/validate") => validate(shared, req),
         ("POST", "/revoke") => revoke(shared, req),
+        ("GET", "/keys") => oidc::keys(),
+        ("GET", "/userinfo") => oidc::userinfo(shared, req),
+        ("GET", "/.well-known/openid-configuration") => oidc::discovery(req),
         ("GET", "/activate") => {
             Resp::text(200, "text/plain; charset=utf-8", "The mock approves device codes by itself.\n")
         }
@@ -65,14 +70,19 @@ fn configured_user(shared: &Shared) -> User {
 
 /// A user token and its refresh token, as the token endpoint answers.
 fn user_tokens(g: &mut Inner, grant: Grant) -> Resp {
+    Resp::json(200, &user_token_body(g, grant))
+}
+
+fn user_token_body(g: &mut Inner, grant: Grant) -> Value {
     let (access, secs) = g.issue(&grant.client_id, Kind::User, Some(grant.user.clone()), grant.scopes.clone());
     let refresh = util::token(50);
     let scopes = grant.scopes.clone();
     g.refresh_tokens.insert(refresh.clone(), grant);
-    Resp::json(
-        200,
-        &json!({"access_token": access, "expires_in": secs, "refresh_token": refresh, "scope": scopes, "token_type": "bearer"}),
-    )
+    json!({"access_token": access, "expires_in": secs, "refresh_token": refresh, "scope": scopes, "token_type": "bearer"})
+}
+
+fn has_openid(scopes: &[String]) -> bool {
+    scopes.iter().any(|s| s == "openid")
 }
 
 fn token(shared: &Shared, req: &Req) -> Resp {
@@ -100,11 +110,19 @@ fn token(shared: &Shared, req: &Req) -> Resp {
             let mut g = shared.lock();
             // Codes are single-use: taken out whatever happens next.
             match g.codes.remove(get("code")) {
-                Some((grant, redirect))
+                Some((grant, redirect, oidc))
                     if grant.client_id == client_id
                         && (get("redirect_uri").is_empty() || get("redirect_uri") == redirect) =>
                 {
-                    user_tokens(&mut g, grant)
+                    let openid = has_openid(&grant.scopes);
+                    let id = openid.then(|| oidc::id_token(req, client_id, &grant.user, &grant.scopes, &oidc));
+                    let mut body = user_token_body(&mut g, grant);
+                    if let Some(id) = id {
+                        body["id_token"] = json!(id);
+                        let access = body["access_token"].as_str().unwrap_or("").to_owned();
+                        g.userinfo_claims.insert(access, oidc.userinfo);
+                    }
+                    Resp::json(200, &body)
                 }
                 _ => Resp::oauth_error(400, "Invalid authorization code"),
             }
@@ -194,25 +212,39 @@ fn authorize(shared: &Shared, req: &Req) -> Resp {
     }
     let scopes = granted(shared, q("scope"));
     let scope = scopes.join(" ");
+    let oidc = OidcRequest::from_authorize(q("nonce"), q("claims"));
+    let mut kinds: Vec<&str> = q("response_type").split([' ', '+']).filter(|s| !s.is_empty()).collect();
+    kinds.sort_unstable();
+    if kinds.contains(&"id_token") && !has_openid(&scopes) {
+        return Resp::oauth_error(400, "an id_token needs the openid scope");
+    }
     let grant = Grant { client_id: client_id.to_owned(), user: configured_user(shared), scopes };
     let mut g = shared.lock();
-    let location = match q("response_type") {
-        "code" => {
+    let location = match kinds.as_slice() {
+        ["code"] => {
             let code = util::token(30);
-            g.codes.insert(code.clone(), (grant, redirect_uri.to_owned()));
+            g.codes.insert(code.clone(), (grant, redirect_uri.to_owned(), oidc));
             let sep = if redirect_uri.contains('?') { '&' } else { '?' };
             let pairs = util::encode_pairs([("code", code.as_str()), ("scope", scope.as_str()), ("state", state)]);
             format!("{redirect_uri}{sep}{pairs}")
         }
-        "token" => {
-            let (access, _) = g.issue(client_id, Kind::User, Some(grant.user), grant.scopes);
-            let pairs = util::encode_pairs([
-                ("access_token", access.as_str()),
-                ("scope", scope.as_str()),
-                ("state", state),
-                ("token_type", "bearer"),
-            ]);
-            format!("{redirect_uri}#{pairs}")
+        ["token"] | ["id_token"] | ["id_token", "token"] => {
+            let id =
+                kinds.contains(&"id_token").then(|| oidc::id_token(req, client_id, &grant.user, &grant.scopes, &oidc));
+            let mut pairs = Vec::new();
+            let access =
+                kinds.contains(&"token").then(|| g.issue(client_id, Kind::User, Some(grant.user), grant.scopes).0);
+            if let Some(a) = &access {
+                pairs.push(("access_token", a.as_str()));
+                if id.is_some() {
+                    g.userinfo_claims.insert(a.clone(), oidc.userinfo.clone());
+                }
+            }
+            if let Some(id) = &id {
+                pairs.push(("id_token", id.as_str()));
+            }
+            pairs.extend([("scope", scope.as_str()), ("state", state), ("token_type", "bearer")]);
+            format!("{redirect_uri}#{}", util::encode_pairs(pairs))
         }
         _ => return Resp::oauth_error(400, "unsupported response_type"),
     };

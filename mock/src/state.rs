@@ -211,7 +211,9 @@ pub(crate) struct Faults {
 pub(crate) struct Inner {
     pub tokens: HashMap<String, Token>,
     pub refresh_tokens: HashMap<String, Grant>,
-    pub codes: HashMap<String, (Grant, String)>,
+    pub codes: HashMap<String, (Grant, String, crate::oidc::OidcRequest)>,
+    /// Claims each OIDC access token asked for in `userinfo`.
+    pub userinfo_claims: HashMap<String, Vec<String>>,
     pub devices: HashMap<String, Device>,
     pub users: Vec<User>,
     pub buckets: HashMap<String, Bucket>,

@@ -725,6 +725,81 @@ async fn authorization_code_flow_refresh_rotation_and_revoke() {
 }
 
 #[tokio::test]
+async fn openid_connect_code_and_implicit_flows_userinfo_and_discovery() {
+    let mock = start(Mock::builder().authorize_as("777", "streamer", None)).await;
+    let o = oauth(&mock, Some("s3cret"));
+    let nonce = twitch::__rt::auth::random_state();
+    let claims = twitch::OidcClaims::new().id_token("email").id_token("email_verified").userinfo("picture");
+
+    // Code flow: the ID token is signed by the mock's published key, for this client, with the nonce.
+    let url = o.oidc_authorize_url("http://localhost:3000/cb", &["user:read:email"], "st", &nonce, &claims);
+    let location = http().get(&url).send().await.unwrap().headers()["location"].to_str().unwrap().to_owned();
+    let code = twitch::OAuth::code_from_redirect(&location, "st").unwrap();
+    let (user, id) = o.exchange_code_oidc(&code, "http://localhost:3000/cb", &nonce).await.unwrap();
+    assert_eq!(user.user_id, "777");
+    assert!(user.has_scope("openid") && user.has_scope("user:read:email"));
+    assert_eq!(id.claims.sub, "777");
+    assert_eq!(id.claims.aud, [mock.client_id()]);
+    assert_eq!(id.claims.iss, mock.auth_url());
+    assert_eq!(id.claims.nonce.as_deref(), Some(nonce.as_str()));
+    assert_eq!(id.claims.email.as_deref(), Some("streamer@example.com"));
+    assert_eq!(id.claims.email_verified, Some(true));
+    assert_eq!(id.claims.picture, None, "not asked for in the ID token");
+
+    // userinfo answers with the claims asked for there.
+    let info = o.userinfo(&user.access_token).await.unwrap();
+    assert_eq!(info.sub, "777");
+    assert!(info.picture.as_deref().is_some_and(|p| p.ends_with("/streamer.png")), "{info:?}");
+    assert_eq!(info.email, None, "not asked for in userinfo");
+    // A token without `openid` gets no userinfo.
+    let plain = o.authorize_url("http://localhost:3000/cb", &["chat:read"], "st", false);
+    let location = http().get(&plain).send().await.unwrap().headers()["location"].to_str().unwrap().to_owned();
+    let plain_code = twitch::OAuth::code_from_redirect(&location, "st").unwrap();
+    let plain = o.exchange_code(&plain_code, "http://localhost:3000/cb").await.unwrap();
+    assert!(matches!(
+        o.userinfo(&plain.access_token).await,
+        Err(Error::OAuth(twitch::OAuthError::Rejected { operation: "userinfo", status: 401, .. }))
+    ));
+    // ... and an OIDC exchange of a code without `openid` has no ID token to give.
+    let location = http()
+        .get(o.authorize_url("http://localhost:3000/cb", &["chat:read"], "st", false))
+        .send()
+        .await
+        .unwrap()
+        .headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let code = twitch::OAuth::code_from_redirect(&location, "st").unwrap();
+    assert!(matches!(
+        o.exchange_code_oidc(&code, "http://localhost:3000/cb", &nonce).await,
+        Err(Error::OAuth(twitch::OAuthError::InvalidIdToken(_)))
+    ));
+
+    // Implicit flow, with and without an access token.
+    for with_access in [true, false] {
+        let url =
+            o.oidc_implicit_url("http://localhost:3000/", &[], "st9", "n9", &twitch::OidcClaims::new(), with_access);
+        let location = http().get(&url).send().await.unwrap().headers()["location"].to_str().unwrap().to_owned();
+        let (id, access) = o.id_token_from_fragment(&location, "st9", "n9").await.unwrap();
+        assert_eq!(id.claims.sub, "777");
+        assert_eq!(access.is_some(), with_access, "{location}");
+    }
+    // An ID token needs `openid`.
+    let bad = format!(
+        "{}/authorize?response_type=id_token&client_id=x&redirect_uri=http%3A%2F%2Fl&scope=chat%3Aread",
+        mock.auth_url()
+    );
+    assert_eq!(http().get(&bad).send().await.unwrap().status().as_u16(), 400);
+
+    // Discovery points at the mock's own endpoints.
+    let conf = http().get(format!("{}/.well-known/openid-configuration", mock.auth_url())).send().await.unwrap();
+    let conf: serde_json::Value = serde_json::from_slice(&conf.bytes().await.unwrap()).unwrap();
+    assert_eq!(conf["issuer"], mock.auth_url());
+    assert_eq!(conf["jwks_uri"], format!("{}/keys", mock.auth_url()));
+}
+
+#[tokio::test]
 async fn implicit_flow_redirects_with_a_fragment() {
     let mock = start(Mock::builder().authorize_as("9", "viewer", Some(vec!["chat:read".into()]))).await;
     let o = oauth(&mock, None);

@@ -240,6 +240,11 @@ async fn tokens_that_do_not_hold_up_are_refused() {
     };
     assert!(invalid(oauth.verify_id_token(&with(json!({"exp": now() - 3600})), None).await).contains("expired"));
     assert!(invalid(oauth.verify_id_token(&with(json!({"iat": now() + 3600})), None).await).contains("future"));
+    // Extreme times are compared, not overflowed.
+    assert!(invalid(oauth.verify_id_token(&with(json!({"exp": i64::MIN})), None).await).contains("expired"));
+    assert!(
+        invalid(oauth.verify_id_token(&with(json!({"exp": i64::MAX, "iat": i64::MAX})), None).await).contains("future")
+    );
     assert!(
         invalid(oauth.verify_id_token(&with(json!({"aud": "someone-else"})), None).await).contains("another client")
     );

@@ -366,10 +366,10 @@ impl OAuth {
             return Err(invalid("issued to another client"));
         }
         let now = unix_now();
-        if claims.exp + LEEWAY_SECS < now {
+        if claims.exp.saturating_add(LEEWAY_SECS) < now {
             return Err(invalid("expired"));
         }
-        if claims.iat - LEEWAY_SECS > now {
+        if claims.iat.saturating_sub(LEEWAY_SECS) > now {
             return Err(invalid("issued in the future"));
         }
         if let Some(expected) = nonce

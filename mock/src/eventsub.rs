@@ -2,6 +2,8 @@
 //! delivery to WebSocket sessions and conduit shards, and what the control
 //! API triggers (events, reconnects, revocations, closes).
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value, json};
 use twitch::EndpointMeta;
 use twitch::Timestamp;
@@ -9,7 +11,7 @@ use twitch::Timestamp;
 use crate::helix::Caller;
 use crate::http::{Req, Resp};
 use crate::state::{Conduit, Inner, Kind, Out, Shard, Shared, Subscription, Transport};
-use crate::{data, util};
+use crate::{data, util, webhook};
 
 /// Enabled WebSocket subscriptions one session may hold.
 const MAX_PER_SESSION: usize = 300;
@@ -23,7 +25,13 @@ const MAX_CONDUITS: usize = 5;
 const MAX_SHARDS: i64 = 20_000;
 
 /// The Helix endpoints of EventSub and conduits.
-pub(crate) fn helix(shared: &Shared, meta: &'static EndpointMeta, caller: &Caller, req: &Req, body: &Value) -> Resp {
+pub(crate) fn helix(
+    shared: &Arc<Shared>,
+    meta: &'static EndpointMeta,
+    caller: &Caller,
+    req: &Req,
+    body: &Value,
+) -> Resp {
     match meta.id {
         "create-eventsub-subscription" => create_subscription(shared, caller, body),
         "get-eventsub-subscriptions" => get_subscriptions(shared, meta, caller, req),
@@ -69,7 +77,7 @@ fn totals(g: &Inner, caller: &Caller) -> (usize, u32, u32) {
     (mine.len(), cost, max)
 }
 
-fn create_subscription(shared: &Shared, caller: &Caller, body: &Value) -> Resp {
+fn create_subscription(shared: &Arc<Shared>, caller: &Caller, body: &Value) -> Resp {
     let bad = |m: &str| Resp::error(400, m);
     let s = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or("");
     let (sub_type, version) = (s("type"), s("version"));
@@ -138,7 +146,7 @@ fn create_subscription(shared: &Shared, caller: &Caller, body: &Value) -> Resp {
             if !(10..=100).contains(&secret.len()) {
                 return bad("The length of the string in the secret field is not valid.");
             }
-            Transport::Webhook { callback }
+            Transport::Webhook { callback, secret, deliver: shared.config.deliver_webhooks }
         }
         _ => {
             let conduit_id = t("conduit_id");
@@ -160,7 +168,7 @@ fn create_subscription(shared: &Shared, caller: &Caller, body: &Value) -> Resp {
     }
     let condition = condition.clone();
     let target = |tr: &Transport| match tr {
-        Transport::Webhook { callback } => callback.clone(),
+        Transport::Webhook { callback, .. } => callback.clone(),
         Transport::WebSocket { session_id, .. } => session_id.clone(),
         Transport::Conduit { conduit_id } => conduit_id.clone(),
     };
@@ -189,9 +197,13 @@ fn create_subscription(shared: &Shared, caller: &Caller, body: &Value) -> Resp {
         session.used = true;
         session.client_id = Some(caller.client_id.clone());
     }
+    let verify = match &transport {
+        Transport::Webhook { callback, secret, deliver: true } => Some((callback.clone(), secret.clone())),
+        _ => None,
+    };
     let sub = Subscription {
         id: util::uuid(),
-        status: "enabled".into(),
+        status: if verify.is_some() { webhook::PENDING } else { "enabled" }.into(),
         sub_type: sub_type.to_owned(),
         version: version.to_owned(),
         condition,
@@ -202,6 +214,9 @@ fn create_subscription(shared: &Shared, caller: &Caller, body: &Value) -> Resp {
         user_id: caller.user.as_ref().map(|u| u.id.clone()),
     };
     let json = sub.to_json();
+    if let Some((callback, secret)) = verify {
+        webhook::verify(shared.clone(), sub.clone(), callback, secret);
+    }
     g.subs.push(sub);
     let (total, total_cost, max) = totals(&g, caller);
     Resp::json(202, &json!({"data": [json], "total": total, "total_cost": total_cost, "max_total_cost": max}))
@@ -508,10 +523,19 @@ fn send_for(g: &mut Inner, sub: &Subscription, text: String) -> bool {
     send_all(g, sub, [text]) == 1
 }
 
-/// Send text frames where `sub`'s notifications go: a WebSocket
-/// subscription's session, or the conduit's enabled WebSocket shards in
-/// turn (one frame each). Webhooks are not called. Returns how many went out.
+/// Send messages where `sub`'s notifications go: a WebSocket
+/// subscription's session, the conduit's enabled WebSocket shards in turn
+/// (one frame each), or a webhook's callback when the mock delivers
+/// webhooks. Returns how many went out.
 fn send_all(g: &mut Inner, sub: &Subscription, texts: impl IntoIterator<Item = String>) -> usize {
+    if let Transport::Webhook { callback, secret, deliver: true } = &sub.transport {
+        let mut sent = 0;
+        for text in texts {
+            webhook::post(callback.clone(), secret.clone(), text);
+            sent += 1;
+        }
+        return sent;
+    }
     let (live, conduit): (Vec<String>, Option<usize>) = match &sub.transport {
         Transport::WebSocket { session_id, .. } => (vec![session_id.clone()], None),
         Transport::Conduit { conduit_id } => match g.conduits.iter().position(|c| &c.id == conduit_id) {

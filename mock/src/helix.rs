@@ -258,7 +258,7 @@ fn check_value(p: &twitch::ParamMeta, v: &Value, from_query: bool) -> Result<(),
 }
 
 /// Endpoints with state; the rest answer from their examples.
-fn dispatch(shared: &Shared, meta: &'static EndpointMeta, caller: &Caller, req: &Req, body: &Value) -> Resp {
+fn dispatch(shared: &Arc<Shared>, meta: &'static EndpointMeta, caller: &Caller, req: &Req, body: &Value) -> Resp {
     match meta.id {
         "get-users" => get_users(shared, meta, caller, req),
         "update-user" => update_user(meta, caller, req),

@@ -11,6 +11,9 @@
 //!   validate, revoke), and OpenID Connect (signed ID tokens, keys,
 //!   userinfo, discovery).
 //! - `/ws`: the EventSub WebSocket server.
+//! - Webhooks, with [`Mock::deliver_webhooks`]: the verification challenge,
+//!   notifications and revocations posted, signed, to each webhook
+//!   subscription's callback.
 //! - `/eventsub/...`: control endpoints to trigger events, reconnects,
 //!   revocations, close codes and Helix faults.
 //!
@@ -41,6 +44,7 @@ mod oidc;
 pub mod ratelimit;
 mod state;
 mod util;
+mod webhook;
 mod ws;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -77,6 +81,7 @@ pub(crate) struct Config {
     pub user_scopes: Option<Vec<String>>,
     pub device_pending: u32,
     pub device_interval: u64,
+    pub deliver_webhooks: bool,
 }
 
 impl Default for Config {
@@ -98,6 +103,7 @@ impl Default for Config {
             user_scopes: None,
             device_pending: 0,
             device_interval: 5,
+            deliver_webhooks: false,
         }
     }
 }
@@ -206,6 +212,17 @@ impl Mock {
     pub fn device_flow(mut self, pending_polls: u32, interval_secs: u64) -> Self {
         self.config.device_pending = pending_polls;
         self.config.device_interval = interval_secs;
+        self
+    }
+
+    /// Post to webhook subscriptions' callbacks, as Twitch does: the
+    /// verification challenge when one is created (it is enabled only if
+    /// the callback answers it), then its notifications and revocation,
+    /// signed with its secret. Off by default: webhook subscriptions are
+    /// then enabled at once and nothing is posted, so a made-up callback
+    /// is never called.
+    pub fn deliver_webhooks(mut self, on: bool) -> Self {
+        self.config.deliver_webhooks = on;
         self
     }
 

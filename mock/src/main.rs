@@ -33,6 +33,8 @@ SERVER OPTIONS:
     --user-id ID --login L    the user OAuth logins act as (default 141981764 twitchdev)
     --scopes a,b,...          scopes OAuth grants (default: what the app asks for)
     --device-pending N        device-code polls answered authorization_pending (default 0)
+    --deliver-webhooks        post the verification challenge, notifications and revocations
+                              to webhook subscriptions' callbacks, signed (default: store only)
 
 CONTROL OPTIONS:
     --url URL                 the running mock (default http://127.0.0.1:8080)
@@ -70,7 +72,7 @@ struct Args {
 }
 
 /// Flags that take no value.
-const SWITCHES: &[&str] = &["--expire-tokens", "--clear"];
+const SWITCHES: &[&str] = &["--expire-tokens", "--clear", "--deliver-webhooks"];
 
 impl Args {
     fn parse(args: Vec<String>) -> Result<Self, String> {
@@ -211,6 +213,7 @@ async fn serve(args: &Args) -> Result<ExitCode, String> {
         "--login",
         "--scopes",
         "--device-pending",
+        "--deliver-webhooks",
     ])?;
     let mut mock = twitch_mock::Mock::builder().port(args.num("--port")?.unwrap_or(8080));
     if let Some(h) = args.get("--host") {
@@ -244,6 +247,7 @@ async fn serve(args: &Args) -> Result<ExitCode, String> {
     if let Some(n) = args.num("--device-pending")? {
         mock = mock.device_flow(n, 5);
     }
+    mock = mock.deliver_webhooks(args.has("--deliver-webhooks"));
     let mut server = mock.start().await.map_err(|e| format!("cannot listen: {e}"))?;
     let client_id = server.client_id();
     let app = server.mint_app_token(&client_id);

@@ -110,15 +110,26 @@ pub(crate) struct Session {
 /// Where a subscription's notifications go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Transport {
-    Webhook { callback: String },
-    WebSocket { session_id: String, connected_at: String, disconnected_at: Option<String> },
-    Conduit { conduit_id: String },
+    /// `secret` and `deliver` only matter when the mock posts to callbacks.
+    Webhook {
+        callback: String,
+        secret: String,
+        deliver: bool,
+    },
+    WebSocket {
+        session_id: String,
+        connected_at: String,
+        disconnected_at: Option<String>,
+    },
+    Conduit {
+        conduit_id: String,
+    },
 }
 
 impl Transport {
     pub fn to_json(&self) -> Value {
         match self {
-            Transport::Webhook { callback } => json!({"method": "webhook", "callback": callback}),
+            Transport::Webhook { callback, .. } => json!({"method": "webhook", "callback": callback}),
             Transport::WebSocket { session_id, connected_at, disconnected_at } => {
                 let mut t = json!({"method": "websocket", "session_id": session_id, "connected_at": connected_at});
                 if let Some(d) = disconnected_at {

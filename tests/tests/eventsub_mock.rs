@@ -186,3 +186,113 @@ async fn a_conduit_pool_attaches_recovers_and_scales() {
     }
     pool.close().await;
 }
+
+/// Serve a webhook receiver on 127.0.0.1; its callback URL and what it hands on.
+async fn webhook_receiver(
+    secret: &str,
+) -> (String, tokio::sync::mpsc::Receiver<twitch::webhook::WebhookMessage<Event>>) {
+    use twitch::webhook::axum::{DEFAULT_PATH, WebhookReceiver};
+    let (app, rx) = WebhookReceiver::new(twitch::webhook::WebhookVerifier::new(secret)).build::<Event>();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}{DEFAULT_PATH}"), rx)
+}
+
+fn app_client(mock: &MockServer) -> Client {
+    Client::builder()
+        .client_id(mock.client_id())
+        .app_token(mock.mint_app_token(&mock.client_id()))
+        .helix_url(mock.helix_url())
+        .auth_url(mock.auth_url())
+        .build()
+        .expect("client")
+}
+
+async fn status_of(client: &Client, id: &str) -> String {
+    let listed = client.get_eventsub_subscriptions().subscription_id(id).send().await.expect("list");
+    listed.data[0].status.to_string()
+}
+
+#[tokio::test]
+async fn webhook_subscriptions_are_verified_then_receive_events_and_revocations() {
+    use twitch::helix::eventsub::EventSubTransportRequest;
+    use twitch::shared::EventSubTransportMethod;
+    use twitch::webhook::WebhookMessage;
+
+    let mock = Mock::builder().deliver_webhooks(true).start().await.expect("mock");
+    let client = app_client(&mock);
+    let (callback, mut rx) = webhook_receiver("s3cRe7s3cRe7").await;
+    let mut transport = EventSubTransportRequest::new(EventSubTransportMethod::Webhook);
+    transport.callback = Some(callback.clone());
+    transport.secret = Some("s3cRe7s3cRe7".into());
+    let created = client
+        .create_eventsub_subscription(
+            "stream.online",
+            "1",
+            serde_json::json!({"broadcaster_user_id": "1337"}),
+            transport.clone(),
+        )
+        .send()
+        .await
+        .expect("create");
+    let sub = &created.data[0];
+    assert_eq!(sub.status.to_string(), "webhook_callback_verification_pending");
+
+    // The receiver answers the challenge; the subscription turns enabled.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while status_of(&client, &sub.id).await != "enabled" {
+        assert!(tokio::time::Instant::now() < deadline, "still {}", status_of(&client, &sub.id).await);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The receiver answered the challenge and reports the verification.
+    match tokio::time::timeout(WAIT, rx.recv()).await.expect("in time").expect("a message") {
+        WebhookMessage::Verification { subscription } => assert_eq!(subscription.id, sub.id),
+        other => panic!("unexpected {other:?}"),
+    }
+
+    // A triggered event arrives signed at the callback, decoded.
+    let fired = mock.trigger("stream.online", None, TriggerOptions::default()).expect("trigger");
+    assert_eq!(fired.delivered, 1);
+    match tokio::time::timeout(WAIT, rx.recv()).await.expect("in time").expect("a message") {
+        WebhookMessage::Notification { notification: n, .. } => {
+            assert_eq!(n.subscription.id, sub.id);
+            match n.event {
+                Event::StreamOnlineV1(e) => assert_eq!(e.broadcaster_user_id, "1337"),
+                other => panic!("unexpected event {other:?}"),
+            }
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+
+    // A revocation arrives as one.
+    assert!(mock.revoke(&sub.id, "authorization_revoked"));
+    match tokio::time::timeout(WAIT, rx.recv()).await.expect("in time").expect("a message") {
+        WebhookMessage::Revocation { subscription } => {
+            assert_eq!(subscription.id, sub.id);
+            assert_eq!(subscription.status, "authorization_revoked");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+
+    // A callback signed with another secret refuses the challenge: verification fails.
+    let (wrong, _rx) = webhook_receiver("another-secret-1").await;
+    transport.callback = Some(wrong);
+    let created = client
+        .create_eventsub_subscription(
+            "stream.offline",
+            "1",
+            serde_json::json!({"broadcaster_user_id": "1337"}),
+            transport,
+        )
+        .send()
+        .await
+        .expect("create");
+    let id = created.data[0].id.clone();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while status_of(&client, &id).await == "webhook_callback_verification_pending" {
+        assert!(tokio::time::Instant::now() < deadline, "never verified");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(status_of(&client, &id).await, "webhook_callback_verification_failed");
+}

@@ -21,7 +21,7 @@ fn help_lists_the_subcommands() {
     let out = Command::new(BIN).arg("--help").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for word in ["trigger", "reconnect", "revoke", "close", "fault", "--port", "--bucket"] {
+    for word in ["trigger", "reconnect", "revoke", "close", "fault", "--port", "--bucket", "--deliver-webhooks"] {
         assert!(text.contains(word), "{word} missing from:\n{text}");
     }
     let out = Command::new(BIN).arg("no-such-command").output().unwrap();
@@ -30,7 +30,8 @@ fn help_lists_the_subcommands() {
 
 #[test]
 fn serves_and_answers_control_subcommands() {
-    let mut child = Command::new(BIN).args(["--port", "0"]).stdout(Stdio::piped()).spawn().unwrap();
+    let mut child =
+        Command::new(BIN).args(["--port", "0", "--deliver-webhooks"]).stdout(Stdio::piped()).spawn().unwrap();
     let stdout = child.stdout.take().unwrap();
     let server = Server(child);
     // The first line names the URL; the token lines follow.

@@ -165,12 +165,8 @@ pub struct UserInfo {
     #[serde(default)]
     pub iss: Option<String>,
     /// Client id(s).
-    #[serde(default, deserialize_with = "one_or_many_opt")]
+    #[serde(default, deserialize_with = "one_or_many")]
     pub aud: Vec<String>,
-}
-
-fn one_or_many_opt<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<String>, D::Error> {
-    one_or_many(d)
 }
 
 /// The identity service's signing keys (`oauth2/keys`), shared by clones.

@@ -64,8 +64,12 @@ fn granted(shared: &Shared, asked: &str) -> Vec<String> {
     }
 }
 
-fn configured_user(shared: &Shared) -> User {
-    User::new(&shared.config.user_id, &shared.config.user_login)
+/// The user logins act as: the known user with the configured id (so a
+/// display name like `TwitchDev` is kept), or a new one.
+fn configured_user(shared: &Shared, g: &Inner) -> User {
+    g.user_by_id(&shared.config.user_id)
+        .cloned()
+        .unwrap_or_else(|| User::new(&shared.config.user_id, &shared.config.user_login))
 }
 
 /// A user token and its refresh token, as the token endpoint answers.
@@ -161,7 +165,7 @@ fn token(shared: &Shared, req: &Req) -> Resp {
                 return Resp::oauth_error(400, "authorization_pending");
             }
             let Some(d) = g.devices.remove(code) else { return Resp::oauth_error(400, "invalid device code") };
-            let grant = Grant { client_id: d.client_id, user: configured_user(shared), scopes: d.scopes };
+            let grant = Grant { client_id: d.client_id, user: configured_user(shared, &g), scopes: d.scopes };
             user_tokens(&mut g, grant)
         }
         "" => Resp::oauth_error(400, "missing grant_type"),
@@ -218,8 +222,8 @@ fn authorize(shared: &Shared, req: &Req) -> Resp {
     if kinds.contains(&"id_token") && !has_openid(&scopes) {
         return Resp::oauth_error(400, "an id_token needs the openid scope");
     }
-    let grant = Grant { client_id: client_id.to_owned(), user: configured_user(shared), scopes };
     let mut g = shared.lock();
+    let grant = Grant { client_id: client_id.to_owned(), user: configured_user(shared, &g), scopes };
     let location = match kinds.as_slice() {
         ["code"] => {
             let code = util::token(30);

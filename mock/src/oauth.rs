@@ -255,12 +255,18 @@ fn authorize(shared: &Shared, req: &Req) -> Resp {
     Resp::empty(302).header("Location", location)
 }
 
-fn validate(shared: &Shared, req: &Req) -> Resp {
+/// The token of an `Authorization: OAuth <token>` or `Bearer <token>`
+/// header; empty without one.
+pub(crate) fn token_of(req: &Req) -> &str {
     let auth = req.header("authorization").unwrap_or("").trim();
-    let token = match auth.split_once(' ') {
+    match auth.split_once(' ') {
         Some((scheme, t)) if scheme.eq_ignore_ascii_case("oauth") || scheme.eq_ignore_ascii_case("bearer") => t.trim(),
         _ => "",
-    };
+    }
+}
+
+fn validate(shared: &Shared, req: &Req) -> Resp {
+    let token = token_of(req);
     let g = shared.lock();
     let Some(t) = g.token(token) else { return Resp::oauth_error(401, "invalid access token") };
     let expires_in = t.expires_at.saturating_duration_since(Instant::now()).as_secs();

@@ -4,6 +4,7 @@
 //! discovery document. The issuer is the mock's `/oauth2` base URL as the
 //! client reached it (its `Host` header).
 
+use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use ring::rand::SystemRandom;
@@ -18,8 +19,10 @@ const KEY_ID: &str = "mock-1";
 /// ID tokens live as long as Twitch's do (not refreshable).
 const ID_TOKEN_SECS: i64 = 900;
 
-fn key() -> RsaKeyPair {
-    RsaKeyPair::from_der(KEY_DER).expect("the mock's signing key is valid")
+/// Parsed once.
+fn key() -> &'static RsaKeyPair {
+    static KEY: OnceLock<RsaKeyPair> = OnceLock::new();
+    KEY.get_or_init(|| RsaKeyPair::from_der(KEY_DER).expect("the mock's signing key is valid"))
 }
 
 /// Unpadded base64url.
@@ -112,8 +115,7 @@ pub(crate) fn keys() -> Resp {
 
 /// `GET /oauth2/userinfo` with a user token that has `openid`.
 pub(crate) fn userinfo(shared: &Shared, req: &Req) -> Resp {
-    let auth = req.header("authorization").unwrap_or("");
-    let token = auth.strip_prefix("Bearer ").or_else(|| auth.strip_prefix("OAuth ")).unwrap_or("").trim();
+    let token = crate::oauth::token_of(req);
     let g = shared.lock();
     let Some(t) = g.token(token) else { return Resp::oauth_error(401, "invalid access token") };
     let Some(user) = &t.user else { return Resp::oauth_error(401, "not a user access token") };

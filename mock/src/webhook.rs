@@ -9,6 +9,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use twitch::webhook::WebhookVerifier;
 
 use crate::eventsub;
 use crate::state::{Shared, Subscription};
@@ -24,16 +25,6 @@ fn http() -> reqwest::Client {
             reqwest::Client::builder().timeout(TIMEOUT).build().unwrap_or_default()
         })
         .clone()
-}
-
-/// `sha256=<hex>` over message id + timestamp + body, as Twitch signs.
-fn signature(secret: &str, id: &str, timestamp: &str, body: &str) -> String {
-    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.as_bytes());
-    let mut ctx = ring::hmac::Context::with_key(&key);
-    ctx.update(id.as_bytes());
-    ctx.update(timestamp.as_bytes());
-    ctx.update(body.as_bytes());
-    format!("sha256={}", util::hex(ctx.sign().as_ref()))
 }
 
 /// Post one message, given as the WebSocket server would send it
@@ -52,7 +43,10 @@ async fn send(callback: &str, secret: &str, message: &str) -> Option<(u16, Strin
         .header("Twitch-Eventsub-Message-Id", &id)
         .header("Twitch-Eventsub-Message-Retry", "0")
         .header("Twitch-Eventsub-Message-Type", s("message_type"))
-        .header("Twitch-Eventsub-Message-Signature", signature(secret, &id, &timestamp, &body))
+        .header(
+            "Twitch-Eventsub-Message-Signature",
+            WebhookVerifier::new(secret).sign(&id, &timestamp, body.as_bytes()),
+        )
         .header("Twitch-Eventsub-Message-Timestamp", &timestamp)
         .header("Twitch-Eventsub-Subscription-Type", s("subscription_type"))
         .header("Twitch-Eventsub-Subscription-Version", s("subscription_version"))

@@ -492,19 +492,25 @@ impl OAuth {
         })
     }
 
+    /// A GET to the identity service, with an `Authorization` header when
+    /// given: the status and the body.
+    async fn get(&self, operation: &'static str, path: &str, authorization: Option<String>) -> Result<(u16, Vec<u8>)> {
+        let endpoint = format!("oauth2{path}");
+        let transport = |source| Error::Transport { endpoint: endpoint.clone(), source };
+        let mut req = self.http.get(format!("{}{}", self.auth_url, path));
+        if let Some(a) = authorization {
+            req = req.header("Authorization", a);
+        }
+        let resp = req.send().await.map_err(transport)?;
+        let status = resp.status().as_u16();
+        let body = resp.bytes().await.map_err(transport)?.to_vec();
+        tracing::debug!(operation, status, "oauth response");
+        Ok((status, body))
+    }
+
     /// Ask Twitch whether a token is still valid, and for whom.
     pub async fn validate(&self, token: &AccessToken) -> Result<Validation> {
-        let url = format!("{}/validate", self.auth_url);
-        let transport = |source| Error::Transport { endpoint: "oauth2/validate".into(), source };
-        let resp = self
-            .http
-            .get(&url)
-            .header("Authorization", format!("OAuth {}", token.secret()))
-            .send()
-            .await
-            .map_err(transport)?;
-        let status = resp.status().as_u16();
-        let body = resp.bytes().await.map_err(transport)?;
+        let (status, body) = self.get("validate", "/validate", Some(format!("OAuth {}", token.secret()))).await?;
         if status != 200 {
             return Err(Self::rejected("validate", status, &body));
         }

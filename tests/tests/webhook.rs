@@ -49,6 +49,8 @@ fn sign(body: &str, id: &str, ts: &str) -> String {
 #[test]
 fn a_signed_notification_is_delivered_once() {
     let v = WebhookVerifier::new(SECRET);
+    // Signing with the same secret gives the independently computed signature.
+    assert_eq!(v.sign(ID, TS, FOLLOW.as_bytes()), FOLLOW_SIG);
     let h = hdrs(ID, TS, FOLLOW_SIG, "notification");
     let now = at(TS) + Duration::from_secs(5);
     let (reply, msg) = handle(&v, &h, FOLLOW, now).unwrap();

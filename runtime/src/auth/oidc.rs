@@ -402,25 +402,11 @@ impl OAuth {
 
     /// Ask `oauth2/userinfo` about the user of a token that has `openid`.
     pub async fn userinfo(&self, token: &AccessToken) -> Result<UserInfo> {
-        let (status, body) = self.get("userinfo", "/userinfo", Some(token)).await?;
+        let (status, body) = self.get("userinfo", "/userinfo", Some(format!("Bearer {}", token.secret()))).await?;
         if status != 200 {
             return Err(Self::rejected("userinfo", status, &body));
         }
         crate::decode::json("oauth2/userinfo", &body)
-    }
-
-    async fn get(&self, operation: &'static str, path: &str, bearer: Option<&AccessToken>) -> Result<(u16, Vec<u8>)> {
-        let endpoint = format!("oauth2{path}");
-        let transport = |source| Error::Transport { endpoint: endpoint.clone(), source };
-        let mut req = self.http.get(format!("{}{}", self.auth_url, path));
-        if let Some(t) = bearer {
-            req = req.header("Authorization", format!("Bearer {}", t.secret()));
-        }
-        let resp = req.send().await.map_err(transport)?;
-        let status = resp.status().as_u16();
-        let body = resp.bytes().await.map_err(transport)?.to_vec();
-        tracing::debug!(operation, status, "oauth response");
-        Ok((status, body))
     }
 }
 

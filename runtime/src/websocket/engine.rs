@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::{self, Message as WsMessage};
 
 use super::conn::{self, Ws};
-use super::frame::{Frame, Message, SessionInfo, decode_frame, frame_error};
+use super::frame::{Frame, Message, MessageMetadata, SessionInfo, decode_frame, frame_error};
 use super::{
     Backoff, Delivered, DisconnectReason, EventSubError, Lost, MAX_MESSAGE_AGE, Revocation, SessionItem,
     SubscriptionStatus, UnknownMessage, lock,
@@ -125,12 +125,11 @@ fn keepalive_of(info: &SessionInfo) -> Duration {
     Duration::from_secs(info.keepalive_timeout_seconds.unwrap_or(10).max(1))
 }
 
-/// A message whose timestamp is more than ten minutes old is a replay.
-fn too_old(timestamp: &str) -> bool {
-    match crate::Timestamp::parse(timestamp) {
-        Ok(t) => SystemTime::now().duration_since(t.to_system_time()).is_ok_and(|age| age > MAX_MESSAGE_AGE),
-        Err(_) => false,
-    }
+/// A message whose timestamp is more than ten minutes old is a replay (one
+/// without a readable timestamp is not).
+fn too_old(md: &MessageMetadata) -> bool {
+    md.sent_at()
+        .is_some_and(|t| SystemTime::now().duration_since(t.to_system_time()).is_ok_and(|age| age > MAX_MESSAGE_AGE))
 }
 
 enum Incoming {
@@ -354,12 +353,13 @@ impl<E: EventPayload + Send + 'static> Engine<E> {
         }
     }
 
-    fn first_time(&self, message_id: &str, timestamp: &str) -> bool {
-        if too_old(timestamp) {
+    fn first_time(&self, md: &MessageMetadata) -> bool {
+        if too_old(md) {
+            let (message_id, timestamp) = (&md.message_id, &md.message_timestamp);
             tracing::debug!(message_id, timestamp, "eventsub: dropped a message older than ten minutes");
             return false;
         }
-        lock(&self.dedup).insert(message_id)
+        lock(&self.dedup).insert(&md.message_id)
     }
 
     async fn on_text(&mut self, text: &str) -> Step {
@@ -375,7 +375,7 @@ impl<E: EventPayload + Send + 'static> Engine<E> {
                 None => Step::Go,
             },
             Message::Notification { subscription, event, decode_error } => {
-                if !self.first_time(&md.message_id, &md.message_timestamp) {
+                if !self.first_time(&md) {
                     return Step::Go;
                 }
                 if event.kind().0 == SHARD_DISABLED
@@ -395,7 +395,7 @@ impl<E: EventPayload + Send + 'static> Engine<E> {
                 .await
             }
             Message::Revocation(subscription) => {
-                if !self.first_time(&md.message_id, &md.message_timestamp) {
+                if !self.first_time(&md) {
                     return Step::Go;
                 }
                 self.hooks.revoked(&subscription.id);

@@ -83,6 +83,15 @@ fn jitter() -> f64 {
     (h.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
+/// The longest wait a `Ratelimit-Reset` header can ask for; Twitch's
+/// buckets refill within a minute, so anything further is a bad header.
+pub const MAX_WAIT: Duration = Duration::from_secs(3600);
+
+/// `secs` as a duration in `0..=max` (NaN counts as zero).
+fn clamped_secs(secs: f64, max: Duration) -> Duration {
+    Duration::try_from_secs_f64(secs.clamp(0.0, max.as_secs_f64())).unwrap_or(Duration::ZERO)
+}
+
 fn now_secs() -> f64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs_f64()
 }
@@ -107,8 +116,9 @@ impl Bucket {
         if now >= self.reset_at as f64 {
             return self.limit;
         }
+        // Float-to-int casts saturate; the sum must too (header values are untrusted).
         let refilled = ((now - self.updated_at).max(0.0) * self.rate).floor() as u64;
-        (self.remaining + refilled).min(self.limit)
+        self.remaining.saturating_add(refilled).min(self.limit)
     }
 }
 
@@ -130,9 +140,9 @@ impl RateHeaders {
         Self { limit: get("Ratelimit-Limit"), remaining: get("Ratelimit-Remaining"), reset_at: get("Ratelimit-Reset") }
     }
 
-    /// Time until the reset, from now.
+    /// Time until the reset, from now, at most [`MAX_WAIT`].
     pub fn wait(&self) -> Option<Duration> {
-        self.reset_at.map(|r| Duration::from_secs_f64((r as f64 - now_secs()).max(0.0)))
+        self.reset_at.map(|r| clamped_secs(r as f64 - now_secs(), MAX_WAIT))
     }
 }
 
@@ -165,21 +175,22 @@ impl Limiter {
                     // Nothing known yet: let it through, but count it, so the
                     // first answer's `remaining` is read net of what is in flight.
                     0 => {
-                        b.in_flight += 1;
+                        b.in_flight = b.in_flight.saturating_add(1);
                         return true;
                     }
                     _ => {
                         let now = now_secs();
                         let available = b.available(now);
                         if available > b.in_flight {
-                            b.in_flight += 1;
+                            b.in_flight = b.in_flight.saturating_add(1);
                             return true;
                         }
                         // Wait until the refill covers one more point (or the
                         // reset, or an answer that changes the picture).
-                        let short = (b.in_flight + 1 - available) as f64;
+                        let short = b.in_flight.saturating_add(1).saturating_sub(available) as f64;
                         let by_rate = if b.rate > 0.0 { short / b.rate } else { f64::MAX };
-                        Duration::from_secs_f64(by_rate.min(b.reset_at as f64 - now).clamp(0.005, 60.0))
+                        clamped_secs(by_rate.min(b.reset_at as f64 - now), Duration::from_secs(60))
+                            .max(Duration::from_millis(5))
                     }
                 }
             };
@@ -218,5 +229,47 @@ impl Limiter {
         }
         drop(buckets);
         self.changed.notify_waiters();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(limit: u64, remaining: u64, reset_at: u64) -> RateHeaders {
+        RateHeaders { limit: Some(limit), remaining: Some(remaining), reset_at: Some(reset_at) }
+    }
+
+    /// Header values are the server's: extreme ones are clamped, never
+    /// overflowed (a panic in debug builds, wrong accounting in release).
+    #[tokio::test]
+    async fn extreme_headers_do_not_overflow() {
+        let soon = now_secs() as u64 + 30;
+        // The first answer sets an enormous refill rate; the second, a
+        // fresher one saying the bucket is full, keeps it.
+        for (first, second) in [
+            (headers(u64::MAX, 0, soon), headers(u64::MAX, u64::MAX, soon + 1)),
+            (headers(u64::MAX, 0, u64::MAX - 1), headers(u64::MAX, u64::MAX, u64::MAX)),
+            (headers(u64::MAX, u64::MAX - 1, 0), headers(1, u64::MAX, 0)),
+        ] {
+            let l = Limiter::default();
+            let within = |f| tokio::time::timeout(Duration::from_secs(5), f);
+            assert_eq!(within(l.acquire("k")).await, Ok(true));
+            l.update("k", first, true);
+            assert_eq!(within(l.acquire("k")).await, Ok(true), "after {first:?}");
+            std::thread::sleep(Duration::from_millis(20));
+            l.update("k", second, true);
+            // A full bucket this large has room: the next request goes at once.
+            assert_eq!(within(l.acquire("k")).await, Ok(true), "{first:?} then {second:?}");
+        }
+    }
+
+    #[test]
+    fn a_reset_far_away_gives_a_finite_wait() {
+        for reset in [u64::MAX, u64::MAX / 2, 1 << 60] {
+            let w = RateHeaders { reset_at: Some(reset), ..RateHeaders::default() }.wait();
+            assert!(w.is_some_and(|w| w <= MAX_WAIT), "{w:?}");
+        }
+        assert_eq!(RateHeaders { reset_at: Some(0), ..RateHeaders::default() }.wait(), Some(Duration::ZERO));
     }
 }

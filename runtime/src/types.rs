@@ -127,6 +127,11 @@ string_newtype! {
 /// Twitch sends timestamps with anything from no fraction to nine digits;
 /// all of it is kept. Display and serialization print UTC with as many
 /// fraction digits as needed.
+///
+/// The range is what RFC 3339 can write in UTC, `0000-01-01T00:00:00Z` to
+/// `9999-12-31T23:59:59.999999999Z` ([`Timestamp::MIN`], [`Timestamp::MAX`]):
+/// a time with an offset that lands outside it is refused, so every
+/// `Timestamp` prints as text that parses back to itself.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp {
     secs: i64,
@@ -145,10 +150,27 @@ impl fmt::Display for TimestampError {
 
 impl std::error::Error for TimestampError {}
 
+/// Seconds since the epoch of `0000-01-01T00:00:00Z`.
+const MIN_SECS: i64 = -62_167_219_200;
+/// Seconds since the epoch of `9999-12-31T23:59:59Z`.
+const MAX_SECS: i64 = 253_402_300_799;
+
 impl Timestamp {
-    /// From seconds and nanoseconds since the Unix epoch.
+    /// `0000-01-01T00:00:00Z`, the earliest time RFC 3339 writes.
+    pub const MIN: Timestamp = Timestamp { secs: MIN_SECS, nanos: 0 };
+    /// `9999-12-31T23:59:59.999999999Z`, the latest time RFC 3339 writes.
+    pub const MAX: Timestamp = Timestamp { secs: MAX_SECS, nanos: 999_999_999 };
+
+    /// From seconds and nanoseconds since the Unix epoch; `None` outside
+    /// [`Timestamp::MIN`]..=[`Timestamp::MAX`].
     pub fn from_unix(secs: i64, nanos: u32) -> Option<Self> {
-        (nanos < 1_000_000_000).then_some(Self { secs, nanos })
+        (nanos < 1_000_000_000 && (MIN_SECS..=MAX_SECS).contains(&secs)).then_some(Self { secs, nanos })
+    }
+
+    /// This many seconds from now, saturating at [`Timestamp::MAX`] (for
+    /// an `expires_in` a server sent).
+    pub fn in_secs(secs: u64) -> Self {
+        SystemTime::now().checked_add(Duration::from_secs(secs)).map_or(Self::MAX, Self::from)
     }
 
     /// The current time.
@@ -181,19 +203,24 @@ impl Timestamp {
     }
 }
 
+/// A `SystemTime` outside the range is clamped to [`Timestamp::MIN`] or
+/// [`Timestamp::MAX`].
 impl From<SystemTime> for Timestamp {
     fn from(t: SystemTime) -> Self {
         match t.duration_since(UNIX_EPOCH) {
-            Ok(d) => Self { secs: d.as_secs() as i64, nanos: d.subsec_nanos() },
+            Ok(d) => match i64::try_from(d.as_secs()) {
+                Ok(secs) if secs <= MAX_SECS => Self { secs, nanos: d.subsec_nanos() },
+                _ => Self::MAX,
+            },
             Err(e) => {
                 let d = e.duration();
-                let mut secs = -(d.as_secs() as i64);
+                let Some(mut secs) = i64::try_from(d.as_secs()).ok().map(|s| -s) else { return Self::MIN };
                 let mut nanos = d.subsec_nanos();
                 if nanos > 0 {
                     secs -= 1;
                     nanos = 1_000_000_000 - nanos;
                 }
-                Self { secs, nanos }
+                if secs < MIN_SECS { Self::MIN } else { Self { secs, nanos } }
             }
         }
     }
@@ -266,9 +293,10 @@ fn parse_rfc3339(s: &str) -> Option<Timestamp> {
         _ => return None,
     };
     let days = days_from_civil(year, month, day);
-    // A leap second (:60) is folded into the next second.
+    // A leap second (:60) is folded into the next second. An offset may
+    // move the time out of what UTC text can write: refused.
     let secs = days * 86_400 + hour * 3600 + min * 60 + sec - offset;
-    Some(Timestamp { secs, nanos })
+    Timestamp::from_unix(secs, nanos)
 }
 
 fn is_leap(y: i64) -> bool {
@@ -413,6 +441,55 @@ mod tests {
         assert_eq!(t.to_rfc3339_nanos(), "2023-07-19T14:56:51.634234626Z");
         let t = Timestamp::parse("2020-02-29T23:00:00-01:00").unwrap();
         assert_eq!(t.to_rfc3339_nanos(), "2020-03-01T00:00:00.000000000Z");
+    }
+
+    /// Whatever parses prints as text that parses back to the same time.
+    #[test]
+    fn what_parses_prints_back() {
+        for s in [
+            "0000-01-01T00:00:00+01:00",
+            "9999-12-31T23:59:59-23:59",
+            "9999-12-31T23:59:60Z",
+            "0000-01-01T00:59:59+01:00",
+        ] {
+            assert!(Timestamp::parse(s).is_err(), "{s} lands outside 0000..=9999 in UTC");
+        }
+        let dates = ["0000-01-01", "0000-02-29", "1969-12-31", "1970-01-01", "2024-02-29", "9999-12-31"];
+        let times = ["00:00:00", "00:59:59", "12:00:00", "23:00:00", "23:59:59", "23:59:60"];
+        let fractions = ["", ".5", ".000000001", ".999999999", ".1234567891"];
+        let offsets = ["Z", "+00:00", "+01:00", "-01:00", "+23:59", "-23:59", "+12:30"];
+        let mut accepted = 0;
+        for d in dates {
+            for t in times {
+                for f in fractions {
+                    for o in offsets {
+                        let s = format!("{d}T{t}{f}{o}");
+                        let Ok(ts) = Timestamp::parse(&s) else { continue };
+                        accepted += 1;
+                        for printed in [ts.to_string(), ts.to_rfc3339_nanos()] {
+                            assert_eq!(Timestamp::parse(&printed), Ok(ts), "{s} printed as {printed}");
+                        }
+                        let json = serde_json::to_string(&ts).unwrap();
+                        assert_eq!(serde_json::from_str::<Timestamp>(&json).unwrap(), ts, "{s}");
+                    }
+                }
+            }
+        }
+        assert!(accepted > 1000, "{accepted}");
+        assert_eq!(Timestamp::MIN.to_string(), "0000-01-01T00:00:00Z");
+        assert_eq!(Timestamp::MAX.to_string(), "9999-12-31T23:59:59.999999999Z");
+    }
+
+    #[test]
+    fn out_of_range_sources_are_clamped_or_refused() {
+        assert_eq!(Timestamp::from_unix(MAX_SECS + 1, 0), None);
+        assert_eq!(Timestamp::from_unix(MIN_SECS - 1, 0), None);
+        assert_eq!(Timestamp::from_unix(i64::MAX, 0), None);
+        assert_eq!(Timestamp::in_secs(u64::MAX), Timestamp::MAX);
+        assert_eq!(Timestamp::from(UNIX_EPOCH + Duration::from_secs(400_000_000_000)), Timestamp::MAX);
+        assert_eq!(Timestamp::from(UNIX_EPOCH - Duration::from_secs(400_000_000_000)), Timestamp::MIN);
+        assert_eq!(Timestamp::from(Timestamp::MIN.to_system_time()), Timestamp::MIN);
+        assert_eq!(Timestamp::from(Timestamp::MAX.to_system_time()), Timestamp::MAX);
     }
 
     #[test]

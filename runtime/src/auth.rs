@@ -144,7 +144,7 @@ fn expires_within(at: Option<Timestamp>, margin: Duration) -> bool {
 }
 
 fn expiry(expires_in: Option<u64>) -> Option<Timestamp> {
-    expires_in.map(|s| Timestamp::from(SystemTime::now() + Duration::from_secs(s)))
+    expires_in.map(Timestamp::in_secs)
 }
 
 /// What `oauth2/validate` says about a token.
@@ -166,6 +166,9 @@ pub struct Validation {
     #[serde(default)]
     pub expires_in: u64,
 }
+
+/// The longest a device code is waited for (Twitch's codes live 30 minutes).
+const DEVICE_CODE_MAX_LIFE: u64 = 24 * 3600;
 
 /// A started device-code login: show `user_code` and `verification_uri`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -436,8 +439,9 @@ impl OAuth {
     /// Poll until the user approves, declines or the code expires. Waits the
     /// interval Twitch gave between polls, and 5 s more after `slow_down`.
     pub async fn device_poll(&self, device: &DeviceCode) -> Result<UserToken> {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(device.expires_in);
-        let mut interval = Duration::from_secs(device.interval.max(1));
+        // Both numbers came from the server: bounded so the arithmetic cannot overflow.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(device.expires_in.min(DEVICE_CODE_MAX_LIFE));
+        let mut interval = Duration::from_secs(device.interval.clamp(1, DEVICE_CODE_MAX_LIFE));
         loop {
             let mut q = Query::new();
             q.push_dynamic("client_id", &self.client_id);
@@ -453,7 +457,7 @@ impl OAuth {
             let msg = if e.message.is_empty() { e.error.clone() } else { e.message.clone() };
             match msg.as_str() {
                 "authorization_pending" => {}
-                "slow_down" => interval += Duration::from_secs(5),
+                "slow_down" => interval = interval.saturating_add(Duration::from_secs(5)),
                 "invalid device code" | "expired_token" => return Err(Error::OAuth(OAuthError::DeviceCodeExpired)),
                 "access_denied" | "authorization_denied" => {
                     return Err(Error::OAuth(OAuthError::Denied { error: msg, description: e.error }));

@@ -239,6 +239,45 @@ async fn device_code_expiry_and_denial() {
     assert!(matches!(o.device_poll(&device).await, Err(Error::OAuth(OAuthError::Denied { .. }))));
 }
 
+/// Numbers the identity service sends are bounded before they reach time
+/// arithmetic: a huge `expires_in` or `interval` is no panic.
+#[tokio::test]
+async fn huge_numbers_from_the_identity_service_do_not_panic() {
+    let huge = u64::MAX;
+    let server = TestServer::start(move |req| match req.path.as_str() {
+        "/oauth2/token" if req.body_str().contains("device_code") => {
+            Response::json(400, r#"{"status":400,"message":"authorization_pending"}"#)
+        }
+        "/oauth2/token" => {
+            Response::json(200, &format!(r#"{{"access_token":"a","refresh_token":"r","expires_in":{huge},"scope":[]}}"#))
+        }
+        "/oauth2/validate" => Response::json(
+            200,
+            &format!(r#"{{"client_id":"cid","login":"a","user_id":"1","scopes":[],"expires_in":{huge}}}"#),
+        ),
+        "/oauth2/device" => Response::json(
+            200,
+            &format!(
+                r#"{{"device_code":"d","expires_in":{huge},"interval":{huge},"user_code":"U","verification_uri":"https://x"}}"#
+            ),
+        ),
+        _ => Response::empty(404),
+    })
+    .await;
+    let o = oauth(&server, Some("s3cret"));
+    let app = o.client_credentials().await.unwrap();
+    assert_eq!(app.expires_at, Some(twitch::Timestamp::MAX));
+    let user = o.exchange_code("c", "http://x").await.unwrap();
+    assert_eq!(user.expires_at, Some(twitch::Timestamp::MAX));
+    // The stored form loads again.
+    let stored = serde_json::to_string(&user).unwrap();
+    assert_eq!(serde_json::from_str::<twitch::UserToken>(&stored).unwrap(), user);
+    // An interval longer than the code's life: given up at once, not slept through.
+    let device = o.device_start(&["chat:read"]).await.unwrap();
+    let polled = tokio::time::timeout(std::time::Duration::from_secs(10), o.device_poll(&device)).await;
+    assert!(matches!(polled, Ok(Err(Error::OAuth(OAuthError::DeviceCodeExpired)))), "{polled:?}");
+}
+
 #[test]
 fn no_secret_in_debug_output() {
     let o = OAuth::new("cid", Some(ClientSecret::new("very-secret")));

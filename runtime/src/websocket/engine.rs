@@ -121,8 +121,10 @@ async fn read_welcome<E: EventPayload>(ws: &mut Ws) -> Result<SessionInfo> {
     }
 }
 
+/// The welcome's keepalive window, within Twitch's documented 10-600 s
+/// (a server's number is bounded before it reaches timer arithmetic).
 fn keepalive_of(info: &SessionInfo) -> Duration {
-    Duration::from_secs(info.keepalive_timeout_seconds.unwrap_or(10).max(1))
+    Duration::from_secs(info.keepalive_timeout_seconds.unwrap_or(10).clamp(1, 600))
 }
 
 /// A message whose timestamp is more than ten minutes old is a replay (one

@@ -89,6 +89,9 @@ pub fn validate(files: &[SchemaFile]) -> Result<(), Diagnostics> {
                 cx.err(line, name, "duplicate scope");
             }
             let variant = s.value.rust_name.clone().unwrap_or_else(|| scope_variant(name));
+            if !is_ident(&variant) || is_keyword(&variant) {
+                cx.err(line, name, format!("variant '{variant}' is not a Rust name; set rust_name"));
+            }
             if let Some(prev) = scope_variants.insert(variant.clone(), name.clone()) {
                 cx.err(line, name, format!("variant '{variant}' clashes with scope '{prev}'; set rust_name"));
             }
@@ -140,8 +143,12 @@ pub fn validate(files: &[SchemaFile]) -> Result<(), Diagnostics> {
                     cx.err(l, &item, format!("duplicate value '{}'", v.value.value));
                 }
                 let variant = v.value.rust_name.clone().unwrap_or_else(|| crate::model::enum_variant(&v.value.value));
-                if variant.is_empty() || !variant.chars().next().is_some_and(|c| c.is_ascii_uppercase()) {
-                    cx.err(l, &item, format!("value '{}' needs a rust_name (PascalCase)", v.value.value));
+                if !is_ident(&variant) || !variant.chars().next().is_some_and(|c| c.is_ascii_uppercase()) {
+                    let why = match &v.value.rust_name {
+                        Some(r) => format!("rust_name '{r}' is not a PascalCase Rust name"),
+                        None => "needs a rust_name (PascalCase)".to_owned(),
+                    };
+                    cx.err(l, &item, format!("value '{}' {why}", v.value.value));
                 } else if variant == "Unknown" || !variants.insert(variant.clone()) {
                     cx.err(l, &item, format!("variant '{variant}' is reserved or used twice; set rust_name"));
                 } else if is_keyword(&variant) {
@@ -163,6 +170,11 @@ pub fn validate(files: &[SchemaFile]) -> Result<(), Diagnostics> {
                 cx.err(line, &item, format!("duplicate endpoint id (first at {prev})"));
             }
             let fname = fn_name_of_id(&e.id);
+            for name in [&fname, &crate::model::type_name_of_id(&e.id)] {
+                if !e.id.is_empty() && !is_ident(name) {
+                    cx.err(line, &item, format!("id gives '{name}', which is not a Rust name (start with a letter)"));
+                }
+            }
             if let Some(prev) = fn_names.insert(fname.clone(), e.id.clone())
                 && prev != e.id
             {
@@ -239,6 +251,9 @@ pub fn validate(files: &[SchemaFile]) -> Result<(), Diagnostics> {
             {
                 cx.err(rl, &item, format!("unknown model '{m}'"));
             }
+            if let (Some(m), false) = (&r.model, r.fields.is_empty()) {
+                check_type_name(&mut cx, rl, &item, m);
+            }
             check_fields(&mut cx, &item, &r.fields, &types, FieldKind::Model);
             check_fields(&mut cx, &item, &r.extra, &types, FieldKind::Model);
             if r.paginated {
@@ -290,6 +305,13 @@ pub fn validate(files: &[SchemaFile]) -> Result<(), Diagnostics> {
             }
             if v.version.is_empty() {
                 cx.err(line, &item, "version is empty");
+            }
+            let type_name = subscription_type_name(&v.ty, &v.version);
+            if !v.ty.is_empty() && !v.version.is_empty() && !is_ident(&type_name) {
+                cx.err(line, &item, format!("type and version give '{type_name}', which is not a Rust name"));
+            }
+            if let (Some(name), false) = (&v.event, v.event_fields.is_empty()) {
+                check_type_name(&mut cx, line, &item, name);
             }
             if let Some(prev) = sub_ids.insert(item.clone(), format!("{}:{line}", cx.file)) {
                 cx.err(line, &item, format!("duplicate subscription type and version (first at {prev})"));
@@ -433,6 +455,16 @@ fn inline_names(fields: &[Spanned<FieldDef>], define: &mut dyn FnMut(&str, u64))
     }
 }
 
+/// What the emitter can turn into an identifier: ASCII letters, digits and
+/// `_`, not starting with a digit (`format_ident!` panics on anything else,
+/// so validation must catch it first).
+fn is_ident(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && s != "_"
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 fn check_type_name(cx: &mut Ctx<'_>, line: u64, item: &str, name: &str) {
     let ok =
         name.chars().next().is_some_and(|c| c.is_ascii_uppercase()) && name.chars().all(|c| c.is_ascii_alphanumeric());
@@ -483,6 +515,13 @@ fn check_fields(
         }
         if d.rust_name.as_deref().is_some_and(is_keyword) {
             cx.err(line, &it, "rust_name is a Rust keyword");
+        }
+        if !is_ident(&rust) {
+            let what = if d.rust_name.is_some() { "rust_name" } else { "the name" };
+            cx.err(line, &it, format!("{what} gives '{rust}', which is not a Rust name; set rust_name"));
+        }
+        if let (Some(m), false) = (&d.model, d.fields.is_empty()) {
+            check_type_name(cx, line, &it, m);
         }
         if !rust_names.insert(rust.clone()) {
             cx.err(line, &it, format!("Rust name '{rust}' is used twice; set rust_name"));

@@ -28,3 +28,4 @@ fixture!(broken_yaml);
 fixture!(duplicate_key);
 fixture!(keyword_and_pagination);
 fixture!(cross_area);
+fixture!(bad_identifiers);

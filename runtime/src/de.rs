@@ -1,10 +1,12 @@
 //! serde helpers used by generated models. Each is lenient where Twitch is
 //! known to vary (null for empty lists, several pagination shapes).
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
+use serde_json::Value;
 
 /// `null` (or a missing field, with `#[serde(default)]`) reads as `T::default()`.
 pub fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
@@ -93,6 +95,81 @@ where
         None => Ok(None),
         Some(s) if s.is_empty() => Ok(None),
         Some(s) => crate::Timestamp::parse(&s).map(Some).map_err(de::Error::custom),
+    }
+}
+
+/// Reads the non-essential fields of a control message (welcome,
+/// reconnect, revocation, a subscription object): a value that does not
+/// have its documented type is kept raw in `unparsed`, by field name, and
+/// the typed field is left empty. Nothing here fails.
+#[derive(Debug, Default)]
+pub(crate) struct Lenient {
+    pub unparsed: BTreeMap<String, Value>,
+}
+
+impl Lenient {
+    fn keep(&mut self, name: &str, v: Value) {
+        self.unparsed.insert(name.to_owned(), v);
+    }
+
+    /// A string; a number is read as its text; `null` is absent.
+    pub fn string(&mut self, name: &str, v: Value) -> Option<String> {
+        match v {
+            Value::String(s) => Some(s),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Null => None,
+            other => {
+                self.keep(name, other);
+                None
+            }
+        }
+    }
+
+    /// An integer; a numeric string is read as its number.
+    pub fn i64(&mut self, name: &str, v: Value) -> Option<i64> {
+        let parsed = match &v {
+            Value::Number(n) => n.as_i64(),
+            Value::String(s) => s.trim().parse().ok(),
+            Value::Null => return None,
+            _ => None,
+        };
+        if parsed.is_none() {
+            self.keep(name, v);
+        }
+        parsed
+    }
+
+    /// A non-negative integer; a numeric string is read as its number.
+    pub fn u64(&mut self, name: &str, v: Value) -> Option<u64> {
+        let parsed = match &v {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => s.trim().parse().ok(),
+            Value::Null => return None,
+            _ => None,
+        };
+        if parsed.is_none() {
+            self.keep(name, v);
+        }
+        parsed
+    }
+
+    /// An RFC 3339 time; `null` and `""` are absent.
+    pub fn timestamp(&mut self, name: &str, v: Value) -> Option<crate::Timestamp> {
+        match &v {
+            Value::Null => None,
+            Value::String(s) if s.is_empty() => None,
+            Value::String(s) => match crate::Timestamp::parse(s) {
+                Ok(t) => Some(t),
+                Err(_) => {
+                    self.keep(name, v);
+                    None
+                }
+            },
+            _ => {
+                self.keep(name, v);
+                None
+            }
+        }
     }
 }
 

@@ -81,12 +81,18 @@ impl UnknownEvent {
     }
 }
 
-/// The `subscription` object of a notification.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The `subscription` object of a notification, revocation or Helix answer.
+///
+/// Decoding keeps what identifies the subscription (`type` and `version`
+/// are required) and reads the rest leniently: a field that does not have
+/// its documented type (a malformed `created_at`, a `cost` sent as text
+/// that is not a number, an odd `transport`) is left empty and kept, as
+/// received, in [`unparsed`](Self::unparsed). So a revocation is never lost
+/// to a detail.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct SubscriptionInfo {
-    /// Subscription id.
-    #[serde(default)]
+    /// Subscription id (empty if absent or unreadable).
     pub id: String,
     /// Subscription type.
     #[serde(rename = "type")]
@@ -94,20 +100,83 @@ pub struct SubscriptionInfo {
     /// Subscription version.
     pub version: String,
     /// Status, e.g. `enabled`.
-    #[serde(default)]
     pub status: String,
-    /// Cost against the subscription limit.
-    #[serde(default)]
+    /// Cost against the subscription limit (a numeric string is read as its number).
     pub cost: i64,
     /// The condition as sent (kept as raw JSON: most readers never look).
-    #[serde(default)]
     pub condition: RawJson,
     /// The transport as sent.
-    #[serde(default)]
     pub transport: SubscriptionTransport,
     /// When the subscription was created.
-    #[serde(default)]
     pub created_at: Option<crate::Timestamp>,
+    /// Fields that were present but not readable as their documented type,
+    /// by name, as received (`transport` holds the whole object when one of
+    /// its fields was unreadable).
+    #[serde(skip)]
+    pub unparsed: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+impl<'de> Deserialize<'de> for SubscriptionInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use serde::de::{Error as _, IgnoredAny, MapAccess, Visitor};
+
+        #[derive(Deserialize)]
+        #[serde(field_identifier, rename_all = "snake_case")]
+        enum Field {
+            Id,
+            Type,
+            Version,
+            Status,
+            Cost,
+            Condition,
+            Transport,
+            CreatedAt,
+            #[serde(other)]
+            Other,
+        }
+
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = SubscriptionInfo;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an EventSub subscription object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<SubscriptionInfo, A::Error> {
+                let mut l = crate::de::Lenient::default();
+                let (mut id, mut ty, mut version, mut status, mut cost) = (None, None, None, None, None);
+                let (mut condition, mut transport, mut created_at) = (None, None, None);
+                while let Some(key) = map.next_key::<Field>()? {
+                    match key {
+                        Field::Id => id = l.string("id", map.next_value()?),
+                        Field::Type => ty = l.string("type", map.next_value()?),
+                        Field::Version => version = l.string("version", map.next_value()?),
+                        Field::Status => status = l.string("status", map.next_value()?),
+                        Field::Cost => cost = l.i64("cost", map.next_value()?),
+                        Field::Condition => condition = Some(map.next_value::<RawJson>()?),
+                        Field::Transport => transport = Some(SubscriptionTransport::lenient(map.next_value()?, &mut l)),
+                        Field::CreatedAt => created_at = l.timestamp("created_at", map.next_value()?),
+                        Field::Other => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                let ty = ty.ok_or_else(|| A::Error::missing_field("type"))?;
+                let version = version.ok_or_else(|| A::Error::missing_field("version"))?;
+                Ok(SubscriptionInfo {
+                    id: id.unwrap_or_default(),
+                    subscription_type: ty,
+                    version,
+                    status: status.unwrap_or_default(),
+                    cost: cost.unwrap_or_default(),
+                    condition: condition.unwrap_or_default(),
+                    transport: transport.unwrap_or_default(),
+                    created_at,
+                    unparsed: l.unparsed,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 /// JSON kept as received and parsed only when asked for, so reading a
@@ -219,6 +288,33 @@ pub struct SubscriptionTransport {
     /// When the WebSocket disconnected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disconnected_at: Option<String>,
+}
+
+impl SubscriptionTransport {
+    /// Field by field; if any field (or the whole value) is unreadable, the
+    /// value as received goes to `l` under `transport`.
+    fn lenient(v: serde_json::Value, l: &mut crate::de::Lenient) -> Self {
+        let serde_json::Value::Object(fields) = &v else {
+            if !v.is_null() {
+                l.unparsed.insert("transport".into(), v);
+            }
+            return Self::default();
+        };
+        let mut inner = crate::de::Lenient::default();
+        let mut get = |name: &str| fields.get(name).cloned().and_then(|f| inner.string(name, f));
+        let t = Self {
+            method: get("method").unwrap_or_default(),
+            session_id: get("session_id"),
+            conduit_id: get("conduit_id"),
+            callback: get("callback"),
+            connected_at: get("connected_at"),
+            disconnected_at: get("disconnected_at"),
+        };
+        if !inner.unparsed.is_empty() {
+            l.unparsed.insert("transport".into(), v);
+        }
+        t
+    }
 }
 
 /// A decoded notification: which subscription, and the typed event.

@@ -604,6 +604,80 @@ async fn revocations_are_typed_and_forget_the_subscription() {
     assert!(session.subscriptions().is_empty());
 }
 
+/// Control messages decode what matters (ids, status, session, URLs)
+/// strictly and the rest leniently: a malformed timestamp, a string cost or
+/// an odd transport keeps its raw value and turns nothing into an error.
+#[tokio::test]
+async fn control_messages_survive_bad_non_essential_fields() {
+    let mut server = Server::start().await;
+    let api = Arc::new(FakeApi::default());
+    let connect = tokio::spawn(builder(&api, &server, "c-lenient").subscribe(StreamOnlineV1::new("1337")).connect());
+    let mut conn = server.accept().await;
+    // A welcome with a string keepalive and a number where a time should be.
+    conn.send(json!({
+        "metadata": {"message_id": 17, "message_type": "session_welcome", "message_timestamp": 1_700_000_000},
+        "payload": {"session": {"id": "s", "status": null, "connected_at": 12345,
+            "keepalive_timeout_seconds": "10", "reconnect_url": null, "recovery_url": {"x": 1}}}
+    }))
+    .await;
+    let mut session = within("connect", connect).await.unwrap().expect("a lenient welcome connects");
+    assert_eq!(session.session_id().as_deref(), Some("s"));
+    let sub = session.subscriptions()[0].clone();
+
+    // Twitch's own docs example of a revocation has this timestamp.
+    conn.send(json!({
+        "metadata": {"message_id": "rev-1", "message_type": "revocation", "message_timestamp": "2020-11-10T20:08:464757833Z",
+            "subscription_type": "stream.online", "subscription_version": "1"},
+        "payload": {"subscription": {"id": sub.id, "status": "authorization_revoked", "type": "stream.online",
+            "version": "1", "cost": "1", "condition": {"broadcaster_user_id": "1337"},
+            "transport": {"method": "websocket", "session_id": ["s"]}, "created_at": "2020-11-10T20:08:464757833Z"}}
+    }))
+    .await;
+    // Keepalives with odd metadata are still keepalives, not error items.
+    conn.send(
+        json!({"metadata": {"message_id": null, "message_type": "session_keepalive", "message_timestamp": false},
+        "payload": {}}),
+    )
+    .await;
+    match next_item(&mut session).await {
+        SessionItem::Revoked(r) => {
+            assert_eq!(r.status, SubscriptionStatus::AuthorizationRevoked);
+            assert_eq!(r.subscription.id, sub.id);
+            assert_eq!(r.subscription.subscription_type, "stream.online");
+            assert_eq!(r.subscription.cost, 1, "a numeric string is read as the number");
+            assert_eq!(r.subscription.created_at, None);
+            assert_eq!(r.subscription.unparsed["created_at"], json!("2020-11-10T20:08:464757833Z"));
+            assert_eq!(r.subscription.transport.method, "websocket");
+            assert_eq!(r.subscription.transport.session_id, None);
+            assert_eq!(r.subscription.unparsed["transport"]["session_id"], json!(["s"]));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(session.subscriptions().is_empty(), "the revoked subscription is no longer tracked");
+
+    // A revocation without a readable id is matched by type, version and condition.
+    session.subscribe(StreamOnlineV1::new("42")).await.unwrap();
+    conn.send(json!({
+        "metadata": {"message_id": "rev-2", "message_type": "revocation", "message_timestamp": now()},
+        "payload": {"subscription": {"id": ["?"], "status": "user_removed", "type": "stream.online", "version": "1",
+            "cost": {"no": 1}, "condition": {"broadcaster_user_id": "42"}, "transport": "websocket", "created_at": null}}
+    }))
+    .await;
+    match next_item(&mut session).await {
+        SessionItem::Revoked(r) => {
+            assert_eq!(r.status, SubscriptionStatus::UserRemoved);
+            assert_eq!(r.subscription.id, "");
+            assert_eq!(r.subscription.unparsed["id"], json!(["?"]));
+            assert_eq!(r.subscription.unparsed["cost"], json!({"no": 1}));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(session.subscriptions().is_empty());
+    // The session still delivers.
+    conn.send(stream_online("after", "1337")).await;
+    assert_eq!(message_id(&next_item(&mut session).await), "after");
+}
+
 #[tokio::test]
 async fn bad_frames_are_items_and_the_session_goes_on() {
     let mut server = Server::start().await;

@@ -70,7 +70,7 @@ pub(crate) trait Hooks<E>: Send + Sync + 'static {
     /// A reconnect handover ended on a different session id.
     fn moved(&self, session_id: String) -> Option<super::BoxFuture<'static, Option<SessionItem<E>>>>;
     /// Twitch revoked this subscription.
-    fn revoked(&self, subscription_id: &str);
+    fn revoked(&self, subscription: &crate::eventsub::SubscriptionInfo);
     /// `conduit.shard.disabled` arrived for this conduit and shard.
     fn shard_disabled(
         &self,
@@ -361,7 +361,8 @@ impl<E: EventPayload + Send + 'static> Engine<E> {
             tracing::debug!(message_id, timestamp, "eventsub: dropped a message older than ten minutes");
             return false;
         }
-        lock(&self.dedup).insert(&md.message_id)
+        // A message without a readable id cannot be told apart from another.
+        md.message_id.is_empty() || lock(&self.dedup).insert(&md.message_id)
     }
 
     async fn on_text(&mut self, text: &str) -> Step {
@@ -400,7 +401,7 @@ impl<E: EventPayload + Send + 'static> Engine<E> {
                 if !self.first_time(&md) {
                     return Step::Go;
                 }
-                self.hooks.revoked(&subscription.id);
+                self.hooks.revoked(&subscription);
                 let status = SubscriptionStatus::from(subscription.status.as_str());
                 self.emit(SessionItem::Revoked(Box::new(Revocation {
                     status,

@@ -111,39 +111,80 @@ impl MetaRef<'_> {
     }
 }
 
-/// `metadata` on the slow path: owned, escapes allowed.
-#[derive(Deserialize)]
+/// `metadata` on the slow path: owned, escapes allowed, and lenient in
+/// all but `message_type` (a keepalive with an odd id or timestamp is
+/// still a keepalive).
 struct MetaOwned {
     message_id: String,
     message_type: String,
     message_timestamp: String,
-    #[serde(default)]
     subscription_type: Option<String>,
-    #[serde(default)]
     subscription_version: Option<String>,
 }
 
+impl<'de> Deserialize<'de> for MetaOwned {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let mut fields = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+        let mut l = crate::de::Lenient::default();
+        let mut take = |name: &str| fields.remove(name).and_then(|v| l.string(name, v));
+        let message_type = take("message_type");
+        let meta = MetaOwned {
+            message_id: take("message_id").unwrap_or_default(),
+            message_type: message_type.ok_or_else(|| D::Error::missing_field("message_type"))?,
+            message_timestamp: take("message_timestamp").unwrap_or_default(),
+            subscription_type: take("subscription_type"),
+            subscription_version: take("subscription_version"),
+        };
+        Ok(meta)
+    }
+}
+
 /// The `session` object of welcome and reconnect messages.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+///
+/// Only `id` is required; the other fields are read leniently (a value
+/// without its documented type is left empty and kept in
+/// [`unparsed`](Self::unparsed)), so an odd detail never costs a welcome or
+/// a reconnect.
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct SessionInfo {
     /// The session id subscriptions are created with.
     pub id: String,
     /// `connected` or `reconnecting`.
-    #[serde(default)]
     pub status: String,
     /// Longest silence to expect before a keepalive (welcome only).
-    #[serde(default)]
     pub keepalive_timeout_seconds: Option<u64>,
     /// Where to reconnect to (reconnect messages only).
-    #[serde(default)]
     pub reconnect_url: Option<String>,
     /// When the connection was made.
-    #[serde(default)]
     pub connected_at: Option<String>,
     /// Conduit recovery URL, when Twitch sends one.
-    #[serde(default)]
     pub recovery_url: Option<String>,
+    /// Fields present but not readable as their documented type, as received.
+    pub unparsed: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+impl<'de> Deserialize<'de> for SessionInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let mut fields = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+        let mut l = crate::de::Lenient::default();
+        let id = fields.remove("id").and_then(|v| l.string("id", v));
+        let id = id.ok_or_else(|| D::Error::missing_field("id"))?;
+        let keepalive = fields.remove("keepalive_timeout_seconds").and_then(|v| l.u64("keepalive_timeout_seconds", v));
+        let mut take = |name: &str| fields.remove(name).and_then(|v| l.string(name, v));
+        let info = SessionInfo {
+            id,
+            status: take("status").unwrap_or_default(),
+            keepalive_timeout_seconds: keepalive,
+            reconnect_url: take("reconnect_url"),
+            connected_at: take("connected_at"),
+            recovery_url: take("recovery_url"),
+            unparsed: Default::default(),
+        };
+        Ok(SessionInfo { unparsed: l.unparsed, ..info })
+    }
 }
 
 /// What a message carries.

@@ -250,7 +250,7 @@ impl<E: Send + 'static> Hooks<E> for ShardHooks<E> {
         self.reattach(self.shard_id, session_id, false)
     }
 
-    fn revoked(&self, _: &str) {}
+    fn revoked(&self, _: &crate::eventsub::SubscriptionInfo) {}
 
     fn shard_disabled(&self, conduit_id: &str, shard_id: &str) -> Option<BoxFuture<'static, Option<SessionItem<E>>>> {
         let ctx = self.ctx.upgrade()?;

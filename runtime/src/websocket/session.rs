@@ -418,8 +418,18 @@ impl<E: Send + 'static> Hooks<E> for SessionHooks {
         None
     }
 
-    fn revoked(&self, subscription_id: &str) {
-        lock(&self.0.subs).retain(|t| t.info.id != subscription_id);
+    fn revoked(&self, revoked: &SubscriptionInfo) {
+        // By id; a revocation whose id was unreadable, by what it subscribed to.
+        lock(&self.0.subs).retain(|t| {
+            let same = if revoked.id.is_empty() {
+                t.spec.subscription_type == revoked.subscription_type
+                    && t.spec.version == revoked.version
+                    && revoked.condition == t.spec.condition
+            } else {
+                t.info.id == revoked.id
+            };
+            !same
+        });
     }
 
     fn shard_disabled(&self, _: &str, _: &str) -> Option<BoxFuture<'static, Option<SessionItem<E>>>> {

@@ -110,6 +110,15 @@ pub enum WebhookMessage<E> {
         /// The subscription being verified.
         subscription: SubscriptionInfo,
     },
+    /// Twitch checks the callback of a conduit's webhook shard when the
+    /// shard is pointed at it (Update Conduit Shards); the reply already
+    /// carries the challenge, and the shard is enabled once Twitch reads it.
+    ShardVerification {
+        /// The conduit.
+        conduit_id: String,
+        /// The shard id within it.
+        shard_id: String,
+    },
     /// Twitch ended a subscription; `subscription.status` says why.
     Revocation {
         /// The revoked subscription.
@@ -135,6 +144,11 @@ impl SeenIds {
     /// Remember at most `capacity` ids.
     pub fn new(capacity: usize) -> Self {
         Self { order: VecDeque::new(), set: HashSet::new(), capacity: capacity.max(1) }
+    }
+
+    /// Was `id` recorded (and not forgotten yet)?
+    pub fn contains(&self, id: &str) -> bool {
+        self.set.contains(id)
     }
 
     /// Record `id`; false if it was already there.
@@ -226,54 +240,90 @@ impl WebhookVerifier {
         if now.duration_since(sent).is_ok_and(|age| age > REPLAY_WINDOW) {
             return Err(WebhookError::Stale);
         }
-        let fresh = self.seen.lock().map(|mut s| s.insert(id)).unwrap_or(true);
+        let seen = |f: &dyn Fn(&mut SeenIds) -> bool| f(&mut self.seen.lock().unwrap_or_else(|p| p.into_inner()));
         // A repeated verification still gets its challenge back (a reply
         // without it fails the subscription); it is not delivered again.
-        if !fresh && kind != VERIFICATION {
+        if kind != VERIFICATION && seen(&|s| s.contains(id)) {
             return Ok((WebhookReply::no_content(), WebhookMessage::Duplicate { message_id: id.to_owned() }));
         }
-        let text = std::str::from_utf8(body).map_err(|e| {
-            WebhookError::Decode(Error::Decode {
-                endpoint: "webhook".into(),
-                path: String::new(),
-                message: e.to_string(),
-                body: String::from_utf8_lossy(body).into_owned(),
-            })
-        })?;
-        #[derive(serde::Deserialize)]
-        struct Envelope {
-            subscription: SubscriptionInfo,
-            #[serde(default)]
-            challenge: Option<String>,
+        let (reply, message) = decode::<E>(kind, id, body)?;
+        // Only a message that was decoded (and is handed over by the
+        // caller next) counts as handled: one that failed is refused, and
+        // Twitch's redelivery of it is a new attempt, not a duplicate.
+        if seen(&|s| s.insert(id)) {
+            Ok((reply, message))
+        } else {
+            Ok((reply, WebhookMessage::Duplicate { message_id: id.to_owned() }))
         }
-        let envelope = || -> Result<Envelope, WebhookError> {
-            crate::decode::json::<Envelope>("webhook", body).map_err(WebhookError::Decode)
-        };
-        match kind {
-            VERIFICATION => {
-                let env = envelope()?;
-                let challenge = env.challenge.unwrap_or_default();
-                let reply = WebhookReply { status: 200, content_type: Some("text/plain"), body: challenge };
-                let message = if fresh {
-                    WebhookMessage::Verification { subscription: env.subscription }
-                } else {
-                    WebhookMessage::Duplicate { message_id: id.to_owned() }
-                };
-                Ok((reply, message))
-            }
-            "revocation" => {
-                let env = envelope()?;
-                Ok((WebhookReply::no_content(), WebhookMessage::Revocation { subscription: env.subscription }))
-            }
-            "notification" => {
-                let notification = Notification::decode(text).map_err(WebhookError::Decode)?;
-                Ok((
-                    WebhookReply::no_content(),
-                    WebhookMessage::Notification { message_id: id.to_owned(), notification },
-                ))
-            }
-            other => Err(WebhookError::UnknownMessageType(other.to_owned())),
+    }
+}
+
+/// The body of a verification: a subscription's, or a conduit shard's.
+#[derive(serde::Deserialize)]
+struct VerificationBody {
+    challenge: String,
+    #[serde(default)]
+    subscription: Option<SubscriptionInfo>,
+    #[serde(default)]
+    conduit_shard: Option<ConduitShard>,
+}
+
+#[derive(serde::Deserialize)]
+struct ConduitShard {
+    conduit_id: String,
+    /// Twitch's docs name it `shard`; `shard_id` is read too.
+    #[serde(alias = "shard_id")]
+    shard: String,
+}
+
+#[derive(serde::Deserialize)]
+struct RevocationBody {
+    subscription: SubscriptionInfo,
+}
+
+fn decode_error(body: &[u8], path: &str, message: String) -> WebhookError {
+    WebhookError::Decode(Error::Decode {
+        endpoint: "webhook".into(),
+        path: path.to_owned(),
+        message,
+        body: String::from_utf8_lossy(body).into_owned(),
+    })
+}
+
+/// Decode a body whose signature and age were checked.
+fn decode<E: EventPayload>(
+    kind: &str,
+    id: &str,
+    body: &[u8],
+) -> Result<(WebhookReply, WebhookMessage<E>), WebhookError> {
+    let text = std::str::from_utf8(body).map_err(|e| decode_error(body, "", e.to_string()))?;
+    match kind {
+        VERIFICATION => {
+            let v: VerificationBody = crate::decode::json("webhook", body).map_err(WebhookError::Decode)?;
+            let message = match (v.subscription, v.conduit_shard) {
+                (Some(subscription), _) => WebhookMessage::Verification { subscription },
+                (None, Some(shard)) => {
+                    WebhookMessage::ShardVerification { conduit_id: shard.conduit_id, shard_id: shard.shard }
+                }
+                (None, None) => {
+                    return Err(decode_error(
+                        body,
+                        "",
+                        "a verification names neither a subscription nor a conduit shard".into(),
+                    ));
+                }
+            };
+            Ok((WebhookReply { status: 200, content_type: Some("text/plain"), body: v.challenge }, message))
         }
+        "revocation" => {
+            let r: RevocationBody = crate::decode::json("webhook", body).map_err(WebhookError::Decode)?;
+            Ok((WebhookReply::no_content(), WebhookMessage::Revocation { subscription: r.subscription }))
+        }
+        "notification" => {
+            let notification = Notification::decode(text).map_err(WebhookError::Decode)?;
+            Ok((WebhookReply::no_content(), WebhookMessage::Notification { message_id: id.to_owned(), notification }))
+        }
+        other => Err(WebhookError::UnknownMessageType(other.to_owned())),
     }
 }
 

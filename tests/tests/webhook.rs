@@ -158,3 +158,86 @@ fn batched_events_and_unknown_types() {
 fn the_secret_is_not_in_debug_output() {
     assert!(!format!("{:?}", WebhookVerifier::new(SECRET)).contains(SECRET));
 }
+
+/// The bodies Twitch documents for a conduit's webhook shards ("Getting
+/// Events Using Conduits"): the shard verification has `conduit_shard` and
+/// no `subscription`; notifications and revocations name the conduit.
+#[test]
+fn conduit_webhook_shards_are_verified_and_delivered() {
+    let v = WebhookVerifier::new(SECRET);
+    let body = r#"{"challenge":"pogchamp-kappa-360noscope-vohiyo","conduit_shard":{"conduit_id":"3f1c2a87-161a-49f9-a165-0f21d7a4e1c4","shard":"42"}}"#;
+    let h = hdrs("c1", TS, &sign(body, "c1", TS), "webhook_callback_verification");
+    let (reply, msg) = handle(&v, &h, body, at(TS)).unwrap();
+    assert_eq!(
+        (reply.status, reply.content_type, reply.body.as_str()),
+        (200, Some("text/plain"), "pogchamp-kappa-360noscope-vohiyo")
+    );
+    match msg {
+        WebhookMessage::ShardVerification { conduit_id, shard_id } => {
+            assert_eq!((conduit_id.as_str(), shard_id.as_str()), ("3f1c2a87-161a-49f9-a165-0f21d7a4e1c4", "42"));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Twitch repeats a verification it did not see answered: the challenge again.
+    let (reply, msg) = handle(&v, &h, body, at(TS)).unwrap();
+    assert_eq!(reply.body, "pogchamp-kappa-360noscope-vohiyo");
+    assert!(matches!(msg, WebhookMessage::Duplicate { .. }));
+
+    let body = r#"{"subscription":{"id":"f1c2a387-161a-49f9-a165-0f21d7a4e1c4","status":"enabled","type":"channel.follow","version":"1","cost":1,"condition":{"broadcaster_user_id":"12826"},"transport":{"method":"conduit","conduit_id":"3f1c2a87-161a-49f9-a165-0f21d7a4e1c4"},"created_at":"2019-11-16T10:11:12.634234626Z"},"event":{"user_id":"1337","user_login":"awesome_user","user_name":"Awesome_User","broadcaster_user_id":"12826","broadcaster_user_login":"twitch","broadcaster_user_name":"Twitch","followed_at":"2020-07-15T18:16:11.17106713Z"}}"#;
+    let h = hdrs("c2", TS, &sign(body, "c2", TS), "notification");
+    match handle(&v, &h, body, at(TS)).unwrap().1 {
+        WebhookMessage::Notification { notification, .. } => {
+            assert_eq!(notification.subscription.transport.method, "conduit");
+            assert_eq!(
+                notification.subscription.transport.conduit_id.as_deref(),
+                Some("3f1c2a87-161a-49f9-a165-0f21d7a4e1c4")
+            );
+            // Version 1 of channel.follow is gone from the schema: delivered raw.
+            match notification.event {
+                Event::Unknown(u) => assert_eq!(u.raw["user_login"], "awesome_user"),
+                other => panic!("{other:?}"),
+            }
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // The guide prints this revocation without its opening brace; Twitch sends an object.
+    let body = r#"{"subscription":{"id":"f1c2a387-161a-49f9-a165-0f21d7a4e1c4","status":"authorization_revoked","type":"channel.follow","cost":1,"version":"1","condition":{"broadcaster_user_id":"12826"},"transport":{"method":"conduit","conduit_id":"3f1c2a87-161a-49f9-a165-0f21d7a4e1c4"},"created_at":"2019-11-16T10:11:12.634234626Z"}}"#;
+    let h = hdrs("c3", TS, &sign(body, "c3", TS), "revocation");
+    match handle(&v, &h, body, at(TS)).unwrap().1 {
+        WebhookMessage::Revocation { subscription } => {
+            assert_eq!(subscription.status, "authorization_revoked");
+            assert_eq!(subscription.transport.conduit_id.as_deref(), Some("3f1c2a87-161a-49f9-a165-0f21d7a4e1c4"));
+        }
+        other => panic!("{other:?}"),
+    }
+    // A verification that names neither is refused, not answered with an empty challenge.
+    let body = r#"{"challenge":"x"}"#;
+    let h = hdrs("c4", TS, &sign(body, "c4", TS), "webhook_callback_verification");
+    assert!(matches!(handle(&v, &h, body, at(TS)), Err(WebhookError::Decode(_))));
+}
+
+/// A body that fails to decode is refused without marking its message id:
+/// Twitch's redelivery is decoded afresh, not acknowledged as a duplicate.
+#[test]
+fn a_body_that_failed_is_not_a_duplicate_when_redelivered() {
+    let v = WebhookVerifier::new(SECRET);
+    let revocation = r#"{"subscription":{"id":"s","status":"user_removed","type":"channel.follow","version":"2","cost":0,"condition":{},"transport":{"method":"webhook"},"created_at":"2019-11-16T10:11:12.634234626Z"}}"#;
+    let shard = r#"{"challenge":"c","conduit_shard":{"conduit_id":"x","shard":"0"}}"#;
+    for (kind, good) in [("notification", FOLLOW), ("revocation", revocation), ("webhook_callback_verification", shard)]
+    {
+        let id = format!("redelivered-{kind}");
+        let broken = r#"{"subscription": 12}"#;
+        let h = hdrs(&id, TS, &sign(broken, &id, TS), kind);
+        let e = handle(&v, &h, broken, at(TS)).unwrap_err();
+        assert!(matches!(e, WebhookError::Decode(_)), "{kind}: {e:?}");
+        assert_eq!(WebhookReply::for_error(&e).status, 400);
+        // The same id again (a fixed sender, or Twitch retrying): handled, not dropped.
+        let h = hdrs(&id, TS, &sign(good, &id, TS), kind);
+        let (_, msg) = handle(&v, &h, good, at(TS)).unwrap();
+        assert!(!matches!(msg, WebhookMessage::Duplicate { .. }), "{kind}: {msg:?}");
+        // Now it was handed over: a third delivery is the duplicate.
+        let (_, msg) = handle(&v, &h, good, at(TS)).unwrap();
+        assert!(matches!(msg, WebhookMessage::Duplicate { .. }), "{kind}: {msg:?}");
+    }
+}

@@ -11,10 +11,11 @@
 //! | --- | --- | --- |
 //! | notification | 204 | [`WebhookMessage::Notification`] |
 //! | `webhook_callback_verification` | 200, `text/plain`, the challenge | [`WebhookMessage::Verification`] |
+//! | the same, for a conduit's webhook shard | 200, `text/plain`, the challenge | [`WebhookMessage::ShardVerification`] |
 //! | revocation | 204 | [`WebhookMessage::Revocation`] |
 //! | message id already handled | 204 (200 and the challenge for a verification) | nothing |
 //! | bad or missing signature, stale timestamp | 403 | nothing |
-//! | unknown message type, undecodable body | 400 | nothing |
+//! | unknown message type, undecodable body | 400 | nothing, and the id is not remembered |
 //! | body over the limit (1 MiB by default) | 413 | nothing |
 //! | the channel is full, or its receiver dropped | 503 | nothing, and the id is not remembered |
 //!

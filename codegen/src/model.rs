@@ -46,6 +46,8 @@ pub struct Module {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ty {
     String,
+    /// A string that is a secret: never shown by `Debug`.
+    Secret,
     UserId,
     UserLogin,
     Integer,
@@ -67,6 +69,7 @@ impl Ty {
         }
         Ok(match s {
             "string" => Ty::String,
+            "secret" => Ty::Secret,
             "user_id" => Ty::UserId,
             "user_login" => Ty::UserLogin,
             "integer" => Ty::Integer,

@@ -575,7 +575,7 @@ fn check_fields(
                 {
                     cx.err(line, &it, format!("min {a} is greater than max {b}"));
                 }
-                if d.max_len.is_some() && !matches!(leaf, Ty::String) {
+                if d.max_len.is_some() && !matches!(leaf, Ty::String | Ty::Secret) {
                     cx.err(line, &it, "max_len only applies to string fields");
                 }
             }

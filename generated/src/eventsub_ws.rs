@@ -87,7 +87,7 @@ impl EventSubApi for Client {
                     endpoint: "create-eventsub-subscription".into(),
                     path: "data".into(),
                     message: "no subscription in the answer".into(),
-                    body: String::new(),
+                    body: Default::default(),
                 });
             };
             let value = serde_json::to_value(&first).unwrap_or_default();
@@ -95,7 +95,7 @@ impl EventSubApi for Client {
                 endpoint: "create-eventsub-subscription".into(),
                 path: "data[0]".into(),
                 message: e.to_string(),
-                body: value.to_string(),
+                body: value.to_string().as_str().into(),
             })?;
             Ok(CreatedSubscription::new(info, resp.total, resp.total_cost, resp.max_total_cost))
         })

@@ -65,9 +65,10 @@ pub use eventsub::Event;
 pub use twitch_runtime::{
     AccessToken, AppToken, ClientSecret, DeviceCode, EndpointMeta, Error, IdClaims, IdToken, InvalidParam,
     JsonFileStore, Method, Notification, OAuth, OAuthError, OidcClaims, Page, Paginator, ParamMeta, PreparedRequest,
-    RawJson, RawRequest, RawSubscription, RefreshToken, ResponseFuture, ResponseShape, Result, RetryPolicy, RuleKind,
-    RuleMeta, SubscriptionInfo, SubscriptionMeta, SubscriptionTransport, SubscriptionType, Timestamp, TimestampError,
-    TokenEvent, TokenKind, TokenManager, TokenStore, UnknownEvent, UserId, UserInfo, UserLogin, UserToken, Validation,
+    RawJson, RawRequest, RawSubscription, RefreshToken, ResponseBody, ResponseFuture, ResponseShape, Result,
+    RetryPolicy, RuleKind, RuleMeta, Secret, SubscriptionInfo, SubscriptionMeta, SubscriptionTransport,
+    SubscriptionType, Timestamp, TimestampError, TokenEvent, TokenKind, TokenManager, TokenStore, UnknownEvent, UserId,
+    UserInfo, UserLogin, UserToken, Validation,
 };
 
 /// Builds a [`Client`]: client id, token, base URLs, timeouts.

@@ -171,7 +171,8 @@ pub struct Validation {
 const DEVICE_CODE_MAX_LIFE: u64 = 24 * 3600;
 
 /// A started device-code login: show `user_code` and `verification_uri`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// `Debug` leaves `device_code` out: whoever holds it can poll for the token.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
 #[non_exhaustive]
 pub struct DeviceCode {
     /// Code to poll with (not for the user's eyes).
@@ -187,6 +188,19 @@ pub struct DeviceCode {
     /// Scopes asked for (filled in by [`OAuth::device_start`]).
     #[serde(skip)]
     pub scopes: Vec<String>,
+}
+
+impl std::fmt::Debug for DeviceCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceCode")
+            .field("device_code", &"[redacted]")
+            .field("user_code", &self.user_code)
+            .field("verification_uri", &self.verification_uri)
+            .field("expires_in", &self.expires_in)
+            .field("interval", &self.interval)
+            .field("scopes", &self.scopes)
+            .finish()
+    }
 }
 
 #[derive(Deserialize)]

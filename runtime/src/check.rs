@@ -37,8 +37,8 @@ fn bounds(min: Option<i64>, max: Option<i64>) -> String {
 }
 
 /// A string has at most `max` characters.
-pub fn max_len(param: &str, value: &str, max: usize) -> Result<(), InvalidParam> {
-    let n = value.chars().count();
+pub fn max_len(param: &str, value: &(impl AsRef<str> + ?Sized), max: usize) -> Result<(), InvalidParam> {
+    let n = value.as_ref().chars().count();
     if n > max { Err(invalid(param, format!("{n} characters, at most {max} allowed"))) } else { Ok(()) }
 }
 

@@ -8,12 +8,14 @@ use crate::error::{Error, Result};
 
 fn decode_error(endpoint: &str, body: &[u8], e: serde_path_to_error::Error<serde_json::Error>) -> Error {
     let path = e.path().to_string();
-    Error::Decode {
-        endpoint: endpoint.to_owned(),
-        path,
-        message: e.into_inner().to_string(),
-        body: String::from_utf8_lossy(body).into_owned(),
-    }
+    // serde's message can quote the value that failed: not when it is a secret.
+    let last = path.rsplit(['.', '[']).next().unwrap_or("");
+    let message = if crate::error::SECRET_FIELDS.contains(&last) {
+        "the value of a secret field did not decode (not shown)".to_owned()
+    } else {
+        e.into_inner().to_string()
+    };
+    Error::Decode { endpoint: endpoint.to_owned(), path, message, body: crate::error::ResponseBody::new(body) }
 }
 
 /// The whole body as `T`.
@@ -57,7 +59,7 @@ pub fn text(endpoint: &str, body: &[u8]) -> Result<String> {
         endpoint: endpoint.to_owned(),
         path: String::new(),
         message: format!("body is not UTF-8: {e}"),
-        body: String::from_utf8_lossy(body).into_owned(),
+        body: crate::error::ResponseBody::new(body),
     })
 }
 

@@ -261,7 +261,7 @@ impl RawSubscription {
             endpoint: "notification subscription".into(),
             path: e.path().to_string(),
             message: e.into_inner().to_string(),
-            body: text.to_owned(),
+            body: text.into(),
         })
     }
 }
@@ -345,13 +345,13 @@ impl<E: EventPayload> Notification<E> {
             endpoint: "notification".into(),
             path: e.path().to_string(),
             message: e.into_inner().to_string(),
-            body: payload.to_owned(),
+            body: payload.into(),
         })?;
         let raw = env.event.or(env.events).ok_or_else(|| Error::Decode {
             endpoint: format!("{} v{}", env.subscription.subscription_type, env.subscription.version),
             path: "event".into(),
             message: "notification has neither `event` nor `events`".into(),
-            body: payload.to_owned(),
+            body: payload.into(),
         })?;
         let event = E::decode(&env.subscription.subscription_type, &env.subscription.version, raw.get())?;
         Ok(Self { subscription: env.subscription, event })

@@ -30,7 +30,7 @@ pub use auth::oidc::{IdClaims, IdToken, OidcClaims, UserInfo};
 pub use auth::{AppToken, DeviceCode, OAuth, OAuthError, UserToken, Validation};
 pub use client::{Client, ClientBuilder, PreparedRequest, RawRequest, ResponseFuture, prepare, send};
 pub use endpoint::{Endpoint, Paginated};
-pub use error::{Error, InvalidParam, Result};
+pub use error::{Error, InvalidParam, ResponseBody, Result};
 pub use eventsub::{
     EventPayload, Notification, RawJson, RawSubscription, SubscriptionInfo, SubscriptionTransport, SubscriptionType,
     UnknownEvent,
@@ -39,6 +39,6 @@ pub use meta::{EndpointMeta, Method, ParamMeta, ResponseShape, RuleKind, RuleMet
 pub use pagination::{Page, Paginator};
 pub use query::{Query, ToQuery};
 pub use ratelimit::RetryPolicy;
-pub use secret::{AccessToken, ClientSecret, RefreshToken};
+pub use secret::{AccessToken, ClientSecret, RefreshToken, Secret};
 pub use tokens::{JsonFileStore, TokenEvent, TokenManager, TokenStore};
 pub use types::{Timestamp, TimestampError, UserId, UserLogin};

@@ -59,6 +59,44 @@ secret! {
     ClientSecret
 }
 
+secret! {
+    /// Any other secret a request or response carries (a webhook transport's
+    /// secret, a stream key, an extension secret); the schema marks such
+    /// fields `type: secret`. `Debug` prints `Secret([redacted])`.
+    Secret
+}
+
+impl Secret {
+    /// Wrap a secret string.
+    pub fn new(secret: impl Into<String>) -> Self {
+        Self(secret.into())
+    }
+}
+
+impl AsRef<str> for Secret {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for Secret {
+    fn default() -> Self {
+        Self(String::new())
+    }
+}
+
+impl From<String> for Secret {
+    fn from(s: String) -> Self {
+        Self(s)
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(s: &str) -> Self {
+        Self(s.to_owned())
+    }
+}
+
 impl AccessToken {
     /// Wrap a token string; the `oauth:` prefix chat tools print is dropped.
     pub fn new(token: impl Into<String>) -> Self {
@@ -91,5 +129,6 @@ mod tests {
         assert_eq!(AccessToken::new("oauth:abc").secret(), "abc");
         assert_eq!(format!("{:?}", RefreshToken::new("r")), "RefreshToken([redacted])");
         assert_eq!(format!("{:?}", ClientSecret::new("s")), "ClientSecret([redacted])");
+        assert_eq!(format!("{:?}", Secret::from("s")), "Secret([redacted])");
     }
 }

@@ -286,7 +286,7 @@ fn decode_error(body: &[u8], path: &str, message: String) -> WebhookError {
         endpoint: "webhook".into(),
         path: path.to_owned(),
         message,
-        body: String::from_utf8_lossy(body).into_owned(),
+        body: crate::error::ResponseBody::new(body),
     })
 }
 

@@ -32,6 +32,7 @@ pub fn doc(text: &str) -> TokenStream {
 pub fn ty(schema: &Schema, t: &Ty, from: &[String]) -> TokenStream {
     match t {
         Ty::String => quote!(String),
+        Ty::Secret => quote!(crate::Secret),
         Ty::UserId => quote!(crate::UserId),
         Ty::UserLogin => quote!(crate::UserLogin),
         Ty::Integer => quote!(i64),
@@ -87,7 +88,15 @@ pub fn setter_conv(t: &Ty, v: &Ident) -> TokenStream {
 pub fn has_default(t: &Ty) -> bool {
     matches!(
         t,
-        Ty::String | Ty::UserId | Ty::UserLogin | Ty::Integer | Ty::Number | Ty::Boolean | Ty::Json | Ty::Vec(_)
+        Ty::String
+            | Ty::Secret
+            | Ty::UserId
+            | Ty::UserLogin
+            | Ty::Integer
+            | Ty::Number
+            | Ty::Boolean
+            | Ty::Json
+            | Ty::Vec(_)
     )
 }
 

@@ -236,7 +236,7 @@ pub fn decode_frame<E: EventPayload>(text: &str) -> Result<Frame<E>, Error> {
 }
 
 pub(crate) fn frame_error(text: &str, path: String, message: String) -> Error {
-    Error::Decode { endpoint: "eventsub websocket message".into(), path, message, body: text.to_owned() }
+    Error::Decode { endpoint: "eventsub websocket message".into(), path, message, body: text.into() }
 }
 
 #[derive(Deserialize)]

@@ -5,7 +5,7 @@ use std::fmt;
 macro_rules! secret {
     ($(#[$m:meta])* $name:ident) => {
         $(#[$m])*
-        #[derive(Clone, PartialEq, Eq)]
+        #[derive(Clone, Default, PartialEq, Eq)]
         pub struct $name(String);
 
         impl $name {
@@ -76,12 +76,6 @@ impl Secret {
 impl AsRef<str> for Secret {
     fn as_ref(&self) -> &str {
         &self.0
-    }
-}
-
-impl Default for Secret {
-    fn default() -> Self {
-        Self(String::new())
     }
 }
 

@@ -298,3 +298,25 @@ async fn userinfo_is_typed_and_a_bad_token_is_rejected() {
         other => panic!("unexpected {other:?}"),
     }
 }
+
+/// With keys the app already holds, verification needs no network: the
+/// same checks, at the time given.
+#[test]
+fn verification_with_keys_in_hand_is_offline() {
+    let issuer = "http://127.0.0.1:1/oauth2"; // nothing listens there
+    let o = OAuth::new("cid", None).auth_url(issuer);
+    let keys = json!({"keys": [jwk(KEY_1, "k1"), jwk(KEY_2, "k2")]}).to_string();
+    let at = |secs: i64| UNIX_EPOCH + std::time::Duration::from_secs(secs as u64);
+    let claims = json!({"iss": issuer, "sub": "1234", "aud": "cid", "exp": 2_000_000_900i64, "iat": 2_000_000_000i64, "nonce": "n"});
+    let token = jwt(KEY_2, "k2", "RS256", &claims);
+    let id = o.verify_id_token_with_keys(&token, &keys, Some("n"), at(2_000_000_100)).unwrap();
+    assert_eq!(id.claims.sub, "1234");
+    let refused = |e: Error| matches!(e, Error::OAuth(OAuthError::InvalidIdToken(_)));
+    assert!(refused(o.verify_id_token_with_keys(&token, &keys, Some("n"), at(2_000_002_000)).unwrap_err()), "expired");
+    assert!(refused(o.verify_id_token_with_keys(&token, &keys, Some("m"), at(2_000_000_100)).unwrap_err()), "nonce");
+    let only_1 = json!({"keys": [jwk(KEY_1, "k1")]}).to_string();
+    assert!(refused(o.verify_id_token_with_keys(&token, &only_1, None, at(2_000_000_100)).unwrap_err()), "no k2");
+    let forged = jwt(KEY_1, "k2", "RS256", &claims);
+    assert!(refused(o.verify_id_token_with_keys(&forged, &keys, None, at(2_000_000_100)).unwrap_err()), "signature");
+    assert!(refused(o.verify_id_token_with_keys(&token, "not json", None, at(2_000_000_100)).unwrap_err()), "keys");
+}

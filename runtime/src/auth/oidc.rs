@@ -229,6 +229,29 @@ fn base64url(s: &str) -> Option<Vec<u8>> {
     (bits < 6 && acc == 0).then_some(out)
 }
 
+/// The key named `kid`; without a key id, the only key.
+fn pick_key(keys: &[Jwk], kid: Option<&str>) -> Option<Jwk> {
+    match kid {
+        Some(k) => keys.iter().find(|j| j.kid.as_deref() == Some(k)).cloned(),
+        None if keys.len() == 1 => keys.first().cloned(),
+        None => None,
+    }
+}
+
+/// The three parts of a JWT and its header, which must say RS256.
+fn jwt_header(jwt: &str) -> Result<(JwtHeader, [&str; 3])> {
+    let mut parts = jwt.split('.');
+    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return Err(invalid("not a JWT (three dot-separated parts)"));
+    };
+    let header: JwtHeader =
+        base64url(h).and_then(|b| serde_json::from_slice(&b).ok()).ok_or_else(|| invalid("unreadable JWT header"))?;
+    if header.alg != "RS256" {
+        return Err(invalid(format!("signed with {}, not RS256", header.alg)));
+    }
+    Ok((header, [h, p, s]))
+}
+
 fn unix_now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
@@ -333,18 +356,33 @@ impl OAuth {
     /// for a key id not seen yet), the issuer, this client among its
     /// audience, not expired, and the nonce when one is given.
     pub async fn verify_id_token(&self, jwt: &str, nonce: Option<&str>) -> Result<IdToken> {
-        let mut parts = jwt.split('.');
-        let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
-            return Err(invalid("not a JWT (three dot-separated parts)"));
-        };
-        let header: JwtHeader = base64url(h)
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .ok_or_else(|| invalid("unreadable JWT header"))?;
-        if header.alg != "RS256" {
-            return Err(invalid(format!("signed with {}, not RS256", header.alg)));
-        }
-        let signature = base64url(s).ok_or_else(|| invalid("unreadable signature"))?;
+        let (header, _) = jwt_header(jwt)?;
         let key = self.signing_key(header.kid.as_deref()).await?;
+        self.check_id_token(jwt, &key, nonce, unix_now())
+    }
+
+    /// [`verify_id_token`](Self::verify_id_token) against keys you already
+    /// hold (the JSON that `oauth2/keys` answers), at the time `now`:
+    /// no network, for apps that cache the keys themselves.
+    pub fn verify_id_token_with_keys(
+        &self,
+        jwt: &str,
+        keys: &str,
+        nonce: Option<&str>,
+        now: SystemTime,
+    ) -> Result<IdToken> {
+        let (header, _) = jwt_header(jwt)?;
+        let keys: Jwks = serde_json::from_str(keys).map_err(|e| invalid(format!("unreadable keys: {e}")))?;
+        let key = pick_key(&keys.keys, header.kid.as_deref())
+            .ok_or_else(|| invalid(format!("no signing key {}", header.kid.as_deref().unwrap_or("(unnamed)"))))?;
+        let now = now.duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+        self.check_id_token(jwt, &key, nonce, now)
+    }
+
+    /// Everything but finding the key.
+    fn check_id_token(&self, jwt: &str, key: &Jwk, nonce: Option<&str>, now: i64) -> Result<IdToken> {
+        let (_, [h, p, s]) = jwt_header(jwt)?;
+        let signature = base64url(s).ok_or_else(|| invalid("unreadable signature"))?;
         let (n, e) = match (base64url(&key.n), base64url(&key.e)) {
             (Some(n), Some(e)) if key.kty == "RSA" => (n, e),
             _ => return Err(invalid("the signing key is not a readable RSA key")),
@@ -361,7 +399,6 @@ impl OAuth {
         if !claims.aud.contains(&self.client_id) {
             return Err(invalid("issued to another client"));
         }
-        let now = unix_now();
         if claims.exp.saturating_add(LEEWAY_SECS) < now {
             return Err(invalid("expired"));
         }
@@ -377,11 +414,7 @@ impl OAuth {
     }
 
     async fn signing_key(&self, kid: Option<&str>) -> Result<Jwk> {
-        let pick = |keys: &[Jwk]| match kid {
-            Some(k) => keys.iter().find(|j| j.kid.as_deref() == Some(k)).cloned(),
-            None if keys.len() == 1 => keys.first().cloned(),
-            None => None,
-        };
+        let pick = |keys: &[Jwk]| pick_key(keys, kid);
         let cached = pick(&self.keys.0.lock().unwrap_or_else(|e| e.into_inner()));
         if let Some(key) = cached {
             return Ok(key);

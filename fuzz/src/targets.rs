@@ -14,8 +14,11 @@ use std::time::{Duration, SystemTime};
 use twitch::webhook::{WebhookMessage, WebhookVerifier, headers};
 use twitch::{Event, OAuth, Timestamp};
 
+/// What a target runs.
+pub type Target = fn(&[u8]);
+
 /// The targets by name, as `cargo fuzz run <name>` knows them.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("frame", frame),
     ("notification", notification),
     ("webhook", webhook),

@@ -18,7 +18,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         oauth = oauth.auth_url(url);
     }
     let file = std::env::var("TWITCH_TOKEN_FILE").unwrap_or_else(|_| "twitch-tokens.json".into());
-    let manager = TokenManager::with_store(oauth.clone(), JsonFileStore::new(&file))?;
+    let manager = TokenManager::with_store(oauth.clone(), JsonFileStore::new(&file)).await?;
 
     if let Some(user) = manager.default_user() {
         // A stored token: check it (refreshing it if Twitch refuses it).

@@ -63,7 +63,7 @@ impl TokenScopes for UserToken {
 #[cfg(feature = "eventsub")]
 pub use eventsub::Event;
 pub use twitch_runtime::{
-    AccessToken, AppToken, ClientSecret, DeviceCode, EndpointMeta, Error, IdClaims, IdToken, InvalidParam,
+    AccessToken, AppToken, BoxFuture, ClientSecret, DeviceCode, EndpointMeta, Error, IdClaims, IdToken, InvalidParam,
     JsonFileStore, Method, Notification, OAuth, OAuthError, OidcClaims, Page, Paginator, ParamMeta, PreparedRequest,
     RawJson, RawRequest, RawSubscription, RefreshToken, ResponseBody, ResponseFuture, ResponseShape, Result,
     RetryPolicy, RuleKind, RuleMeta, Secret, SubscriptionInfo, SubscriptionMeta, SubscriptionTransport,

@@ -535,16 +535,24 @@ impl OAuth {
         crate::decode::json("oauth2/validate", &body)
     }
 
-    /// Revoke a token.
+    /// Revoke a token. Idempotent: a token Twitch no longer knows (already
+    /// revoked or expired; Twitch answers 400 "Invalid token") counts as
+    /// revoked. Other refusals, such as an unknown client id (404), are errors.
     pub async fn revoke(&self, token: &AccessToken) -> Result<()> {
         let mut q = Query::new();
         q.push_dynamic("client_id", &self.client_id);
         q.push_dynamic("token", token.secret());
         let (status, body) = self.post_form("revoke", "/revoke", q).await?;
-        if status != 200 {
-            return Err(Self::rejected("revoke", status, &body));
+        match Self::rejected("revoke", status, &body) {
+            _ if status == 200 => Ok(()),
+            Error::OAuth(OAuthError::Rejected { status: 400, message, .. })
+                if message.eq_ignore_ascii_case("invalid token") =>
+            {
+                tracing::debug!("revoke: the token was no longer valid; nothing to do");
+                Ok(())
+            }
+            e => Err(e),
         }
-        Ok(())
     }
 }
 

@@ -301,6 +301,8 @@ impl fmt::Display for PreparedRequest {
 struct Outgoing<'a> {
     endpoint: &'a str,
     as_user: Option<UserId>,
+    /// The caller allows retries although the endpoint is not idempotent.
+    retry_non_idempotent: bool,
     meta: Option<&'static EndpointMeta>,
     method: Method,
     path: &'a str,
@@ -342,7 +344,15 @@ impl Client {
     /// A request to any Helix path, for what the schema lacks. Same
     /// credentials, error handling and tracing as generated endpoints.
     pub fn raw(&self, method: Method, path: impl Into<String>) -> RawRequest {
-        RawRequest { client: self.clone(), as_user: None, method, path: path.into(), query: Query::new(), body: None }
+        RawRequest {
+            client: self.clone(),
+            as_user: None,
+            retry_non_idempotent: false,
+            method,
+            path: path.into(),
+            query: Query::new(),
+            body: None,
+        }
     }
 
     /// The token manager, if the client uses one.
@@ -419,6 +429,9 @@ impl Client {
         let endpoint = out.endpoint;
         let policy = self.inner.retry;
         let idempotent = out.meta.map(|m| m.idempotent).unwrap_or(out.method == Method::Get);
+        // A request that may have reached Twitch is sent again only when
+        // doing it twice is harmless, or when the caller said so.
+        let may_repeat = idempotent || policy.retry_non_idempotent || out.retry_non_idempotent;
         let (mut refreshed, mut failures, mut limited) = (false, 0u32, 0u32);
         loop {
             let (token, bucket) = match &chosen {
@@ -433,7 +446,9 @@ impl Client {
                 Ok(r) => r,
                 Err(e) => {
                     self.inner.limiter.update(&bucket, RateHeaders::default(), reserved);
-                    if idempotent && failures < policy.max_retries {
+                    // A connection that was never made carried nothing.
+                    let unsent = matches!(&e, Error::Transport { source, .. } if source.is_connect());
+                    if (may_repeat || unsent) && failures < policy.max_retries {
                         failures += 1;
                         let wait = policy.backoff(failures);
                         tracing::warn!(endpoint, attempt = failures, wait_ms = wait.as_millis() as u64, error = %e, "retrying after a transport error");
@@ -450,16 +465,23 @@ impl Client {
                 return Ok(Success { body });
             }
             // A 401 with a managed token: refresh it (once, shared by every
-            // caller that saw the same token) and send again, once.
+            // caller that saw the same token) and send again, once. Not when
+            // the 401 says the token belongs to another client: a new token
+            // would not help.
             if status == 401
                 && !refreshed
                 && let Some(m) = self.token_manager()
+                && refresh_can_help(&twitch_error(&body).message)
             {
                 let fresh = match &chosen {
                     Chosen::ManagedUser(u, t) => {
-                        m.user_token_after_401(u, t).await.ok().map(|n| Chosen::ManagedUser(u.clone(), n))
+                        let n = m.user_token_after_401(u, t).await?;
+                        (&n != t).then(|| Chosen::ManagedUser(u.clone(), n))
                     }
-                    Chosen::ManagedApp(t) => m.app_token_after_401(t).await.ok().map(Chosen::ManagedApp),
+                    Chosen::ManagedApp(t) => {
+                        let n = m.app_token_after_401(t).await?;
+                        (&n != t).then_some(Chosen::ManagedApp(n))
+                    }
                     _ => None,
                 };
                 if let Some(next) = fresh {
@@ -469,8 +491,9 @@ impl Client {
                     continue;
                 }
             }
-            // The bucket ran dry: wait for its reset and send again. A 429
-            // while the bucket still has points is an endpoint's own cooldown.
+            // The bucket ran dry: wait for its reset and send again (Twitch
+            // did nothing, so this holds for every request). A 429 while the
+            // bucket still has points is an endpoint's own cooldown.
             if status == 429 && !is_cooldown(&rate) && limited < policy.max_rate_limit_retries {
                 limited += 1;
                 let wait = rate.wait().unwrap_or(Duration::from_secs(1)).min(Duration::from_secs(60))
@@ -484,14 +507,7 @@ impl Client {
                 tokio::time::sleep(wait).await;
                 continue;
             }
-            // 5xx: retry idempotent requests with backoff; others only after a 503, once.
-            let retry_5xx = (500..600).contains(&status)
-                && if idempotent {
-                    failures < policy.max_retries
-                } else {
-                    status == 503 && failures == 0 && policy.max_retries > 0
-                };
-            if retry_5xx {
+            if (500..600).contains(&status) && may_repeat && failures < policy.max_retries {
                 failures += 1;
                 let wait = policy.backoff(failures);
                 tracing::warn!(
@@ -539,20 +555,36 @@ fn is_cooldown(rate: &RateHeaders) -> bool {
     rate.remaining.is_some_and(|r| r > 0)
 }
 
-fn error_from_response(endpoint: &str, status: u16, rate: RateHeaders, body: &[u8]) -> Error {
-    let reset_at = rate.reset_at;
-    #[derive(serde::Deserialize, Default)]
-    #[serde(default)]
-    struct TwitchError {
-        error: String,
-        message: String,
-    }
-    let parsed: TwitchError = serde_json::from_slice(body).unwrap_or_else(|_| TwitchError {
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct TwitchError {
+    error: String,
+    message: String,
+}
+
+/// Twitch's error body; text that is not one becomes the message (cut short).
+fn twitch_error(body: &[u8]) -> TwitchError {
+    serde_json::from_slice(body).unwrap_or_else(|_| TwitchError {
         error: String::new(),
         message: String::from_utf8_lossy(body).chars().take(512).collect(),
-    });
+    })
+}
+
+/// Can a new token fix a 401 with this message? Not when Twitch says the
+/// token and the client id do not belong together (or the client id is
+/// the problem): that is configuration, and refreshing would only spend a
+/// refresh token.
+fn refresh_can_help(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    !(m.contains("do not match") || m.contains("client id") || m.contains("client-id"))
+}
+
+fn error_from_response(endpoint: &str, status: u16, rate: RateHeaders, body: &[u8]) -> Error {
+    let reset_at = rate.reset_at;
+    let parsed = twitch_error(body);
     let endpoint = endpoint.to_owned();
     match status {
+        401 if !refresh_can_help(&parsed.message) => Error::TokenMismatch { endpoint, message: parsed.message },
         401 => Error::Unauthorized { endpoint, message: parsed.message },
         429 => {
             let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
@@ -577,9 +609,11 @@ fn outgoing<E: Endpoint>(req: &E) -> Result<Outgoing<'static>> {
         endpoint: meta.id.to_owned(),
         source: crate::error::InvalidParam { param: "body".into(), message: e.to_string() },
     })?;
+    let options = req.options();
     Ok(Outgoing {
         endpoint: meta.id,
-        as_user: req.as_user().cloned(),
+        as_user: options.as_user.clone(),
+        retry_non_idempotent: options.retry_non_idempotent,
         meta: Some(meta),
         method: meta.method,
         path: meta.path,
@@ -618,6 +652,7 @@ pub fn prepare<E: Endpoint>(req: &E) -> Result<PreparedRequest> {
 pub struct RawRequest {
     client: Client,
     as_user: Option<UserId>,
+    retry_non_idempotent: bool,
     method: Method,
     path: String,
     query: Query,
@@ -628,6 +663,13 @@ impl RawRequest {
     /// Send with this user's token (with a token manager).
     pub fn as_user(mut self, user: impl Into<UserId>) -> Self {
         self.as_user = Some(user.into());
+        self
+    }
+
+    /// Retry after a 5xx or a transport error although the request is not a
+    /// `GET` (raw requests other than `GET` count as not idempotent).
+    pub fn retry_non_idempotent(mut self) -> Self {
+        self.retry_non_idempotent = true;
         self
     }
 
@@ -653,6 +695,7 @@ impl RawRequest {
             let out = Outgoing {
                 endpoint: &self.path,
                 as_user: self.as_user.clone(),
+                retry_non_idempotent: self.retry_non_idempotent,
                 meta: None,
                 method: self.method,
                 path: &self.path,

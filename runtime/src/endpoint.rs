@@ -16,10 +16,8 @@ pub trait Endpoint: Send + Sync + Sized + 'static {
     /// The client to send with.
     fn client(&self) -> &Client;
 
-    /// The user whose token to send with, overriding the client's default user.
-    fn as_user(&self) -> Option<&crate::UserId> {
-        None
-    }
+    /// Per-request settings: the user to send as, retries.
+    fn options(&self) -> &RequestOptions;
 
     /// Check documented limits; runs before any I/O.
     fn validate(&self) -> Result<(), InvalidParam> {
@@ -38,6 +36,19 @@ pub trait Endpoint: Send + Sync + Sized + 'static {
 
     /// Decode a successful response body.
     fn decode(body: &[u8]) -> Result<Self::Output>;
+}
+
+/// Settings of one request, carried by every generated builder (its
+/// `as_user` and `retry_non_idempotent` setters fill them in).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RequestOptions {
+    /// Send with this user's token (held by the client's token manager)
+    /// instead of the default user's.
+    pub as_user: Option<crate::UserId>,
+    /// Retry after a 5xx or a transport error although the endpoint is not
+    /// idempotent (see [`RetryPolicy::retry_non_idempotent`](crate::RetryPolicy::retry_non_idempotent)).
+    pub retry_non_idempotent: bool,
 }
 
 /// A request whose responses carry a cursor.

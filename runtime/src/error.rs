@@ -92,6 +92,34 @@ pub enum Error {
         /// The cursor.
         cursor: String,
     },
+    /// A 401 that a new token cannot fix: the token belongs to another
+    /// application than the client id sent (Twitch's "Client ID and OAuth
+    /// token do not match"). A configuration error; nothing is refreshed.
+    TokenMismatch {
+        /// Endpoint id.
+        endpoint: String,
+        /// Twitch's message.
+        message: String,
+    },
+    /// Twitch refused the token for good: `validate` answered 401 and the
+    /// refresh was refused (or there is no refresh token). The user must
+    /// authorize again; until the application adds a new token
+    /// ([`TokenManager::add_user`](crate::TokenManager::add_user)), requests
+    /// for this user fail at once with this error and send nothing.
+    TokenInvalid {
+        /// The user; `None` for the app token.
+        user: Option<crate::UserId>,
+        /// What Twitch said.
+        message: String,
+    },
+    /// A refresh failed for a reason that may pass (transport error,
+    /// timeout, 5xx): the token is kept and tried again later.
+    RefreshFailed {
+        /// The user; `None` for the app token.
+        user: Option<crate::UserId>,
+        /// What went wrong.
+        message: String,
+    },
     /// An OAuth flow failed (see [`crate::OAuthError`]).
     OAuth(crate::auth::OAuthError),
     /// The client was configured wrongly (bad base URL, missing client id, ...).
@@ -106,7 +134,7 @@ impl Error {
         match self {
             Error::Api { status, .. } => Some(*status),
             Error::RateLimited { .. } => Some(429),
-            Error::Unauthorized { .. } => Some(401),
+            Error::Unauthorized { .. } | Error::TokenMismatch { .. } => Some(401),
             Error::Transport { source, .. } => source.status().map(|s| s.as_u16()),
             Error::OAuth(crate::auth::OAuthError::Rejected { status, .. }) => Some(*status),
             _ => None,
@@ -141,6 +169,22 @@ impl fmt::Display for Error {
             Error::RepeatedCursor { endpoint, cursor } => {
                 write!(f, "{endpoint}: pagination returned cursor `{cursor}` twice; stopping")
             }
+            Error::TokenMismatch { endpoint, message } => {
+                write!(f, "{endpoint}: the token belongs to another client id: {message}")
+            }
+            Error::TokenInvalid { user: Some(u), message } => {
+                write!(
+                    f,
+                    "the token of user {u} is no longer valid and cannot be refreshed ({message}); authorize again"
+                )
+            }
+            Error::TokenInvalid { user: None, message } => {
+                write!(f, "the app token is no longer valid and cannot be renewed ({message})")
+            }
+            Error::RefreshFailed { user: Some(u), message } => {
+                write!(f, "refreshing the token of user {u} failed, it is kept: {message}")
+            }
+            Error::RefreshFailed { user: None, message } => write!(f, "renewing the app token failed: {message}"),
             Error::OAuth(e) => write!(f, "{e}"),
             Error::Config(msg) => write!(f, "client configuration: {msg}"),
             Error::EventSub(e) => write!(f, "eventsub: {e}"),

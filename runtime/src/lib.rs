@@ -29,7 +29,7 @@ pub mod websocket;
 pub use auth::oidc::{IdClaims, IdToken, OidcClaims, UserInfo};
 pub use auth::{AppToken, DeviceCode, OAuth, OAuthError, UserToken, Validation};
 pub use client::{Client, ClientBuilder, PreparedRequest, RawRequest, ResponseFuture, prepare, send};
-pub use endpoint::{Endpoint, Paginated};
+pub use endpoint::{Endpoint, Paginated, RequestOptions};
 pub use error::{Error, InvalidParam, ResponseBody, Result};
 pub use eventsub::{
     EventPayload, Notification, RawJson, RawSubscription, SubscriptionInfo, SubscriptionTransport, SubscriptionType,
@@ -41,4 +41,4 @@ pub use query::{Query, ToQuery};
 pub use ratelimit::RetryPolicy;
 pub use secret::{AccessToken, ClientSecret, RefreshToken, Secret};
 pub use tokens::{JsonFileStore, TokenEvent, TokenManager, TokenStore};
-pub use types::{Timestamp, TimestampError, UserId, UserLogin};
+pub use types::{BoxFuture, Timestamp, TimestampError, UserId, UserLogin};

@@ -17,7 +17,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RetryPolicy {
-    /// Retries after a transport error or a 5xx, for idempotent requests.
+    /// Retries after a transport error or a 5xx (for idempotent requests,
+    /// unless [`retry_non_idempotent`](Self::retry_non_idempotent)).
     pub max_retries: u32,
     /// First backoff; doubled each retry, with jitter.
     pub base_delay: Duration,
@@ -27,6 +28,13 @@ pub struct RetryPolicy {
     pub max_rate_limit_retries: u32,
     /// Keep a client-side account of each bucket and wait for its reset.
     pub limiter: bool,
+    /// Retry requests to endpoints that are not idempotent (sending a chat
+    /// message, banning, creating a reward, a poll, a clip) after a 5xx or
+    /// a transport error too. Off by default: Twitch may have done what was
+    /// asked before the error, and a retry would do it twice. Requests that
+    /// provably never reached Twitch (the connection could not be made) and
+    /// 429s (refused before anything was done) are retried either way.
+    pub retry_non_idempotent: bool,
 }
 
 impl Default for RetryPolicy {
@@ -37,6 +45,7 @@ impl Default for RetryPolicy {
             max_delay: Duration::from_secs(8),
             max_rate_limit_retries: 3,
             limiter: true,
+            retry_non_idempotent: false,
         }
     }
 }
@@ -56,6 +65,13 @@ impl RetryPolicy {
     /// With this first backoff.
     pub fn base_delay(mut self, d: Duration) -> Self {
         self.base_delay = d;
+        self
+    }
+
+    /// Retry non-idempotent requests after 5xx and transport errors too
+    /// (see [`RetryPolicy::retry_non_idempotent`]).
+    pub fn retry_non_idempotent(mut self, on: bool) -> Self {
+        self.retry_non_idempotent = on;
         self
     }
 

@@ -1,5 +1,8 @@
 //! Small value types shared by every generated model.
 
+/// A boxed, sendable future (what the runtime's traits return).
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
 use std::borrow::Cow;
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -83,7 +83,10 @@ async fn identity_server() -> (TestServer, Arc<AtomicUsize>) {
             ("POST", "/oauth2/revoke") => {
                 if get("client_id") != "cid" {
                     Response::json(404, r#"{"status":404,"message":"client does not exist"}"#)
-                } else if get("token").is_empty() || get("token") == "garbage" {
+                } else if get("token").is_empty()
+                    || get("token") == "garbage"
+                    || revoked.lock().unwrap().iter().any(|t| t == get("token"))
+                {
                     Response::json(400, r#"{"status":400,"message":"Invalid token"}"#)
                 } else {
                     revoked.lock().unwrap().push(get("token").to_owned());
@@ -202,8 +205,14 @@ async fn validate_and_revoke() {
     o.revoke(&token).await.unwrap();
     let (status, _) = rejected(o.validate(&token).await.unwrap_err());
     assert_eq!(status, 401);
-    let (status, msg) = rejected(o.revoke(&twitch::AccessToken::new("garbage")).await.unwrap_err());
-    assert_eq!((status, msg.as_str()), (400, "Invalid token"));
+    // Revoking again, or a token Twitch does not know (400 "Invalid token"): done, not an error.
+    o.revoke(&token).await.unwrap();
+    o.revoke(&twitch::AccessToken::new("garbage")).await.unwrap();
+    // Another refusal stays an error.
+    let (status, msg) = rejected(
+        OAuth::new("unknown", None).auth_url(format!("{}/oauth2", server.url())).revoke(&token).await.unwrap_err(),
+    );
+    assert_eq!((status, msg.as_str()), (404, "client does not exist"));
     assert_eq!(
         server.requests().iter().find(|r| r.path == "/oauth2/validate").unwrap().header("authorization"),
         Some("OAuth live-token")

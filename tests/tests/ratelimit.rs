@@ -123,12 +123,15 @@ async fn server_errors_are_retried_for_idempotent_requests_only() {
     assert_eq!(calls.load(Ordering::SeqCst), 1, "a POST is not sent twice after a 500");
 }
 
+/// A 503 after a chat message may mean it was posted: a non-idempotent
+/// request is not sent again unless the caller opts in, per request or in
+/// the retry policy.
 #[tokio::test]
-async fn a_503_is_retried_once_for_anything() {
+async fn non_idempotent_requests_are_retried_only_when_asked() {
     let calls = Arc::new(AtomicUsize::new(0));
     let n = calls.clone();
     let server = TestServer::start(move |_| {
-        if n.fetch_add(1, Ordering::SeqCst) == 0 {
+        if n.fetch_add(1, Ordering::SeqCst) % 2 == 0 {
             Response::json(503, r#"{"error":"Service Unavailable","status":503,"message":"try again"}"#)
         } else {
             Response::json(200, r#"{"data":[{"message_id":"m","is_sent":true}]}"#)
@@ -136,8 +139,57 @@ async fn a_503_is_retried_once_for_anything() {
     })
     .await;
     let c = user_client(&server, fast());
-    assert!(c.send_chat_message("1", "2", "hi").await.unwrap()[0].is_sent);
-    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    let err = c.send_chat_message("1", "2", "hi").await.unwrap_err();
+    assert_eq!(err.status(), Some(503));
+    assert_eq!(calls.swap(0, Ordering::SeqCst), 1, "sent once: Twitch may have posted it");
+
+    assert!(c.send_chat_message("1", "2", "hi").retry_non_idempotent().await.unwrap()[0].is_sent);
+    assert_eq!(calls.swap(0, Ordering::SeqCst), 2, "the caller opted in for this request");
+
+    let opted = user_client(&server, fast().retry_non_idempotent(true));
+    assert!(opted.send_chat_message("1", "2", "hi").await.unwrap()[0].is_sent);
+    assert_eq!(calls.swap(0, Ordering::SeqCst), 2, "the policy opts in for every request");
+
+    let raw = c.raw(twitch::Method::Post, "/chat/messages").send_bytes().await;
+    assert!(raw.is_err());
+    assert_eq!(calls.swap(0, Ordering::SeqCst), 1, "a raw POST counts as not idempotent");
+    c.raw(twitch::Method::Post, "/chat/messages").retry_non_idempotent().send_bytes().await.unwrap();
+    assert_eq!(calls.swap(0, Ordering::SeqCst), 2);
+}
+
+/// A connection that breaks after the request went out may have reached
+/// Twitch: a POST is not sent again, a GET is. A connection that could not
+/// be made carried nothing, so any request is retried.
+#[tokio::test]
+async fn transport_errors_are_retried_when_nothing_can_happen_twice() {
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let requests = Arc::new(AtomicUsize::new(0));
+    let r = requests.clone();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let r = r.clone();
+            tokio::spawn(async move {
+                // Read the request, then hang up without an answer.
+                let mut buf = vec![0u8; 64 * 1024];
+                if sock.read(&mut buf).await.is_ok_and(|n| n > 0) {
+                    r.fetch_add(1, Ordering::SeqCst);
+                }
+            });
+        }
+    });
+    let c = Client::builder()
+        .client_id("cid")
+        .user_token("t")
+        .helix_url(format!("http://{addr}/helix"))
+        .retry_policy(fast().max_retries(2))
+        .build()
+        .unwrap();
+    assert!(matches!(c.send_chat_message("1", "2", "hi").await, Err(Error::Transport { .. })));
+    assert_eq!(requests.swap(0, Ordering::SeqCst), 1, "the POST went out once");
+    assert!(matches!(c.get_users().send().await, Err(Error::Transport { .. })));
+    assert_eq!(requests.swap(0, Ordering::SeqCst), 3, "the GET was retried twice");
 }
 
 #[tokio::test]

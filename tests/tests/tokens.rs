@@ -19,6 +19,13 @@ struct State {
     /// Invalidate the token in use after this many Helix requests.
     expire_after: Mutex<Option<usize>>,
     helix_requests: AtomicUsize,
+    /// Answer `oauth2/validate` with this status instead (an outage).
+    validate_fault: Mutex<Option<u16>>,
+    /// Answer `oauth2/token` with this status instead (an outage).
+    token_fault: Mutex<Option<u16>>,
+    validations: AtomicUsize,
+    /// Answer Helix with Twitch's client-id mismatch 401.
+    mismatch: std::sync::atomic::AtomicBool,
 }
 
 fn stream(id: usize) -> String {
@@ -30,6 +37,20 @@ fn stream(id: usize) -> String {
 fn handler(state: Arc<State>) -> impl Fn(&Request) -> Response + Send + Sync + 'static {
     move |req| {
         let body = req.body_str();
+        if req.path == "/oauth2/token"
+            && let Some(status) = *state.token_fault.lock().unwrap()
+        {
+            if body.contains("grant_type=refresh_token") {
+                state.refreshes.fetch_add(1, Ordering::SeqCst);
+            }
+            return Response::twitch_error(status, "the identity service is having a bad day");
+        }
+        if req.path == "/oauth2/validate" {
+            state.validations.fetch_add(1, Ordering::SeqCst);
+            if let Some(status) = *state.validate_fault.lock().unwrap() {
+                return Response::twitch_error(status, "the identity service is having a bad day");
+            }
+        }
         if req.path == "/oauth2/token" {
             if body.contains("grant_type=client_credentials") {
                 let n = state.app_grants.fetch_add(1, Ordering::SeqCst) + 1;
@@ -42,6 +63,7 @@ fn handler(state: Arc<State>) -> impl Fn(&Request) -> Response + Send + Sync + '
             }
             let refresh = body.split('&').find_map(|p| p.strip_prefix("refresh_token=")).unwrap_or("").to_owned();
             let Some(n) = refresh.strip_prefix("refresh-").and_then(|n| n.parse::<usize>().ok()) else {
+                state.refreshes.fetch_add(1, Ordering::SeqCst);
                 return Response::json(400, r#"{"status":400,"message":"Invalid refresh token"}"#);
             };
             state.refreshes.fetch_add(1, Ordering::SeqCst);
@@ -64,6 +86,12 @@ fn handler(state: Arc<State>) -> impl Fn(&Request) -> Response + Send + Sync + '
             };
         }
         let n = state.helix_requests.fetch_add(1, Ordering::SeqCst) + 1;
+        if state.mismatch.load(Ordering::SeqCst) {
+            return Response::json(
+                401,
+                r#"{"error":"Unauthorized","status":401,"message":"Client ID and OAuth token do not match"}"#,
+            );
+        }
         let token = req.header("authorization").unwrap_or("").trim_start_matches("Bearer ").to_owned();
         if let Some(limit) = *state.expire_after.lock().unwrap()
             && n > limit
@@ -203,7 +231,7 @@ async fn the_file_store_keeps_refreshed_tokens_privately() {
     let dir = std::env::temp_dir().join(format!("twitch-store-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let path = dir.join("tokens.json");
-    let m = TokenManager::with_store(oauth(&server), JsonFileStore::new(&path)).unwrap();
+    let m = TokenManager::with_store(oauth(&server), JsonFileStore::new(&path)).await.unwrap();
     m.add_user(user("token-1", "refresh-1")).await.unwrap();
     client(&server, &m).get_users().send().await.unwrap(); // 401, refresh, retry
     #[cfg(unix)]
@@ -214,7 +242,7 @@ async fn the_file_store_keeps_refreshed_tokens_privately() {
     let saved = std::fs::read_to_string(&path).unwrap();
     assert!(saved.contains("token-2") && saved.contains("refresh-2") && !saved.contains("\"token-1\""), "{saved}");
     // The next run starts from the stored token.
-    let again = TokenManager::with_store(oauth(&server), JsonFileStore::new(&path)).unwrap();
+    let again = TokenManager::with_store(oauth(&server), JsonFileStore::new(&path)).await.unwrap();
     assert_eq!(again.users(), ["1"]);
     assert_eq!(again.user_token(&"1".into()).await.unwrap().secret(), "token-2");
     let _ = std::fs::remove_dir_all(&dir);
@@ -244,4 +272,229 @@ fn debug_shows_no_secrets() {
     for s in [format!("{t:?}"), format!("{m:?}"), format!("{c:?}")] {
         assert!(!s.contains("secret-"), "{s}");
     }
+}
+
+fn events_so_far(rx: &mut tokio::sync::broadcast::Receiver<TokenEvent>) -> Vec<TokenEvent> {
+    let mut seen = Vec::new();
+    while let Ok(e) = rx.try_recv() {
+        seen.push(e);
+    }
+    seen
+}
+
+/// Outages of the identity service (5xx, a port nobody listens on) change
+/// nothing: every user stays, in memory and in the store, and is checked
+/// again next time. Only `validate`'s 401 followed by a refused refresh
+/// makes a token invalid.
+#[tokio::test]
+async fn a_network_blip_logs_nobody_out() {
+    let (server, state) = setup(&["implicit"]).await; // token-1 is refused by validate
+    let dir = std::env::temp_dir().join(format!("twitch-blip-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let path = dir.join("tokens.json");
+    let m = TokenManager::with_store(oauth(&server), JsonFileStore::new(&path)).await.unwrap();
+    m.add_user(user("token-1", "refresh-1")).await.unwrap();
+    m.add_user(UserToken::new("implicit", "2", "b")).await.unwrap();
+    let mut events = m.subscribe();
+
+    // validate answers 503: nothing happens.
+    *state.validate_fault.lock().unwrap() = Some(503);
+    m.validate_all().await;
+    // validate says 401, and the refresh meets a 500: kept, tried again later.
+    *state.validate_fault.lock().unwrap() = None;
+    *state.token_fault.lock().unwrap() = Some(500);
+    m.validate_all().await;
+    assert_eq!(state.refreshes.load(Ordering::SeqCst), 1, "one refresh was attempted");
+    // The identity service cannot be reached at all.
+    let offline = OAuth::new("cid", Some(ClientSecret::new("s3cret"))).auth_url("http://127.0.0.1:1/oauth2");
+    let m2 = TokenManager::with_store(offline, JsonFileStore::new(&path)).await.unwrap();
+    m2.validate_all().await;
+    assert_eq!(m2.users(), ["1", "2"]);
+
+    assert_eq!(m.users(), ["1", "2"], "nobody was logged out");
+    assert!(m.invalid_users().is_empty());
+    let saved = std::fs::read_to_string(&path).unwrap();
+    assert!(saved.contains("token-1") && saved.contains("implicit"), "{saved}");
+    assert!(
+        !events_so_far(&mut events).iter().any(|e| matches!(e, TokenEvent::Invalid(_))),
+        "no user was reported invalid"
+    );
+
+    // With the service back, the user with a refresh token is refreshed;
+    // the implicit token, now refused by validate and with nothing to
+    // refresh, is invalid.
+    *state.token_fault.lock().unwrap() = None;
+    state.valid.lock().unwrap().retain(|t| t != "implicit");
+    tokio::time::sleep(twitch::tokens::REFRESH_RETRY_DELAY).await;
+    m.validate_all().await;
+    assert_eq!(m.users(), ["1"]);
+    assert_eq!(m.invalid_users(), ["2"]);
+    assert_eq!(m.user_token(&"1".into()).await.unwrap().secret(), "token-2");
+    let seen = events_so_far(&mut events);
+    assert!(
+        seen.contains(&TokenEvent::Refreshed("1".into())) && seen.contains(&TokenEvent::Invalid("2".into())),
+        "{seen:?}"
+    );
+    let saved = std::fs::read_to_string(&path).unwrap();
+    assert!(saved.contains("token-2") && !saved.contains("implicit"), "the invalid token left the store: {saved}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A refresh token Twitch refuses is spent once: 50 concurrent requests on
+/// the expired token share one refresh attempt, the user is reported
+/// invalid once, and later requests fail at once without any HTTP call,
+/// until a new token is added.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_refresh_token_is_tried_once() {
+    let (server, state) = setup(&[]).await; // token-1 is refused
+    let m = TokenManager::new(oauth(&server));
+    m.add_user(user("token-1", "dead")).await.unwrap();
+    let mut events = m.subscribe();
+    let c = client(&server, &m);
+    let tasks: Vec<_> = (0..50).map(|_| tokio::spawn(c.get_users().send())).collect();
+    for t in tasks {
+        match t.await.unwrap() {
+            Err(Error::TokenInvalid { user: Some(u), .. }) => assert_eq!(u, "1"),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(state.refreshes.load(Ordering::SeqCst), 1, "one refresh for fifty callers");
+    let seen = events_so_far(&mut events);
+    assert_eq!(seen.iter().filter(|e| **e == TokenEvent::Invalid("1".into())).count(), 1, "{seen:?}");
+
+    let before = server.request_count();
+    for _ in 0..5 {
+        assert!(matches!(c.get_users().send().await, Err(Error::TokenInvalid { .. })));
+    }
+    assert_eq!(server.request_count(), before, "no HTTP call for a user known to be invalid");
+    assert_eq!(state.refreshes.load(Ordering::SeqCst), 1);
+
+    // The user authorizes again.
+    state.valid.lock().unwrap().push("token-9".into());
+    m.add_user(user("token-9", "refresh-9")).await.unwrap();
+    c.get_users().send().await.unwrap();
+    assert_eq!(m.users(), ["1"]);
+}
+
+/// A refresh that fails for a reason that may pass is shared as well: the
+/// concurrent callers get the failure, the token is kept, and a later
+/// request tries again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_refresh_is_shared_and_tried_again_later() {
+    let (server, state) = setup(&[]).await;
+    *state.token_fault.lock().unwrap() = Some(503);
+    let m = TokenManager::new(oauth(&server));
+    m.add_user(user("token-1", "refresh-1")).await.unwrap();
+    let c = client(&server, &m);
+    let tasks: Vec<_> = (0..20).map(|_| tokio::spawn(c.get_users().send())).collect();
+    for t in tasks {
+        assert!(matches!(t.await.unwrap(), Err(Error::RefreshFailed { .. })));
+    }
+    assert_eq!(state.refreshes.load(Ordering::SeqCst), 1, "one attempt for twenty callers");
+    assert_eq!(m.users(), ["1"], "the token is kept");
+    // Right after a failure, requests share it rather than try again at once.
+    assert!(matches!(c.get_users().send().await, Err(Error::RefreshFailed { .. })));
+    assert_eq!(state.refreshes.load(Ordering::SeqCst), 1);
+    *state.token_fault.lock().unwrap() = None;
+    tokio::time::sleep(twitch::tokens::REFRESH_RETRY_DELAY).await;
+    c.get_users().send().await.unwrap();
+    assert_eq!(state.refreshes.load(Ordering::SeqCst), 2);
+    assert_eq!(m.user_token(&"1".into()).await.unwrap().secret(), "token-2");
+}
+
+/// Twitch asks for validation when the app starts, then hourly.
+#[tokio::test]
+async fn validation_runs_at_once_then_every_interval() {
+    let (server, state) = setup(&["token-1"]).await;
+    let m = TokenManager::new(oauth(&server));
+    m.add_user(user("token-1", "refresh-1")).await.unwrap();
+    let task = m.spawn_validation(std::time::Duration::from_secs(3600));
+    for _ in 0..200 {
+        if state.validations.load(Ordering::SeqCst) > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(state.validations.load(Ordering::SeqCst), 1, "validated at start, not an hour later");
+    task.abort();
+}
+
+/// A 401 that says the token belongs to another client is a typed error at
+/// once: a refresh could not fix it and is not tried.
+#[tokio::test]
+async fn a_client_id_mismatch_is_not_refreshed() {
+    let (server, state) = setup(&["token-1"]).await;
+    state.mismatch.store(true, Ordering::SeqCst);
+    let m = TokenManager::new(oauth(&server));
+    m.add_user(user("token-1", "refresh-1")).await.unwrap();
+    match client(&server, &m).get_users().send().await {
+        Err(Error::TokenMismatch { message, .. }) => assert!(message.contains("do not match")),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(state.refreshes.load(Ordering::SeqCst), 0);
+    assert_eq!(server.requests().iter().filter(|r| r.path.starts_with("/helix")).count(), 1, "sent once");
+    // The same without a token manager.
+    let plain = Client::builder()
+        .client_id("cid")
+        .user_token("token-1")
+        .helix_url(format!("{}/helix", server.url()))
+        .build()
+        .unwrap();
+    assert!(matches!(plain.get_users().send().await, Err(Error::TokenMismatch { .. })));
+}
+
+/// A store that records what it is asked and can be made to fail.
+#[derive(Default, Clone)]
+struct RecordingStore {
+    log: Arc<Mutex<Vec<String>>>,
+    failing: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl twitch::TokenStore for RecordingStore {
+    fn load(&self) -> twitch::BoxFuture<'_, twitch::Result<Vec<UserToken>>> {
+        Box::pin(async { Ok(vec![user("token-1", "refresh-1")]) })
+    }
+
+    fn save_user(&self, token: UserToken) -> twitch::BoxFuture<'_, twitch::Result<()>> {
+        Box::pin(async move {
+            // A store on a database answers later; the executor goes on meanwhile.
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            if self.failing.load(Ordering::SeqCst) {
+                self.log.lock().unwrap().push(format!("failed save {}", token.access_token.secret()));
+                return Err(Error::Config("the disk is full".into()));
+            }
+            self.log.lock().unwrap().push(format!("save {}", token.access_token.secret()));
+            Ok(())
+        })
+    }
+
+    fn remove_user(&self, user: twitch::UserId) -> twitch::BoxFuture<'_, twitch::Result<()>> {
+        Box::pin(async move {
+            self.log.lock().unwrap().push(format!("remove {user}"));
+            Ok(())
+        })
+    }
+}
+
+/// The store interface is async. A refreshed token is saved before other
+/// callers get it; a store that fails does not fail the request (the
+/// token is held), and the save is made again later.
+#[tokio::test]
+async fn the_store_is_async_and_a_failing_store_loses_nothing() {
+    let (server, state) = setup(&[]).await;
+    let store = RecordingStore::default();
+    store.failing.store(true, Ordering::SeqCst);
+    let m = TokenManager::with_store(oauth(&server), store.clone()).await.unwrap();
+    assert_eq!(m.users(), ["1"]);
+    client(&server, &m).get_users().send().await.expect("a failing store does not fail the request");
+    assert_eq!(m.user_token(&"1".into()).await.unwrap().secret(), "token-2");
+    store.failing.store(false, Ordering::SeqCst);
+    m.validate_all().await; // retries what the store did not take
+    assert_eq!(*store.log.lock().unwrap(), ["failed save token-2", "save token-2"]);
+    // A user found invalid leaves the store.
+    m.add_user(user("token-x", "dead")).await.unwrap();
+    state.valid.lock().unwrap().clear();
+    m.validate_all().await;
+    assert_eq!(m.invalid_users(), ["1"]);
+    assert_eq!(store.log.lock().unwrap().last().unwrap(), "remove 1");
 }

@@ -154,6 +154,22 @@ pub fn endpoint(schema: &Schema, ep: &Endpoint, from: &[String]) -> TokenStream 
         quote!()
     };
 
+    // Only where a repeat could do the action twice: idempotent requests
+    // are retried anyway.
+    let retry_setter = if ep.idempotent {
+        quote!()
+    } else {
+        quote! {
+            /// Retry after a 5xx or a transport error as idempotent requests
+            /// are. Off by default: Twitch may have acted on the first
+            /// attempt, and a retry would act again.
+            pub fn retry_non_idempotent(mut self) -> Self {
+                self.options.retry_non_idempotent = true;
+                self
+            }
+        }
+    };
+
     quote! {
         impl crate::Client {
             #method_doc
@@ -167,7 +183,7 @@ pub fn endpoint(schema: &Schema, ep: &Endpoint, from: &[String]) -> TokenStream 
         #[must_use = "a request does nothing until it is sent"]
         pub struct #name {
             client: crate::__rt::Client,
-            as_user: Option<crate::UserId>,
+            options: crate::__rt::RequestOptions,
             #(#query_fields)*
             #body_field
         }
@@ -180,7 +196,7 @@ pub fn endpoint(schema: &Schema, ep: &Endpoint, from: &[String]) -> TokenStream 
             pub fn new(client: crate::__rt::Client, #(#req_args),*) -> Self {
                 Self {
                     client,
-                    as_user: None,
+                    options: crate::__rt::RequestOptions::default(),
                     #(#query_inits,)*
                     #body_init
                 }
@@ -192,9 +208,11 @@ pub fn endpoint(schema: &Schema, ep: &Endpoint, from: &[String]) -> TokenStream 
             /// Send with this user's token (held by the client's token manager)
             /// instead of the default user's.
             pub fn as_user(mut self, user: impl Into<crate::UserId>) -> Self {
-                self.as_user = Some(user.into());
+                self.options.as_user = Some(user.into());
                 self
             }
+
+            #retry_setter
 
             /// Send the request. `.await` on the request itself does the same.
             // Inline: the decoding code is generated only for endpoints a program calls.
@@ -233,8 +251,8 @@ pub fn endpoint(schema: &Schema, ep: &Endpoint, from: &[String]) -> TokenStream 
                 &self.client
             }
 
-            fn as_user(&self) -> Option<&crate::UserId> {
-                self.as_user.as_ref()
+            fn options(&self) -> &crate::__rt::RequestOptions {
+                &self.options
             }
 
             #validate

@@ -2,15 +2,10 @@
 //! names no endpoint, the generated crate implements it with its typed
 //! endpoints, and tests implement it by hand.
 
-use std::future::Future;
-use std::pin::Pin;
-
 use crate::error::Result;
 use crate::eventsub::SubscriptionInfo;
+pub use crate::types::BoxFuture;
 use crate::types::UserId;
-
-/// A boxed, sendable future.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Where Twitch delivers a subscription's notifications.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use twitch_runtime::websocket::{
     BoxFuture, CreatedSubscription, EventSubApi, NewSubscription, SessionBuilder, ShardAttach, ShardError,
-    ShardPoolBuilder, Transport,
+    ShardPoolBuilder, ShardStatus, Transport,
 };
 
 use crate::helix::conduits::{ConduitShardTransportRequest, ConduitShardUpdate};
@@ -56,6 +56,16 @@ impl Client {
     }
 }
 
+/// A Helix subscription object as the runtime's `SubscriptionInfo`.
+fn info_of(value: serde_json::Value) -> Result<SubscriptionInfo> {
+    serde_json::from_value(value.clone()).map_err(|e| Error::Decode {
+        endpoint: "create-eventsub-subscription".into(),
+        path: "data[0]".into(),
+        message: e.to_string(),
+        body: value.to_string().as_str().into(),
+    })
+}
+
 fn transport(t: Transport) -> Result<EventSubTransportRequest> {
     let mut req = EventSubTransportRequest::new(match &t {
         Transport::WebSocket { .. } => EventSubTransportMethod::Websocket,
@@ -90,13 +100,7 @@ impl EventSubApi for Client {
                     body: Default::default(),
                 });
             };
-            let value = serde_json::to_value(&first).unwrap_or_default();
-            let info: SubscriptionInfo = serde_json::from_value(value.clone()).map_err(|e| Error::Decode {
-                endpoint: "create-eventsub-subscription".into(),
-                path: "data[0]".into(),
-                message: e.to_string(),
-                body: value.to_string().as_str().into(),
-            })?;
+            let info = info_of(serde_json::to_value(&first).unwrap_or_default())?;
             Ok(CreatedSubscription::new(info, resp.total, resp.total_cost, resp.max_total_cost))
         })
     }
@@ -129,5 +133,31 @@ impl EventSubApi for Client {
 
     fn update_conduit(&self, conduit_id: String, shard_count: u32) -> BoxFuture<'_, Result<()>> {
         Box::pin(async move { self.update_conduits(conduit_id, i64::from(shard_count)).send().await.map(|_| ()) })
+    }
+
+    fn subscriptions(
+        &self,
+        subscription_type: String,
+        as_user: Option<crate::UserId>,
+    ) -> BoxFuture<'_, Result<Vec<SubscriptionInfo>>> {
+        Box::pin(async move {
+            let mut req = self.get_eventsub_subscriptions().subscription_type(subscription_type);
+            if let Some(u) = as_user {
+                req = req.as_user(u);
+            }
+            let all = req.paginate().collect_all(usize::MAX).await?;
+            all.into_iter().map(|s| info_of(serde_json::to_value(&s).unwrap_or_default())).collect()
+        })
+    }
+
+    fn conduit_shards(&self, conduit_id: String) -> BoxFuture<'_, Result<Vec<ShardStatus>>> {
+        Box::pin(async move {
+            let all = self.get_conduit_shards(conduit_id).paginate().collect_all(usize::MAX).await?;
+            Ok(all.into_iter().map(|s| ShardStatus::new(s.id, s.status.as_str(), s.transport.session_id)).collect())
+        })
+    }
+
+    fn token_events(&self) -> Option<crate::tokens::TokenEvents> {
+        self.token_manager().map(|m| m.subscribe())
     }
 }

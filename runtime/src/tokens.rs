@@ -50,6 +50,9 @@ pub enum TokenEvent {
     AppTokenInvalid,
 }
 
+/// The receiving end of a manager's [`TokenEvent`]s ([`TokenManager::subscribe`]).
+pub type TokenEvents = broadcast::Receiver<TokenEvent>;
+
 /// Where tokens are kept between runs. Every method is async, so a store
 /// may do I/O without blocking the executor (the file store moves its
 /// writes to a blocking thread).
@@ -381,7 +384,7 @@ impl TokenManager {
     }
 
     /// Events: refreshed, added and invalid tokens.
-    pub fn subscribe(&self) -> broadcast::Receiver<TokenEvent> {
+    pub fn subscribe(&self) -> TokenEvents {
         self.inner.events.subscribe()
     }
 

@@ -19,7 +19,8 @@ use twitch::Event;
 use twitch::eventsub::stream::StreamOnlineV1;
 use twitch::websocket::{
     Backoff, BoxFuture, CloseCode, CreatedSubscription, DisconnectReason, EventSubApi, EventSubError, NewSubscription,
-    SessionBuilder, SessionItem, ShardAttach, ShardError, ShardPoolBuilder, SubscriptionStatus, Transport,
+    OnTokenInvalid, SessionBuilder, SessionItem, ShardAttach, ShardError, ShardPoolBuilder, ShardStatus,
+    SubscriptionStatus, Transport,
 };
 use twitch::{Error, SubscriptionInfo};
 
@@ -136,6 +137,22 @@ impl Conn {
         .await;
     }
 
+    /// Wait until the client's close frame is waiting on the socket, without
+    /// reading it (reading it would make the server answer and stop sending).
+    async fn until_client_closes(&mut self) {
+        let mut first = [0u8; 1];
+        within("the client's close frame", async {
+            loop {
+                // A client frame starts with FIN and the opcode; 0x88 is Close.
+                if self.ws.get_ref().peek(&mut first).await.unwrap() > 0 && first[0] == 0x88 {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        })
+        .await;
+    }
+
     /// The next frame the client sends (Pongs aside); `None` when it closed.
     async fn next_from_client(&mut self) -> Option<Message> {
         loop {
@@ -150,23 +167,43 @@ impl Conn {
 
 // ---------------------------------------------------------------- Helix
 
+/// A scripted answer to Create EventSub Subscription.
+#[derive(Debug, Clone)]
+enum Answer {
+    /// Twitch's error body with this status and message.
+    Fail(u16, &'static str),
+}
+
 /// Records every call; subscriptions get ids `sub-1`, `sub-2`, ...
 #[derive(Default)]
 struct FakeApi {
     created: Mutex<Vec<NewSubscription>>,
+    /// What Twitch holds: every subscription created, as it answered.
+    held: Mutex<Vec<SubscriptionInfo>>,
     deleted: Mutex<Vec<String>>,
     shard_updates: Mutex<Vec<Vec<ShardAttach>>>,
     /// Conduit calls in order: `count N` and `attach ID,ID,...`.
     conduit_log: Mutex<Vec<String>>,
     conduit_updates: Mutex<Vec<u32>>,
-    /// Shard ids to refuse in update calls.
-    refuse: Mutex<Vec<u32>>,
+    /// Shard ids to refuse in update calls: (id, how many more times, message).
+    refuse: Mutex<Vec<(u32, usize, &'static str)>>,
+    /// What Get Conduit Shards answers.
+    shard_statuses: Mutex<Vec<ShardStatus>>,
+    shard_reads: AtomicUsize,
     /// How long each create takes.
     create_delay: Mutex<Duration>,
+    /// Answers for the next creates, in order (then success).
+    script: Mutex<std::collections::VecDeque<Answer>>,
+    /// Sessions Twitch no longer knows: a create naming one gets a 400.
+    gone: Mutex<Vec<String>>,
     /// Answer creates with Twitch's 429 for a fourth WebSocket transport.
     transports_full: std::sync::atomic::AtomicBool,
+    /// The token events sessions and pools follow.
+    tokens: Mutex<Option<tokio::sync::broadcast::Sender<twitch::TokenEvent>>>,
     n: AtomicUsize,
 }
+
+const OUT_OF_RANGE: &str = "The shard id is outside the conduit's range";
 
 impl FakeApi {
     fn created(&self) -> Vec<NewSubscription> {
@@ -177,6 +214,21 @@ impl FakeApi {
         match &n.transport {
             Transport::WebSocket { session_id } => session_id.clone(),
             other => panic!("unexpected transport {other:?}"),
+        }
+    }
+
+    fn with_tokens() -> (Arc<FakeApi>, tokio::sync::broadcast::Sender<twitch::TokenEvent>) {
+        let (tx, _) = tokio::sync::broadcast::channel(16);
+        let api = FakeApi { tokens: Mutex::new(Some(tx.clone())), ..FakeApi::default() };
+        (Arc::new(api), tx)
+    }
+
+    fn fail(status: u16, message: &str) -> Error {
+        Error::Api {
+            endpoint: "create-eventsub-subscription".into(),
+            status,
+            error: "scripted".into(),
+            message: message.into(),
         }
     }
 }
@@ -197,20 +249,32 @@ impl EventSubApi for FakeApi {
                     message: "number of websocket transports limit exceeded".into(),
                 });
             }
+            let session = FakeApi::session_of(&new);
+            self.created.lock().unwrap().push(new.clone());
+            if self.gone.lock().unwrap().contains(&session) {
+                return Err(FakeApi::fail(
+                    400,
+                    "websocket transport session does not exist or has already disconnected",
+                ));
+            }
+            if let Some(Answer::Fail(status, message)) = self.script.lock().unwrap().pop_front() {
+                return Err(FakeApi::fail(status, message));
+            }
             let id = self.n.fetch_add(1, Ordering::SeqCst) + 1;
             let info: SubscriptionInfo = serde_json::from_value(json!({
                 "id": format!("sub-{id}"), "status": "enabled", "type": new.subscription_type,
                 "version": new.version, "cost": 0, "condition": new.condition,
-                "transport": {"method": "websocket", "session_id": FakeApi::session_of(&new)}, "created_at": now()
+                "transport": {"method": "websocket", "session_id": session}, "created_at": now()
             }))
             .unwrap();
-            self.created.lock().unwrap().push(new);
+            self.held.lock().unwrap().push(info.clone());
             Ok(CreatedSubscription::new(info, id as i64, 0, 10))
         })
     }
 
     fn delete_subscription(&self, id: String, _: Option<twitch::UserId>) -> BoxFuture<'_, twitch::Result<()>> {
         Box::pin(async move {
+            self.held.lock().unwrap().retain(|s| s.id != id);
             self.deleted.lock().unwrap().push(id);
             Ok(())
         })
@@ -222,18 +286,14 @@ impl EventSubApi for FakeApi {
         shards: Vec<ShardAttach>,
     ) -> BoxFuture<'_, twitch::Result<Vec<ShardError>>> {
         Box::pin(async move {
-            let refuse = self.refuse.lock().unwrap().clone();
-            let errors = shards
-                .iter()
-                .filter(|s| refuse.contains(&s.shard_id))
-                .map(|s| {
-                    ShardError::new(
-                        s.shard_id.to_string(),
-                        "The shard id is outside the conduit's range",
-                        "invalid_parameter",
-                    )
-                })
-                .collect();
+            let mut errors = Vec::new();
+            for s in &shards {
+                let mut refuse = self.refuse.lock().unwrap();
+                if let Some(r) = refuse.iter_mut().find(|r| r.0 == s.shard_id && r.1 > 0) {
+                    r.1 -= 1;
+                    errors.push(ShardError::new(s.shard_id.to_string(), r.2, "invalid_parameter"));
+                }
+            }
             let ids: Vec<String> = shards.iter().map(|s| s.shard_id.to_string()).collect();
             self.conduit_log.lock().unwrap().push(format!("attach {}", ids.join(",")));
             self.shard_updates.lock().unwrap().push(shards);
@@ -247,6 +307,27 @@ impl EventSubApi for FakeApi {
             self.conduit_log.lock().unwrap().push(format!("count {shard_count}"));
             Ok(())
         })
+    }
+
+    fn subscriptions(
+        &self,
+        subscription_type: String,
+        _: Option<twitch::UserId>,
+    ) -> BoxFuture<'_, twitch::Result<Vec<SubscriptionInfo>>> {
+        Box::pin(async move {
+            Ok(self.held.lock().unwrap().iter().filter(|s| s.subscription_type == subscription_type).cloned().collect())
+        })
+    }
+
+    fn conduit_shards(&self, _: String) -> BoxFuture<'_, twitch::Result<Vec<ShardStatus>>> {
+        Box::pin(async move {
+            self.shard_reads.fetch_add(1, Ordering::SeqCst);
+            Ok(self.shard_statuses.lock().unwrap().clone())
+        })
+    }
+
+    fn token_events(&self) -> Option<twitch::tokens::TokenEvents> {
+        self.tokens.lock().unwrap().as_ref().map(|t| t.subscribe())
     }
 }
 
@@ -846,6 +927,259 @@ async fn twitchs_transport_limit_and_the_subscription_limit_are_clear_errors() {
     assert!(matches!(err, Error::EventSub(EventSubError::TooManyConnections { .. })), "{err}");
 }
 
+/// Twitch's rule is about messages: a socket that answers pings but sends
+/// no keepalive or notification for longer than the window is lost.
+#[tokio::test(start_paused = true)]
+async fn pings_do_not_keep_a_silent_session_alive() {
+    let mut server = Server::start().await;
+    let api = Arc::new(FakeApi::default());
+    let connect = tokio::spawn(builder(&api, &server, "c-pings").subscribe(StreamOnlineV1::new("1337")).connect());
+    let mut conn = server.accept().await;
+    conn.send(welcome("pinged", 10)).await;
+    let mut session = within("connect", connect).await.unwrap().expect("connect");
+    let quiet_from = tokio::time::Instant::now();
+    let pinger = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            if conn.ws.send(Message::Ping(vec![1].into())).await.is_err() {
+                break conn;
+            }
+            // The client answers every ping.
+            let _ = conn.ws.next().await;
+        }
+    });
+    match next_item(&mut session).await {
+        SessionItem::EventsMayBeLost(lost) => assert_eq!(lost.reason, DisconnectReason::KeepaliveTimeout),
+        other => panic!("unexpected {other:?}"),
+    }
+    let silent = quiet_from.elapsed();
+    assert!(silent >= Duration::from_secs(15) && silent < Duration::from_secs(16), "{silent:?}");
+    pinger.abort();
+}
+
+/// A notification Twitch wrote on the old socket just before the new
+/// welcome is still delivered: the old socket is closed with the closing
+/// handshake and read until its close frame. Here it arrives only after
+/// the client has sent its close frame, every time.
+#[tokio::test]
+async fn a_notification_in_flight_on_the_old_socket_at_handover_is_delivered() {
+    let mut server = Server::start().await;
+    let api = Arc::new(FakeApi::default());
+    let (mut session, mut old) = open(&api, &mut server, "c-inflight", "s").await;
+    let url = server.reconnect_url();
+    for round in 0..30 {
+        old.reconnect("s", &url).await;
+        let mut new = server.accept().await;
+        new.welcome("s").await;
+        // The client closes the old socket once the new one is welcomed...
+        old.until_client_closes().await;
+        // ...and what was already on its way on the old socket still counts.
+        old.send(stream_online(&format!("late-{round}"), "1337")).await;
+        assert!(matches!(old.next_from_client().await, Some(Message::Close(_))), "round {round}");
+        assert_eq!(message_id(&next_item(&mut session).await), format!("late-{round}"));
+        new.send(stream_online(&format!("next-{round}"), "1337")).await;
+        assert_eq!(message_id(&next_item(&mut session).await), format!("next-{round}"));
+        old = new;
+    }
+    assert_eq!(api.created().len(), 1);
+}
+
+/// A subscription requested while a reconnect handover is under way ends
+/// up on the session in use, once, and `subscribe` succeeds: whether
+/// Twitch refuses the request for the departing session (then it is made
+/// again after the new welcome) or makes it and carries it over.
+#[tokio::test]
+async fn a_subscription_created_during_a_handover_is_made_once() {
+    let mut server = Server::start().await;
+    let api = Arc::new(FakeApi::default());
+    let (session, mut old) = open(&api, &mut server, "c-handover-sub", "before").await;
+    let url = server.reconnect_url();
+
+    // Twitch refuses: the session named in the request is no longer connected.
+    *api.create_delay.lock().unwrap() = Duration::from_millis(200);
+    api.gone.lock().unwrap().push("before".into());
+    let handle = session.handle();
+    let pending = tokio::spawn(async move { handle.subscribe(StreamOnlineV1::new("1")).await });
+    old.reconnect("before", &url).await;
+    let mut new = server.accept().await;
+    new.welcome("after").await;
+    let made = within("subscribe", pending).await.unwrap().expect("subscribe succeeds");
+    assert_eq!(made.subscription.transport.session_id.as_deref(), Some("after"));
+    let on_after = api.created().iter().filter(|c| FakeApi::session_of(c) == "after").count();
+    assert_eq!(on_after, 1, "made once on the new session");
+
+    // Twitch made it on the departing session and carried it over.
+    let handle = session.handle();
+    let pending = tokio::spawn(async move { handle.subscribe(StreamOnlineV1::new("2")).await });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    new.reconnect("after", &url).await;
+    let mut third = server.accept().await;
+    third.welcome("after").await;
+    let made = within("subscribe", pending).await.unwrap().expect("subscribe succeeds");
+    assert_eq!(made.subscription.condition, json!({"broadcaster_user_id": "2"}));
+    let for_2 = api.created().iter().filter(|c| c.condition == json!({"broadcaster_user_id": "2"})).count();
+    assert_eq!(for_2, 1, "not made again");
+    let conditions: Vec<_> = session.subscriptions().iter().map(|s| s.condition.to_value()).collect();
+    assert_eq!(conditions.len(), 3, "{conditions:?}");
+    drop(third);
+}
+
+/// After a drop, a 409 "already exists" means present: the subscription
+/// is confirmed with Get EventSub Subscriptions and kept. One that exists
+/// only on the dead session is a leftover: deleted, and made again.
+#[tokio::test]
+async fn a_409_on_resubscribe_means_present() {
+    let mut server = Server::start().await;
+    let api = Arc::new(FakeApi::default());
+    let (mut session, conn) = open(&api, &mut server, "c-409", "first").await;
+    session.subscribe(twitch::eventsub::stream::StreamOfflineV1::new("1337")).await.unwrap();
+    // Twitch already holds stream.online on the new session (made by an
+    // earlier attempt), and stream.offline only on the dead one.
+    let online = api.held.lock().unwrap().iter().find(|s| s.subscription_type == "stream.online").cloned().unwrap();
+    let mut present = online.clone();
+    present.id = "present".into();
+    present.transport.session_id = Some("second".into());
+    api.held.lock().unwrap().retain(|s| s.subscription_type != "stream.online");
+    api.held.lock().unwrap().push(present);
+    api.script
+        .lock()
+        .unwrap()
+        .extend([Answer::Fail(409, "subscription already exists"), Answer::Fail(409, "subscription already exists")]);
+    drop(conn);
+    assert!(matches!(next_item(&mut session).await, SessionItem::EventsMayBeLost(_)));
+    let mut second = server.accept().await;
+    second.welcome("second").await;
+    match next_item(&mut session).await {
+        SessionItem::Recovered(r) => {
+            assert_eq!(r.resubscribed, 2, "{:?}", r.failed);
+            assert!(r.failed.is_empty());
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    let subs = session.subscriptions();
+    assert_eq!(subs.len(), 2, "both kept");
+    assert!(subs.iter().any(|s| s.id == "present"), "the one found is tracked with its id");
+    let offline_old = api.deleted.lock().unwrap().clone();
+    assert_eq!(offline_old.len(), 1, "the leftover on the dead session was deleted");
+    assert!(subs.iter().all(|s| s.transport.session_id.as_deref() == Some("second")), "{subs:?}");
+    drop(second);
+}
+
+/// A re-creation that fails for a reason that may pass is not dropped: it
+/// is tried again with backoff until it works, each attempt reported. One
+/// Twitch refuses for good is dropped and reported as such.
+#[tokio::test]
+async fn transient_resubscribe_failures_are_retried_until_they_work() {
+    let mut server = Server::start().await;
+    let api = Arc::new(FakeApi::default());
+    let (mut session, conn) = open(&api, &mut server, "c-503", "first").await;
+    session.subscribe(twitch::eventsub::stream::StreamOfflineV1::new("1337")).await.unwrap();
+    // The two re-creations: one gets a 503, the other a 403; the retry of
+    // the first gets another 503, then works.
+    api.script.lock().unwrap().extend([
+        Answer::Fail(503, "try again"),
+        Answer::Fail(403, "subscription missing proper authorization"),
+        Answer::Fail(503, "try again"),
+    ]);
+    *api.create_delay.lock().unwrap() = Duration::from_millis(20);
+    drop(conn);
+    assert!(matches!(next_item(&mut session).await, SessionItem::EventsMayBeLost(_)));
+    let mut second = server.accept().await;
+    second.welcome("second").await;
+    let first = match next_item(&mut session).await {
+        SessionItem::Recovered(r) => r,
+        other => panic!("unexpected {other:?}"),
+    };
+    assert_eq!(first.resubscribed, 0);
+    let mut retrying: Vec<bool> = first.failed.iter().map(|f| f.retrying).collect();
+    retrying.sort();
+    assert_eq!(retrying, [false, true], "one refused for good, one kept");
+    let kept = first.failed.iter().find(|f| f.retrying).unwrap().subscription_type.clone();
+    assert_eq!(session.subscriptions().len(), 1, "the refused one is gone, the other kept");
+    match next_item(&mut session).await {
+        SessionItem::Recovered(r) => {
+            assert_eq!((r.resubscribed, r.failed.len()), (0, 1));
+            assert!(r.failed[0].retrying && r.failed[0].error.status() == Some(503));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    match next_item(&mut session).await {
+        SessionItem::Recovered(r) => assert_eq!((r.resubscribed, r.failed.len()), (1, 0)),
+        other => panic!("unexpected {other:?}"),
+    }
+    let subs = session.subscriptions();
+    assert_eq!(subs.len(), 1);
+    assert_eq!(subs[0].subscription_type, kept);
+    assert_eq!(subs[0].transport.session_id.as_deref(), Some("second"));
+    drop(second);
+}
+
+/// When the token manager reports the session's token invalid, the
+/// connection is closed and the stream ends with a typed item; with
+/// `WaitForNewToken` it waits for a new token and comes back subscribed.
+#[tokio::test]
+async fn an_invalid_token_ends_its_session() {
+    let mut server = Server::start().await;
+    let (api, tokens) = FakeApi::with_tokens();
+    let connect = tokio::spawn(
+        builder(&api, &server, "c-invalid").as_user("42").subscribe(StreamOnlineV1::new("1337")).connect(),
+    );
+    let mut conn = server.accept().await;
+    conn.welcome("s").await;
+    let mut session = within("connect", connect).await.unwrap().unwrap();
+    // Another user's token does not matter.
+    tokens.send(twitch::TokenEvent::Invalid("7".into())).unwrap();
+    conn.send(stream_online("still", "1337")).await;
+    assert_eq!(message_id(&next_item(&mut session).await), "still");
+    tokens.send(twitch::TokenEvent::Invalid("42".into())).unwrap();
+    match next_item(&mut session).await {
+        SessionItem::TokenInvalid(t) => {
+            assert_eq!(t.user.as_deref(), Some("42"));
+            assert_eq!(t.policy, OnTokenInvalid::End);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(matches!(conn.next_from_client().await, Some(Message::Close(_)) | None), "the socket is closed");
+    assert!(within("the end", session.next()).await.is_none(), "the stream ends");
+
+    let connect = tokio::spawn(
+        builder(&api, &server, "c-invalid-wait")
+            .as_user("42")
+            .on_token_invalid(OnTokenInvalid::WaitForNewToken)
+            .subscribe(StreamOnlineV1::new("1337"))
+            .connect(),
+    );
+    let mut conn = server.accept().await;
+    conn.welcome("w1").await;
+    let mut session = within("connect", connect).await.unwrap().unwrap();
+    tokens.send(twitch::TokenEvent::Invalid("42".into())).unwrap();
+    assert!(matches!(next_item(&mut session).await, SessionItem::TokenInvalid(_)));
+    assert!(matches!(conn.next_from_client().await, Some(Message::Close(_)) | None));
+    assert_eq!(session.session_id(), None);
+    tokens.send(twitch::TokenEvent::Added("42".into())).unwrap();
+    let mut w2 = server.accept().await;
+    w2.welcome("w2").await;
+    match next_item(&mut session).await {
+        SessionItem::Recovered(r) => assert_eq!((r.session_id.as_str(), r.resubscribed), ("w2", 1)),
+        other => panic!("unexpected {other:?}"),
+    }
+    drop(w2);
+}
+
+/// A welcome with an absurd keepalive window is bounded, not a panic in
+/// timer arithmetic.
+#[tokio::test]
+async fn a_huge_keepalive_window_is_bounded() {
+    let mut server = Server::start().await;
+    let api = Arc::new(FakeApi::default());
+    let connect = tokio::spawn(builder(&api, &server, "c-huge").subscribe(StreamOnlineV1::new("1337")).connect());
+    let mut conn = server.accept().await;
+    conn.send(welcome("huge", u64::MAX)).await;
+    let mut session = within("connect", connect).await.unwrap().unwrap();
+    conn.send(stream_online("fine", "1337")).await;
+    assert_eq!(message_id(&next_item(&mut session).await), "fine");
+}
+
 // ---------------------------------------------------------------- shard pool
 
 #[tokio::test]
@@ -985,22 +1319,191 @@ async fn a_pool_of_fifty_shards_survives_drops_and_scale_changes() {
     assert_eq!(pool.shard_ids(), (0..40).collect::<Vec<_>>());
     assert_eq!(*api.conduit_updates.lock().unwrap(), [60, 40]);
 
-    // A refused shard is an error, not a silent gap.
-    api.refuse.lock().unwrap().push(45);
+    // A shard the conduit does not have is an error, not a silent gap, and
+    // its socket is closed.
+    api.refuse.lock().unwrap().push((45, usize::MAX, OUT_OF_RANGE));
     let add = tokio::spawn(async move {
         let r = pool.add_shards([45]).await;
         (pool, r)
     });
-    server.accept().await.welcome("refused").await;
+    let mut refused = server.accept().await;
+    refused.welcome("refused").await;
     let (pool, r) = within("add shard", add).await.unwrap();
     assert!(!pool.shard_ids().contains(&45), "a refused shard is not kept");
     match r {
-        Err(Error::EventSub(EventSubError::ShardRefused { shard_id, code, .. })) => {
+        Err(Error::EventSub(EventSubError::ShardOutOfRange { shard_id, message })) => {
             assert_eq!(shard_id, "45");
-            assert_eq!(code, "invalid_parameter");
+            assert_eq!(message, OUT_OF_RANGE);
         }
         other => panic!("unexpected {other:?}"),
     }
+    assert!(matches!(refused.next_from_client().await, Some(Message::Close(_)) | None), "its socket is closed");
+}
+
+fn pool_builder(api: &Arc<FakeApi>, server: &Server, shards: u32) -> ShardPoolBuilder<Event> {
+    ShardPoolBuilder::<Event>::new(api.clone(), "conduit-1", server.url.clone())
+        .shard_count(shards)
+        .backoff(Backoff { initial: Duration::from_millis(10), max: Duration::from_millis(50) })
+}
+
+/// Start a pool, welcoming each of its connections; the connections in
+/// shard order of arrival.
+async fn start_pool(
+    builder: ShardPoolBuilder<Event>,
+    server: &mut Server,
+    shards: u32,
+) -> (twitch::Result<twitch::websocket::ShardPool<Event>>, Vec<Conn>) {
+    let start = tokio::spawn(builder.start());
+    let mut conns = Vec::new();
+    for i in 0..shards {
+        let mut c = server.accept().await;
+        c.welcome(&format!("p-{i}")).await;
+        conns.push(c);
+    }
+    (within("pool start", start).await.unwrap(), conns)
+}
+
+/// A shard Twitch refuses is tried again with backoff, each refusal
+/// reported; after the last attempt the pool gives it up with a typed
+/// error and closes its socket.
+#[tokio::test]
+async fn a_refused_shard_is_retried_then_given_up() {
+    let mut server = Server::start().await;
+    let api = Arc::new(FakeApi::default());
+    api.refuse.lock().unwrap().push((1, 2, "the websocket session is not yet available"));
+    let (pool, conns) = start_pool(pool_builder(&api, &server, 2), &mut server, 2).await;
+    let mut pool = pool.expect("refused twice, attached the third time");
+    for attempt in 1..=2 {
+        match within("refusal", pool.next()).await.unwrap() {
+            SessionItem::Error(Error::EventSub(EventSubError::ShardRefused { shard_id, attempt: a, .. })) => {
+                assert_eq!((shard_id.as_str(), a), ("1", attempt));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(pool.shard_ids(), [0, 1]);
+    let attaches_of_1 = api.shard_updates.lock().unwrap().iter().flatten().filter(|a| a.shard_id == 1).count();
+    assert_eq!(attaches_of_1, 3);
+    drop(conns);
+
+    // Refused every time: given up after the configured attempts.
+    let mut server = Server::start().await;
+    let api = Arc::new(FakeApi::default());
+    api.refuse.lock().unwrap().push((0, usize::MAX, "no"));
+    let (pool, mut conns) = start_pool(pool_builder(&api, &server, 1).attach_attempts(3), &mut server, 1).await;
+    match pool {
+        Err(Error::EventSub(EventSubError::ShardGaveUp { shard_id, attempts, .. })) => {
+            assert_eq!((shard_id.as_str(), attempts), ("0", 3));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(api.shard_updates.lock().unwrap().len(), 3);
+    assert!(matches!(conns[0].next_from_client().await, Some(Message::Close(_)) | None), "its socket is closed");
+}
+
+/// A shard re-attached after a loss, which the conduit no longer has (it
+/// was shrunk), is closed and no longer run.
+#[tokio::test]
+async fn a_shard_the_conduit_no_longer_has_is_closed() {
+    let mut server = Server::start().await;
+    let api = Arc::new(FakeApi::default());
+    let (pool, mut conns) = start_pool(pool_builder(&api, &server, 2), &mut server, 2).await;
+    let mut pool = pool.unwrap();
+    api.refuse.lock().unwrap().push((1, usize::MAX, OUT_OF_RANGE));
+    conns.remove(1); // shard 1's connection drops
+    assert!(matches!(within("loss", pool.next()).await.unwrap(), SessionItem::EventsMayBeLost(_)));
+    let mut again = server.accept().await;
+    again.welcome("p-1-again").await;
+    match within("re-attach", pool.next()).await.unwrap() {
+        SessionItem::Error(Error::EventSub(EventSubError::ShardOutOfRange { shard_id, .. })) => {
+            assert_eq!(shard_id, "1")
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(matches!(again.next_from_client().await, Some(Message::Close(_)) | None), "the socket is closed");
+    assert_eq!(pool.shard_ids(), [0]);
+}
+
+/// When every shard is disabled no `conduit.shard.disabled` can arrive: the
+/// health check reads Get Conduit Shards and attaches again what Twitch
+/// reports disabled although it is connected here.
+#[tokio::test]
+async fn the_health_check_reattaches_silently_disabled_shards() {
+    let mut server = Server::start().await;
+    let api = Arc::new(FakeApi::default());
+    let builder = pool_builder(&api, &server, 2).health_check(Some(Duration::from_millis(100)));
+    let (pool, conns) = start_pool(builder, &mut server, 2).await;
+    let mut pool = pool.unwrap();
+    let sessions = pool.sessions();
+    let s = |i: u32| sessions[&i].clone();
+    *api.shard_statuses.lock().unwrap() = vec![
+        ShardStatus::new("0", "websocket_disconnected", s(0)),
+        ShardStatus::new("1", "enabled", s(1)),
+        ShardStatus::new("7", "websocket_disconnected", Some("someone-else".into())),
+    ];
+    match within("health check", pool.next()).await.unwrap() {
+        SessionItem::Recovered(r) => assert_eq!(r.shard, Some(0)),
+        other => panic!("unexpected {other:?}"),
+    }
+    let last = api.shard_updates.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(last, [ShardAttach { shard_id: 0, session_id: s(0).unwrap() }]);
+    assert!(api.shard_reads.load(Ordering::SeqCst) >= 1);
+    // Healthy: nothing more is attached.
+    *api.shard_statuses.lock().unwrap() =
+        vec![ShardStatus::new("0", "enabled", s(0)), ShardStatus::new("1", "enabled", s(1))];
+    let reads = api.shard_reads.load(Ordering::SeqCst);
+    while api.shard_reads.load(Ordering::SeqCst) < reads + 2 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let attaches = api.shard_updates.lock().unwrap().iter().flatten().count();
+    assert_eq!(attaches, 3, "two at start, one by the health check");
+    drop(conns);
+}
+
+/// The app token refused for good: every shard is closed; the stream ends,
+/// or (with `WaitForNewToken`) the shards start again with a new token.
+#[tokio::test]
+async fn an_invalid_app_token_ends_the_pool_or_waits_for_a_new_one() {
+    let mut server = Server::start().await;
+    let (api, tokens) = FakeApi::with_tokens();
+    let (pool, mut conns) = start_pool(pool_builder(&api, &server, 2), &mut server, 2).await;
+    let mut pool = pool.unwrap();
+    tokens.send(twitch::TokenEvent::AppTokenInvalid).unwrap();
+    match within("token invalid", pool.next()).await.unwrap() {
+        SessionItem::TokenInvalid(t) => assert_eq!((t.user, t.policy), (None, OnTokenInvalid::End)),
+        other => panic!("unexpected {other:?}"),
+    }
+    for c in &mut conns {
+        assert!(matches!(c.next_from_client().await, Some(Message::Close(_)) | None));
+    }
+    assert!(within("the end", pool.next()).await.is_none(), "the pool's stream ends");
+
+    let builder = pool_builder(&api, &server, 2).on_token_invalid(OnTokenInvalid::WaitForNewToken);
+    let (pool, mut conns) = start_pool(builder, &mut server, 2).await;
+    let mut pool = pool.unwrap();
+    tokens.send(twitch::TokenEvent::AppTokenInvalid).unwrap();
+    assert!(matches!(within("token invalid", pool.next()).await.unwrap(), SessionItem::TokenInvalid(_)));
+    for c in &mut conns {
+        assert!(matches!(c.next_from_client().await, Some(Message::Close(_)) | None));
+    }
+    tokens.send(twitch::TokenEvent::AppTokenRenewed).unwrap();
+    let mut fresh = Vec::new();
+    for i in 0..2 {
+        let mut c = server.accept().await;
+        c.welcome(&format!("renewed-{i}")).await;
+        fresh.push(c);
+    }
+    let mut back = std::collections::BTreeSet::new();
+    while back.len() < 2 {
+        match within("recovered", pool.next()).await.unwrap() {
+            SessionItem::Recovered(r) => {
+                back.insert(r.shard.unwrap());
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(pool.shard_ids(), [0, 1]);
+    drop(fresh);
 }
 
 #[tokio::test]

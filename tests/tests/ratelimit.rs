@@ -131,7 +131,7 @@ async fn non_idempotent_requests_are_retried_only_when_asked() {
     let calls = Arc::new(AtomicUsize::new(0));
     let n = calls.clone();
     let server = TestServer::start(move |_| {
-        if n.fetch_add(1, Ordering::SeqCst) % 2 == 0 {
+        if n.fetch_add(1, Ordering::SeqCst).is_multiple_of(2) {
             Response::json(503, r#"{"error":"Service Unavailable","status":503,"message":"try again"}"#)
         } else {
             Response::json(200, r#"{"data":[{"message_id":"m","is_sent":true}]}"#)

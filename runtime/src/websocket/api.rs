@@ -91,6 +91,25 @@ impl ShardError {
     }
 }
 
+/// A conduit shard as Get Conduit Shards reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ShardStatus {
+    /// Shard id.
+    pub shard_id: String,
+    /// `enabled`, `websocket_disconnected`, ...
+    pub status: String,
+    /// The WebSocket session it delivers to, if any.
+    pub session_id: Option<String>,
+}
+
+impl ShardStatus {
+    /// One shard's status.
+    pub fn new(shard_id: impl Into<String>, status: impl Into<String>, session_id: Option<String>) -> Self {
+        Self { shard_id: shard_id.into(), status: status.into(), session_id }
+    }
+}
+
 /// The Helix calls EventSub sessions and shard pools make.
 pub trait EventSubApi: Send + Sync + 'static {
     /// Create EventSub Subscription.
@@ -109,4 +128,22 @@ pub trait EventSubApi: Send + Sync + 'static {
 
     /// Update Conduits: change the shard count.
     fn update_conduit(&self, conduit_id: String, shard_count: u32) -> BoxFuture<'_, Result<()>>;
+
+    /// Get EventSub Subscriptions of one type, every page, with this user's
+    /// token (the app token for `None`): to find out what a 409 "already
+    /// exists" refers to.
+    fn subscriptions(
+        &self,
+        subscription_type: String,
+        as_user: Option<UserId>,
+    ) -> BoxFuture<'_, Result<Vec<SubscriptionInfo>>>;
+
+    /// Get Conduit Shards, every page: the pool's health check.
+    fn conduit_shards(&self, conduit_id: String) -> BoxFuture<'_, Result<Vec<ShardStatus>>>;
+
+    /// Events of the token manager holding the tokens these calls use, so
+    /// sessions and pools learn when their token is refused for good.
+    fn token_events(&self) -> Option<crate::tokens::TokenEvents> {
+        None
+    }
 }

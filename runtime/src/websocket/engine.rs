@@ -1,12 +1,13 @@
 //! The loop behind one logical EventSub connection: reads frames, watches
-//! keepalives, follows `session_reconnect` without a gap, and recovers from
-//! abrupt losses. Sessions and shard pools differ only in their [`Hooks`].
+//! keepalives, follows `session_reconnect` without a gap, recovers from
+//! abrupt losses, and stops using a token Twitch refused. Sessions and
+//! shard pools differ only in their [`Hooks`].
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use futures_util::{FutureExt, SinkExt, StreamExt};
-use tokio::sync::{mpsc, watch};
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::{self, Message as WsMessage};
@@ -14,12 +15,18 @@ use tokio_tungstenite::tungstenite::{self, Message as WsMessage};
 use super::conn::{self, Ws};
 use super::frame::{Frame, Message, MessageMetadata, SessionInfo, decode_frame, frame_error};
 use super::{
-    Backoff, Delivered, DisconnectReason, EventSubError, Lost, MAX_MESSAGE_AGE, Revocation, SessionItem,
-    SubscriptionStatus, UnknownMessage, lock,
+    Backoff, BoxFuture, Delivered, DisconnectReason, EventSubError, Lost, MAX_MESSAGE_AGE, OnTokenInvalid, Revocation,
+    SessionItem, SubscriptionStatus, TokenInvalidated, UnknownMessage, lock,
 };
 use crate::error::{Error, Result};
-use crate::eventsub::EventPayload;
+use crate::eventsub::{EventPayload, SubscriptionInfo};
+use crate::tokens::TokenEvent;
+use crate::types::UserId;
 use crate::webhook::SeenIds;
+
+/// How long the old socket of a handover is read after its close frame was
+/// sent, for notifications Twitch wrote on it just before the new welcome.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Connection settings shared by sessions and shard pools.
 #[derive(Debug, Clone)]
@@ -35,6 +42,8 @@ pub(crate) struct Config {
     pub connect_timeout: Duration,
     /// How long the first message (the welcome) may take.
     pub welcome_timeout: Duration,
+    /// What to do when the token is refused for good.
+    pub on_token_invalid: OnTokenInvalid,
 }
 
 impl Config {
@@ -47,6 +56,7 @@ impl Config {
             max_message: 4 << 20,
             connect_timeout: Duration::from_secs(10),
             welcome_timeout: Duration::from_secs(10),
+            on_token_invalid: OnTokenInvalid::End,
         }
     }
 
@@ -62,27 +72,43 @@ impl Config {
     }
 }
 
+/// The connection's session as handles see it. `epoch` counts fresh
+/// connections: a reconnect handover keeps it (Twitch moves the
+/// subscriptions), a recovery after a loss raises it (they are gone).
+/// `welcomes` counts every welcome, handovers included.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Current {
+    pub id: String,
+    pub epoch: u64,
+    pub welcomes: u64,
+}
+
+/// Where hooks send the items they produce.
+pub(crate) type Emit<E> = mpsc::Sender<SessionItem<E>>;
+
 /// What the owner of a connection does at its turning points. Each returns
-/// an optional future whose item (if any) joins the stream.
+/// an optional task, run on its own, that reports through `tx`.
 pub(crate) trait Hooks<E>: Send + Sync + 'static {
     /// A fresh connection replaced a lost one: subscribe or attach again.
-    fn fresh(&self, session_id: String) -> Option<super::BoxFuture<'static, Option<SessionItem<E>>>>;
+    fn fresh(&self, session_id: String, tx: Emit<E>) -> Option<BoxFuture<'static, ()>>;
     /// A reconnect handover ended on a different session id.
-    fn moved(&self, session_id: String) -> Option<super::BoxFuture<'static, Option<SessionItem<E>>>>;
+    fn moved(&self, session_id: String, tx: Emit<E>) -> Option<BoxFuture<'static, ()>>;
     /// Twitch revoked this subscription.
-    fn revoked(&self, subscription: &crate::eventsub::SubscriptionInfo);
+    fn revoked(&self, subscription: &SubscriptionInfo);
     /// `conduit.shard.disabled` arrived for this conduit and shard.
-    fn shard_disabled(
-        &self,
-        conduit_id: &str,
-        shard_id: &str,
-    ) -> Option<super::BoxFuture<'static, Option<SessionItem<E>>>>;
+    fn shard_disabled(&self, conduit_id: &str, shard_id: &str, tx: Emit<E>) -> Option<BoxFuture<'static, ()>>;
 }
 
 /// Commands from handles.
 #[derive(Debug)]
 pub(crate) enum Command {
     Close,
+}
+
+/// The token events a session follows, for its user.
+pub(crate) struct TokenWatch {
+    pub rx: broadcast::Receiver<TokenEvent>,
+    pub user: UserId,
 }
 
 /// Open a fresh socket and read its welcome.
@@ -147,27 +173,57 @@ enum Step {
     Stop,
 }
 
+/// The token event that ends this connection's use of its token, if any.
+async fn next_token_event(watch: &mut Option<TokenWatch>) -> Option<TokenEvent> {
+    let Some(w) = watch.as_mut() else { return std::future::pending().await };
+    loop {
+        match w.rx.recv().await {
+            Ok(e) => return Some(e),
+            // Missed events are not replayed; the next ones still count.
+            Err(broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(broadcast::error::RecvError::Closed) => {
+                *watch = None;
+                return std::future::pending().await;
+            }
+        }
+    }
+}
+
 pub(crate) struct Engine<E> {
     pub cfg: Config,
     pub shard: Option<u32>,
     pub tx: mpsc::Sender<SessionItem<E>>,
     pub dedup: Arc<Mutex<SeenIds>>,
-    pub state: watch::Sender<Option<String>>,
+    pub state: watch::Sender<Option<Current>>,
     pub cmd: mpsc::Receiver<Command>,
     pub hooks: Arc<dyn Hooks<E>>,
+    /// Followed by sessions of a user whose tokens a manager holds.
+    pub token: Option<TokenWatch>,
 }
 
 impl<E: EventPayload + Send + 'static> Engine<E> {
-    /// Run until closed or until nobody reads the stream.
+    fn publish(&self, current: Option<Current>) {
+        let _ = self.state.send(current);
+    }
+
+    /// Run until closed, until nobody reads the stream, or until the token
+    /// is refused for good (with [`OnTokenInvalid::End`]).
     pub async fn run(mut self, mut ws: Ws, welcome: SessionInfo) {
         let mut session_id = welcome.id.clone();
+        let mut epoch = 0u64;
+        let mut welcomes = 0u64;
         let mut keepalive = keepalive_of(&welcome);
-        let _ = self.state.send(Some(session_id.clone()));
+        self.publish(Some(Current { id: session_id.clone(), epoch, welcomes }));
+        // When the last EventSub message arrived: pings and pongs do not
+        // count, Twitch's rule is about messages.
         let mut last = Instant::now();
         let mut connecting: Option<JoinHandle<Result<Ws>>> = None;
         let mut incoming: Option<Ws> = None;
+        // The old socket of a handover, read until its close frame.
+        let mut draining: Option<(Ws, Instant)> = None;
         loop {
             let deadline = last + keepalive + self.cfg.grace;
+            let drain_until = draining.as_ref().map_or_else(Instant::now, |(_, d)| *d);
             let mut lost = None;
             tokio::select! {
                 biased;
@@ -175,11 +231,43 @@ impl<E: EventPayload + Send + 'static> Engine<E> {
                 _ = async { tokio::select! { _ = self.cmd.recv() => {}, _ = self.tx.closed() => {} } } => {
                     close(ws).await;
                     if let Some(new) = incoming { close(new).await; }
+                    if let Some((old, _)) = draining { close(old).await; }
                     break;
                 }
-                m = ws.next() => {
+                ev = next_token_event(&mut self.token) => {
+                    let Some(user) = self.token.as_ref().map(|w| w.user.clone()) else { continue };
+                    if ev != Some(TokenEvent::Invalid(user.clone())) {
+                        continue;
+                    }
+                    // Twitch: stop using the token and end its sessions.
+                    tracing::warn!(user = %user, "eventsub: the session's token was refused for good; closing the connection");
+                    if let Some(c) = connecting.take() { c.abort(); }
+                    close(ws).await;
+                    if let Some(new) = incoming.take() { close(new).await; }
+                    if let Some((old, _)) = draining.take() { close(old).await; }
+                    self.publish(None);
+                    let policy = self.cfg.on_token_invalid;
+                    let item = SessionItem::TokenInvalid(TokenInvalidated { user: Some(user.clone()), policy });
+                    if self.tx.send(item).await.is_err() || policy == OnTokenInvalid::End {
+                        return;
+                    }
+                    if !self.wait_for_new_token(&user).await {
+                        return;
+                    }
+                    let Some((new, info)) = self.recover().await else { return };
+                    ws = new;
                     last = Instant::now();
-                    match self.on_ws(m).await {
+                    keepalive = keepalive_of(&info);
+                    session_id = info.id.clone();
+                    epoch += 1;
+                    welcomes += 1;
+                    self.publish(Some(Current { id: session_id.clone(), epoch, welcomes }));
+                    if let Some(f) = self.hooks.fresh(session_id.clone(), self.tx.clone()) { tokio::spawn(f); }
+                }
+                m = ws.next() => {
+                    let (step, message) = self.on_ws(m).await;
+                    if message { last = Instant::now(); }
+                    match step {
                         Step::Go => {}
                         Step::Stop => break,
                         Step::Reconnect(url) => {
@@ -208,18 +296,40 @@ impl<E: EventPayload + Send + 'static> Engine<E> {
                         Incoming::Failed => incoming = None,
                         Incoming::Welcome(info) => {
                             let new = incoming.take().expect("guarded");
-                            let old = std::mem::replace(&mut ws, new);
-                            if self.drain(old).await.is_err() { break; }
+                            let mut old = std::mem::replace(&mut ws, new);
+                            // Close the old socket with the closing handshake and
+                            // keep reading it: Twitch may have written a
+                            // notification on it just before the new welcome.
+                            let _ = tokio::time::timeout(DRAIN_TIMEOUT, old.close(None)).await;
+                            if let Some((older, _)) = draining.replace((old, Instant::now() + DRAIN_TIMEOUT)) {
+                                tokio::spawn(close(older));
+                            }
                             last = Instant::now();
                             keepalive = keepalive_of(&info);
-                            if info.id != session_id {
-                                session_id = info.id.clone();
-                                let _ = self.state.send(Some(session_id.clone()));
-                                if let Some(f) = self.hooks.moved(session_id.clone()) { self.spawn_hook(f); }
+                            welcomes += 1;
+                            let moved = info.id != session_id;
+                            session_id = info.id.clone();
+                            self.publish(Some(Current { id: session_id.clone(), epoch, welcomes }));
+                            if moved && let Some(f) = self.hooks.moved(session_id.clone(), self.tx.clone()) {
+                                tokio::spawn(f);
                             }
                             tracing::debug!(session = %session_id, "eventsub: reconnect handover done");
                         }
                     }
+                }
+                m = async { draining.as_mut().expect("guarded").0.next().await }, if draining.is_some() => {
+                    match m {
+                        Some(Ok(WsMessage::Text(t))) => {
+                            if let Step::Stop = self.on_text(&t).await.0 { break; }
+                        }
+                        Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_) | WsMessage::Binary(_))) => {}
+                        // Its close frame, or the end: the handover is complete.
+                        _ => draining = None,
+                    }
+                }
+                _ = tokio::time::sleep_until(drain_until), if draining.is_some() => {
+                    tracing::debug!("eventsub: the old socket did not finish closing in time; dropped");
+                    draining = None;
                 }
                 _ = tokio::time::sleep_until(deadline) => lost = Some(DisconnectReason::KeepaliveTimeout),
             }
@@ -236,17 +346,17 @@ impl<E: EventPayload + Send + 'static> Engine<E> {
                     ws = new;
                     last = Instant::now();
                     keepalive = keepalive_of(&info);
-                    if info.id != session_id {
-                        session_id = info.id.clone();
-                        let _ = self.state.send(Some(session_id.clone()));
-                        if let Some(f) = self.hooks.moved(session_id.clone()) {
-                            self.spawn_hook(f);
-                        }
+                    welcomes += 1;
+                    let moved = info.id != session_id;
+                    session_id = info.id.clone();
+                    self.publish(Some(Current { id: session_id.clone(), epoch, welcomes }));
+                    if moved && let Some(f) = self.hooks.moved(session_id.clone(), self.tx.clone()) {
+                        tokio::spawn(f);
                     }
                     continue;
                 }
             }
-            let _ = self.state.send(None);
+            self.publish(None);
             let item = SessionItem::EventsMayBeLost(Lost { reason, session_id: session_id.clone(), shard: self.shard });
             if self.tx.send(item).await.is_err() {
                 break;
@@ -256,21 +366,31 @@ impl<E: EventPayload + Send + 'static> Engine<E> {
             last = Instant::now();
             keepalive = keepalive_of(&info);
             session_id = info.id.clone();
-            let _ = self.state.send(Some(session_id.clone()));
-            if let Some(f) = self.hooks.fresh(session_id.clone()) {
-                self.spawn_hook(f);
+            epoch += 1;
+            welcomes += 1;
+            self.publish(Some(Current { id: session_id.clone(), epoch, welcomes }));
+            if let Some(f) = self.hooks.fresh(session_id.clone(), self.tx.clone()) {
+                tokio::spawn(f);
             }
         }
-        let _ = self.state.send(None);
+        self.publish(None);
     }
 
-    fn spawn_hook(&self, f: super::BoxFuture<'static, Option<SessionItem<E>>>) {
-        let tx = self.tx.clone();
-        tokio::spawn(async move {
-            if let Some(item) = f.await {
-                let _ = tx.send(item).await;
+    /// Wait for the application to add a new token for `user`; false if the
+    /// session was closed (or the manager dropped) meanwhile.
+    async fn wait_for_new_token(&mut self, user: &UserId) -> bool {
+        loop {
+            tokio::select! {
+                biased;
+                _ = self.cmd.recv() => return false,
+                _ = self.tx.closed() => return false,
+                ev = next_token_event(&mut self.token) => match ev {
+                    Some(TokenEvent::Added(u)) if &u == user => return true,
+                    Some(_) => {}
+                    None => return false,
+                },
             }
-        });
+        }
     }
 
     /// Connect again with backoff, until connected or closed.
@@ -297,17 +417,6 @@ impl<E: EventPayload + Send + 'static> Engine<E> {
         }
     }
 
-    /// Read what the old socket still holds, then close it.
-    async fn drain(&mut self, mut old: Ws) -> std::result::Result<(), ()> {
-        while let Some(Some(m)) = old.next().now_or_never() {
-            if let Step::Stop = self.on_ws(Some(m)).await {
-                return Err(());
-            }
-        }
-        tokio::spawn(close(old));
-        Ok(())
-    }
-
     /// The new socket of a handover: its first message must be a welcome.
     fn on_incoming(&self, m: Option<std::result::Result<WsMessage, tungstenite::Error>>) -> Incoming {
         match m {
@@ -323,28 +432,33 @@ impl<E: EventPayload + Send + 'static> Engine<E> {
         }
     }
 
-    async fn on_ws(&mut self, m: Option<std::result::Result<WsMessage, tungstenite::Error>>) -> Step {
+    /// What a socket gave, and whether it was an EventSub message (which
+    /// resets the keepalive watchdog; pings and pongs do not).
+    async fn on_ws(&mut self, m: Option<std::result::Result<WsMessage, tungstenite::Error>>) -> (Step, bool) {
         match m {
-            None => Step::Lost(DisconnectReason::Ended),
-            Some(Err(tungstenite::Error::Capacity(e))) => Step::Lost(DisconnectReason::MessageTooLarge(e.to_string())),
-            Some(Err(e)) => Step::Lost(DisconnectReason::Transport(e.to_string())),
+            None => (Step::Lost(DisconnectReason::Ended), false),
+            Some(Err(tungstenite::Error::Capacity(e))) => {
+                (Step::Lost(DisconnectReason::MessageTooLarge(e.to_string())), false)
+            }
+            Some(Err(e)) => (Step::Lost(DisconnectReason::Transport(e.to_string())), false),
             Some(Ok(WsMessage::Text(t))) => self.on_text(&t).await,
             Some(Ok(WsMessage::Binary(b))) => match std::str::from_utf8(&b) {
                 Ok(t) => self.on_text(t).await,
                 Err(_) => {
-                    self.emit(SessionItem::Error(frame_error(
-                        "",
-                        String::new(),
-                        "a binary frame that is not UTF-8".into(),
-                    )))
-                    .await
+                    let e = frame_error("", String::new(), "a binary frame that is not UTF-8".into());
+                    (self.emit(SessionItem::Error(e)).await, false)
                 }
             },
-            Some(Ok(WsMessage::Close(f))) => Step::Lost(match f {
-                Some(f) => DisconnectReason::Closed { code: u16::from(f.code).into(), reason: f.reason.to_string() },
-                None => DisconnectReason::Ended,
-            }),
-            Some(Ok(_)) => Step::Go,
+            Some(Ok(WsMessage::Close(f))) => (
+                Step::Lost(match f {
+                    Some(f) => {
+                        DisconnectReason::Closed { code: u16::from(f.code).into(), reason: f.reason.to_string() }
+                    }
+                    None => DisconnectReason::Ended,
+                }),
+                false,
+            ),
+            Some(Ok(_)) => (Step::Go, false),
         }
     }
 
@@ -365,13 +479,14 @@ impl<E: EventPayload + Send + 'static> Engine<E> {
         md.message_id.is_empty() || lock(&self.dedup).insert(&md.message_id)
     }
 
-    async fn on_text(&mut self, text: &str) -> Step {
+    /// A text frame; the flag says it was an EventSub message.
+    async fn on_text(&mut self, text: &str) -> (Step, bool) {
         let frame = match decode_frame::<E>(text) {
             Ok(f) => f,
-            Err(e) => return self.emit(SessionItem::Error(e)).await,
+            Err(e) => return (self.emit(SessionItem::Error(e)).await, false),
         };
         let md = frame.metadata;
-        match frame.message {
+        let step = match frame.message {
             Message::Welcome(_) | Message::Keepalive => Step::Go,
             Message::Reconnect(info) => match info.reconnect_url {
                 Some(url) => Step::Reconnect(url),
@@ -379,13 +494,13 @@ impl<E: EventPayload + Send + 'static> Engine<E> {
             },
             Message::Notification { subscription, event, decode_error } => {
                 if !self.first_time(&md) {
-                    return Step::Go;
+                    return (Step::Go, true);
                 }
                 if event.kind().0 == SHARD_DISABLED
                     && let Some((conduit, shard)) = shard_of(text)
-                    && let Some(f) = self.hooks.shard_disabled(&conduit, &shard)
+                    && let Some(f) = self.hooks.shard_disabled(&conduit, &shard, self.tx.clone())
                 {
-                    self.spawn_hook(f);
+                    tokio::spawn(f);
                 }
                 self.emit(SessionItem::Notification(Delivered {
                     message_id: md.message_id,
@@ -399,7 +514,7 @@ impl<E: EventPayload + Send + 'static> Engine<E> {
             }
             Message::Revocation(subscription) => {
                 if !self.first_time(&md) {
-                    return Step::Go;
+                    return (Step::Go, true);
                 }
                 self.hooks.revoked(&subscription);
                 let status = SubscriptionStatus::from(subscription.status.as_str());
@@ -413,7 +528,8 @@ impl<E: EventPayload + Send + 'static> Engine<E> {
             Message::Unknown(payload) => {
                 self.emit(SessionItem::Unknown(UnknownMessage { metadata: md, payload: *payload })).await
             }
-        }
+        };
+        (step, true)
     }
 }
 
@@ -439,7 +555,7 @@ fn shard_of(text: &str) -> Option<(String, String)> {
     Some((f.payload.event.conduit_id, f.payload.event.shard_id))
 }
 
-async fn close(mut ws: Ws) {
+pub(crate) async fn close(mut ws: Ws) {
     let _ = tokio::time::timeout(Duration::from_secs(2), ws.close(None)).await;
     let _ = ws.flush().await;
 }

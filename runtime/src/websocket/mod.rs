@@ -18,7 +18,9 @@ mod session;
 use std::fmt;
 use std::time::Duration;
 
-pub use api::{BoxFuture, CreatedSubscription, EventSubApi, NewSubscription, ShardAttach, ShardError, Transport};
+pub use api::{
+    BoxFuture, CreatedSubscription, EventSubApi, NewSubscription, ShardAttach, ShardError, ShardStatus, Transport,
+};
 pub use frame::{Frame, Message, MessageMetadata, MessageType, SessionInfo, decode_frame};
 pub use pool::{ShardPool, ShardPoolBuilder};
 pub use session::{Session, SessionBuilder, SessionHandle, Subscribed};
@@ -79,7 +81,8 @@ pub enum EventSubError {
         /// Twitch's message.
         message: String,
     },
-    /// Twitch refused to point a conduit shard at a session.
+    /// Twitch refused to point a conduit shard at a session (or the
+    /// update call failed). The pool tries again with backoff.
     ShardRefused {
         /// The shard id.
         shard_id: String,
@@ -87,6 +90,28 @@ pub enum EventSubError {
         message: String,
         /// Twitch's code.
         code: String,
+        /// Which attempt this was (1 for the first).
+        attempt: u32,
+    },
+    /// Every attempt to attach a shard was refused: the pool stopped
+    /// running it and closed its socket.
+    ShardGaveUp {
+        /// The shard id.
+        shard_id: String,
+        /// How many attempts were made.
+        attempts: u32,
+        /// Twitch's last message.
+        message: String,
+        /// Twitch's last code.
+        code: String,
+    },
+    /// The conduit has no such shard (it was shrunk): the pool stopped
+    /// running it and closed its socket.
+    ShardOutOfRange {
+        /// The shard id.
+        shard_id: String,
+        /// Twitch's message.
+        message: String,
     },
     /// The session was closed.
     Closed,
@@ -106,8 +131,15 @@ impl fmt::Display for EventSubError {
                 write!(f, "a WebSocket connection may have at most {limit} enabled subscriptions")
             }
             EventSubError::CostExceeded { message } => write!(f, "subscription cost limit reached: {message}"),
-            EventSubError::ShardRefused { shard_id, message, code } => {
-                write!(f, "Twitch refused to attach conduit shard {shard_id}: {message} ({code})")
+            EventSubError::ShardRefused { shard_id, message, code, attempt } => {
+                write!(f, "Twitch refused to attach conduit shard {shard_id} (attempt {attempt}): {message} ({code})")
+            }
+            EventSubError::ShardGaveUp { shard_id, attempts, message, code } => write!(
+                f,
+                "gave up attaching conduit shard {shard_id} after {attempts} attempts: {message} ({code}); its socket is closed"
+            ),
+            EventSubError::ShardOutOfRange { shard_id, message } => {
+                write!(f, "the conduit has no shard {shard_id} ({message}); its socket is closed")
             }
             EventSubError::Closed => f.write_str("the EventSub session is closed"),
         }
@@ -322,21 +354,60 @@ pub struct FailedResubscribe {
     pub condition: serde_json::Value,
     /// What Helix said.
     pub error: Error,
+    /// The failure may pass (5xx, a transport error): the subscription is
+    /// kept and created again with backoff, and each later attempt is
+    /// reported as another [`Recovered`]. `false`: Twitch refused it for
+    /// good (400, 403, 410, a limit), and the session no longer has it.
+    pub retrying: bool,
 }
 
 /// A new connection replaced a lost one and is subscribed again (or, in a
-/// shard pool, attached to its shard again).
+/// shard pool, attached to its shard again). A subscription whose
+/// re-creation failed for a reason that may pass is retried with backoff;
+/// each retry's outcome is one more `Recovered` (with `resubscribed: 1` on
+/// success, or the failure in `failed`).
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct Recovered {
     /// The new session id.
     pub session_id: String,
-    /// Subscriptions created again.
+    /// Subscriptions created again (one that already existed counts too).
     pub resubscribed: usize,
-    /// Subscriptions that could not be.
+    /// Subscriptions that could not be, this time.
     pub failed: Vec<FailedResubscribe>,
     /// The shard (shard pools only).
     pub shard: Option<u32>,
+}
+
+/// The token a session (or shard pool) subscribes with was refused for
+/// good: its connections were closed, as Twitch asks apps to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TokenInvalidated {
+    /// The user whose token it was; `None` for the app token (shard pools).
+    pub user: Option<crate::UserId>,
+    /// What happens next: the stream ends ([`OnTokenInvalid::End`]) or
+    /// waits for a new token ([`OnTokenInvalid::WaitForNewToken`]).
+    pub policy: OnTokenInvalid,
+}
+
+/// What a session or shard pool does when the token manager reports its
+/// token invalid ([`TokenEvent::Invalid`](crate::TokenEvent::Invalid) for
+/// its user, [`TokenEvent::AppTokenInvalid`](crate::TokenEvent::AppTokenInvalid)
+/// for a pool). Either way it closes its connections at once and yields
+/// [`SessionItem::TokenInvalid`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum OnTokenInvalid {
+    /// The stream ends after the item (the default).
+    #[default]
+    End,
+    /// Wait until the application adds a new token for the user
+    /// ([`TokenManager::add_user`](crate::TokenManager::add_user); for a
+    /// pool, [`TokenManager::set_app_token`](crate::TokenManager::set_app_token)),
+    /// then connect again and re-create the subscriptions (or re-attach the
+    /// shards), yielding `Recovered` as after any loss.
+    WaitForNewToken,
 }
 
 /// A message of a type this crate does not know.
@@ -361,6 +432,8 @@ pub enum SessionItem<E> {
     EventsMayBeLost(Lost),
     /// After a loss: connected and subscribed again.
     Recovered(Recovered),
+    /// The token was refused for good and the connections are closed.
+    TokenInvalid(TokenInvalidated),
     /// A message type this crate does not know.
     Unknown(UnknownMessage),
     /// A frame that could not be read, or a shard that could not be

@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
-use super::engine::{self, Command, Config, Engine, Hooks};
+use super::engine::{self, Command, Config, Current, Emit, Engine, Hooks, TokenWatch};
 use super::{
     Backoff, BoxFuture, CreatedSubscription, EventSubApi, EventSubError, FailedResubscribe, MAX_CONNECTIONS_PER_USER,
-    MAX_SUBSCRIPTIONS_PER_CONNECTION, NewSubscription, Recovered, SessionItem, Transport, lock,
+    MAX_SUBSCRIPTIONS_PER_CONNECTION, NewSubscription, OnTokenInvalid, Recovered, SessionItem, Transport, lock,
 };
 use crate::error::{Error, Result};
 use crate::eventsub::{EventPayload, SubscriptionInfo, SubscriptionType};
@@ -169,6 +169,14 @@ impl<E: EventPayload + Send + 'static> SessionBuilder<E> {
         self
     }
 
+    /// What to do when the token manager reports this session's token
+    /// invalid (default [`OnTokenInvalid::End`]). Either way the connection
+    /// is closed at once and [`SessionItem::TokenInvalid`] is yielded.
+    pub fn on_token_invalid(mut self, policy: OnTokenInvalid) -> Self {
+        self.cfg.on_token_invalid = policy;
+        self
+    }
+
     /// How many recent message ids are remembered to drop duplicates (default 4096).
     pub fn dedup_capacity(mut self, ids: usize) -> Self {
         self.dedup = ids;
@@ -185,10 +193,16 @@ impl<E: EventPayload + Send + 'static> SessionBuilder<E> {
         let (tx, rx) = mpsc::channel(self.buffer);
         let (state_tx, state_rx) = watch::channel(None);
         let (cmd_tx, cmd_rx) = mpsc::channel(4);
+        // Sessions of a user whose tokens a manager holds follow its events.
+        let token = match (&self.user, self.api.token_events()) {
+            (Some(user), Some(rx)) => Some(TokenWatch { rx, user: user.clone() }),
+            _ => None,
+        };
         let shared = Arc::new(Shared {
             next_key: std::sync::atomic::AtomicU64::new(0),
             api: self.api,
             user: self.user,
+            backoff: cfg.backoff,
             subs: Mutex::new(Vec::new()),
             state: state_rx,
             cmd: cmd_tx,
@@ -202,6 +216,7 @@ impl<E: EventPayload + Send + 'static> SessionBuilder<E> {
             state: state_tx,
             cmd: cmd_rx,
             hooks,
+            token,
         };
         tokio::spawn(async move {
             let _slot = slot;
@@ -231,9 +246,93 @@ struct Shared {
     next_key: std::sync::atomic::AtomicU64,
     api: Arc<dyn EventSubApi>,
     user: Option<UserId>,
+    /// Paces the re-creation of subscriptions that failed for a reason that may pass.
+    backoff: Backoff,
     subs: Mutex<Vec<Tracked>>,
-    state: watch::Receiver<Option<String>>,
+    state: watch::Receiver<Option<Current>>,
     cmd: mpsc::Sender<Command>,
+}
+
+/// How Twitch's answer to a create request is to be taken.
+enum Verdict {
+    /// 409: a subscription like it exists.
+    Exists,
+    /// Refused for good: 400, 401, 403, 404, 410, a limit.
+    Refused,
+    /// May pass: 5xx, a transport error, a 429 after its retries.
+    Transient,
+}
+
+fn verdict(e: &Error) -> Verdict {
+    match e {
+        Error::Api { status: 409, .. } => Verdict::Exists,
+        Error::Api { status, .. } if *status >= 500 => Verdict::Transient,
+        Error::Transport { .. } | Error::RefreshFailed { .. } | Error::Decode { .. } => Verdict::Transient,
+        Error::RateLimited { cooldown: false, .. } => Verdict::Transient,
+        _ => Verdict::Refused,
+    }
+}
+
+/// A 400 Twitch gives when the session the request named is gone (a
+/// reconnect handover or a loss happened while the request was in flight).
+fn session_gone(e: &Error) -> bool {
+    match e {
+        Error::Api { status: 400, message, .. } => {
+            let m = message.to_ascii_lowercase();
+            m.contains("session")
+                && (m.contains("not connected") || m.contains("does not exist") || m.contains("disconnected"))
+        }
+        _ => false,
+    }
+}
+
+/// Is `info` the subscription `spec` describes, on `session_id`?
+fn describes(info: &SubscriptionInfo, spec: &Spec) -> bool {
+    info.subscription_type == spec.subscription_type && info.version == spec.version && info.condition == spec.condition
+}
+
+impl Shared {
+    fn current(&self) -> Option<Current> {
+        self.state.borrow().clone()
+    }
+
+    /// What a 409 refers to: the subscription like `spec` that exists. On
+    /// this session, it is ours (a handover carried it over, or an earlier
+    /// attempt made it); on another one it is a leftover that delivers
+    /// nowhere, so it is deleted and `None` says: create it again.
+    async fn existing(&self, spec: &Spec, session_id: &str) -> Result<Option<SubscriptionInfo>> {
+        let found = self.api.subscriptions(spec.subscription_type.clone(), self.user.clone()).await?;
+        let mut mine = None;
+        for info in found.into_iter().filter(|i| describes(i, spec)) {
+            if info.transport.session_id.as_deref() == Some(session_id) {
+                mine = Some(info);
+            } else if info.transport.method == "websocket" {
+                tracing::info!(subscription = %info.id, "eventsub: deleting a leftover subscription on an old session");
+                self.api.delete_subscription(info.id.clone(), self.user.clone()).await?;
+            }
+        }
+        Ok(mine)
+    }
+
+    /// Create `spec` on the current session once, resolving a 409: the
+    /// subscription as it now exists on `session_id`.
+    async fn create_on(&self, spec: &Spec, session_id: &str) -> Result<CreatedSubscription> {
+        let new = new_subscription(spec, session_id.to_owned(), self.user.clone());
+        match self.api.create_subscription(new.clone()).await.map_err(|e| classify(e, self.user.as_ref())) {
+            Ok(c) => Ok(c),
+            Err(e) if matches!(verdict(&e), Verdict::Exists) => match self.existing(spec, session_id).await {
+                Ok(Some(info)) => Ok(CreatedSubscription::new(info, 0, 0, 0)),
+                // A leftover was removed: now it can be made.
+                Ok(None) => self.api.create_subscription(new).await.map_err(|e| classify(e, self.user.as_ref())),
+                // Cannot look: a 409 still means it exists.
+                Err(look) => {
+                    tracing::warn!(error = %look, "eventsub: could not confirm a 409 with Get EventSub Subscriptions");
+                    Err(e)
+                }
+            },
+            Err(e) => Err(e),
+        }
+    }
 }
 
 /// A cloneable handle on a [`Session`]: subscribe, unsubscribe, close,
@@ -285,7 +384,7 @@ fn classify(e: Error, user: Option<&UserId>) -> Error {
 impl SessionHandle {
     /// The current session id; `None` while reconnecting or after close.
     pub fn session_id(&self) -> Option<String> {
-        self.shared.state.borrow().clone()
+        self.shared.current().map(|c| c.id)
     }
 
     /// The subscriptions this session made and still has.
@@ -293,7 +392,9 @@ impl SessionHandle {
         lock(&self.shared.subs).iter().map(|t| t.info.clone()).collect()
     }
 
-    /// Create a subscription on this session.
+    /// Create a subscription on this session. A reconnect handover or a
+    /// loss while the request is in flight does not fail it: the
+    /// subscription ends up on the session in use, once.
     pub async fn subscribe<S: SubscriptionType>(&self, sub: S) -> Result<Subscribed> {
         self.create(spec_of(&sub)).await
     }
@@ -315,10 +416,19 @@ impl SessionHandle {
         .await
     }
 
-    async fn current_session(&self) -> Result<String> {
+    async fn current_session(&self) -> Result<Current> {
         let mut state = self.shared.state.clone();
-        let id = state.wait_for(Option::is_some).await.map_err(|_| Error::EventSub(EventSubError::Closed))?;
-        Ok(id.clone().unwrap_or_default())
+        let c = state.wait_for(Option::is_some).await.map_err(|_| Error::EventSub(EventSubError::Closed))?;
+        Ok(c.clone().expect("waited for"))
+    }
+
+    /// Wait until the session is no longer `was` (a handover or a recovery
+    /// moved it on); false if that does not happen within Twitch's 30 s
+    /// reconnect grace.
+    async fn moved_on(&self, was: &Current) -> bool {
+        let mut state = self.shared.state.clone();
+        let changed = state.wait_for(|c| c.as_ref().is_some_and(|c| c != was));
+        matches!(tokio::time::timeout(std::time::Duration::from_secs(30), changed).await, Ok(Ok(_)))
     }
 
     async fn create(&self, spec: Spec) -> Result<Subscribed> {
@@ -329,25 +439,34 @@ impl SessionHandle {
             }));
         }
         loop {
-            let session_id = self.current_session().await?;
-            let created: CreatedSubscription = self
-                .shared
-                .api
-                .create_subscription(new_subscription(&spec, session_id.clone(), self.shared.user.clone()))
-                .await
-                .map_err(|e| classify(e, self.shared.user.as_ref()))?;
-            // A loss while the request was in flight left it on a dead
-            // session, which the recovery did not know about: create it again.
-            if self.session_id().as_deref() != Some(session_id.as_str()) {
-                continue;
+            let at = self.current_session().await?;
+            match self.shared.create_on(&spec, &at.id).await {
+                Ok(created) => {
+                    let now = self.shared.current();
+                    // A loss while the request was in flight left it on a
+                    // dead session, which the recovery did not know about:
+                    // create it again. A handover keeps the epoch: Twitch
+                    // carried it over.
+                    if now.as_ref().is_none_or(|c| c.epoch != at.epoch) {
+                        continue;
+                    }
+                    let key = self.shared.next_key.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    lock(&self.shared.subs).push(Tracked { key, spec, info: created.subscription.clone() });
+                    return Ok(Subscribed {
+                        subscription: created.subscription,
+                        total_cost: created.total_cost,
+                        max_total_cost: created.max_total_cost,
+                    });
+                }
+                // The session named in the request was gone by the time
+                // Twitch read it: once the session moved on, create it there.
+                Err(e) if session_gone(&e) || self.shared.current().as_ref() != Some(&at) => {
+                    if !self.moved_on(&at).await {
+                        return Err(e);
+                    }
+                }
+                Err(e) => return Err(e),
             }
-            let key = self.shared.next_key.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            lock(&self.shared.subs).push(Tracked { key, spec, info: created.subscription.clone() });
-            return Ok(Subscribed {
-                subscription: created.subscription,
-                total_cost: created.total_cost,
-                max_total_cost: created.max_total_cost,
-            });
         }
     }
 
@@ -366,8 +485,55 @@ impl SessionHandle {
 
 struct SessionHooks(Arc<Shared>);
 
+/// Create tracked subscription `key` again on `session_id` until it works,
+/// Twitch refuses it for good, or the session moves on (then the next
+/// recovery takes over). Each attempt is reported as a `Recovered`.
+async fn retry_resubscribe<E: Send + 'static>(shared: Arc<Shared>, key: u64, session_id: String, tx: Emit<E>) {
+    let mut attempt = 0u32;
+    loop {
+        tokio::time::sleep(shared.backoff.delay(attempt)).await;
+        attempt = attempt.saturating_add(1);
+        let here = |c: &Option<Current>| c.as_ref().is_some_and(|c| c.id == session_id);
+        if !here(&shared.current()) || tx.is_closed() {
+            return;
+        }
+        let Some(spec) = lock(&shared.subs).iter().find(|t| t.key == key).map(|t| t.spec.clone()) else { return };
+        let result = shared.create_on(&spec, &session_id).await;
+        if !here(&shared.current()) {
+            return;
+        }
+        let (resubscribed, failed, done) = match result {
+            Ok(c) => {
+                if let Some(t) = lock(&shared.subs).iter_mut().find(|t| t.key == key) {
+                    t.info = c.subscription;
+                }
+                (1, Vec::new(), true)
+            }
+            Err(error) => {
+                let retrying = matches!(verdict(&error), Verdict::Transient | Verdict::Exists);
+                if !retrying {
+                    lock(&shared.subs).retain(|t| t.key != key);
+                }
+                let f = FailedResubscribe {
+                    subscription_type: spec.subscription_type,
+                    version: spec.version,
+                    condition: spec.condition,
+                    error,
+                    retrying,
+                };
+                (0, vec![f], !retrying)
+            }
+        };
+        let item =
+            SessionItem::Recovered(Recovered { session_id: session_id.clone(), resubscribed, failed, shard: None });
+        if tx.send(item).await.is_err() || done {
+            return;
+        }
+    }
+}
+
 impl<E: Send + 'static> Hooks<E> for SessionHooks {
-    fn fresh(&self, session_id: String) -> Option<BoxFuture<'static, Option<SessionItem<E>>>> {
+    fn fresh(&self, session_id: String, tx: Emit<E>) -> Option<BoxFuture<'static, ()>> {
         let shared = self.0.clone();
         Some(Box::pin(async move {
             use futures_util::StreamExt;
@@ -376,44 +542,67 @@ impl<E: Send + 'static> Hooks<E> for SessionHooks {
             let results: Vec<_> = futures_util::stream::iter(specs)
                 .map(|(key, spec)| {
                     let shared = shared.clone();
-                    let new = new_subscription(&spec, session_id.clone(), shared.user.clone());
-                    async move { (key, spec, shared.api.create_subscription(new).await) }
+                    let session_id = session_id.clone();
+                    async move {
+                        let r = shared.create_on(&spec, &session_id).await;
+                        (key, spec, r)
+                    }
                 })
                 .buffer_unordered(8)
                 .collect()
                 .await;
             // Lost again meanwhile: the next recovery redoes this.
-            if shared.state.borrow().as_deref() != Some(session_id.as_str()) {
-                return None;
+            if shared.current().is_none_or(|c| c.id != session_id) {
+                return;
             }
             let mut failed = Vec::new();
+            let mut retry = Vec::new();
             let mut resubscribed = 0;
-            let mut subs = lock(&shared.subs);
-            for (key, spec, result) in results {
-                match result {
-                    Ok(c) => {
-                        if let Some(t) = subs.iter_mut().find(|t| t.key == key) {
-                            t.info = c.subscription;
-                            resubscribed += 1;
+            {
+                let mut subs = lock(&shared.subs);
+                for (key, spec, result) in results {
+                    match result {
+                        Ok(c) => {
+                            if let Some(t) = subs.iter_mut().find(|t| t.key == key) {
+                                t.info = c.subscription;
+                                resubscribed += 1;
+                            }
                         }
-                    }
-                    Err(error) => {
-                        subs.retain(|t| t.key != key);
-                        failed.push(FailedResubscribe {
-                            subscription_type: spec.subscription_type,
-                            version: spec.version,
-                            condition: spec.condition,
-                            error: classify(error, shared.user.as_ref()),
-                        });
+                        Err(error) => {
+                            // A 409 that could not be confirmed: it exists, so it is kept.
+                            if matches!(verdict(&error), Verdict::Exists) {
+                                resubscribed += 1;
+                                continue;
+                            }
+                            let retrying = matches!(verdict(&error), Verdict::Transient);
+                            if retrying {
+                                retry.push(key);
+                            } else {
+                                subs.retain(|t| t.key != key);
+                            }
+                            failed.push(FailedResubscribe {
+                                subscription_type: spec.subscription_type,
+                                version: spec.version,
+                                condition: spec.condition,
+                                error,
+                                retrying,
+                            });
+                        }
                     }
                 }
             }
-            drop(subs);
-            Some(SessionItem::Recovered(Recovered { session_id, resubscribed, failed, shard: None }))
+            let item =
+                SessionItem::Recovered(Recovered { session_id: session_id.clone(), resubscribed, failed, shard: None });
+            if tx.send(item).await.is_err() {
+                return;
+            }
+            for key in retry {
+                tokio::spawn(retry_resubscribe(shared.clone(), key, session_id.clone(), tx.clone()));
+            }
         }))
     }
 
-    fn moved(&self, _session_id: String) -> Option<BoxFuture<'static, Option<SessionItem<E>>>> {
+    fn moved(&self, _session_id: String, _tx: Emit<E>) -> Option<BoxFuture<'static, ()>> {
         // Twitch moves a session's subscriptions with a reconnect.
         None
     }
@@ -421,18 +610,12 @@ impl<E: Send + 'static> Hooks<E> for SessionHooks {
     fn revoked(&self, revoked: &SubscriptionInfo) {
         // By id; a revocation whose id was unreadable, by what it subscribed to.
         lock(&self.0.subs).retain(|t| {
-            let same = if revoked.id.is_empty() {
-                t.spec.subscription_type == revoked.subscription_type
-                    && t.spec.version == revoked.version
-                    && revoked.condition == t.spec.condition
-            } else {
-                t.info.id == revoked.id
-            };
+            let same = if revoked.id.is_empty() { describes(revoked, &t.spec) } else { t.info.id == revoked.id };
             !same
         });
     }
 
-    fn shard_disabled(&self, _: &str, _: &str) -> Option<BoxFuture<'static, Option<SessionItem<E>>>> {
+    fn shard_disabled(&self, _: &str, _: &str, _: Emit<E>) -> Option<BoxFuture<'static, ()>> {
         None
     }
 }

@@ -275,8 +275,10 @@ impl<C: From<Client>> ClientBuilder<C> {
     }
 }
 
-/// An HTTP request as it would be sent, without credentials.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An HTTP request as it would be sent, without credentials. `Debug` and
+/// `Display` show the body with secret fields (a webhook transport's
+/// `secret`, ...) scrubbed; the `body` field itself is what would be sent.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct PreparedRequest {
     /// HTTP method.
@@ -287,11 +289,22 @@ pub struct PreparedRequest {
     pub body: Option<String>,
 }
 
+impl fmt::Debug for PreparedRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let body = self.body.as_deref().map(|b| crate::error::ResponseBody::from(b));
+        f.debug_struct("PreparedRequest")
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .field("body", &body.as_ref().map(|b| b.as_str()))
+            .finish()
+    }
+}
+
 impl fmt::Display for PreparedRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.method, self.url)?;
         if let Some(b) = &self.body {
-            write!(f, "\n{b}")?;
+            write!(f, "\n{}", crate::error::ResponseBody::from(b.as_str()).as_str())?;
         }
         Ok(())
     }
@@ -646,8 +659,9 @@ pub fn prepare<E: Endpoint>(req: &E) -> Result<PreparedRequest> {
     })
 }
 
-/// A request to any Helix path; see [`Client::raw`].
-#[derive(Debug, Clone)]
+/// A request to any Helix path; see [`Client::raw`]. `Debug` shows the
+/// body's length only: it may carry secrets.
+#[derive(Clone)]
 #[must_use = "a request does nothing until it is sent"]
 pub struct RawRequest {
     client: Client,
@@ -657,6 +671,18 @@ pub struct RawRequest {
     path: String,
     query: Query,
     body: Option<Vec<u8>>,
+}
+
+impl fmt::Debug for RawRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RawRequest")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("query", &self.query)
+            .field("as_user", &self.as_user)
+            .field("body", &self.body.as_ref().map(|b| format!("<{} bytes>", b.len())))
+            .finish()
+    }
 }
 
 impl RawRequest {

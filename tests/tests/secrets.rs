@@ -210,8 +210,15 @@ fn secret_fields_of_requests_and_responses_are_not_debugged() {
         transport,
     );
     assert_clean("request builder", &format!("{req:?}"));
-    let prepared = twitch::__rt::prepare(&req).unwrap();
+    let prepared = req.prepare().unwrap();
+    assert_clean("prepared request", &format!("{prepared:?}"));
+    assert_clean("prepared request", &prepared.to_string());
     assert!(prepared.body.unwrap().contains("SECRET-WEBHOOK"), "the secret is still sent");
+    let raw = client
+        .raw(twitch::Method::Post, "/eventsub/subscriptions")
+        .json(&serde_json::json!({"transport": {"method": "webhook", "secret": "SECRET-WEBHOOK"}}))
+        .unwrap();
+    assert_clean("raw request", &format!("{raw:?}"));
 
     let key: twitch::helix::streams::StreamKey = serde_json::from_str(r#"{"stream_key":"SECRET-STREAM-KEY"}"#).unwrap();
     assert_clean("stream key", &format!("{key:?}"));

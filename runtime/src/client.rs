@@ -291,7 +291,7 @@ pub struct PreparedRequest {
 
 impl fmt::Debug for PreparedRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let body = self.body.as_deref().map(|b| crate::error::ResponseBody::from(b));
+        let body = self.body.as_deref().map(crate::error::ResponseBody::from);
         f.debug_struct("PreparedRequest")
             .field("method", &self.method)
             .field("url", &self.url)

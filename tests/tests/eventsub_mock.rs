@@ -296,3 +296,41 @@ async fn webhook_subscriptions_are_verified_then_receive_events_and_revocations(
     }
     assert_eq!(status_of(&client, &id).await, "webhook_callback_verification_failed");
 }
+
+/// The whole path of a token that dies: the user's token is revoked at the
+/// identity service, the manager's validation finds it (401, nothing to
+/// refresh with), and the session that used it closes with a typed item.
+#[tokio::test]
+async fn a_session_ends_when_the_managers_validation_finds_its_token_dead() {
+    let mock = Mock::builder().start().await.expect("mock");
+    let token = mock.mint_user_token("1001", "reader", &["user:read:chat", "user:write:chat"]);
+    let oauth = twitch::OAuth::new(mock.client_id(), None).auth_url(mock.auth_url());
+    let manager = twitch::TokenManager::new(oauth.clone());
+    let user =
+        twitch::UserToken::new(token.clone(), "1001", "reader").with_scopes(["user:read:chat", "user:write:chat"]);
+    manager.add_user(user).await.unwrap();
+    let client = Client::builder()
+        .client_id(mock.client_id())
+        .token_manager(manager.clone())
+        .helix_url(mock.helix_url())
+        .auth_url(mock.auth_url())
+        .eventsub_ws_url(mock.ws_url())
+        .build()
+        .unwrap();
+    let mut session =
+        client.eventsub_websocket().subscribe(ChannelChatMessageV1::new("1001", "1001")).connect().await.unwrap();
+    client.send_chat_message("1001", "1001", "hi").send().await.unwrap();
+    assert_eq!(chat_text(next(&mut session).await), "hi");
+
+    // The user disconnects the app: the token is revoked.
+    oauth.revoke(&twitch::AccessToken::new(token)).await.unwrap();
+    manager.validate_all().await;
+    assert_eq!(manager.invalid_users(), ["1001"]);
+    match next(&mut session).await {
+        SessionItem::TokenInvalid(t) => assert_eq!(t.user.as_deref(), Some("1001")),
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(tokio::time::timeout(WAIT, session.next()).await.unwrap().is_none(), "the session ended");
+    // Requests for that user now fail at once.
+    assert!(matches!(client.get_users().send().await, Err(twitch::Error::TokenInvalid { .. })));
+}

@@ -30,7 +30,7 @@ pub use auth::oidc::{IdClaims, IdToken, OidcClaims, UserInfo};
 pub use auth::{AppToken, DeviceCode, OAuth, OAuthError, UserToken, Validation};
 pub use client::{Client, ClientBuilder, PreparedRequest, RawRequest, ResponseFuture, prepare, send};
 pub use endpoint::{Endpoint, Paginated, RequestOptions};
-pub use error::{Error, InvalidParam, ResponseBody, Result};
+pub use error::{Error, InvalidParam, ResponseBody, Result, SECRET_FIELDS};
 pub use eventsub::{
     EventPayload, Notification, RawJson, RawSubscription, SubscriptionInfo, SubscriptionTransport, SubscriptionType,
     UnknownEvent,

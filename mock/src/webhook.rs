@@ -21,8 +21,19 @@ fn http() -> reqwest::Client {
     static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
     CLIENT
         .get_or_init(|| {
-            let _ = rustls::crypto::ring::default_provider().install_default();
-            reqwest::Client::builder().timeout(TIMEOUT).build().unwrap_or_default()
+            // The library's TLS stack, configured per client: nothing process-wide.
+            twitch_runtime::tls::http_client(TIMEOUT, TIMEOUT).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "webhook delivery: no certificate verifier; only http:// callbacks work");
+                let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+                let no_roots = rustls::ClientConfig::builder_with_provider(provider)
+                    .with_safe_default_protocol_versions()
+                    .map(|b| b.with_root_certificates(rustls::RootCertStore::empty()).with_no_client_auth());
+                let mut b = reqwest::Client::builder().timeout(TIMEOUT);
+                if let Ok(config) = no_roots {
+                    b = b.tls_backend_preconfigured(config);
+                }
+                b.build().unwrap_or_default()
+            })
         })
         .clone()
 }

@@ -227,7 +227,8 @@ struct ErrorBody {
 /// OAuth client for one application.
 #[derive(Clone)]
 pub struct OAuth {
-    http: reqwest::Client,
+    /// The HTTP client, or why the TLS setup failed (reported by every call).
+    http: std::result::Result<reqwest::Client, String>,
     client_id: String,
     client_secret: Option<ClientSecret>,
     auth_url: String,
@@ -260,13 +261,8 @@ impl OAuth {
     /// A confidential client (server apps) with its secret, or a public
     /// client (`None`: desktop, mobile, device-code apps).
     pub fn new(client_id: impl Into<String>, client_secret: Option<ClientSecret>) -> Self {
-        let _ = rustls::crypto::ring::default_provider().install_default();
         Self {
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .connect_timeout(Duration::from_secs(10))
-                .build()
-                .unwrap_or_default(),
+            http: crate::tls::http_client(Duration::from_secs(30), Duration::from_secs(10)).map_err(|e| e.to_string()),
             client_id: client_id.into(),
             client_secret,
             auth_url: crate::client::AUTH_URL.to_owned(),
@@ -282,8 +278,12 @@ impl OAuth {
 
     /// Use this HTTP client.
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
-        self.http = http;
+        self.http = Ok(http);
         self
+    }
+
+    fn http(&self) -> Result<&reqwest::Client> {
+        self.http.as_ref().map_err(|e| Error::Config(e.clone()))
     }
 
     /// The application's client id.
@@ -310,7 +310,7 @@ impl OAuth {
         let url = format!("{}{}", self.auth_url, path);
         let endpoint = format!("oauth2{path}");
         let resp = self
-            .http
+            .http()?
             .post(&url)
             .header("Content-Type", "application/x-www-form-urlencoded")
             .body(form.encode())
@@ -515,7 +515,7 @@ impl OAuth {
     async fn get(&self, operation: &'static str, path: &str, authorization: Option<String>) -> Result<(u16, Vec<u8>)> {
         let endpoint = format!("oauth2{path}");
         let transport = |source| Error::Transport { endpoint: endpoint.clone(), source };
-        let mut req = self.http.get(format!("{}{}", self.auth_url, path));
+        let mut req = self.http()?.get(format!("{}{}", self.auth_url, path));
         if let Some(a) = authorization {
             req = req.header("Authorization", a);
         }

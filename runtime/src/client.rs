@@ -249,16 +249,8 @@ impl<C: From<Client>> ClientBuilder<C> {
         }
         let http = match self.http {
             Some(h) => h,
-            None => {
-                // One TLS stack (rustls with ring); installing twice is harmless.
-                let _ = rustls::crypto::ring::default_provider().install_default();
-                reqwest::Client::builder()
-                    .timeout(self.timeout)
-                    .connect_timeout(self.connect_timeout)
-                    .user_agent(concat!("twitch-rs/", env!("CARGO_PKG_VERSION")))
-                    .build()
-                    .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?
-            }
+            // One TLS stack, rustls with ring, configured here: nothing process-wide.
+            None => crate::tls::http_client(self.timeout, self.connect_timeout)?,
         };
         Ok(C::from(Client {
             inner: Arc::new(Inner {

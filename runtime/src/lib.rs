@@ -21,6 +21,7 @@ mod pagination;
 pub mod query;
 pub mod ratelimit;
 mod secret;
+pub mod tls;
 pub mod tokens;
 mod types;
 pub mod webhook;

@@ -1,7 +1,6 @@
 //! Opening a WebSocket: TCP, TLS for `wss://` (rustls with the platform's
 //! verifier, like the HTTP client), then the handshake.
 
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -27,24 +26,6 @@ pub(crate) fn ws_config(max_message: usize) -> WebSocketConfig {
         .max_write_buffer_size(64 * 1024)
         .max_message_size(Some(max_message))
         .max_frame_size(Some(max_message))
-}
-
-fn tls() -> Result<Arc<rustls::ClientConfig>> {
-    static CONFIG: OnceLock<std::result::Result<Arc<rustls::ClientConfig>, String>> = OnceLock::new();
-    CONFIG
-        .get_or_init(|| {
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
-            let verifier = rustls_platform_verifier::Verifier::new(provider.clone()).map_err(|e| e.to_string())?;
-            let config = rustls::ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .map_err(|e| e.to_string())?
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(verifier))
-                .with_no_client_auth();
-            Ok(Arc::new(config))
-        })
-        .clone()
-        .map_err(|e| Error::Config(format!("TLS setup: {e}")))
 }
 
 fn ws_error(url: &str, what: impl std::fmt::Display) -> Error {
@@ -84,7 +65,10 @@ async fn open_inner(url: &str, max_message: usize) -> Result<Ws> {
     tcp.set_nodelay(true).ok();
     let io: Box<dyn Io> = if secure {
         let name = rustls::pki_types::ServerName::try_from(host.to_owned()).map_err(|e| ws_error(url, e))?;
-        let tls = tokio_rustls::TlsConnector::from(tls()?).connect(name, tcp).await.map_err(|e| ws_error(url, e))?;
+        let tls = tokio_rustls::TlsConnector::from(crate::tls::websocket_config()?)
+            .connect(name, tcp)
+            .await
+            .map_err(|e| ws_error(url, e))?;
         Box::new(tls)
     } else {
         Box::new(tcp)

@@ -283,7 +283,7 @@ impl OAuth {
     }
 
     fn http(&self) -> Result<&reqwest::Client> {
-        self.http.as_ref().map_err(|e| Error::Config(e.clone()))
+        self.http.as_ref().map_err(|e| Error::Tls { message: e.clone() })
     }
 
     /// The application's client id.

@@ -20,7 +20,7 @@ pub struct CallbackServer {
 }
 
 fn io(e: std::io::Error) -> Error {
-    Error::Config(format!("callback listener: {e}"))
+    Error::Callback { source: e }
 }
 
 impl CallbackServer {
@@ -68,7 +68,7 @@ impl CallbackServer {
             }
         })
         .await
-        .map_err(|_| Error::Config("no redirect arrived in time".into()))?
+        .map_err(|_| Error::LoginTimedOut { waited: timeout })?
     }
 }
 

@@ -393,10 +393,7 @@ impl Client {
                 let user = as_user.cloned().or_else(|| m.default_user().filter(|_| accepts(TokenKind::User)));
                 match user {
                     Some(u) if accepts(TokenKind::User) => {
-                        let scopes = m
-                            .scopes(&u)
-                            .await
-                            .ok_or_else(|| Error::Config(format!("{endpoint}: no token for user {u}")))?;
+                        let scopes = m.scopes(&u).await.ok_or_else(|| Error::NoToken { user: Some(u.clone()) })?;
                         missing_scope_error(meta, &scopes)?;
                         let t = m.user_token(&u).await?;
                         Ok(Chosen::ManagedUser(u, t))

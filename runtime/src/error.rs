@@ -124,6 +124,36 @@ pub enum Error {
     OAuth(crate::auth::OAuthError),
     /// The client was configured wrongly (bad base URL, missing client id, ...).
     Config(String),
+    /// There is no token to send: the token manager holds none for this
+    /// user (or no app token, and no client secret to fetch one).
+    NoToken {
+        /// The user; `None` for the app token.
+        user: Option<crate::UserId>,
+    },
+    /// The token store failed to read or write (the I/O or decoding error
+    /// is the `source`).
+    TokenStore {
+        /// Where: the store's file, table, ...
+        location: String,
+        /// What failed.
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
+    /// TLS could not be set up (no certificate verifier on this platform,
+    /// or the HTTP client could not be built on it).
+    Tls {
+        /// What failed.
+        message: String,
+    },
+    /// The local listener for the OAuth redirect failed (feature `callback`).
+    Callback {
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The user did not finish logging in before the time given.
+    LoginTimedOut {
+        /// How long was waited.
+        waited: Duration,
+    },
     /// An EventSub WebSocket session or shard pool failed.
     EventSub(crate::websocket::EventSubError),
 }
@@ -187,6 +217,14 @@ impl fmt::Display for Error {
             Error::RefreshFailed { user: None, message } => write!(f, "renewing the app token failed: {message}"),
             Error::OAuth(e) => write!(f, "{e}"),
             Error::Config(msg) => write!(f, "client configuration: {msg}"),
+            Error::NoToken { user: Some(u) } => write!(f, "no token for user {u}"),
+            Error::NoToken { user: None } => f.write_str("no app token, and no client secret to fetch one"),
+            Error::TokenStore { location, source } => write!(f, "token store {location}: {source}"),
+            Error::Tls { message } => write!(f, "TLS setup: {message}"),
+            Error::Callback { source } => write!(f, "the OAuth redirect listener failed: {source}"),
+            Error::LoginTimedOut { waited } => {
+                write!(f, "no OAuth redirect arrived within {:.0} s", waited.as_secs_f64())
+            }
             Error::EventSub(e) => write!(f, "eventsub: {e}"),
         }
     }
@@ -197,6 +235,8 @@ impl std::error::Error for Error {
         match self {
             Error::Transport { source, .. } => Some(source),
             Error::InvalidRequest { source, .. } => Some(source),
+            Error::TokenStore { source, .. } => Some(source.as_ref()),
+            Error::Callback { source } => Some(source),
             _ => None,
         }
     }

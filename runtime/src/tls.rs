@@ -25,7 +25,7 @@ fn build(alpn: &[&[u8]]) -> std::result::Result<rustls::ClientConfig, String> {
 }
 
 fn tls_error(e: &str) -> Error {
-    Error::Config(format!("TLS setup: {e}"))
+    Error::Tls { message: e.to_owned() }
 }
 
 /// For HTTP clients: HTTP/2 and HTTP/1.1 offered by ALPN.
@@ -40,16 +40,21 @@ pub(crate) fn websocket_config() -> Result<Arc<rustls::ClientConfig>> {
     CONFIG.get_or_init(|| build(&[b"http/1.1"]).map(Arc::new)).clone().map_err(|e| tls_error(&e))
 }
 
-/// The HTTP client the library builds when given none: rustls with ring
-/// and the platform's verifier, these time limits, and nothing installed
-/// process-wide. For programs that build their own `reqwest::Client` on
-/// the same stack (the mock does).
+/// A `reqwest` client builder on the library's TLS stack (rustls with ring,
+/// the platform's verifier, HTTP/2 and HTTP/1.1), with nothing installed
+/// process-wide: for programs that build their own client next to the
+/// library's (the mock does, and so do the tests).
+pub fn client_builder() -> Result<reqwest::ClientBuilder> {
+    Ok(reqwest::Client::builder().tls_backend_preconfigured(http_config()?))
+}
+
+/// The HTTP client the library builds when given none: [`client_builder`]
+/// with these time limits and the library's user agent.
 pub fn http_client(timeout: Duration, connect_timeout: Duration) -> Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(http_config()?)
+    client_builder()?
         .timeout(timeout)
         .connect_timeout(connect_timeout)
         .user_agent(concat!("twitch-rs/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))
+        .map_err(|e| Error::Tls { message: format!("cannot build the HTTP client: {e}") })
 }

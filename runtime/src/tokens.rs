@@ -96,7 +96,7 @@ impl JsonFileStore {
         let path = self.path.clone();
         tokio::task::spawn_blocking(move || f(path))
             .await
-            .map_err(|e| Error::Config(format!("token store {}: {e}", self.path.display())))?
+            .map_err(|e| Error::TokenStore { location: self.path.display().to_string(), source: Box::new(e) })?
     }
 
     /// The cached users, read from the file the first time.
@@ -124,8 +124,8 @@ impl JsonFileStore {
     }
 }
 
-fn io_error(path: &std::path::Path, e: impl std::fmt::Display) -> Error {
-    Error::Config(format!("token store {}: {e}", path.display()))
+fn io_error(path: &std::path::Path, e: impl std::error::Error + Send + Sync + 'static) -> Error {
+    Error::TokenStore { location: path.display().to_string(), source: Box::new(e) }
 }
 
 fn read_file(path: PathBuf) -> Result<Vec<UserToken>> {
@@ -400,7 +400,7 @@ impl TokenManager {
     }
 
     fn no_token(user: &UserId) -> Error {
-        Error::Config(format!("no token for user {user}"))
+        Error::NoToken { user: Some(user.clone()) }
     }
 
     fn invalid(user: &UserId, why: &str) -> Error {
@@ -577,7 +577,7 @@ impl TokenManager {
                 return Err(e);
             }
         }
-        app.token.as_ref().map(|a| a.access_token.clone()).ok_or_else(|| Error::Config("no app token".into()))
+        app.token.as_ref().map(|a| a.access_token.clone()).ok_or(Error::NoToken { user: None })
     }
 
     async fn fetch_app_locked(&self, app: &mut AppState) -> Result<()> {
@@ -616,7 +616,7 @@ impl TokenManager {
             // Without a secret there is nothing to fetch: the caller keeps
             // its 401, and validation decides whether the token is dead.
         }
-        app.token.as_ref().map(|a| a.access_token.clone()).ok_or_else(|| Error::Config("no app token".into()))
+        app.token.as_ref().map(|a| a.access_token.clone()).ok_or(Error::NoToken { user: None })
     }
 
     /// Validate every token now, as Twitch asks apps to do when they start

@@ -67,7 +67,7 @@ async fn overhead(n: usize) -> (f64, f64) {
         .helix_url(format!("{}/helix", server.url()))
         .build()
         .unwrap();
-    let bare = reqwest::Client::new();
+    let bare = twitch::__rt::tls::client_builder().unwrap().build().unwrap();
     let url = format!("{}/helix/users?login=twitchdev", server.url());
     for _ in 0..200 {
         client.get_users().login("twitchdev").send().await.unwrap();

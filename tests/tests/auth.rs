@@ -311,7 +311,7 @@ async fn desktop_login_through_the_local_callback() {
         let state = url.split("state=").nth(1).unwrap().split('&').next().unwrap().to_owned();
         let port = redirect_uri.trim_start_matches("http://localhost:").split('/').next().unwrap().to_owned();
         tokio::spawn(async move {
-            let http = reqwest::Client::new();
+            let http = twitch::__rt::tls::client_builder().unwrap().build().unwrap();
             // A stray request first (browsers ask for a favicon), then the redirect.
             let _ = http.get(format!("http://127.0.0.1:{port}/favicon.ico")).send().await;
             let page = http
@@ -340,11 +340,30 @@ async fn the_callback_refuses_a_forged_state() {
     let port = callback.redirect_uri().trim_start_matches("http://localhost:").split('/').next().unwrap().to_owned();
     let err = twitch::callback::login(&o, callback, &[], std::time::Duration::from_secs(10), move |_| {
         tokio::spawn(async move {
-            let _ = reqwest::get(format!("http://127.0.0.1:{port}/cb?code=good-code&state=forged")).await;
+            let http = twitch::__rt::tls::client_builder().unwrap().build().unwrap();
+            let _ = http.get(format!("http://127.0.0.1:{port}/cb?code=good-code&state=forged")).send().await;
         });
     })
     .await
     .unwrap_err();
     assert!(matches!(err, Error::OAuth(OAuthError::StateMismatch)), "{err:?}");
     assert!(!server.requests().iter().any(|r| r.path == "/oauth2/token"), "no code exchange after a forged state");
+}
+
+/// The redirect listener's failures are typed: a login that takes too long,
+/// and a port that cannot be bound (with the I/O error as `source()`).
+#[tokio::test]
+async fn callback_failures_are_typed() {
+    use std::error::Error as _;
+    let listener = twitch::callback::CallbackServer::bind(0, "/cb").await.unwrap();
+    let waited = std::time::Duration::from_millis(50);
+    match listener.wait(waited).await {
+        Err(Error::LoginTimedOut { waited: w }) => assert_eq!(w, waited),
+        other => panic!("{other:?}"),
+    }
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let e = twitch::callback::CallbackServer::bind(port, "/cb").await.unwrap_err();
+    assert!(matches!(e, Error::Callback { .. }), "{e:?}");
+    assert!(e.source().and_then(|s| s.downcast_ref::<std::io::Error>()).is_some());
 }

@@ -32,9 +32,9 @@ fn http() -> reqwest::Client {
     static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
     CLIENT
         .get_or_init(|| {
-            // Building an OAuth client installs the TLS crypto provider reqwest needs.
-            drop(twitch::OAuth::new("provider", None));
-            reqwest::Client::builder()
+            // On the library's TLS stack: nothing process-wide is installed.
+            twitch::__rt::tls::client_builder()
+                .expect("TLS setup")
                 .redirect(reqwest::redirect::Policy::none())
                 .pool_max_idle_per_host(0)
                 .build()

@@ -461,7 +461,7 @@ impl twitch::TokenStore for RecordingStore {
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
             if self.failing.load(Ordering::SeqCst) {
                 self.log.lock().unwrap().push(format!("failed save {}", token.access_token.secret()));
-                return Err(Error::Config("the disk is full".into()));
+                return Err(Error::TokenStore { location: "memory".into(), source: "the disk is full".into() });
             }
             self.log.lock().unwrap().push(format!("save {}", token.access_token.secret()));
             Ok(())
@@ -497,4 +497,31 @@ async fn the_store_is_async_and_a_failing_store_loses_nothing() {
     m.validate_all().await;
     assert_eq!(m.invalid_users(), ["1"]);
     assert_eq!(store.log.lock().unwrap().last().unwrap(), "remove 1");
+}
+
+/// Each failure has its own variant, with the underlying error as `source()`.
+#[tokio::test]
+async fn store_and_token_failures_are_typed() {
+    use std::error::Error as _;
+    // A directory where the file should be: the read fails with an I/O error.
+    let dir = std::env::temp_dir().join(format!("twitch-store-dir-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let e = TokenManager::with_store(OAuth::new("cid", None), JsonFileStore::new(&dir)).await.unwrap_err();
+    match &e {
+        Error::TokenStore { location, .. } => assert!(location.contains("twitch-store-dir"), "{location}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(e.source().and_then(|s| s.downcast_ref::<std::io::Error>()).is_some(), "the I/O error is the source");
+    let _ = std::fs::remove_dir_all(&dir);
+    // A file that is not a store: the decoding error is the source.
+    let file = std::env::temp_dir().join(format!("twitch-store-bad-{}.json", std::process::id()));
+    std::fs::write(&file, "not json").unwrap();
+    let e = TokenManager::with_store(OAuth::new("cid", None), JsonFileStore::new(&file)).await.unwrap_err();
+    assert!(matches!(e, Error::TokenStore { .. }), "{e:?}");
+    assert!(e.source().and_then(|s| s.downcast_ref::<serde_json::Error>()).is_some());
+    let _ = std::fs::remove_file(&file);
+
+    let m = TokenManager::new(OAuth::new("cid", None));
+    assert!(matches!(m.user_token(&"9".into()).await, Err(Error::NoToken { user: Some(u) }) if u == "9"));
+    assert!(matches!(m.app_token().await, Err(Error::NoToken { user: None })));
 }

@@ -16,15 +16,18 @@ fn reports_every_kind_of_difference() {
     assert!(report.unrecorded().any(|d| d.what.contains("matches nothing")));
 }
 
-/// Against the pages saved in `../shared/reference/twitch-docs` (present in
-/// this project's workspace, absent in a plain clone of the crate).
+/// Against Twitch's saved reference pages, which are not part of the
+/// repository: `TWITCH_DOCS_DIR` names them (default
+/// `../shared/reference/twitch-docs` beside the clone). Ignored unless asked
+/// for (`cargo test -p twitch-tests --test audit -- --ignored`; `.ci/run`
+/// asks when the pages are there); asked for without them, it fails.
 #[test]
+#[ignore = "needs Twitch's saved reference pages (TWITCH_DOCS_DIR); run with --ignored"]
 fn the_audit_of_twitchs_saved_docs_is_clean() {
-    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/twitch-docs");
-    if !docs.join("reference.html").exists() {
-        eprintln!("skipped: {} not found (Twitch's saved pages are not part of the repository)", docs.display());
-        return;
-    }
+    let docs = std::env::var_os("TWITCH_DOCS_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/twitch-docs"));
+    assert!(docs.join("reference.html").exists(), "no saved pages in {}: set TWITCH_DOCS_DIR", docs.display());
     let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schema");
     let report = twitch_codegen::audit::audit(&schema, &docs).unwrap_or_else(|d| panic!("{d}"));
     assert_eq!(report.endpoints_in_docs, 144);

@@ -25,6 +25,28 @@
 //! `.await`) runs it; paginated endpoints also have `.paginate()`.
 //! `Client::raw` reaches any path the schema lacks, with the same
 //! credentials and errors.
+//!
+//! # Other crates' types in this API
+//!
+//! - [`reqwest`] (the HTTP client): a `reqwest::Client` can be handed in,
+//!   and [`Error::Transport`] carries a `reqwest::Error`. Name them through
+//!   the re-export, `twitch::reqwest`, so the versions always match; a new
+//!   reqwest major version is a breaking release of this crate.
+//! - `serde_json::Value` (raw JSON), `tokio` (the runtime: token events are
+//!   a `tokio::sync::broadcast` receiver, tasks are `JoinHandle`s) and, with
+//!   the `axum` feature, `axum::Router`: stable major versions this crate
+//!   moves with.
+//!
+//! ```
+//! // Set up without a `reqwest` dependency of your own.
+//! let http: twitch::reqwest::Client = twitch::tls::client_builder()?.build()?;
+//! let client = twitch::Client::builder().client_id("id").app_token("t").http_client(http).build()?;
+//! fn is_timeout(e: &twitch::Error) -> bool {
+//!     matches!(e, twitch::Error::Transport { source, .. } if source.is_timeout())
+//! }
+//! # let _ = (client, is_timeout);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -45,7 +67,7 @@ pub mod websocket {
 
 #[cfg(feature = "callback")]
 pub use twitch_runtime::callback;
-pub use twitch_runtime::{auth, tokens, webhook};
+pub use twitch_runtime::{auth, reqwest, tls, tokens, webhook};
 
 /// Typed view of a user token's scopes.
 pub trait TokenScopes {

@@ -27,6 +27,13 @@ mod types;
 pub mod webhook;
 pub mod websocket;
 
+/// The HTTP client crate, re-exported: its types appear in this crate's API
+/// ([`ClientBuilder::http_client`], [`OAuth::http_client`],
+/// [`Error::Transport`]'s source, [`tls::client_builder`]). Name them
+/// through this path so the versions always match. A new reqwest major
+/// version is a breaking release of this crate.
+pub use reqwest;
+
 pub use auth::oidc::{IdClaims, IdToken, OidcClaims, UserInfo};
 pub use auth::{AppToken, DeviceCode, OAuth, OAuthError, UserToken, Validation};
 pub use client::{Client, ClientBuilder, PreparedRequest, RawRequest, ResponseFuture, prepare, send};

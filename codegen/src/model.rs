@@ -610,14 +610,7 @@ pub fn parse_example_request(line: &str, body: Option<&str>) -> Result<ExampleRe
         return Err(format!("path '{rest}' must start with '/'"));
     }
     let (path, q) = rest.split_once('?').unwrap_or((rest, ""));
-    let query = q
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (percent_decode(k), percent_decode(v))
-        })
-        .collect();
+    let query = form_urlencoded::parse(q.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
     let parsed = match body {
         Some(b) => Some(serde_json::from_str(b).map_err(|e| format!("example body is not JSON: {e}"))?),
         None => None,
@@ -630,29 +623,4 @@ pub fn parse_example_request(line: &str, body: Option<&str>) -> Result<ExampleRe
         raw_body: body.map(str::to_owned),
         body: parsed,
     })
-}
-
-/// Decode `%XX` escapes and `+` in a query component.
-pub fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
-                match hex {
-                    Some(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }

@@ -14,15 +14,8 @@ use crate::targets::{ID_TOKEN_CLIENT, ID_TOKEN_ISSUER, ID_TOKEN_NOW};
 const KEY: &[u8] = include_bytes!("../../tests/tests/fixtures/oidc_test_key_1.der");
 
 fn b64url(bytes: &[u8]) -> String {
-    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |a, (i, b)| a | u32::from(*b) << (16 - 8 * i));
-        for i in 0..=chunk.len() {
-            out.push(ABC[(n >> (18 - 6 * i) & 63) as usize] as char);
-        }
-    }
-    out
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// The JWKS (`oauth2/keys` JSON) publishing the test key as `k1`.

@@ -85,10 +85,10 @@ impl TokenScopes for UserToken {
 #[cfg(feature = "eventsub")]
 pub use eventsub::Event;
 pub use twitch_runtime::{
-    AccessToken, AppToken, BoxFuture, ClientSecret, DeviceCode, EndpointMeta, Error, IdClaims, IdToken, InvalidParam,
-    JsonFileStore, Method, Notification, OAuth, OAuthError, OidcClaims, Page, Paginator, ParamMeta, PreparedRequest,
-    RawJson, RawRequest, RawSubscription, RefreshToken, ResponseBody, ResponseFuture, ResponseShape, Result,
-    RetryPolicy, RuleKind, RuleMeta, Secret, SubscriptionInfo, SubscriptionMeta, SubscriptionTransport,
+    AccessToken, AppToken, Backoff, BoxFuture, ClientSecret, DeviceCode, EndpointMeta, Error, IdClaims, IdToken,
+    InvalidParam, JsonFileStore, Method, Notification, OAuth, OAuthError, OidcClaims, Page, Paginator, ParamMeta,
+    PreparedRequest, RawJson, RawRequest, RawSubscription, RefreshToken, ResponseBody, ResponseFuture, ResponseShape,
+    Result, RetryPolicy, RuleKind, RuleMeta, Secret, SubscriptionInfo, SubscriptionMeta, SubscriptionTransport,
     SubscriptionType, Timestamp, TimestampError, TokenEvent, TokenKind, TokenManager, TokenStore, UnknownEvent, UserId,
     UserInfo, UserLogin, UserToken, Validation,
 };

@@ -5,7 +5,6 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const USAGE: &str = "\
 twitch-mock: a local Twitch (Helix, OAuth, EventSub WebSocket) for development and tests.
@@ -268,31 +267,21 @@ async fn serve(args: &Args) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// One HTTP/1.1 request over a plain TCP connection (the control API is
-/// local; no TLS, no keep-alive). Returns the status and the body.
+/// One request to the mock's control API. Returns the status and the body.
 async fn request(url: &str, method: &str, path: &str, body: &Value) -> Result<(u16, String), String> {
-    let authority = url
-        .strip_prefix("http://")
-        .ok_or_else(|| format!("--url must start with http:// ({url})"))?
-        .split('/')
-        .next()
-        .unwrap_or_default();
-    let mut stream =
-        tokio::net::TcpStream::connect(authority).await.map_err(|e| format!("cannot connect to {authority}: {e}"))?;
-    let payload = if body.is_null() { String::new() } else { body.to_string() };
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        payload.len()
-    );
-    stream.write_all(head.as_bytes()).await.map_err(|e| e.to_string())?;
-    stream.write_all(payload.as_bytes()).await.map_err(|e| e.to_string())?;
-    let mut raw = Vec::new();
-    tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut raw))
-        .await
-        .map_err(|_| "the mock did not answer within 30 s".to_owned())?
+    let base = url.trim_end_matches('/');
+    if !base.starts_with("http://") && !base.starts_with("https://") {
+        return Err(format!("--url must start with http:// ({url})"));
+    }
+    let http = twitch_runtime::tls::http_client(Duration::from_secs(30), Duration::from_secs(10))
         .map_err(|e| e.to_string())?;
-    let text = String::from_utf8_lossy(&raw);
-    let (head, body) = text.split_once("\r\n\r\n").ok_or("malformed HTTP response")?;
-    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).ok_or("malformed status line")?;
-    Ok((status, body.to_owned()))
+    let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
+    let mut req = http.request(method, format!("{base}{path}"));
+    if !body.is_null() {
+        req = req.header("Content-Type", "application/json").body(body.to_string());
+    }
+    let resp = req.send().await.map_err(|e| format!("cannot reach the mock at {base}: {e}"))?;
+    let status = resp.status().as_u16();
+    let text = resp.text().await.map_err(|e| e.to_string())?;
+    Ok((status, text))
 }

@@ -452,7 +452,7 @@ impl Client {
                     let unsent = matches!(&e, Error::Transport { source, .. } if source.is_connect());
                     if (may_repeat || unsent) && failures < policy.max_retries {
                         failures += 1;
-                        let wait = policy.backoff(failures);
+                        let wait = policy.backoff.delay(failures - 1);
                         tracing::warn!(endpoint, attempt = failures, wait_ms = wait.as_millis() as u64, error = %e, "retrying after a transport error");
                         tokio::time::sleep(wait).await;
                         continue;
@@ -511,7 +511,7 @@ impl Client {
             }
             if (500..600).contains(&status) && may_repeat && failures < policy.max_retries {
                 failures += 1;
-                let wait = policy.backoff(failures);
+                let wait = policy.backoff.delay(failures - 1);
                 tracing::warn!(
                     endpoint,
                     status,

@@ -49,4 +49,4 @@ pub use query::{Query, ToQuery};
 pub use ratelimit::RetryPolicy;
 pub use secret::{AccessToken, ClientSecret, RefreshToken, Secret};
 pub use tokens::{JsonFileStore, TokenEvent, TokenManager, TokenStore};
-pub use types::{BoxFuture, Timestamp, TimestampError, UserId, UserLogin};
+pub use types::{Backoff, BoxFuture, Timestamp, TimestampError, UserId, UserLogin};

@@ -20,10 +20,8 @@ pub struct RetryPolicy {
     /// Retries after a transport error or a 5xx (for idempotent requests,
     /// unless [`retry_non_idempotent`](Self::retry_non_idempotent)).
     pub max_retries: u32,
-    /// First backoff; doubled each retry, with jitter.
-    pub base_delay: Duration,
-    /// Longest backoff.
-    pub max_delay: Duration,
+    /// The wait between retries after transport errors and 5xx.
+    pub backoff: crate::types::Backoff,
     /// Retries after a 429 whose reset time is waited out.
     pub max_rate_limit_retries: u32,
     /// Keep a client-side account of each bucket and wait for its reset.
@@ -41,8 +39,7 @@ impl Default for RetryPolicy {
     fn default() -> Self {
         Self {
             max_retries: 3,
-            base_delay: Duration::from_millis(250),
-            max_delay: Duration::from_secs(8),
+            backoff: crate::types::Backoff { initial: Duration::from_millis(250), max: Duration::from_secs(8) },
             max_rate_limit_retries: 3,
             limiter: true,
             retry_non_idempotent: false,
@@ -64,7 +61,7 @@ impl RetryPolicy {
 
     /// With this first backoff.
     pub fn base_delay(mut self, d: Duration) -> Self {
-        self.base_delay = d;
+        self.backoff.initial = d;
         self
     }
 
@@ -80,23 +77,6 @@ impl RetryPolicy {
         self.limiter = on;
         self
     }
-
-    /// Backoff before retry number `attempt` (1-based): exponential, capped,
-    /// with full jitter in its upper half.
-    pub fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self.base_delay.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
-        let capped = exp.min(self.max_delay);
-        let half = capped / 2;
-        half + half.mul_f64(jitter())
-    }
-}
-
-/// A number in `0..1` that differs from call to call (not for cryptography).
-fn jitter() -> f64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos());
-    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// The longest wait a `Ratelimit-Reset` header can ask for; Twitch's

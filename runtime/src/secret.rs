@@ -1,12 +1,24 @@
-//! Secrets that never show in `Debug` output and are overwritten on drop.
+//! Secrets that never show in `Debug` output, compare in constant time, and
+//! are zeroed on drop (`zeroize`, which the optimiser does not remove).
 
 use std::fmt;
 
 macro_rules! secret {
     ($(#[$m:meta])* $name:ident) => {
         $(#[$m])*
-        #[derive(Clone, Default, PartialEq, Eq)]
+        #[derive(Clone, Default)]
         pub struct $name(String);
+
+        /// In constant time: how long a comparison takes says nothing
+        /// about where two secrets differ (their lengths aside).
+        impl PartialEq for $name {
+            fn eq(&self, other: &Self) -> bool {
+                use subtle::ConstantTimeEq;
+                self.0.as_bytes().ct_eq(other.0.as_bytes()).into()
+            }
+        }
+
+        impl Eq for $name {}
 
         impl $name {
             /// The secret itself, for a header or a form body. Never log it.
@@ -23,10 +35,7 @@ macro_rules! secret {
 
         impl Drop for $name {
             fn drop(&mut self) {
-                // Overwrite the bytes before the allocation is freed.
-                let mut bytes = std::mem::take(&mut self.0).into_bytes();
-                bytes.iter_mut().for_each(|b| *b = 0);
-                std::hint::black_box(&bytes);
+                zeroize::Zeroize::zeroize(&mut self.0);
             }
         }
 
@@ -94,8 +103,12 @@ impl From<&str> for Secret {
 impl AccessToken {
     /// Wrap a token string; the `oauth:` prefix chat tools print is dropped.
     pub fn new(token: impl Into<String>) -> Self {
-        let t: String = token.into();
-        Self(t.strip_prefix("oauth:").map(str::to_owned).unwrap_or(t))
+        let mut t: String = token.into();
+        // In place, so no copy of the token is left behind unzeroed.
+        if t.starts_with("oauth:") {
+            t.replace_range(.."oauth:".len(), "");
+        }
+        Self(t)
     }
 }
 

@@ -38,29 +38,21 @@ pub(crate) async fn open(url: &str, timeout: Duration, max_message: usize) -> Re
 }
 
 async fn open_inner(url: &str, max_message: usize) -> Result<Ws> {
-    let (secure, rest) = if let Some(r) = url.strip_prefix("wss://") {
-        (true, r)
-    } else if let Some(r) = url.strip_prefix("ws://") {
-        (false, r)
-    } else {
-        return Err(ws_error(url, "not a ws:// or wss:// URL"));
+    let parsed = url::Url::parse(url).map_err(|e| ws_error(url, e))?;
+    let secure = match parsed.scheme() {
+        "wss" => true,
+        "ws" => false,
+        _ => return Err(ws_error(url, "not a ws:// or wss:// URL")),
     };
-    let authority = rest.split(['/', '?']).next().unwrap_or_default();
-    let (host, port) = match authority.strip_prefix('[') {
-        Some(v6) => {
-            let (h, after) = v6.split_once(']').ok_or_else(|| ws_error(url, "bad IPv6 host"))?;
-            (h, after.strip_prefix(':'))
-        }
-        None => match authority.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (authority, None),
-        },
+    // `url` knows the default ports of ws (80) and wss (443).
+    let port = parsed.port_or_known_default().ok_or_else(|| ws_error(url, "no port"))?;
+    let host = match parsed.host() {
+        Some(url::Host::Domain(d)) => d.to_owned(),
+        Some(url::Host::Ipv4(ip)) => ip.to_string(),
+        Some(url::Host::Ipv6(ip)) => ip.to_string(),
+        None => return Err(ws_error(url, "no host")),
     };
-    let port: u16 = match port {
-        Some(p) => p.parse().map_err(|_| ws_error(url, "bad port"))?,
-        None if secure => 443,
-        None => 80,
-    };
+    let host = host.as_str();
     let tcp = TcpStream::connect((host, port)).await.map_err(|e| ws_error(url, e))?;
     tcp.set_nodelay(true).ok();
     let io: Box<dyn Io> = if secure {

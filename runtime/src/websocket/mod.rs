@@ -27,6 +27,7 @@ pub use session::{Session, SessionBuilder, SessionHandle, Subscribed};
 
 use crate::error::Error;
 use crate::eventsub::{RawSubscription, SubscriptionInfo};
+pub use crate::types::Backoff;
 
 /// A lock that a panicked holder did not poison for good: the state it
 /// guards (ids, subscription lists) stays usable.
@@ -439,30 +440,4 @@ pub enum SessionItem<E> {
     /// A frame that could not be read, or a shard that could not be
     /// attached. The session goes on.
     Error(Error),
-}
-
-/// Reconnect backoff after an abrupt loss: doubles from `initial` to `max`,
-/// with up to 25% jitter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Backoff {
-    /// First wait.
-    pub initial: Duration,
-    /// Longest wait.
-    pub max: Duration,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Self { initial: Duration::from_millis(500), max: Duration::from_secs(30) }
-    }
-}
-
-impl Backoff {
-    pub(crate) fn delay(&self, attempt: u32) -> Duration {
-        let base = self.initial.saturating_mul(1u32 << attempt.min(16)).min(self.max);
-        let mut b = [0u8; 2];
-        let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b);
-        let jitter = u16::from_le_bytes(b) as u32 % 250;
-        base + base * jitter / 1000
-    }
 }

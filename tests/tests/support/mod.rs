@@ -400,7 +400,11 @@ async fn write_response<W: AsyncWriteExt + Unpin>(
     write.flush().await
 }
 
-pub use twitch_runtime::query::parse_pairs;
+/// A query string or form body into decoded pairs, with a decoder of the
+/// tests' own (not the client's).
+pub fn parse_pairs(s: &str) -> Vec<(String, String)> {
+    form_urlencoded::parse(s.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+}
 
 /// The reason phrase of a status.
 fn reason(status: u16) -> &'static str {

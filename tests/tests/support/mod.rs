@@ -1,10 +1,9 @@
-//! A tiny scripted HTTP/1.1 server for behaviour tests.
+//! A scripted HTTP/1.1 server for behaviour tests, on hyper.
 //!
-//! Every request is recorded and answered by a handler closure. It speaks
-//! just enough HTTP/1.1 for reqwest: keep-alive (several requests on one
-//! connection), `Content-Length` and chunked request bodies,
-//! `Expect: 100-continue`, and a `Content-Length` on every response. Bad
-//! input closes the connection; nothing here panics on what a client sends.
+//! Every request is recorded and answered by a handler closure; hyper does
+//! the protocol (keep-alive, chunked bodies, `Expect: 100-continue`). A
+//! response with `Connection: close` closes its connection after it is
+//! sent; a handler that panics yields a 500.
 //!
 //! ```ignore
 //! mod support;
@@ -20,16 +19,17 @@
 //! ```
 #![allow(dead_code)]
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
 use tokio::task::{JoinHandle, JoinSet};
 
-/// Longest request head (request line plus headers) accepted.
-const MAX_HEAD: usize = 64 * 1024;
 /// Largest request body accepted.
 const MAX_BODY: usize = 16 * 1024 * 1024;
 
@@ -45,7 +45,7 @@ pub struct TestServer {
 
 impl TestServer {
     /// Bind `127.0.0.1:0` and serve every connection; every request is
-    /// answered by `handler`. A handler that panics yields a 500.
+    /// answered by `handler`.
     pub async fn start(handler: impl Fn(&Request) -> Response + Send + Sync + 'static) -> TestServer {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await.expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local address");
@@ -135,7 +135,7 @@ impl Request {
 pub struct Response {
     /// HTTP status.
     pub status: u16,
-    /// Headers to send (`Content-Length` is always added by the server).
+    /// Headers to send (`Content-Length` is always set by the server).
     pub headers: Vec<(String, String)>,
     /// The body.
     pub body: Vec<u8>,
@@ -189,7 +189,15 @@ async fn accept_loop(listener: TcpListener, handler: Arc<Handler>, log: Arc<Mute
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    connections.spawn(serve(stream, Arc::clone(&handler), Arc::clone(&log)));
+                    let _ = stream.set_nodelay(true);
+                    let (handler, log) = (Arc::clone(&handler), Arc::clone(&log));
+                    let service = hyper::service::service_fn(move |req| answer(req, Arc::clone(&handler), Arc::clone(&log)));
+                    connections.spawn(async move {
+                        let _ = hyper::server::conn::http1::Builder::new()
+                            .keep_alive(true)
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await;
+                    });
                 }
                 // E.g. too many open files: wait a little rather than spin.
                 Err(_) => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
@@ -200,204 +208,54 @@ async fn accept_loop(listener: TcpListener, handler: Arc<Handler>, log: Arc<Mute
     }
 }
 
-/// Serve requests on one connection until it closes or misbehaves.
-async fn serve(stream: TcpStream, handler: Arc<Handler>, log: Arc<Mutex<Vec<Request>>>) {
-    let _ = stream.set_nodelay(true);
-    let (read, mut write) = stream.into_split();
-    let mut reader = BufReader::new(read);
-    loop {
-        let parsed = match read_request(&mut reader, &mut write).await {
-            Ok(Some(p)) => p,
-            // Clean close between requests.
-            Ok(None) => return,
-            Err(status) => {
-                let _ = write_response(&mut write, "GET", &Response::text(status, reason(status)), false).await;
-                return;
-            }
-        };
-        lock(&log).push(parsed.request.clone());
-        let response = catch_unwind(AssertUnwindSafe(|| handler(&parsed.request)))
-            .unwrap_or_else(|_| Response::text(500, "the test server's handler panicked"));
-        let keep_alive = parsed.keep_alive
-            && !response
-                .headers
-                .iter()
-                .any(|(k, v)| k.eq_ignore_ascii_case("connection") && v.eq_ignore_ascii_case("close"));
-        if write_response(&mut write, &parsed.request.method, &response, keep_alive).await.is_err() || !keep_alive {
-            return;
-        }
-    }
-}
-
-struct Parsed {
-    request: Request,
-    keep_alive: bool,
-}
-
-/// Read one request. `Ok(None)`: the peer closed before sending anything.
-/// `Err(status)`: answer with this status and close.
-async fn read_request<R, W>(reader: &mut R, write: &mut W) -> Result<Option<Parsed>, u16>
-where
-    R: AsyncBufReadExt + Unpin,
-    W: AsyncWriteExt + Unpin,
-{
-    // Request line, skipping stray empty lines between requests (RFC 9112 2.2).
-    let mut head_len = 0usize;
-    let request_line = loop {
-        match read_line(reader, &mut head_len).await? {
-            None => return Ok(None),
-            Some(line) if line.is_empty() => continue,
-            Some(line) => break line,
-        }
+/// Record one request and answer it with the handler's response.
+async fn answer(
+    req: hyper::Request<Incoming>,
+    handler: Arc<Handler>,
+    log: Arc<Mutex<Vec<Request>>>,
+) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+    let (parts, body) = req.into_parts();
+    let body = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(b) => b.to_bytes().to_vec(),
+        Err(_) => return Ok(plain(Response::text(413, reason(413)))),
     };
-    let mut parts = request_line.split_whitespace();
-    let (Some(method), Some(target), Some(version), None) = (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(400);
+    let request = Request {
+        method: parts.method.to_string(),
+        path: parts.uri.path().to_owned(),
+        query: parse_pairs(parts.uri.query().unwrap_or("")),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect(),
+        body,
     };
-    let method_ok = method.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-    let target_ok = target.starts_with('/') || target.contains("://") || target == "*";
-    if !method_ok || !target_ok || !version.starts_with("HTTP/1.") {
-        return Err(400);
-    }
-    let method = method.to_owned();
-    let http10 = version == "HTTP/1.0";
-
-    let mut headers = Vec::new();
-    loop {
-        let Some(line) = read_line(reader, &mut head_len).await? else { return Err(400) };
-        if line.is_empty() {
-            break;
-        }
-        let Some((name, value)) = line.split_once(':') else { return Err(400) };
-        headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
-    }
-    let get = |name: &str| headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-
-    let connection = get("connection").map(str::to_ascii_lowercase).unwrap_or_default();
-    let keep_alive = if http10 { connection.contains("keep-alive") } else { !connection.contains("close") };
-
-    if get("expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue")) {
-        write.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await.map_err(|_| 400u16)?;
-        let _ = write.flush().await;
-    }
-
-    let chunked = get("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
-    let body = if chunked {
-        read_chunked(reader, &mut head_len).await?
-    } else if let Some(len) = get("content-length") {
-        let len: usize = len.parse().map_err(|_| 400u16)?;
-        if len > MAX_BODY {
-            return Err(413);
-        }
-        let mut body = vec![0; len];
-        reader.read_exact(&mut body).await.map_err(|_| 400u16)?;
-        body
-    } else {
-        Vec::new()
-    };
-
-    // Origin form `/p?q`, or absolute form `http://host/p?q`.
-    let target = match target.split_once("://") {
-        Some((_, rest)) => rest.find('/').map_or("/", |i| &rest[i..]),
-        None => target,
-    };
-    let target = target.split('#').next().unwrap_or_default();
-    let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let query = parse_pairs(query);
-
-    Ok(Some(Parsed { request: Request { method, path: path.to_owned(), query, headers, body }, keep_alive }))
+    lock(&log).push(request.clone());
+    let response = catch_unwind(AssertUnwindSafe(|| handler(&request)))
+        .unwrap_or_else(|_| Response::text(500, "the test server's handler panicked"));
+    Ok(plain(response))
 }
 
-/// One CRLF- (or LF-) terminated line of the head, without the terminator.
-/// `Ok(None)` at end of stream before any byte.
-async fn read_line<R: AsyncBufReadExt + Unpin>(reader: &mut R, head_len: &mut usize) -> Result<Option<String>, u16> {
-    let mut buf = Vec::new();
-    let limit = (MAX_HEAD.saturating_sub(*head_len) + 1) as u64;
-    let n = (&mut *reader).take(limit).read_until(b'\n', &mut buf).await.map_err(|_| 400u16)?;
-    if n == 0 {
-        return if *head_len == 0 { Ok(None) } else { Err(400) };
-    }
-    *head_len += n;
-    if *head_len > MAX_HEAD {
-        return Err(431);
-    }
-    if buf.last() != Some(&b'\n') {
-        // The peer closed in the middle of a line.
-        return Err(400);
-    }
-    buf.pop();
-    if buf.last() == Some(&b'\r') {
-        buf.pop();
-    }
-    Ok(Some(String::from_utf8_lossy(&buf).into_owned()))
-}
-
-/// A `Transfer-Encoding: chunked` body; trailers are read and dropped.
-async fn read_chunked<R: AsyncBufReadExt + Unpin>(reader: &mut R, head_len: &mut usize) -> Result<Vec<u8>, u16> {
-    let mut body = Vec::new();
-    loop {
-        // Chunk sizes and trailers count against the head limit too.
-        let Some(line) = read_line(reader, head_len).await? else { return Err(400) };
-        let size = line.split(';').next().unwrap_or_default().trim();
-        let size = usize::from_str_radix(size, 16).map_err(|_| 400u16)?;
-        if size == 0 {
-            loop {
-                match read_line(reader, head_len).await? {
-                    Some(l) if !l.is_empty() => continue,
-                    _ => return Ok(body),
-                }
-            }
-        }
-        if body.len().saturating_add(size) > MAX_BODY {
-            return Err(413);
-        }
-        let start = body.len();
-        body.resize(start + size, 0);
-        reader.read_exact(&mut body[start..]).await.map_err(|_| 400u16)?;
-        let mut crlf = [0u8; 2];
-        reader.read_exact(&mut crlf).await.map_err(|_| 400u16)?;
-        if &crlf != b"\r\n" {
-            return Err(400);
-        }
-    }
-}
-
-async fn write_response<W: AsyncWriteExt + Unpin>(
-    write: &mut W,
-    method: &str,
-    response: &Response,
-    keep_alive: bool,
-) -> std::io::Result<()> {
+fn plain(response: Response) -> hyper::Response<Full<Bytes>> {
     // Only final statuses; a 1xx from a handler would leave the client waiting.
-    let status = if (200..=999).contains(&response.status) { response.status } else { 500 };
-    let mut head = format!("HTTP/1.1 {} {}\r\n", status, reason(status));
+    let status = hyper::StatusCode::from_u16(response.status)
+        .ok()
+        .filter(|s| !s.is_informational())
+        .unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    let mut out = hyper::Response::new(Full::new(Bytes::from(response.body)));
+    *out.status_mut() = status;
     for (k, v) in &response.headers {
-        // The server owns framing and connection handling.
-        if ["content-length", "transfer-encoding", "connection"].iter().any(|h| k.eq_ignore_ascii_case(h)) {
+        // hyper owns framing; `Connection: close` it honours.
+        if ["content-length", "transfer-encoding"].iter().any(|h| k.eq_ignore_ascii_case(h)) {
             continue;
         }
-        // Keep a header from smuggling in extra lines.
-        if k.contains(['\r', '\n', ':']) || v.contains(['\r', '\n']) {
-            continue;
+        if let (Ok(name), Ok(value)) =
+            (hyper::header::HeaderName::from_bytes(k.as_bytes()), hyper::header::HeaderValue::from_str(v))
+        {
+            out.headers_mut().append(name, value);
         }
-        head.push_str(&format!("{k}: {v}\r\n"));
     }
-    // 204 carries no Content-Length; HEAD and 304 announce the length
-    // without sending the body.
-    let bodiless_status = status == 204;
-    let send_body = !(bodiless_status || status == 304 || method.eq_ignore_ascii_case("HEAD"));
-    if !bodiless_status {
-        head.push_str(&format!("Content-Length: {}\r\n", response.body.len()));
-    }
-    head.push_str(if keep_alive { "Connection: keep-alive\r\n" } else { "Connection: close\r\n" });
-    head.push_str("\r\n");
-    let mut out = head.into_bytes();
-    if send_body {
-        out.extend_from_slice(&response.body);
-    }
-    write.write_all(&out).await?;
-    write.flush().await
+    out
 }
 
 /// A query string or form body into decoded pairs, with a decoder of the

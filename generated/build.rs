@@ -1,4 +1,6 @@
-//! Generates the bindings from `../schema` into `OUT_DIR`.
+//! Generates the bindings from `schema/` into `OUT_DIR`. In the repository
+//! `schema` is a link to the top-level `schema/`, the one copy maintainers
+//! edit; the packaged crate carries the files themselves.
 
 use std::path::PathBuf;
 
@@ -8,7 +10,7 @@ fn main() {
     println!("cargo::rerun-if-env-changed=TWITCH_SCHEMA_DIR");
     let schema = match std::env::var_os("TWITCH_SCHEMA_DIR") {
         Some(dir) => PathBuf::from(dir),
-        None => manifest.join("../schema"),
+        None => manifest.join("schema"),
     };
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     println!("cargo::rerun-if-changed={}", schema.display());

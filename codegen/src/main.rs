@@ -11,7 +11,11 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
-    let mut schema = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../schema"));
+    // `schema/` here (the repository's root), else the one beside this crate's sources.
+    let mut schema = match PathBuf::from("schema") {
+        here if here.is_dir() => here,
+        _ => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../schema")),
+    };
     let mut out: Option<PathBuf> = None;
     let mut check = false;
     let mut docs: Option<PathBuf> = None;

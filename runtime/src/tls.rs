@@ -54,7 +54,7 @@ pub fn http_client(timeout: Duration, connect_timeout: Duration) -> Result<reqwe
     client_builder()?
         .timeout(timeout)
         .connect_timeout(connect_timeout)
-        .user_agent(concat!("twitch-rs/", env!("CARGO_PKG_VERSION")))
+        .user_agent(concat!("twitch-runtime/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| Error::Tls { message: format!("cannot build the HTTP client: {e}") })
 }

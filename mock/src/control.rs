@@ -16,10 +16,11 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
-use crate::eventsub::{self, TriggerOptions};
-use crate::http::{Req, Resp};
+use crate::config::Fault;
+use crate::delivery::{self as eventsub, TriggerOptions};
 use crate::state::{Kind, Shared, User};
-use crate::{Fault, util};
+use crate::util;
+use crate::wire::{Req, Resp};
 
 /// Most events one trigger request may ask for.
 const MAX_TRIGGER_COUNT: u64 = 10_000_000;

@@ -34,20 +34,26 @@
 //! ```
 #![deny(missing_docs)]
 
-mod control;
-mod data;
-mod eventsub;
-mod helix;
-mod http;
-mod oauth;
-mod oidc;
+// The bottom: settings, helpers, state, the wire types.
+mod config;
 pub mod ratelimit;
 mod state;
 mod util;
+mod wire;
+// What the areas share above it.
+mod delivery;
+mod idtoken;
+mod messages;
 mod webhook;
+// The areas, one router over them.
+mod control;
+mod helix;
+mod oauth;
+mod oidc;
+mod router;
 mod ws;
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -55,58 +61,11 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use eventsub::{TriggerOptions, Triggered};
+pub use config::{DEFAULT_CLIENT_ID, Fault};
+pub use delivery::{TriggerOptions, Triggered};
 
+use config::Config;
 use state::{Kind, Shared, User};
-
-/// The client id [`MockServer::client_id`] reports when no clients are configured.
-pub const DEFAULT_CLIENT_ID: &str = "mockclientid0000000000000000000";
-
-/// Settings of a mock server.
-#[derive(Debug, Clone)]
-pub(crate) struct Config {
-    pub host: IpAddr,
-    pub port: u16,
-    pub bucket: u32,
-    pub refill: Duration,
-    pub page_items: usize,
-    pub directory_size: usize,
-    pub keepalive: Duration,
-    pub welcome_window: Duration,
-    pub reconnect_grace: Duration,
-    pub ping_interval: Option<Duration>,
-    pub clients: Vec<(String, String)>,
-    pub user_id: String,
-    pub user_login: String,
-    pub user_scopes: Option<Vec<String>>,
-    pub device_pending: u32,
-    pub device_interval: u64,
-    pub deliver_webhooks: bool,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
-            port: 0,
-            bucket: 800,
-            refill: Duration::from_secs(60),
-            page_items: 120,
-            directory_size: 100,
-            keepalive: Duration::from_secs(10),
-            welcome_window: Duration::from_secs(10),
-            reconnect_grace: Duration::from_secs(30),
-            ping_interval: Some(Duration::from_secs(60)),
-            clients: Vec::new(),
-            user_id: "141981764".into(),
-            user_login: "twitchdev".into(),
-            user_scopes: None,
-            device_pending: 0,
-            device_interval: 5,
-            deliver_webhooks: false,
-        }
-    }
-}
 
 /// Builds and starts a mock server.
 #[derive(Debug, Clone, Default)]
@@ -232,33 +191,9 @@ impl Mock {
         let addr = listener.local_addr()?;
         let (tx, rx) = watch::channel(false);
         let shared = Arc::new(Shared::new(self.config, addr, rx));
-        let task = tokio::spawn(http::serve(listener, Arc::clone(&shared)));
+        let task = tokio::spawn(router::serve(listener, Arc::clone(&shared)));
         Ok(MockServer { shared, task, shutdown: tx })
     }
-}
-
-/// Helix faults to inject (see [`MockServer::fault`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Fault {
-    /// Delay every Helix response by this much until cleared.
-    Latency(Duration),
-    /// Answer the next `count` Helix requests with this status and Twitch's error body.
-    Status {
-        /// HTTP status, e.g. 503.
-        status: u16,
-        /// How many requests.
-        count: u32,
-    },
-    /// Close the connection of the next `count` Helix requests without answering.
-    Drop {
-        /// How many requests.
-        count: u32,
-    },
-    /// Expire every access token issued so far (refresh tokens stay valid).
-    ExpireTokens,
-    /// Clear latency, status and drop faults.
-    Clear,
 }
 
 /// A running mock. Dropping it (or [`MockServer::shutdown`]) stops it.
@@ -332,23 +267,23 @@ impl MockServer {
         version: Option<&str>,
         options: TriggerOptions,
     ) -> Result<Triggered, String> {
-        eventsub::trigger(&self.shared, subscription_type, version, &options)
+        delivery::trigger(&self.shared, subscription_type, version, &options)
     }
 
     /// Send `session_reconnect` to one session (or all); returns the sessions asked.
     pub fn reconnect(&self, session_id: Option<&str>) -> Vec<String> {
-        eventsub::reconnect(&self.shared, session_id)
+        delivery::reconnect(&self.shared, session_id)
     }
 
     /// Revoke a subscription with this status (e.g. `authorization_revoked`):
     /// its session gets a `revocation` message. `false` if it does not exist.
     pub fn revoke(&self, subscription_id: &str, status: &str) -> bool {
-        eventsub::revoke(&self.shared, subscription_id, status)
+        delivery::revoke(&self.shared, subscription_id, status)
     }
 
     /// Close one session (or all) with a close code; returns the sessions closed.
     pub fn close(&self, session_id: Option<&str>, code: u16) -> Vec<String> {
-        eventsub::close(&self.shared, session_id, code)
+        delivery::close(&self.shared, session_id, code)
     }
 
     /// Inject a Helix fault.

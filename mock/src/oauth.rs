@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::http::{Req, Resp};
-use crate::oidc::{self, OidcRequest};
-use crate::state::{Device, Grant, Inner, Kind, Shared, User};
+use crate::idtoken;
+use crate::state::{Device, Grant, Inner, Kind, OidcRequest, Shared, User};
 use crate::util;
+use crate::wire::{Req, Resp, token_of};
 
 /// Answer one request (`path` is what follows `/oauth2`).
 pub(crate) fn handle(shared: &Shared, req: &Req, path: &str) -> Resp {
@@ -23,9 +23,6 @@ pub(crate) fn handle(shared: &Shared, req: &Req, path: &str) -> Resp {
         ("GET", "/authorize") => authorize(shared, req),
         ("GET", "/validate") => validate(shared, req),
         ("POST", "/revoke") => revoke(shared, req),
-        ("GET", "/keys") => oidc::keys(),
-        ("GET", "/userinfo") => oidc::userinfo(shared, req),
-        ("GET", "/.well-known/openid-configuration") => oidc::discovery(req),
         ("GET", "/activate") => {
             Resp::text(200, "text/plain; charset=utf-8", "The mock approves device codes by itself.\n")
         }
@@ -119,7 +116,7 @@ fn token(shared: &Shared, req: &Req) -> Resp {
                         && (get("redirect_uri").is_empty() || get("redirect_uri") == redirect) =>
                 {
                     let openid = has_openid(&grant.scopes);
-                    let id = openid.then(|| oidc::id_token(req, client_id, &grant.user, &grant.scopes, &oidc));
+                    let id = openid.then(|| idtoken::id_token(req, client_id, &grant.user, &grant.scopes, &oidc));
                     let mut body = user_token_body(&mut g, grant);
                     if let Some(id) = id {
                         body["id_token"] = json!(id);
@@ -233,8 +230,9 @@ fn authorize(shared: &Shared, req: &Req) -> Resp {
             format!("{redirect_uri}{sep}{pairs}")
         }
         ["token"] | ["id_token"] | ["id_token", "token"] => {
-            let id =
-                kinds.contains(&"id_token").then(|| oidc::id_token(req, client_id, &grant.user, &grant.scopes, &oidc));
+            let id = kinds
+                .contains(&"id_token")
+                .then(|| idtoken::id_token(req, client_id, &grant.user, &grant.scopes, &oidc));
             let mut pairs = Vec::new();
             let access =
                 kinds.contains(&"token").then(|| g.issue(client_id, Kind::User, Some(grant.user), grant.scopes).0);
@@ -253,16 +251,6 @@ fn authorize(shared: &Shared, req: &Req) -> Resp {
         _ => return Resp::oauth_error(400, "unsupported response_type"),
     };
     Resp::empty(302).header("Location", location)
-}
-
-/// The token of an `Authorization: OAuth <token>` or `Bearer <token>`
-/// header; empty without one.
-pub(crate) fn token_of(req: &Req) -> &str {
-    let auth = req.header("authorization").unwrap_or("").trim();
-    match auth.split_once(' ') {
-        Some((scheme, t)) if scheme.eq_ignore_ascii_case("oauth") || scheme.eq_ignore_ascii_case("bearer") => t.trim(),
-        _ => "",
-    }
 }
 
 fn validate(shared: &Shared, req: &Req) -> Resp {

@@ -1,104 +1,25 @@
-//! OpenID Connect in `/oauth2`: ID tokens signed with RS256 by the mock's
-//! own key (`oidc_signing_key.der`, made for the mock and public; nothing
-//! it signs is worth anything outside it), `keys`, `userinfo` and the
-//! discovery document. The issuer is the mock's `/oauth2` base URL as the
-//! client reached it (its `Host` header).
+//! OpenID Connect's own endpoints in `/oauth2`: the signing `keys`,
+//! `userinfo` and the discovery document (the ID tokens themselves come
+//! from the identity service's token answers, signed by [`crate::idtoken`]).
 
-use std::sync::OnceLock;
-use std::time::{SystemTime, UNIX_EPOCH};
+use ring::signature::RsaPublicKeyComponents;
+use serde_json::json;
 
-use ring::rand::SystemRandom;
-use ring::signature::{RSA_PKCS1_SHA256, RsaKeyPair, RsaPublicKeyComponents};
-use serde_json::{Value, json};
+use crate::idtoken::{ID_TOKEN_SECS, KEY_ID, b64url, issuer, key, now, profile};
+use crate::state::Shared;
+use crate::wire::{Req, Resp};
 
-use crate::http::{Req, Resp};
-use crate::state::{Shared, User};
-
-const KEY_DER: &[u8] = include_bytes!("oidc_signing_key.der");
-const KEY_ID: &str = "mock-1";
-/// ID tokens live as long as Twitch's do (not refreshable).
-const ID_TOKEN_SECS: i64 = 900;
-
-/// Parsed once.
-fn key() -> &'static RsaKeyPair {
-    static KEY: OnceLock<RsaKeyPair> = OnceLock::new();
-    KEY.get_or_init(|| RsaKeyPair::from_der(KEY_DER).expect("the mock's signing key is valid"))
-}
-
-/// Unpadded base64url.
-fn b64url(bytes: &[u8]) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
-}
-
-/// The issuer, as the client reached the mock.
-pub(crate) fn issuer(req: &Req) -> String {
-    format!("http://{}/oauth2", req.header("host").unwrap_or("127.0.0.1"))
-}
-
-/// What an authorization asked for, kept until the code is exchanged.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct OidcRequest {
-    pub nonce: Option<String>,
-    /// Claims asked for in the ID token.
-    pub id_token: Vec<String>,
-    /// Claims asked for in `userinfo`.
-    pub userinfo: Vec<String>,
-}
-
-impl OidcRequest {
-    /// From the `nonce` and `claims` parameters of an authorization.
-    pub fn from_authorize(nonce: &str, claims: &str) -> Self {
-        let parsed: Value = serde_json::from_str(claims).unwrap_or(Value::Null);
-        let names = |part: &str| parsed[part].as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default();
-        Self {
-            nonce: (!nonce.is_empty()).then(|| nonce.to_owned()),
-            id_token: names("id_token"),
-            userinfo: names("userinfo"),
-        }
+/// Answer `GET /oauth2/keys`, `/userinfo` or `/.well-known/openid-configuration`.
+pub(crate) fn handle(shared: &Shared, req: &Req, path: &str) -> Resp {
+    match path {
+        "/keys" => keys(),
+        "/userinfo" => userinfo(shared, req),
+        _ => discovery(req),
     }
-}
-
-/// The profile claims asked for that this user and these scopes allow.
-fn profile(user: &User, scopes: &[String], asked: &[String], into: &mut Value) {
-    let email = scopes.iter().any(|s| s == "user:read:email");
-    for claim in asked {
-        match claim.as_str() {
-            "email" if email => into["email"] = json!(format!("{}@example.com", user.login)),
-            "email_verified" if email => into["email_verified"] = json!(true),
-            "picture" => into["picture"] = json!(format!("https://static-cdn.jtvnw.net/mock/{}.png", user.login)),
-            "preferred_username" => into["preferred_username"] = json!(user.display_name),
-            "updated_at" => into["updated_at"] = json!("2024-01-01T00:00:00Z"),
-            _ => {}
-        }
-    }
-}
-
-/// A signed ID token for this user.
-pub(crate) fn id_token(req: &Req, client_id: &str, user: &User, scopes: &[String], oidc: &OidcRequest) -> String {
-    let now = now();
-    let mut claims = json!({
-        "iss": issuer(req), "sub": user.id, "aud": client_id, "azp": client_id,
-        "exp": now + ID_TOKEN_SECS, "iat": now, "preferred_username": user.display_name,
-    });
-    if let Some(n) = &oidc.nonce {
-        claims["nonce"] = json!(n);
-    }
-    profile(user, scopes, &oidc.id_token, &mut claims);
-    let header = b64url(json!({"alg": "RS256", "typ": "JWT", "kid": KEY_ID}).to_string().as_bytes());
-    let input = format!("{header}.{}", b64url(claims.to_string().as_bytes()));
-    let key = key();
-    let mut sig = vec![0; key.public().modulus_len()];
-    key.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), input.as_bytes(), &mut sig).expect("RSA signing");
-    format!("{input}.{}", b64url(&sig))
 }
 
 /// `GET /oauth2/keys`
-pub(crate) fn keys() -> Resp {
+fn keys() -> Resp {
     let c: RsaPublicKeyComponents<Vec<u8>> = key().public().into();
     Resp::json(
         200,
@@ -107,8 +28,8 @@ pub(crate) fn keys() -> Resp {
 }
 
 /// `GET /oauth2/userinfo` with a user token that has `openid`.
-pub(crate) fn userinfo(shared: &Shared, req: &Req) -> Resp {
-    let token = crate::oauth::token_of(req);
+fn userinfo(shared: &Shared, req: &Req) -> Resp {
+    let token = crate::wire::token_of(req);
     let g = shared.lock();
     let Some(t) = g.token(token) else { return Resp::oauth_error(401, "invalid access token") };
     let Some(user) = &t.user else { return Resp::oauth_error(401, "not a user access token") };
@@ -126,7 +47,7 @@ pub(crate) fn userinfo(shared: &Shared, req: &Req) -> Resp {
 }
 
 /// `GET /oauth2/.well-known/openid-configuration`
-pub(crate) fn discovery(req: &Req) -> Resp {
+fn discovery(req: &Req) -> Resp {
     let base = issuer(req);
     Resp::json(
         200,

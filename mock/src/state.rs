@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value, json};
 use tokio::sync::{mpsc, watch};
 
-use crate::Config;
+use crate::config::Config;
 use crate::ratelimit::Bucket;
 use crate::util;
 
@@ -222,7 +222,7 @@ pub(crate) struct Faults {
 pub(crate) struct Inner {
     pub tokens: HashMap<String, Token>,
     pub refresh_tokens: HashMap<String, Grant>,
-    pub codes: HashMap<String, (Grant, String, crate::oidc::OidcRequest)>,
+    pub codes: HashMap<String, (Grant, String, OidcRequest)>,
     /// Claims each OIDC access token asked for in `userinfo`.
     pub userinfo_claims: HashMap<String, Vec<String>>,
     pub devices: HashMap<String, Device>,
@@ -331,5 +331,28 @@ impl Inner {
     pub fn conn_id(&mut self) -> u64 {
         self.next_conn += 1;
         self.next_conn
+    }
+}
+
+/// What an authorization asked for, kept until the code is exchanged.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct OidcRequest {
+    pub nonce: Option<String>,
+    /// Claims asked for in the ID token.
+    pub id_token: Vec<String>,
+    /// Claims asked for in `userinfo`.
+    pub userinfo: Vec<String>,
+}
+
+impl OidcRequest {
+    /// From the `nonce` and `claims` parameters of an authorization.
+    pub fn from_authorize(nonce: &str, claims: &str) -> Self {
+        let parsed: Value = serde_json::from_str(claims).unwrap_or(Value::Null);
+        let names = |part: &str| parsed[part].as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default();
+        Self {
+            nonce: (!nonce.is_empty()).then(|| nonce.to_owned()),
+            id_token: names("id_token"),
+            userinfo: names("userinfo"),
+        }
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use twitch::webhook::WebhookVerifier;
 
-use crate::eventsub;
+use crate::messages;
 use crate::state::{Shared, Subscription};
 use crate::util;
 
@@ -93,7 +93,7 @@ pub(crate) fn post(callback: String, secret: String, message: String) {
 pub(crate) fn verify(shared: Arc<Shared>, sub: Subscription, callback: String, secret: String) {
     tokio::spawn(async move {
         let challenge = util::token(32);
-        let message = eventsub::message(
+        let message = messages::message(
             "webhook_callback_verification",
             Some(&sub),
             json!({"challenge": challenge, "subscription": sub.to_json()}),

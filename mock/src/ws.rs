@@ -24,10 +24,11 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role};
 use tokio_tungstenite::tungstenite::{Message, handshake::derive_accept_key};
 
-use crate::eventsub::{close_reason, message, session_ended, status_for_close};
-use crate::http::Resp;
+use crate::delivery::{close_reason, session_ended, status_for_close};
+use crate::messages::message;
 use crate::state::{Conn, Out, Session, Shared};
 use crate::util;
+use crate::wire::Resp;
 
 /// Longest keepalive a client may ask for.
 const MAX_KEEPALIVE: u64 = 600;

@@ -5,27 +5,23 @@
 //! this crate sends, paginates, decodes and reports errors for all of them
 //! alike. Users normally depend on the `twitch` crate, which re-exports what
 //! they need from here.
+//!
+//! The code is in four layers, each importing only from those below it:
+//!
+//! | folder | what |
+//! | --- | --- |
+//! | `eventsub/` | EventSub: decoding, webhooks, WebSocket sessions and shard pools |
+//! | `identity/` | the identity service (OAuth, OpenID Connect) and the token manager |
+//! | `http/` | the Helix client: TLS, rate limits, retries, pagination, the [`TokenSource`] it takes tokens from |
+//! | `base/` | value types, errors, serde helpers, static descriptions |
+//!
+//! The public paths below do not follow the folders; they stay where users
+//! know them.
 
-pub mod auth;
-#[cfg(feature = "callback")]
-pub mod callback;
-pub mod check;
-mod client;
-pub mod de;
-pub mod decode;
-mod endpoint;
-mod error;
+mod base;
 pub mod eventsub;
-mod meta;
-mod pagination;
-pub mod query;
-pub mod ratelimit;
-mod secret;
-pub mod tls;
-pub mod tokens;
-mod types;
-pub mod webhook;
-pub mod websocket;
+mod http;
+mod identity;
 
 /// The HTTP client crate, re-exported: its types appear in this crate's API
 /// ([`ClientBuilder::http_client`], [`OAuth::http_client`],
@@ -34,19 +30,33 @@ pub mod websocket;
 /// version is a breaking release of this crate.
 pub use reqwest;
 
-pub use auth::oidc::{IdClaims, IdToken, OidcClaims, UserInfo};
-pub use auth::{AppToken, DeviceCode, OAuth, OAuthError, UserToken, Validation};
-pub use client::{Client, ClientBuilder, PreparedRequest, RawRequest, ResponseFuture, prepare, send};
-pub use endpoint::{Endpoint, Paginated, RequestOptions};
-pub use error::{Error, InvalidParam, ResponseBody, Result, SECRET_FIELDS};
-pub use eventsub::{
+pub use base::{check, de, decode, query};
+pub use eventsub::{webhook, websocket};
+pub use http::{ratelimit, tls};
+#[cfg(feature = "callback")]
+pub use identity::callback;
+pub use identity::tokens;
+
+/// OAuth against Twitch's identity service, and OpenID Connect on top of it.
+pub mod auth {
+    pub use crate::identity::oauth::*;
+    pub use crate::identity::oidc;
+}
+
+pub use base::error::{Error, EventSubError, InvalidParam, OAuthError, ResponseBody, Result, SECRET_FIELDS};
+pub use base::meta::{EndpointMeta, Method, ParamMeta, ResponseShape, RuleKind, RuleMeta, SubscriptionMeta, TokenKind};
+pub use base::query::{Query, ToQuery};
+pub use base::secret::{AccessToken, ClientSecret, RefreshToken, Secret};
+pub use base::types::{Backoff, BoxFuture, Timestamp, TimestampError, UserId, UserLogin};
+pub use eventsub::decode::{
     EventPayload, Notification, RawJson, RawSubscription, SubscriptionInfo, SubscriptionTransport, SubscriptionType,
     UnknownEvent,
 };
-pub use meta::{EndpointMeta, Method, ParamMeta, ResponseShape, RuleKind, RuleMeta, SubscriptionMeta, TokenKind};
-pub use pagination::{Page, Paginator};
-pub use query::{Query, ToQuery};
-pub use ratelimit::RetryPolicy;
-pub use secret::{AccessToken, ClientSecret, RefreshToken, Secret};
-pub use tokens::{JsonFileStore, TokenEvent, TokenManager, TokenStore};
-pub use types::{Backoff, BoxFuture, Timestamp, TimestampError, UserId, UserLogin};
+pub use http::client::{Client, ClientBuilder, PreparedRequest, RawRequest, ResponseFuture};
+pub use http::credentials::{TokenEvent, TokenEvents, TokenSource};
+pub use http::endpoint::{Endpoint, Paginated, RequestOptions, prepare, send};
+pub use http::pagination::{Page, Paginator};
+pub use http::ratelimit::RetryPolicy;
+pub use identity::oauth::{AppToken, DeviceCode, OAuth, UserToken, Validation};
+pub use identity::oidc::{IdClaims, IdToken, OidcClaims, UserInfo};
+pub use identity::tokens::{JsonFileStore, TokenManager, TokenStore};

@@ -1,0 +1,451 @@
+//! `/helix/...`: every endpoint of the schema. Checks the `Client-Id` and
+//! the token (kind and scopes), takes a point from the caller's rate-limit
+//! bucket, validates parameters against the schema, then answers from the
+//! mock's state or Twitch's example.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+use twitch::{EndpointMeta, RuleKind, TokenKind};
+
+use crate::state::{Ban, Kind, Shared, User};
+use crate::wire::{Caller, Outcome, Req, Resp};
+
+mod data;
+mod eventsub;
+use crate::{delivery, util};
+
+/// Answer one Helix request (`path` is what follows `/helix`).
+pub(crate) async fn handle(shared: &Arc<Shared>, req: &Req, path: &str) -> Outcome {
+    // Faults first: they apply to every Helix request.
+    let (latency, status, drop) = {
+        let mut g = shared.lock();
+        let f = &mut g.faults;
+        let drop = f.drop > 0;
+        if drop {
+            f.drop -= 1;
+        }
+        let status = match &mut f.status {
+            Some((s, n)) if *n > 0 && !drop => {
+                *n -= 1;
+                Some(*s)
+            }
+            _ => None,
+        };
+        if matches!(f.status, Some((_, 0))) {
+            f.status = None;
+        }
+        (f.latency, status, drop)
+    };
+    if let Some(d) = latency {
+        tokio::time::sleep(d).await;
+    }
+    if drop {
+        return Outcome::Drop;
+    }
+
+    let path = path.trim_end_matches('/');
+    let meta = twitch::meta::endpoints().into_iter().find(|m| m.path == path && m.method.as_str() == req.method);
+    let caller = match meta {
+        Some(meta) => authenticate(shared, req, meta),
+        None => Err(Resp::error(404, "Not Found")),
+    };
+    let key = match &caller {
+        Ok(c) => c.bucket_key(),
+        Err(_) => req.header("client-id").unwrap_or("anonymous").to_owned(),
+    };
+    let taken = {
+        let mut g = shared.lock();
+        let config = &shared.config;
+        g.buckets.entry(key).or_insert_with(|| crate::ratelimit::Bucket::new(config.bucket, config.refill)).take()
+    };
+    let resp = match (meta, caller) {
+        (_, Err(r)) => r,
+        _ if !taken.allowed => Resp::error(429, "Too Many Requests"),
+        _ if status.is_some() => {
+            let s = status.unwrap_or(500);
+            Resp::error(s, format!("injected fault: {}", crate::wire::reason(s)))
+        }
+        (Some(meta), Ok(caller)) => match validate(meta, req) {
+            Ok(body) => dispatch(shared, meta, &caller, req, &body),
+            Err(r) => r,
+        },
+        (None, Ok(_)) => Resp::error(404, "Not Found"),
+    };
+    resp.header("Ratelimit-Limit", taken.limit.to_string())
+        .header("Ratelimit-Remaining", taken.remaining.to_string())
+        .header("Ratelimit-Reset", taken.reset.to_string())
+        .into()
+}
+
+/// Does this look like a JWT (three base64url parts)? Signatures are not checked.
+fn is_jwt(token: &str) -> bool {
+    let parts: Vec<&str> = token.split('.').collect();
+    parts.len() == 3
+        && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_=".contains(&b)))
+}
+
+/// Check `Client-Id`, the token, its kind and its scopes.
+fn authenticate(shared: &Shared, req: &Req, meta: &EndpointMeta) -> Result<Caller, Resp> {
+    let client_id = req.header("client-id").map(str::trim).unwrap_or("");
+    if meta.tokens.contains(&TokenKind::None) {
+        return Ok(Caller { client_id: client_id.to_owned(), kind: None, user: None, scopes: Vec::new() });
+    }
+    let unauthorized = |m: &str| Err(Resp::error(401, m));
+    let auth = req.header("authorization").map(str::trim).unwrap_or("");
+    let token = match auth.split_once(' ') {
+        Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") && !t.trim().is_empty() => t.trim(),
+        _ if auth.is_empty() => return unauthorized("OAuth token is missing"),
+        _ => return unauthorized("Invalid OAuth token"),
+    };
+    if client_id.is_empty() {
+        return unauthorized("Client ID is missing");
+    }
+    if meta.tokens.contains(&TokenKind::ExtensionJwt) && is_jwt(token) {
+        return Ok(Caller { client_id: client_id.to_owned(), kind: None, user: None, scopes: Vec::new() });
+    }
+    let g = shared.lock();
+    let Some(t) = g.token(token) else {
+        if meta.tokens == [TokenKind::ExtensionJwt] {
+            return unauthorized("JWT token is missing or invalid");
+        }
+        return unauthorized("Invalid OAuth token");
+    };
+    if t.client_id != client_id {
+        return unauthorized("Client ID and OAuth token do not match");
+    }
+    match t.kind {
+        Kind::User if !meta.tokens.contains(&TokenKind::User) => {
+            return unauthorized("This endpoint requires an app access token");
+        }
+        Kind::App if !meta.tokens.contains(&TokenKind::App) => {
+            return unauthorized("Missing User OAUTH Token");
+        }
+        _ => {}
+    }
+    // Scopes belong to users; app tokens carry none, and Twitch checks what
+    // the users granted the app instead, which the mock assumes they did.
+    if t.kind == Kind::User
+        && let Some(group) = meta.missing_scopes(&t.scopes).first()
+    {
+        return unauthorized(&format!("Missing scope: {}", group.join(" or ")));
+    }
+    Ok(Caller { client_id: t.client_id.clone(), kind: Some(t.kind), user: t.user.clone(), scopes: t.scopes.clone() })
+}
+
+/// Check parameters against the schema: required ones, repeat counts,
+/// numeric ranges, lengths and the rules between parameters. Returns the
+/// parsed JSON body (`Null` when there is none).
+fn validate(meta: &EndpointMeta, req: &Req) -> Result<Value, Resp> {
+    let bad = |m: String| Err(Resp::error(400, m));
+    for p in meta.query {
+        let values: Vec<&str> = req.query_all(p.name).into_iter().filter(|v| !v.is_empty()).collect();
+        if p.required && values.is_empty() {
+            return bad(format!("Missing required parameter \"{}\"", p.name));
+        }
+        let most = p.repeat.unwrap_or(1) as usize;
+        if values.len() > most {
+            return bad(format!("The parameter \"{}\" may be given at most {most} times", p.name));
+        }
+        for v in &values {
+            check_value(p, &json!(v), true)?;
+        }
+    }
+    let body: Value = if req.body.iter().all(u8::is_ascii_whitespace) {
+        Value::Null
+    } else {
+        match serde_json::from_slice(&req.body) {
+            Ok(v) => v,
+            Err(_) if meta.body.is_empty() => Value::Null,
+            Err(_) => return bad("The request body is not valid JSON".into()),
+        }
+    };
+    if !meta.body.is_empty() {
+        let empty = Map::new();
+        let obj = match &body {
+            Value::Object(o) => o,
+            Value::Null => &empty,
+            _ => return bad("The request body must be a JSON object".into()),
+        };
+        for p in meta.body {
+            match obj.get(p.name) {
+                None | Some(Value::Null) if p.required => {
+                    return bad(format!("Missing required parameter \"{}\"", p.name));
+                }
+                Some(v) if !v.is_null() => check_value(p, v, false)?,
+                _ => {}
+            }
+        }
+    }
+    let count = |name: &str| -> usize {
+        let q = req.query_all(name).into_iter().filter(|v| !v.is_empty()).count();
+        let b = match body.get(name) {
+            None | Some(Value::Null) => 0,
+            Some(Value::Array(a)) => a.len(),
+            Some(_) => 1,
+        };
+        q + b
+    };
+    for rule in meta.rules {
+        let given: Vec<&str> = rule.params.iter().copied().filter(|p| count(p) > 0).collect();
+        let list = rule.params.join(", ");
+        match rule.kind {
+            RuleKind::Exclusive if given.len() > 1 => {
+                return bad(format!("The parameters {} are mutually exclusive", given.join(", ")));
+            }
+            RuleKind::OneOf if given.len() != 1 => {
+                return bad(format!("Exactly one of these parameters is required: {list}"));
+            }
+            RuleKind::AtLeastOne if given.is_empty() => {
+                return bad(format!("At least one of these parameters is required: {list}"));
+            }
+            RuleKind::MaxTotal(n) if rule.params.iter().map(|p| count(p)).sum::<usize>() > n as usize => {
+                return bad(format!("At most {n} values in total may be given for {list}"));
+            }
+            _ => {}
+        }
+    }
+    Ok(body)
+}
+
+/// A value's documented range and length.
+fn check_value(p: &twitch::ParamMeta, v: &Value, from_query: bool) -> Result<(), Resp> {
+    if p.min.is_some() || p.max.is_some() {
+        let n = match v {
+            Value::Number(n) => n.as_f64(),
+            Value::String(s) if from_query => s.parse::<f64>().ok(),
+            _ => None,
+        };
+        let Some(n) = n else {
+            return Err(Resp::error(400, format!("The parameter \"{}\" must be a number", p.name)));
+        };
+        let below = p.min.is_some_and(|m| n < m as f64);
+        let above = p.max.is_some_and(|m| n > m as f64);
+        if below || above {
+            let range = match (p.min, p.max) {
+                (Some(a), Some(b)) => format!("between {a} and {b}"),
+                (Some(a), None) => format!("at least {a}"),
+                (None, Some(b)) => format!("at most {b}"),
+                (None, None) => String::new(),
+            };
+            return Err(Resp::error(400, format!("The value of \"{}\" must be {range}", p.name)));
+        }
+    }
+    if let (Some(max), Value::String(s)) = (p.max_len, v)
+        && s.chars().count() > max as usize
+    {
+        return Err(Resp::error(400, format!("The value of \"{}\" may be at most {max} characters long", p.name)));
+    }
+    Ok(())
+}
+
+/// Endpoints with state; the rest answer from their examples.
+fn dispatch(shared: &Arc<Shared>, meta: &'static EndpointMeta, caller: &Caller, req: &Req, body: &Value) -> Resp {
+    match meta.id {
+        "get-users" => get_users(shared, meta, caller, req),
+        "update-user" => update_user(meta, caller, req),
+        "ban-user" => ban_user(shared, caller, req, body),
+        "unban-user" => unban_user(shared, meta, req),
+        "get-banned-users" => get_banned_users(shared, meta, req),
+        "send-chat-message" => send_chat_message(shared, caller, body),
+        "create-eventsub-subscription"
+        | "get-eventsub-subscriptions"
+        | "delete-eventsub-subscription"
+        | "get-conduits"
+        | "create-conduits"
+        | "update-conduits"
+        | "delete-conduit"
+        | "get-conduit-shards"
+        | "update-conduit-shards" => eventsub::helix(shared, meta, caller, req, body),
+        _ => data::answer(shared, meta, req),
+    }
+}
+
+/// The example's first item with a user's identity in it.
+/// `email` only for the token's own user with `user:read:email`, as Twitch does.
+fn user_json(meta: &EndpointMeta, u: &User, caller: &Caller) -> Value {
+    let mut item = data::example_items(meta).into_iter().next().unwrap_or_else(|| json!({}));
+    let own = caller.user.as_ref().is_some_and(|c| c.id == u.id);
+    if let Some(o) = item.as_object_mut()
+        && !(own && caller.scopes.iter().any(|s| s == "user:read:email"))
+    {
+        o.remove("email");
+    }
+    item["id"] = json!(u.id);
+    item["login"] = json!(u.login);
+    item["display_name"] = json!(u.display_name);
+    item
+}
+
+fn get_users(shared: &Shared, meta: &EndpointMeta, caller: &Caller, req: &Req) -> Resp {
+    let g = shared.lock();
+    let ids = req.query_all("id");
+    let logins = req.query_all("login");
+    let mut found: Vec<Value> = Vec::new();
+    if ids.is_empty() && logins.is_empty() {
+        match &caller.user {
+            Some(u) => found.push(user_json(meta, u, caller)),
+            None => return Resp::error(400, "Must provide an ID, Login or OAuth Token"),
+        }
+    }
+    // Unknown ids and logins are left out, as Twitch does.
+    for u in ids.iter().filter_map(|id| g.user_by_id(id)).chain(logins.iter().filter_map(|l| g.user_by_login(l))) {
+        let j = user_json(meta, u, caller);
+        if !found.contains(&j) {
+            found.push(j);
+        }
+    }
+    Resp::json(200, &json!({"data": found}))
+}
+
+fn update_user(meta: &EndpointMeta, caller: &Caller, req: &Req) -> Resp {
+    let Some(u) = &caller.user else { return Resp::error(401, "Missing User OAUTH Token") };
+    let mut item = user_json(meta, u, caller);
+    if let Some(d) = req.query_one("description") {
+        item["description"] = json!(d);
+    }
+    Resp::json(200, &json!({"data": [item]}))
+}
+
+fn ban_user(shared: &Shared, caller: &Caller, req: &Req, body: &Value) -> Resp {
+    let broadcaster_id = req.query_one("broadcaster_id").unwrap_or_default().to_owned();
+    let moderator_id = req.query_one("moderator_id").unwrap_or_default().to_owned();
+    let data = &body["data"];
+    let Some(user_id) = data.get("user_id").and_then(Value::as_str).filter(|s| !s.is_empty()) else {
+        return Resp::error(400, "Missing required parameter \"user_id\"");
+    };
+    let duration = match data.get("duration") {
+        None | Some(Value::Null) => None,
+        Some(d) => match d.as_u64().or_else(|| d.as_str().and_then(|s| s.parse().ok())) {
+            Some(n) if (1..=1_209_600).contains(&n) => Some(n),
+            _ => return Resp::error(400, "The value in the duration field is not valid."),
+        },
+    };
+    let mut g = shared.lock();
+    // A timeout may be replaced (by a ban or another timeout); a ban may not.
+    if g.bans.iter().any(|b| b.broadcaster_id == broadcaster_id && b.user.id == user_id && b.expires_at.is_empty()) {
+        return Resp::error(400, "The user specified in the user_id field is already banned.");
+    }
+    g.bans.retain(|b| !(b.broadcaster_id == broadcaster_id && b.user.id == user_id));
+    let now = util::now_rfc3339();
+    let end = duration.map(|d| {
+        twitch::Timestamp::from(std::time::SystemTime::now() + std::time::Duration::from_secs(d)).to_rfc3339_nanos()
+    });
+    let user = g.user_or_synth(user_id);
+    let moderator = caller.user.clone().unwrap_or_else(|| g.user_or_synth(&moderator_id));
+    g.bans.push(Ban {
+        broadcaster_id: broadcaster_id.clone(),
+        user,
+        moderator,
+        reason: data.get("reason").and_then(Value::as_str).unwrap_or("").to_owned(),
+        created_at: now.clone(),
+        expires_at: end.clone().unwrap_or_default(),
+    });
+    Resp::json(
+        200,
+        &json!({"data": [{
+            "broadcaster_id": broadcaster_id,
+            "moderator_id": moderator_id,
+            "user_id": user_id,
+            "created_at": now,
+            "end_time": end,
+        }]}),
+    )
+}
+
+fn unban_user(shared: &Shared, meta: &EndpointMeta, req: &Req) -> Resp {
+    let broadcaster_id = req.query_one("broadcaster_id").unwrap_or_default();
+    let user_id = req.query_one("user_id").unwrap_or_default();
+    let mut g = shared.lock();
+    let before = g.bans.len();
+    g.bans.retain(|b| !(b.broadcaster_id == broadcaster_id && b.user.id == user_id));
+    if g.bans.len() == before {
+        return Resp::error(400, "The user specified in the user_id query parameter is not banned.");
+    }
+    Resp::empty(meta.success_status)
+}
+
+fn get_banned_users(shared: &Shared, meta: &EndpointMeta, req: &Req) -> Resp {
+    let broadcaster_id = req.query_one("broadcaster_id").unwrap_or_default();
+    let wanted = req.query_all("user_id");
+    let items: Vec<Value> = shared
+        .lock()
+        .bans
+        .iter()
+        .filter(|b| b.broadcaster_id == broadcaster_id && (wanted.is_empty() || wanted.contains(&b.user.id.as_str())))
+        .map(|b| {
+            json!({
+                "user_id": b.user.id,
+                "user_login": b.user.login,
+                "user_name": b.user.display_name,
+                "expires_at": b.expires_at,
+                "created_at": b.created_at,
+                "reason": b.reason,
+                "moderator_id": b.moderator.id,
+                "moderator_login": b.moderator.login,
+                "moderator_name": b.moderator.display_name,
+            })
+        })
+        .collect();
+    match data::page(shared, meta, &format!("bans:{broadcaster_id}"), req, &items) {
+        Ok((data, pagination)) => Resp::json(200, &json!({"data": data, "pagination": pagination})),
+        Err(r) => r,
+    }
+}
+
+/// Send Chat Message: the message goes out as a `channel.chat.message`
+/// notification to every subscription for the broadcaster's chat.
+fn send_chat_message(shared: &Shared, caller: &Caller, body: &Value) -> Resp {
+    let text = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+    let (broadcaster_id, message) = (text("broadcaster_id"), text("message"));
+    let message_id = util::uuid();
+    let mut g = shared.lock();
+    let chatter = match &caller.user {
+        Some(u) => u.clone(),
+        None => g.user_or_synth(&text("sender_id")),
+    };
+    let broadcaster = g.user_or_synth(&broadcaster_id);
+    let mut event = delivery::fresh_event("channel.chat.message", "1").unwrap_or_else(|| json!({}));
+    if let Some(e) = event.as_object_mut() {
+        for (prefix, u) in [("broadcaster_user", &broadcaster), ("chatter_user", &chatter)] {
+            e.insert(format!("{prefix}_id"), json!(u.id));
+            e.insert(format!("{prefix}_login"), json!(u.login));
+            e.insert(format!("{prefix}_name"), json!(u.display_name));
+        }
+        e.insert("message_id".into(), json!(message_id));
+        e.insert(
+            "message".into(),
+            json!({"text": message, "fragments": [
+                {"type": "text", "text": message, "cheermote": null, "emote": null, "mention": null}
+            ]}),
+        );
+        e.insert("message_type".into(), json!("text"));
+        e.insert("reply".into(), Value::Null);
+        if let Some(parent) = body.get("reply_parent_message_id").and_then(Value::as_str) {
+            e.insert(
+                "reply".into(),
+                json!({
+                    "parent_message_id": parent, "parent_message_body": "", "parent_user_id": broadcaster.id,
+                    "parent_user_name": broadcaster.display_name, "parent_user_login": broadcaster.login,
+                    "thread_message_id": parent, "thread_user_id": broadcaster.id,
+                    "thread_user_name": broadcaster.display_name, "thread_user_login": broadcaster.login,
+                }),
+            );
+        }
+    }
+    let targets: Vec<_> = g
+        .subs
+        .iter()
+        .filter(|s| {
+            s.status == "enabled"
+                && s.sub_type == "channel.chat.message"
+                && s.version == "1"
+                && s.condition.get("broadcaster_user_id").and_then(Value::as_str) == Some(broadcaster_id.as_str())
+        })
+        .cloned()
+        .collect();
+    for sub in &targets {
+        delivery::deliver(&mut g, sub, event.clone());
+    }
+    Resp::json(200, &json!({"data": [{"message_id": message_id, "is_sent": true}]}))
+}

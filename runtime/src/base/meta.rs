@@ -1,0 +1,196 @@
+//! Static descriptions of endpoints and subscription types, emitted by the
+//! generator and read by the client (token checks) and by tools (mock servers).
+
+/// Twitch's Helix base URL.
+pub const HELIX_URL: &str = "https://api.twitch.tv/helix";
+/// Twitch's OAuth base URL.
+pub const AUTH_URL: &str = "https://id.twitch.tv/oauth2";
+/// Twitch's EventSub WebSocket endpoint.
+pub const EVENTSUB_WS_URL: &str = "wss://eventsub.wss.twitch.tv/ws";
+
+/// HTTP method of an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Method {
+    /// `GET`
+    Get,
+    /// `POST`
+    Post,
+    /// `PUT`
+    Put,
+    /// `PATCH`
+    Patch,
+    /// `DELETE`
+    Delete,
+}
+
+impl Method {
+    /// The method as it appears on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+        }
+    }
+
+    pub(crate) fn to_reqwest(self) -> reqwest::Method {
+        match self {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+            Method::Put => reqwest::Method::PUT,
+            Method::Patch => reqwest::Method::PATCH,
+            Method::Delete => reqwest::Method::DELETE,
+        }
+    }
+}
+
+impl std::fmt::Display for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A kind of access token an endpoint accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TokenKind {
+    /// An app access token (client credentials).
+    App,
+    /// A user access token.
+    User,
+    /// A JWT signed by an extension's secret.
+    ExtensionJwt,
+    /// No token at all (public endpoints such as the iCalendar feed).
+    None,
+}
+
+/// How a successful response body is shaped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseShape {
+    /// `{"data": [...]}`
+    Data,
+    /// `{"data": {...}}`
+    DataObject,
+    /// The body is the object itself.
+    Object,
+    /// No body.
+    None,
+    /// A body that is not JSON.
+    Text,
+}
+
+/// A query or body parameter and its documented limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParamMeta {
+    /// Name on the wire.
+    pub name: &'static str,
+    /// The caller must give it.
+    pub required: bool,
+    /// Repeatable, at most this many times.
+    pub repeat: Option<u32>,
+    /// Smallest allowed value.
+    pub min: Option<i64>,
+    /// Largest allowed value.
+    pub max: Option<i64>,
+    /// Longest allowed string, in characters.
+    pub max_len: Option<u32>,
+}
+
+/// A constraint between parameters of one endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleKind {
+    /// At most one of the parameters may be given.
+    Exclusive,
+    /// Exactly one of the parameters must be given.
+    OneOf,
+    /// At least one of the parameters must be given.
+    AtLeastOne,
+    /// The parameters' values together may number at most this many.
+    MaxTotal(u32),
+}
+
+/// A documented constraint between parameters (query or body).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuleMeta {
+    /// What the rule demands.
+    pub kind: RuleKind,
+    /// The parameters' wire names.
+    pub params: &'static [&'static str],
+}
+
+/// Everything the schema says about one Helix endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EndpointMeta {
+    /// Twitch's reference anchor, e.g. `get-users`.
+    pub id: &'static str,
+    /// Twitch's title, e.g. `Get Users`.
+    pub name: &'static str,
+    /// One line on what it does.
+    pub summary: &'static str,
+    /// HTTP method.
+    pub method: Method,
+    /// Path after `/helix`, e.g. `/users`.
+    pub path: &'static str,
+    /// Token kinds it accepts.
+    pub tokens: &'static [TokenKind],
+    /// Scope groups: every group is needed, any scope of a group satisfies it.
+    pub scopes: &'static [&'static [&'static str]],
+    /// Safe to send again after a transport error.
+    pub idempotent: bool,
+    /// Responses carry a cursor.
+    pub paginated: bool,
+    /// Twitch marks it beta.
+    pub beta: bool,
+    /// Status of a successful response.
+    pub success_status: u16,
+    /// Shape of a successful response.
+    pub response: ResponseShape,
+    /// Query parameters.
+    pub query: &'static [ParamMeta],
+    /// Top-level JSON body fields.
+    pub body: &'static [ParamMeta],
+    /// Constraints between parameters.
+    pub rules: &'static [RuleMeta],
+    /// Twitch's example requests (`GET /users?id=1`).
+    pub example_requests: &'static [&'static str],
+    /// Twitch's example response body.
+    pub example_response: Option<&'static str>,
+}
+
+impl EndpointMeta {
+    /// Does a token with these scopes satisfy every scope group?
+    /// Returns the groups that are not satisfied.
+    pub fn missing_scopes<S: AsRef<str>>(&self, granted: &[S]) -> Vec<&'static [&'static str]> {
+        self.scopes
+            .iter()
+            .copied()
+            .filter(|group| !group.iter().any(|s| granted.iter().any(|g| g.as_ref() == *s)))
+            .collect()
+    }
+}
+
+/// Everything the schema says about one EventSub subscription type and version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubscriptionMeta {
+    /// e.g. `channel.follow`
+    pub subscription_type: &'static str,
+    /// e.g. `2`, or `beta`
+    pub version: &'static str,
+    /// Twitch's title.
+    pub name: &'static str,
+    /// One line on when it fires.
+    pub summary: &'static str,
+    /// Scope groups needed for the subscription.
+    pub scopes: &'static [&'static [&'static str]],
+    /// `webhook`, `websocket`, `conduit`.
+    pub transports: &'static [&'static str],
+    /// Condition field names.
+    pub condition: &'static [&'static str],
+    /// Twitch marks it beta.
+    pub beta: bool,
+    /// Notifications carry an `events` array.
+    pub batched: bool,
+    /// Twitch's example notification payload.
+    pub example: Option<&'static str>,
+}

@@ -1,0 +1,13 @@
+//! The bottom layer: value types, secrets, the error type, serde helpers,
+//! query strings, static descriptions of endpoints and subscription types.
+//! It imports nothing from the layers above.
+
+pub mod check;
+pub mod de;
+pub mod decode;
+pub mod error;
+pub mod meta;
+pub mod query;
+pub mod secret;
+pub mod seen;
+pub mod types;

@@ -1,0 +1,113 @@
+//! The traits generated requests implement.
+
+use tracing::Instrument;
+
+use crate::base::error::Error;
+use crate::base::error::{InvalidParam, Result};
+use crate::base::meta::EndpointMeta;
+use crate::base::query::Query;
+use crate::http::client::{Client, Outgoing, PreparedRequest, ResponseFuture};
+
+/// A Helix request. Implemented by generated code, one type per endpoint.
+pub trait Endpoint: Send + Sync + Sized + 'static {
+    /// What a successful response decodes to.
+    type Output: Send + 'static;
+
+    /// The endpoint's static description.
+    fn meta(&self) -> &'static EndpointMeta;
+
+    /// The client to send with.
+    fn client(&self) -> &Client;
+
+    /// Per-request settings: the user to send as, retries.
+    fn options(&self) -> &RequestOptions;
+
+    /// Check documented limits; runs before any I/O.
+    fn validate(&self) -> Result<(), InvalidParam> {
+        Ok(())
+    }
+
+    /// Append the query parameters.
+    fn query(&self, q: &mut Query) {
+        let _ = q;
+    }
+
+    /// The JSON body, if the endpoint takes one.
+    fn body(&self) -> Result<Option<Vec<u8>>, serde_json::Error> {
+        Ok(None)
+    }
+
+    /// Decode a successful response body.
+    fn decode(body: &[u8]) -> Result<Self::Output>;
+}
+
+/// Settings of one request, carried by every generated builder (its
+/// `as_user` and `retry_non_idempotent` setters fill them in).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RequestOptions {
+    /// Send with this user's token (held by the client's token manager)
+    /// instead of the default user's.
+    pub as_user: Option<crate::base::types::UserId>,
+    /// Retry after a 5xx or a transport error although the endpoint is not
+    /// idempotent (see [`RetryPolicy::retry_non_idempotent`](crate::http::ratelimit::RetryPolicy::retry_non_idempotent)).
+    pub retry_non_idempotent: bool,
+}
+
+/// A request whose responses carry a cursor.
+pub trait Paginated: Endpoint + Clone + Unpin {
+    /// One item of a page.
+    type Item: Send + 'static;
+
+    /// Ask for the page after `cursor` (`None`: the first page).
+    fn set_cursor(&mut self, cursor: Option<String>);
+
+    /// Split a response into its items and the next cursor.
+    fn into_parts(output: Self::Output) -> (Vec<Self::Item>, Option<String>);
+}
+
+fn outgoing<E: Endpoint>(req: &E) -> Result<Outgoing<'static>> {
+    let meta = req.meta();
+    req.validate().map_err(|source| Error::InvalidRequest { endpoint: meta.id.to_owned(), source })?;
+    let mut query = Query::new();
+    req.query(&mut query);
+    let body = req.body().map_err(|e| Error::InvalidRequest {
+        endpoint: meta.id.to_owned(),
+        source: crate::base::error::InvalidParam { param: "body".into(), message: e.to_string() },
+    })?;
+    let options = req.options();
+    Ok(Outgoing {
+        endpoint: meta.id,
+        as_user: options.as_user.clone(),
+        retry_non_idempotent: options.retry_non_idempotent,
+        meta: Some(meta),
+        method: meta.method,
+        path: meta.path,
+        query,
+        body,
+    })
+}
+
+/// Send a generated request. Generated `send()` and `IntoFuture` call this.
+pub fn send<E: Endpoint>(req: E) -> ResponseFuture<E::Output> {
+    let meta = req.meta();
+    let span = tracing::info_span!("twitch.request", endpoint = meta.id, method = meta.method.as_str());
+    Box::pin(
+        async move {
+            let out = outgoing(&req)?;
+            let ok = req.client().execute(out).await?;
+            E::decode(&ok.body)
+        }
+        .instrument(span),
+    )
+}
+
+/// The request a generated builder would send, without sending it.
+pub fn prepare<E: Endpoint>(req: &E) -> Result<PreparedRequest> {
+    let out = outgoing(req)?;
+    Ok(PreparedRequest {
+        method: out.method,
+        url: req.client().url(out.path, &out.query),
+        body: out.body.map(|b| String::from_utf8_lossy(&b).into_owned()),
+    })
+}

@@ -1,0 +1,753 @@
+//! The token manager: the app token and several users' tokens, refreshed
+//! before they expire and once after a 401, one refresh at a time per token.
+//!
+//! Only Twitch's definitive answers make a token invalid: `validate`
+//! answering 401, then a refresh that the identity service refuses (400 or
+//! 401 from `oauth2/token`), or no refresh token to try. A transport error,
+//! a timeout or a 5xx never does: the token is kept, the failure logged,
+//! and it is tried again later. A token found invalid is reported once
+//! ([`TokenEvent::Invalid`]), dropped from the store, and every later
+//! request for its user fails at once with [`Error::TokenInvalid`] without
+//! any HTTP call, until the application adds a new token for the user.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Mutex, broadcast};
+
+use crate::base::error::{Error, Result};
+use crate::base::secret::AccessToken;
+use crate::base::types::{BoxFuture, UserId};
+use crate::http::client::{Client, ClientBuilder};
+use crate::http::credentials::TokenSource;
+use crate::identity::oauth::{AppToken, OAuth, OAuthError, UserToken};
+
+/// How long before expiry a token is refreshed.
+pub const REFRESH_MARGIN: Duration = Duration::from_secs(120);
+
+/// After a refresh failed for a reason that may pass, requests in the next
+/// second get that failure rather than try again at once: an outage of the
+/// identity service is not hammered with a refresh per request.
+pub const REFRESH_RETRY_DELAY: Duration = Duration::from_secs(1);
+
+pub use crate::http::credentials::{TokenEvent, TokenEvents};
+
+/// Where tokens are kept between runs. Every method is async, so a store
+/// may do I/O without blocking the executor (the file store moves its
+/// writes to a blocking thread).
+pub trait TokenStore: Send + Sync + 'static {
+    /// Every stored user token.
+    fn load(&self) -> BoxFuture<'_, Result<Vec<UserToken>>>;
+    /// Store this user's token, replacing the one stored for them.
+    fn save_user(&self, token: UserToken) -> BoxFuture<'_, Result<()>>;
+    /// Forget this user's token.
+    fn remove_user(&self, user: UserId) -> BoxFuture<'_, Result<()>>;
+}
+
+/// A JSON file, written atomically (temporary file, then rename) and
+/// readable by its owner only. Reads and writes run on tokio's blocking
+/// threads; writes are serialized, so the file ends with the latest state.
+#[derive(Debug, Clone)]
+pub struct JsonFileStore {
+    path: PathBuf,
+    /// The file's users once read; every change writes all of them.
+    cache: Arc<Mutex<Option<BTreeMap<UserId, UserToken>>>>,
+}
+
+#[derive(Serialize, Deserialize, Default)]
+struct StoreFile {
+    #[serde(default)]
+    users: Vec<UserToken>,
+}
+
+impl JsonFileStore {
+    /// A store at this path (created on first save).
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self { path: path.into(), cache: Arc::default() }
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
+    async fn blocking<T: Send + 'static>(&self, f: impl FnOnce(PathBuf) -> Result<T> + Send + 'static) -> Result<T> {
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || f(path))
+            .await
+            .map_err(|e| Error::TokenStore { location: self.path.display().to_string(), source: Box::new(e) })?
+    }
+
+    /// The cached users, read from the file the first time.
+    async fn users<'a>(
+        &self,
+        cache: &'a mut Option<BTreeMap<UserId, UserToken>>,
+    ) -> Result<&'a mut BTreeMap<UserId, UserToken>> {
+        if cache.is_none() {
+            let users = self.blocking(read_file).await?;
+            *cache = Some(users.into_iter().map(|u| (u.user_id.clone(), u)).collect());
+        }
+        Ok(cache.get_or_insert_with(BTreeMap::new))
+    }
+
+    async fn change(&self, f: impl FnOnce(&mut BTreeMap<UserId, UserToken>)) -> Result<()> {
+        let mut cache = self.cache.lock().await;
+        let users = self.users(&mut cache).await?;
+        let mut next = users.clone();
+        f(&mut next);
+        let body = StoreFile { users: next.values().cloned().collect() };
+        self.blocking(move |path| write_file(&path, &body)).await?;
+        // Only what reached the disk becomes the cached state.
+        *users = next;
+        Ok(())
+    }
+}
+
+fn io_error(path: &std::path::Path, e: impl std::error::Error + Send + Sync + 'static) -> Error {
+    Error::TokenStore { location: path.display().to_string(), source: Box::new(e) }
+}
+
+fn read_file(path: PathBuf) -> Result<Vec<UserToken>> {
+    match std::fs::read(&path) {
+        Ok(bytes) => {
+            let f: StoreFile = serde_json::from_slice(&bytes).map_err(|e| io_error(&path, e))?;
+            Ok(f.users)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(io_error(&path, e)),
+    }
+}
+
+fn write_file(path: &std::path::Path, file: &StoreFile) -> Result<()> {
+    use std::io::Write;
+    let body = serde_json::to_vec_pretty(file).map_err(|e| io_error(path, e))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| io_error(path, e))?;
+    }
+    let tmp = path.with_extension("tmp");
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(&tmp).map_err(|e| io_error(&tmp, e))?;
+    f.write_all(&body).and_then(|_| f.sync_all()).map_err(|e| io_error(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| io_error(path, e))
+}
+
+impl TokenStore for JsonFileStore {
+    fn load(&self) -> BoxFuture<'_, Result<Vec<UserToken>>> {
+        Box::pin(async move {
+            let mut cache = self.cache.lock().await;
+            Ok(self.users(&mut cache).await?.values().cloned().collect())
+        })
+    }
+
+    fn save_user(&self, token: UserToken) -> BoxFuture<'_, Result<()>> {
+        Box::pin(self.change(move |users| {
+            users.insert(token.user_id.clone(), token);
+        }))
+    }
+
+    fn remove_user(&self, user: UserId) -> BoxFuture<'_, Result<()>> {
+        Box::pin(self.change(move |users| {
+            users.remove(&user);
+        }))
+    }
+}
+
+/// Is this refusal of a refresh (or of client credentials) final? Only
+/// the identity service's 400 and 401 are; anything else may pass.
+fn refused_for_good(e: &Error) -> bool {
+    matches!(e, Error::OAuth(OAuthError::Rejected { status: 400 | 401, .. }))
+}
+
+/// A user's token and what is known about it.
+struct UserState {
+    token: UserToken,
+    /// Twitch refused the token for good: why.
+    invalid: Option<String>,
+    /// The last refresh attempt failed for a reason that may pass: what
+    /// went wrong and when, for callers that waited on that attempt.
+    last_failure: Option<(String, tokio::time::Instant)>,
+}
+
+impl UserState {
+    fn failed_recently(&self) -> bool {
+        self.last_failure.as_ref().is_some_and(|(_, at)| at.elapsed() < REFRESH_RETRY_DELAY)
+    }
+}
+
+struct UserSlot {
+    /// Held while refreshing: concurrent callers wait and then see the new
+    /// token, or the outcome of the attempt they waited on.
+    state: Mutex<UserState>,
+    /// Refresh attempts made; a caller that sees it change while it waited
+    /// shares that attempt's outcome instead of making another.
+    attempts: AtomicU64,
+    /// Mirrors `state.invalid.is_some()`, readable without the lock.
+    invalid: AtomicBool,
+}
+
+struct AppState {
+    token: Option<AppToken>,
+    invalid: Option<String>,
+    last_failure: Option<String>,
+}
+
+struct Inner {
+    oauth: OAuth,
+    app: Mutex<AppState>,
+    app_attempts: AtomicU64,
+    users: RwLock<BTreeMap<UserId, Arc<UserSlot>>>,
+    default_user: RwLock<Option<UserId>>,
+    store: Option<Arc<dyn TokenStore>>,
+    /// Users whose latest change the store has not taken yet (it failed):
+    /// retried with the next store operation.
+    unsaved: std::sync::Mutex<BTreeSet<UserId>>,
+    events: broadcast::Sender<TokenEvent>,
+    /// App tokens come from client credentials when the OAuth client has a secret.
+    fetch_app_tokens: bool,
+    /// An app token was handed in with `set_app_token`.
+    app_given: AtomicBool,
+}
+
+/// Holds and refreshes tokens; give it to
+/// [`ClientBuilder::token_manager`](crate::http::client::ClientBuilder::token_manager).
+/// Cheap to clone; clones share state.
+#[derive(Clone)]
+pub struct TokenManager {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for TokenManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenManager").field("oauth", &self.inner.oauth).field("users", &self.user_ids()).finish()
+    }
+}
+
+fn lock_read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(|p| p.into_inner())
+}
+
+fn lock_write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(|p| p.into_inner())
+}
+
+impl TokenManager {
+    /// A manager using this OAuth client. With a client secret it fetches
+    /// and renews the app token itself (client credentials).
+    pub fn new(oauth: OAuth) -> Self {
+        Self::build(oauth, None)
+    }
+
+    /// Like [`TokenManager::new`], loading users' tokens from `store` and
+    /// saving them there whenever they change.
+    pub async fn with_store(oauth: OAuth, store: impl TokenStore) -> Result<Self> {
+        let store: Arc<dyn TokenStore> = Arc::new(store);
+        let loaded = store.load().await?;
+        let m = Self::build(oauth, Some(store));
+        for t in loaded {
+            m.insert(t);
+        }
+        Ok(m)
+    }
+
+    fn build(oauth: OAuth, store: Option<Arc<dyn TokenStore>>) -> Self {
+        let fetch_app_tokens = oauth.has_secret();
+        let (events, _) = broadcast::channel(256);
+        Self {
+            inner: Arc::new(Inner {
+                oauth,
+                app: Mutex::new(AppState { token: None, invalid: None, last_failure: None }),
+                app_attempts: AtomicU64::new(0),
+                users: RwLock::new(BTreeMap::new()),
+                default_user: RwLock::new(None),
+                store,
+                unsaved: std::sync::Mutex::default(),
+                events,
+                fetch_app_tokens,
+                app_given: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    fn insert(&self, token: UserToken) {
+        let id = token.user_id.clone();
+        let slot = UserSlot {
+            state: Mutex::new(UserState { token, invalid: None, last_failure: None }),
+            attempts: AtomicU64::new(0),
+            invalid: AtomicBool::new(false),
+        };
+        lock_write(&self.inner.users).insert(id.clone(), Arc::new(slot));
+        let mut d = lock_write(&self.inner.default_user);
+        if d.is_none() {
+            *d = Some(id);
+        }
+    }
+
+    /// Add (or replace) a user's token; the first user added becomes the
+    /// default. A token that was found invalid is replaced, and requests for
+    /// the user work again. The token is held even if the store fails to
+    /// save it (the error says so, and the save is tried again later).
+    pub async fn add_user(&self, token: UserToken) -> Result<()> {
+        let id = token.user_id.clone();
+        self.insert(token.clone());
+        let _ = self.inner.events.send(TokenEvent::Added(id));
+        self.save(token).await
+    }
+
+    /// Forget a user's token here and in the store (after logging out or
+    /// revoking it, for example).
+    pub async fn remove_user(&self, user: &UserId) -> Result<()> {
+        lock_write(&self.inner.users).remove(user);
+        {
+            let mut d = lock_write(&self.inner.default_user);
+            if d.as_ref() == Some(user) {
+                *d = None;
+            }
+        }
+        self.unsaved().remove(user);
+        match &self.inner.store {
+            Some(store) => store.remove_user(user.clone()).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Use an app token you already have.
+    pub async fn set_app_token(&self, token: AppToken) {
+        let mut app = self.inner.app.lock().await;
+        *app = AppState { token: Some(token), invalid: None, last_failure: None };
+        self.inner.app_given.store(true, Ordering::Relaxed);
+        let _ = self.inner.events.send(TokenEvent::AppTokenRenewed);
+    }
+
+    /// Make this user the one requests use unless they name another.
+    pub fn set_default_user(&self, user: impl Into<UserId>) {
+        *lock_write(&self.inner.default_user) = Some(user.into());
+    }
+
+    /// The default user, if any.
+    pub fn default_user(&self) -> Option<UserId> {
+        lock_read(&self.inner.default_user).clone()
+    }
+
+    fn user_ids(&self) -> Vec<UserId> {
+        lock_read(&self.inner.users).keys().cloned().collect()
+    }
+
+    /// The users whose tokens are held and not known to be invalid.
+    pub fn users(&self) -> Vec<UserId> {
+        lock_read(&self.inner.users)
+            .iter()
+            .filter(|(_, s)| !s.invalid.load(Ordering::Acquire))
+            .map(|(u, _)| u.clone())
+            .collect()
+    }
+
+    /// The users whose tokens Twitch refused for good: they must authorize
+    /// again.
+    pub fn invalid_users(&self) -> Vec<UserId> {
+        lock_read(&self.inner.users)
+            .iter()
+            .filter(|(_, s)| s.invalid.load(Ordering::Acquire))
+            .map(|(u, _)| u.clone())
+            .collect()
+    }
+
+    /// Is there an app token, or a way to get one?
+    pub fn has_app_token(&self) -> bool {
+        self.inner.fetch_app_tokens || self.inner.app_given.load(Ordering::Relaxed)
+    }
+
+    /// Events: refreshed, added and invalid tokens.
+    pub fn subscribe(&self) -> TokenEvents {
+        self.inner.events.subscribe()
+    }
+
+    /// The scopes of a user's token, if held (also when it was found invalid).
+    pub async fn scopes(&self, user: &UserId) -> Option<Vec<String>> {
+        let slot = self.slot(user)?;
+        let st = slot.state.lock().await;
+        Some(st.token.scopes.clone())
+    }
+
+    fn slot(&self, user: &UserId) -> Option<Arc<UserSlot>> {
+        lock_read(&self.inner.users).get(user).cloned()
+    }
+
+    fn no_token(user: &UserId) -> Error {
+        Error::NoToken { user: Some(user.clone()) }
+    }
+
+    fn invalid(user: &UserId, why: &str) -> Error {
+        Error::TokenInvalid { user: Some(user.clone()), message: why.to_owned() }
+    }
+
+    /// A current access token for this user, refreshed first if it expires
+    /// soon. If that refresh fails for a reason that may pass while the
+    /// token has not expired yet, the token is used as it is.
+    pub async fn user_token(&self, user: &UserId) -> Result<AccessToken> {
+        let slot = self.slot(user).ok_or_else(|| Self::no_token(user))?;
+        let seen = slot.attempts.load(Ordering::Acquire);
+        let mut st = slot.state.lock().await;
+        if let Some(why) = &st.invalid {
+            return Err(Self::invalid(user, why));
+        }
+        if !(st.token.expires_within(REFRESH_MARGIN) && st.token.refresh_token.is_some()) {
+            return Ok(st.token.access_token.clone());
+        }
+        let outcome = if slot.attempts.load(Ordering::Acquire) != seen || st.failed_recently() {
+            // An attempt ran while this caller waited, or just before; it
+            // failed (else the token would not expire soon): not again now.
+            Err(self.shared_failure(user, &st))
+        } else {
+            self.refresh_locked(&slot, &mut st).await
+        };
+        match outcome {
+            Ok(()) => Ok(st.token.access_token.clone()),
+            Err(e @ Error::TokenInvalid { .. }) => Err(e),
+            Err(e) if !st.token.expires_within(Duration::ZERO) => {
+                tracing::warn!(user = %user, error = %e, "refreshing a token before it expires failed; using it as it is");
+                Ok(st.token.access_token.clone())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The token `rejected` was refused with a 401: refresh it, unless
+    /// another caller already did (or already tried). Returns the token to
+    /// retry with.
+    pub async fn user_token_after_401(&self, user: &UserId, rejected: &AccessToken) -> Result<AccessToken> {
+        let slot = self.slot(user).ok_or_else(|| Self::no_token(user))?;
+        let seen = slot.attempts.load(Ordering::Acquire);
+        let mut st = slot.state.lock().await;
+        if let Some(why) = &st.invalid {
+            return Err(Self::invalid(user, why));
+        }
+        if &st.token.access_token != rejected {
+            return Ok(st.token.access_token.clone());
+        }
+        if slot.attempts.load(Ordering::Acquire) != seen || st.failed_recently() {
+            return Err(self.shared_failure(user, &st));
+        }
+        if st.token.refresh_token.is_none() {
+            // Nothing to refresh with: the caller keeps its 401. Whether
+            // the token is dead is for `validate` to say.
+            return Ok(st.token.access_token.clone());
+        }
+        self.refresh_locked(&slot, &mut st).await?;
+        Ok(st.token.access_token.clone())
+    }
+
+    fn shared_failure(&self, user: &UserId, st: &UserState) -> Error {
+        match &st.invalid {
+            Some(why) => Self::invalid(user, why),
+            None => Error::RefreshFailed {
+                user: Some(user.clone()),
+                message: st.last_failure.as_ref().map_or_else(|| "the refresh failed".into(), |(m, _)| m.clone()),
+            },
+        }
+    }
+
+    /// Refresh with the slot's lock held. A definitive refusal marks the
+    /// user invalid (once); anything else keeps the token.
+    async fn refresh_locked(&self, slot: &UserSlot, st: &mut UserState) -> Result<()> {
+        slot.attempts.fetch_add(1, Ordering::AcqRel);
+        let user = st.token.user_id.clone();
+        match self.inner.oauth.refresh(&st.token).await {
+            Ok(fresh) => {
+                st.token = fresh;
+                st.last_failure = None;
+                let _ = self.inner.events.send(TokenEvent::Refreshed(user.clone()));
+                tracing::debug!(user = %user, "user token refreshed");
+                // Saved before the lock is released, so no caller gets a
+                // token the store has not seen (single-use refresh tokens).
+                if let Err(e) = self.save(st.token.clone()).await {
+                    tracing::warn!(user = %user, error = %e, "the refreshed token could not be stored; it is kept in memory and saved again later");
+                }
+                Ok(())
+            }
+            Err(e) if refused_for_good(&e) => {
+                let why = e.to_string();
+                self.mark_invalid(slot, st, why.clone()).await;
+                Err(Self::invalid(&user, &why))
+            }
+            Err(e) => {
+                tracing::warn!(user = %user, error = %e, "refreshing a token failed; it is kept and tried again later");
+                st.last_failure = Some((e.to_string(), tokio::time::Instant::now()));
+                Err(Error::RefreshFailed { user: Some(user), message: e.to_string() })
+            }
+        }
+    }
+
+    async fn mark_invalid(&self, slot: &UserSlot, st: &mut UserState, why: String) {
+        if st.invalid.is_some() {
+            return;
+        }
+        let user = st.token.user_id.clone();
+        tracing::warn!(user = %user, reason = %why, "a user's token is no longer valid; the user must authorize again");
+        st.invalid = Some(why);
+        slot.invalid.store(true, Ordering::Release);
+        let _ = self.inner.events.send(TokenEvent::Invalid(user.clone()));
+        self.unsaved().remove(&user);
+        if let Some(store) = &self.inner.store
+            && let Err(e) = store.remove_user(user.clone()).await
+        {
+            tracing::warn!(user = %user, error = %e, "could not remove an invalid token from the store");
+        }
+    }
+
+    fn unsaved(&self) -> std::sync::MutexGuard<'_, BTreeSet<UserId>> {
+        self.inner.unsaved.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Save one user's token, and retry the saves that failed before.
+    async fn save(&self, token: UserToken) -> Result<()> {
+        let Some(store) = &self.inner.store else { return Ok(()) };
+        let user = token.user_id.clone();
+        let result = store.save_user(token).await;
+        match &result {
+            Ok(()) => {
+                self.unsaved().remove(&user);
+                self.retry_unsaved(store).await;
+            }
+            Err(_) => {
+                self.unsaved().insert(user);
+            }
+        }
+        result
+    }
+
+    async fn retry_unsaved(&self, store: &Arc<dyn TokenStore>) {
+        let pending: Vec<UserId> = self.unsaved().iter().cloned().collect();
+        for user in pending {
+            let Some(slot) = self.slot(&user) else {
+                self.unsaved().remove(&user);
+                continue;
+            };
+            let token = slot.state.lock().await.token.clone();
+            if store.save_user(token).await.is_ok() {
+                self.unsaved().remove(&user);
+            }
+        }
+    }
+
+    /// A current app token, fetched or renewed when needed.
+    pub async fn app_token(&self) -> Result<AccessToken> {
+        let seen = self.inner.app_attempts.load(Ordering::Acquire);
+        let mut app = self.inner.app.lock().await;
+        if let Some(why) = &app.invalid {
+            return Err(Error::TokenInvalid { user: None, message: why.clone() });
+        }
+        let stale = app.token.as_ref().is_none_or(|a| a.expires_within(REFRESH_MARGIN));
+        if stale && self.inner.fetch_app_tokens {
+            let still_usable = app.token.as_ref().is_some_and(|a| !a.expires_within(Duration::ZERO));
+            let fetched = if self.inner.app_attempts.load(Ordering::Acquire) != seen {
+                Err(Error::RefreshFailed { user: None, message: app.last_failure.clone().unwrap_or_default() })
+            } else {
+                self.fetch_app_locked(&mut app).await
+            };
+            if let Err(e) = fetched
+                && !still_usable
+            {
+                return Err(e);
+            }
+        }
+        app.token.as_ref().map(|a| a.access_token.clone()).ok_or(Error::NoToken { user: None })
+    }
+
+    async fn fetch_app_locked(&self, app: &mut AppState) -> Result<()> {
+        self.inner.app_attempts.fetch_add(1, Ordering::AcqRel);
+        match self.inner.oauth.client_credentials().await {
+            Ok(t) => {
+                *app = AppState { token: Some(t), invalid: None, last_failure: None };
+                let _ = self.inner.events.send(TokenEvent::AppTokenRenewed);
+                Ok(())
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "fetching an app token failed");
+                app.last_failure = Some(e.to_string());
+                Err(e)
+            }
+        }
+    }
+
+    /// The app token was refused with a 401: fetch a new one unless another
+    /// caller already did (or already tried). An app token that was handed
+    /// in and cannot be renewed is marked invalid ([`TokenEvent::AppTokenInvalid`]).
+    pub async fn app_token_after_401(&self, rejected: &AccessToken) -> Result<AccessToken> {
+        let seen = self.inner.app_attempts.load(Ordering::Acquire);
+        let mut app = self.inner.app.lock().await;
+        if let Some(why) = &app.invalid {
+            return Err(Error::TokenInvalid { user: None, message: why.clone() });
+        }
+        let same = app.token.as_ref().is_some_and(|a| &a.access_token == rejected);
+        if same {
+            if self.inner.app_attempts.load(Ordering::Acquire) != seen {
+                return Err(Error::RefreshFailed { user: None, message: app.last_failure.clone().unwrap_or_default() });
+            }
+            if self.inner.fetch_app_tokens {
+                self.fetch_app_locked(&mut app).await?;
+            }
+            // Without a secret there is nothing to fetch: the caller keeps
+            // its 401, and validation decides whether the token is dead.
+        }
+        app.token.as_ref().map(|a| a.access_token.clone()).ok_or(Error::NoToken { user: None })
+    }
+
+    /// Validate every token now, as Twitch asks apps to do when they start
+    /// and hourly. A user token that `validate` refuses (401) is refreshed;
+    /// one whose refresh Twitch refuses too (or that has no refresh token)
+    /// is marked invalid, dropped from the store and reported as
+    /// [`TokenEvent::Invalid`]. Transport errors and 5xx change nothing:
+    /// they are logged, and the token is checked again next time. The app
+    /// token is validated too, and renewed (or reported) the same way.
+    pub async fn validate_all(&self) {
+        if let Some(store) = &self.inner.store {
+            self.retry_unsaved(store).await;
+        }
+        for user in self.user_ids() {
+            let Some(slot) = self.slot(&user) else { continue };
+            // Validated without the lock, so requests are not held up by it.
+            let token = {
+                let st = slot.state.lock().await;
+                if st.invalid.is_some() {
+                    continue;
+                }
+                st.token.access_token.clone()
+            };
+            match self.inner.oauth.validate(&token).await {
+                Ok(_) => {}
+                Err(Error::OAuth(OAuthError::Rejected { status: 401, message, .. })) => {
+                    let seen = slot.attempts.load(Ordering::Acquire);
+                    let mut st = slot.state.lock().await;
+                    // Refreshed (or judged) by someone else meanwhile.
+                    if st.invalid.is_some()
+                        || st.token.access_token != token
+                        || slot.attempts.load(Ordering::Acquire) != seen
+                    {
+                        continue;
+                    }
+                    if st.token.refresh_token.is_some() {
+                        // Refreshed, marked invalid, or kept: refresh_locked decides and logs.
+                        let _ = self.refresh_locked(&slot, &mut st).await;
+                    } else {
+                        self.mark_invalid(&slot, &mut st, format!("oauth2/validate answered 401: {message}")).await;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(user = %user, error = %e, "could not validate a token; it is kept and checked again next time");
+                }
+            }
+        }
+        self.validate_app().await;
+    }
+
+    async fn validate_app(&self) {
+        let token = {
+            let app = self.inner.app.lock().await;
+            match (&app.token, &app.invalid) {
+                (Some(t), None) => t.access_token.clone(),
+                _ => return,
+            }
+        };
+        match self.inner.oauth.validate(&token).await {
+            Ok(_) => {}
+            Err(Error::OAuth(OAuthError::Rejected { status: 401, message, .. })) => {
+                let mut app = self.inner.app.lock().await;
+                if app.token.as_ref().is_none_or(|t| t.access_token != token) || app.invalid.is_some() {
+                    return;
+                }
+                if self.inner.fetch_app_tokens {
+                    let _ = self.fetch_app_locked(&mut app).await;
+                } else {
+                    tracing::warn!(reason = %message, "the app token is no longer valid and there is no client secret to fetch another");
+                    app.invalid = Some(format!("oauth2/validate answered 401: {message}"));
+                    let _ = self.inner.events.send(TokenEvent::AppTokenInvalid);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not validate the app token; checked again next time"),
+        }
+    }
+
+    /// Run [`TokenManager::validate_all`] now and then every `every` (Twitch
+    /// asks for hourly) until the returned handle is aborted or the runtime
+    /// stops.
+    pub fn spawn_validation(&self, every: Duration) -> tokio::task::JoinHandle<()> {
+        let m = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                // The first tick is at once.
+                tick.tick().await;
+                m.validate_all().await;
+            }
+        })
+    }
+}
+
+impl TokenSource for TokenManager {
+    fn default_user(&self) -> Option<UserId> {
+        TokenManager::default_user(self)
+    }
+
+    fn scopes<'a>(&'a self, user: &'a UserId) -> BoxFuture<'a, Option<Vec<String>>> {
+        Box::pin(TokenManager::scopes(self, user))
+    }
+
+    fn user_token<'a>(&'a self, user: &'a UserId) -> BoxFuture<'a, Result<AccessToken>> {
+        Box::pin(TokenManager::user_token(self, user))
+    }
+
+    fn user_token_after_401<'a>(
+        &'a self,
+        user: &'a UserId,
+        rejected: &'a AccessToken,
+    ) -> BoxFuture<'a, Result<AccessToken>> {
+        Box::pin(TokenManager::user_token_after_401(self, user, rejected))
+    }
+
+    fn has_app_token(&self) -> bool {
+        TokenManager::has_app_token(self)
+    }
+
+    fn app_token(&self) -> BoxFuture<'_, Result<AccessToken>> {
+        Box::pin(TokenManager::app_token(self))
+    }
+
+    fn app_token_after_401<'a>(&'a self, rejected: &'a AccessToken) -> BoxFuture<'a, Result<AccessToken>> {
+        Box::pin(TokenManager::app_token_after_401(self, rejected))
+    }
+
+    fn events(&self) -> Option<TokenEvents> {
+        Some(self.subscribe())
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+impl<C: From<Client>> ClientBuilder<C> {
+    /// Take tokens from a [`TokenManager`]: user tokens (the default user,
+    /// or the one a request names with `as_user`) and the app token,
+    /// refreshed before expiry and once after a 401.
+    pub fn token_manager(self, manager: TokenManager) -> Self {
+        self.token_source(manager)
+    }
+}
+
+impl Client {
+    /// The token manager, if the client takes its tokens from one.
+    pub fn token_manager(&self) -> Option<&TokenManager> {
+        self.token_source()?.as_any().downcast_ref()
+    }
+}

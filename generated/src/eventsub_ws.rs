@@ -44,7 +44,7 @@ impl Client {
     /// ```
     pub fn eventsub_websocket(&self) -> SessionBuilder<Event> {
         let mut b = SessionBuilder::new(Arc::new(self.clone()), self.client_id(), self.eventsub_ws_url());
-        if let Some(user) = self.token_manager().and_then(|m| m.default_user()) {
+        if let Some(user) = self.token_source().and_then(|m| m.default_user()) {
             b = b.as_user(user);
         }
         b
@@ -157,7 +157,7 @@ impl EventSubApi for Client {
         })
     }
 
-    fn token_events(&self) -> Option<crate::tokens::TokenEvents> {
-        self.token_manager().map(|m| m.subscribe())
+    fn token_events(&self) -> Option<crate::TokenEvents> {
+        self.token_source().and_then(|s| s.events())
     }
 }

@@ -55,27 +55,70 @@ include!(concat!(env!("OUT_DIR"), "/lib.rs"));
 #[doc(hidden)]
 pub use twitch_runtime as __rt;
 
-#[cfg(all(feature = "helix", feature = "eventsub"))]
+/// Twitch's example payloads in [`meta`]'s descriptions: with the
+/// `examples` feature (the mock and the tests use them), `None` and empty
+/// otherwise, so they are not compiled into every program.
+#[cfg(feature = "examples")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __example {
+    ($e:expr) => {
+        Some($e)
+    };
+}
+#[cfg(not(feature = "examples"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __example {
+    ($e:expr) => {
+        None
+    };
+}
+#[cfg(feature = "examples")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __example_requests {
+    ($($e:expr),*) => {
+        &[$($e),*]
+    };
+}
+#[cfg(not(feature = "examples"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __example_requests {
+    ($($e:expr),*) => {
+        &[]
+    };
+}
+
+#[cfg(feature = "websocket")]
 mod eventsub_ws;
-#[cfg(all(feature = "helix", feature = "eventsub"))]
+#[cfg(feature = "websocket")]
 pub use eventsub_ws::{Session, SessionItem, ShardPool};
 
 /// EventSub over WebSocket: sessions, shard pools, their items and errors.
+#[cfg(feature = "websocket")]
 pub mod websocket {
     pub use twitch_runtime::websocket::*;
 }
 
 #[cfg(feature = "callback")]
 pub use twitch_runtime::callback;
-pub use twitch_runtime::{auth, reqwest, tls, tokens, webhook};
+#[cfg(feature = "webhook")]
+pub use twitch_runtime::webhook;
+#[cfg(feature = "oauth")]
+pub use twitch_runtime::{auth, tokens};
+pub use twitch_runtime::{reqwest, tls};
 
 /// Typed view of a user token's scopes.
+#[cfg(feature = "oauth")]
 pub trait TokenScopes {
     /// The granted scopes as [`Scope`]s; ones this crate does not know are
     /// kept as [`Scope::Unknown`].
     fn typed_scopes(&self) -> Vec<Scope>;
 }
 
+#[cfg(feature = "oauth")]
 impl TokenScopes for UserToken {
     fn typed_scopes(&self) -> Vec<Scope> {
         self.scopes.iter().map(|s| Scope::from(s.as_str())).collect()
@@ -85,12 +128,16 @@ impl TokenScopes for UserToken {
 #[cfg(feature = "eventsub")]
 pub use eventsub::Event;
 pub use twitch_runtime::{
-    AccessToken, AppToken, Backoff, BoxFuture, ClientSecret, DeviceCode, EndpointMeta, Error, IdClaims, IdToken,
-    InvalidParam, JsonFileStore, Method, Notification, OAuth, OAuthError, OidcClaims, Page, Paginator, ParamMeta,
-    PreparedRequest, RawJson, RawRequest, RawSubscription, RefreshToken, ResponseBody, ResponseFuture, ResponseShape,
-    Result, RetryPolicy, RuleKind, RuleMeta, Secret, SubscriptionInfo, SubscriptionMeta, SubscriptionTransport,
-    SubscriptionType, Timestamp, TimestampError, TokenEvent, TokenKind, TokenManager, TokenStore, UnknownEvent, UserId,
-    UserInfo, UserLogin, UserToken, Validation,
+    AccessToken, Backoff, BoxFuture, ClientSecret, EndpointMeta, Error, EventSubError, InvalidParam, Method,
+    Notification, OAuthError, Page, Paginator, ParamMeta, PreparedRequest, RawJson, RawRequest, RawSubscription,
+    RefreshToken, ResponseBody, ResponseFuture, ResponseShape, Result, RetryPolicy, RuleKind, RuleMeta, Secret,
+    SubscriptionInfo, SubscriptionMeta, SubscriptionTransport, SubscriptionType, Timestamp, TimestampError, TokenEvent,
+    TokenEvents, TokenKind, TokenSource, UnknownEvent, UserId, UserLogin,
+};
+#[cfg(feature = "oauth")]
+pub use twitch_runtime::{
+    AppToken, DeviceCode, IdClaims, IdToken, JsonFileStore, OAuth, OidcClaims, TokenManager, TokenStore, UserInfo,
+    UserToken, Validation,
 };
 
 /// Builds a [`Client`]: client id, token, base URLs, timeouts.

@@ -21,6 +21,7 @@
 mod base;
 pub mod eventsub;
 mod http;
+#[cfg(feature = "oauth")]
 mod identity;
 
 /// The HTTP client crate, re-exported: its types appear in this crate's API
@@ -31,13 +32,18 @@ mod identity;
 pub use reqwest;
 
 pub use base::{check, de, decode, query};
-pub use eventsub::{webhook, websocket};
+#[cfg(feature = "webhook")]
+pub use eventsub::webhook;
+#[cfg(feature = "websocket")]
+pub use eventsub::websocket;
 pub use http::{ratelimit, tls};
 #[cfg(feature = "callback")]
 pub use identity::callback;
+#[cfg(feature = "oauth")]
 pub use identity::tokens;
 
 /// OAuth against Twitch's identity service, and OpenID Connect on top of it.
+#[cfg(feature = "oauth")]
 pub mod auth {
     pub use crate::identity::oauth::*;
     pub use crate::identity::oidc;
@@ -57,6 +63,9 @@ pub use http::credentials::{TokenEvent, TokenEvents, TokenSource};
 pub use http::endpoint::{Endpoint, Paginated, RequestOptions, prepare, send};
 pub use http::pagination::{Page, Paginator};
 pub use http::ratelimit::RetryPolicy;
+#[cfg(feature = "oauth")]
 pub use identity::oauth::{AppToken, DeviceCode, OAuth, UserToken, Validation};
+#[cfg(feature = "oauth")]
 pub use identity::oidc::{IdClaims, IdToken, OidcClaims, UserInfo};
+#[cfg(feature = "oauth")]
 pub use identity::tokens::{JsonFileStore, TokenManager, TokenStore};

@@ -705,7 +705,7 @@ fn meta(ep: &Endpoint) -> TokenStream {
     let query = params(&ep.query);
     let body = params(&ep.body);
     let example = match &ep.example_response {
-        Some(e) => quote!(Some(#e)),
+        Some(e) => quote!(crate::__example!(#e)),
         None => quote!(None),
     };
     let requests = ep.example_requests.iter().map(|r| &r.raw);
@@ -736,7 +736,7 @@ fn meta(ep: &Endpoint) -> TokenStream {
             query: #query,
             body: #body,
             rules: &[#(#rules),*],
-            example_requests: &[#(#requests),*],
+            example_requests: crate::__example_requests!(#(#requests),*),
             example_response: #example,
         }
     }

@@ -67,7 +67,7 @@ fn meta(s: &Subscription) -> TokenStream {
     let batched = s.batched;
     let condition = s.condition.iter().map(|f| &f.wire);
     let example = match &s.example {
-        Some(e) => quote!(Some(#e)),
+        Some(e) => quote!(crate::__example!(#e)),
         None => quote!(None),
     };
     quote! {

@@ -140,6 +140,7 @@ impl Lenient {
     }
 
     /// A non-negative integer; a numeric string is read as its number.
+    #[cfg(feature = "websocket")]
     pub fn u64(&mut self, name: &str, v: Value) -> Option<u64> {
         let parsed = match &v {
             Value::Number(n) => n.as_u64(),

@@ -9,5 +9,6 @@ pub mod error;
 pub mod meta;
 pub mod query;
 pub mod secret;
+#[cfg(any(feature = "websocket", feature = "webhook"))]
 pub mod seen;
 pub mod types;

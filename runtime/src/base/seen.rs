@@ -17,6 +17,7 @@ impl SeenIds {
     }
 
     /// Was `id` recorded (and not forgotten yet)?
+    #[cfg(feature = "webhook")]
     pub fn contains(&self, id: &str) -> bool {
         self.set.contains(id)
     }

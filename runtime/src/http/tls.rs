@@ -28,13 +28,16 @@ fn tls_error(e: &str) -> Error {
     Error::Tls { message: e.to_owned() }
 }
 
-/// For HTTP clients: HTTP/2 and HTTP/1.1 offered by ALPN.
+/// For HTTP clients: HTTP/2 (with the `http2` feature) and HTTP/1.1
+/// offered by ALPN.
 fn http_config() -> Result<rustls::ClientConfig> {
     static CONFIG: OnceLock<std::result::Result<rustls::ClientConfig, String>> = OnceLock::new();
-    CONFIG.get_or_init(|| build(&[b"h2", b"http/1.1"])).clone().map_err(|e| tls_error(&e))
+    let alpn: &[&[u8]] = if cfg!(feature = "http2") { &[b"h2", b"http/1.1"] } else { &[b"http/1.1"] };
+    CONFIG.get_or_init(|| build(alpn)).clone().map_err(|e| tls_error(&e))
 }
 
 /// For WebSocket connections, which are HTTP/1.1 upgrades.
+#[cfg(feature = "websocket")]
 pub(crate) fn websocket_config() -> Result<Arc<rustls::ClientConfig>> {
     static CONFIG: OnceLock<std::result::Result<Arc<rustls::ClientConfig>, String>> = OnceLock::new();
     CONFIG.get_or_init(|| build(&[b"http/1.1"]).map(Arc::new)).clone().map_err(|e| tls_error(&e))

@@ -143,7 +143,7 @@ pub trait EventSubApi: Send + Sync + 'static {
 
     /// Events of the token manager holding the tokens these calls use, so
     /// sessions and pools learn when their token is refused for good.
-    fn token_events(&self) -> Option<crate::identity::tokens::TokenEvents> {
+    fn token_events(&self) -> Option<crate::http::credentials::TokenEvents> {
         None
     }
 }

@@ -20,11 +20,11 @@ use super::types::{
 };
 use crate::base::error::EventSubError;
 use crate::base::error::{Error, Result};
+use crate::base::seen::SeenIds;
 use crate::base::types::UserId;
 use crate::base::types::{Backoff, BoxFuture};
 use crate::eventsub::decode::{EventPayload, SubscriptionInfo};
-use crate::eventsub::webhook::SeenIds;
-use crate::identity::tokens::TokenEvent;
+use crate::http::credentials::TokenEvent;
 
 /// How long the old socket of a handover is read after its close frame was
 /// sent, for notifications Twitch wrote on it just before the new welcome.

@@ -23,10 +23,10 @@ use super::engine::{self, Command, Config, Current, Emit, Engine, Hooks};
 use super::types::{OnTokenInvalid, Recovered, SessionItem, TokenInvalidated, lock};
 use crate::base::error::EventSubError;
 use crate::base::error::{Error, Result};
+use crate::base::seen::SeenIds;
 use crate::base::types::{Backoff, BoxFuture};
 use crate::eventsub::decode::{EventPayload, SubscriptionInfo};
-use crate::eventsub::webhook::SeenIds;
-use crate::identity::tokens::TokenEvent;
+use crate::http::credentials::TokenEvent;
 
 /// Most shards sent in one update call.
 const MAX_BATCH: usize = 100;

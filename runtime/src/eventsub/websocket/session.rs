@@ -16,10 +16,10 @@ use super::types::{
 };
 use crate::base::error::EventSubError;
 use crate::base::error::{Error, Result};
+use crate::base::seen::SeenIds;
 use crate::base::types::UserId;
 use crate::base::types::{Backoff, BoxFuture};
 use crate::eventsub::decode::{EventPayload, SubscriptionInfo, SubscriptionType};
-use crate::eventsub::webhook::SeenIds;
 
 /// A subscription as the session will create it again after a loss.
 #[derive(Debug, Clone)]

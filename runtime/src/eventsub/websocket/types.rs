@@ -280,8 +280,8 @@ pub enum OnTokenInvalid {
     #[default]
     End,
     /// Wait until the application adds a new token for the user
-    /// ([`TokenManager::add_user`](crate::identity::tokens::TokenManager::add_user); for a
-    /// pool, [`TokenManager::set_app_token`](crate::identity::tokens::TokenManager::set_app_token)),
+    /// ([`TokenManager::add_user`](crate::TokenManager::add_user); for a
+    /// pool, [`TokenManager::set_app_token`](crate::TokenManager::set_app_token)),
     /// then connect again and re-create the subscriptions (or re-attach the
     /// shards), yielding `Recovered` as after any loss.
     WaitForNewToken,

@@ -7,10 +7,16 @@
 //!
 //! `generated/build.rs`, the snapshot tests and `twitch-codegen --check` all
 //! call [`generate`], so a snapshot is byte for byte what users compile.
+//!
+//! What only maintainers use (the audit against Twitch's pages, the
+//! examples check, the example tests, the command line) is behind the
+//! `maintainer` feature, so a user's build script compiles none of it.
 
+#[cfg(feature = "maintainer")]
 pub mod audit;
 pub mod diag;
 pub mod emit;
+#[cfg(feature = "maintainer")]
 pub mod examples_check;
 pub mod load;
 pub mod model;
@@ -65,6 +71,7 @@ pub fn generate_from(files: &[load::SchemaFile]) -> Result<Generated, Diagnostic
     render::render(&schema)
 }
 
+#[cfg(feature = "maintainer")]
 /// Everything `--check` reports: parse errors, validation errors and
 /// examples that do not match their models, all at once, sorted.
 pub fn check_all(schema_dir: &Path) -> Diagnostics {
@@ -84,6 +91,7 @@ pub fn check(schema_dir: &Path) -> Result<model::Schema, Diagnostics> {
     Ok(model::build(&files))
 }
 
+#[cfg(feature = "maintainer")]
 /// Rust source for the test crate built from the schema's examples: strict
 /// decoding of every example response and notification, and every example
 /// request rebuilt through the generated builder. See [`emit::examples`].
@@ -100,6 +108,7 @@ pub fn example_tests(schema_dir: &Path) -> Result<ExampleTests, Diagnostics> {
     Ok(ExampleTests { decodes: file(&decodes)?, requests: file(&requests)? })
 }
 
+#[cfg(feature = "maintainer")]
 /// The two files [`example_tests`] writes.
 #[derive(Debug, Clone)]
 pub struct ExampleTests {

@@ -11,6 +11,7 @@ use crate::model::{Field, Schema, Ty};
 
 pub mod endpoint;
 pub mod event;
+#[cfg(feature = "maintainer")]
 pub mod examples;
 pub mod meta;
 pub mod model;

@@ -431,6 +431,83 @@ impl<'de> Deserialize<'de> for Timestamp {
     }
 }
 
+impl TimestampError {
+    fn out_of_range(what: &str) -> Self {
+        Self(format!("{what} is outside 0000-01-01T00:00:00Z..=9999-12-31T23:59:59.999999999Z"))
+    }
+}
+
+/// To and from `chrono::DateTime` (feature `chrono`). Every `Timestamp`
+/// converts; a `DateTime` outside years 0 to 9999 (in UTC) does not.
+#[cfg(feature = "chrono")]
+mod chrono_interop {
+    use super::{Timestamp, TimestampError};
+
+    impl From<Timestamp> for chrono::DateTime<chrono::Utc> {
+        fn from(t: Timestamp) -> Self {
+            chrono::DateTime::from_timestamp(t.secs, t.nanos).expect("every Timestamp is in chrono's range")
+        }
+    }
+
+    impl<Tz: chrono::TimeZone> TryFrom<chrono::DateTime<Tz>> for Timestamp {
+        type Error = TimestampError;
+        fn try_from(d: chrono::DateTime<Tz>) -> Result<Self, TimestampError> {
+            Timestamp::from_unix(d.timestamp(), d.timestamp_subsec_nanos())
+                .ok_or_else(|| TimestampError::out_of_range(&d.to_utc().to_rfc3339()))
+        }
+    }
+}
+
+/// To and from `time::OffsetDateTime` (feature `time`). Every `Timestamp`
+/// converts; an `OffsetDateTime` outside years 0 to 9999 (in UTC) does not.
+#[cfg(feature = "time")]
+mod time_interop {
+    use super::{Timestamp, TimestampError};
+
+    impl From<Timestamp> for time::OffsetDateTime {
+        fn from(t: Timestamp) -> Self {
+            let nanos = i128::from(t.secs) * 1_000_000_000 + i128::from(t.nanos);
+            time::OffsetDateTime::from_unix_timestamp_nanos(nanos).expect("every Timestamp is in time's range")
+        }
+    }
+
+    impl TryFrom<time::OffsetDateTime> for Timestamp {
+        type Error = TimestampError;
+        fn try_from(d: time::OffsetDateTime) -> Result<Self, TimestampError> {
+            Timestamp::from_unix(d.unix_timestamp(), d.nanosecond())
+                .ok_or_else(|| TimestampError::out_of_range(&d.to_string()))
+        }
+    }
+}
+
+/// To and from `jiff::Timestamp` (feature `jiff`). jiff's range ends a day
+/// before 9999-12-31 ends, so the last hours of [`Timestamp::MAX`]'s year do
+/// not convert; a `jiff::Timestamp` before year 0 does not convert back.
+#[cfg(feature = "jiff")]
+mod jiff_interop {
+    use super::{Timestamp, TimestampError};
+
+    impl TryFrom<Timestamp> for jiff::Timestamp {
+        type Error = TimestampError;
+        fn try_from(t: Timestamp) -> Result<Self, TimestampError> {
+            let nanos = i128::from(t.secs) * 1_000_000_000 + i128::from(t.nanos);
+            jiff::Timestamp::from_nanosecond(nanos).map_err(|_| TimestampError(format!("{t} is outside jiff's range")))
+        }
+    }
+
+    impl TryFrom<jiff::Timestamp> for Timestamp {
+        type Error = TimestampError;
+        fn try_from(t: jiff::Timestamp) -> Result<Self, TimestampError> {
+            // jiff signs the fraction like the seconds; ours counts up from the second before.
+            let nanos = t.as_nanosecond();
+            let secs = i64::try_from(nanos.div_euclid(1_000_000_000))
+                .map_err(|_| TimestampError::out_of_range(&t.to_string()))?;
+            let frac = nanos.rem_euclid(1_000_000_000) as u32;
+            Timestamp::from_unix(secs, frac).ok_or_else(|| TimestampError::out_of_range(&t.to_string()))
+        }
+    }
+}
+
 impl crate::base::query::ToQuery for Timestamp {
     fn to_query(&self) -> Cow<'_, str> {
         Cow::Owned(self.to_string())

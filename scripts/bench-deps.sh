@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# What a user's clean build costs, side by side with the peer crate in the
+# same run: a program with an empty `main` depending on
+#   - twitch with default features,
+#   - twitch with `helix` only,
+#   - twitch with `eventsub` only,
+#   - twitch_api 0.8 with helix, eventsub, client and reqwest (the peer),
+# each built from nothing (its own target directory), release, ROUNDS times
+# with the builds taking turns, so every figure saw the same machine.
+# Prints wall time and peak memory per build, the ratios to the peer, and
+# the generator's share of the default build (from `cargo build --timings`).
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+rounds=${ROUNDS:-2}
+work=${BENCH_DIR:-/tmp/twitch-bench-deps}
+rm -rf "$work"
+mkdir -p "$work"
+
+project() { # name, dependency line
+  mkdir -p "$work/$1/src"
+  printf 'fn main() {}\n' > "$work/$1/src/main.rs"
+  cat > "$work/$1/Cargo.toml" <<EOF
+[package]
+name = "bench-$1"
+version = "0.0.0"
+edition = "2024"
+
+[dependencies]
+$2
+
+[workspace]
+EOF
+}
+
+project twitch-default "twitch = { path = \"$repo/generated\" }"
+project twitch-helix "twitch = { path = \"$repo/generated\", default-features = false, features = [\"helix\"] }"
+project twitch-eventsub "twitch = { path = \"$repo/generated\", default-features = false, features = [\"eventsub\"] }"
+project twitch-api "twitch_api = { version = \"0.8\", features = [\"helix\", \"eventsub\", \"client\", \"reqwest\"] }"
+
+names=(twitch-default twitch-helix twitch-eventsub twitch-api)
+for n in "${names[@]}"; do
+  # Resolve and download first, so the timed builds do no network I/O.
+  (cd "$work/$n" && cargo fetch -q)
+done
+
+echo "machine: $(nproc) cores, rustc $(rustc --version | cut -d' ' -f2)"
+declare -A best mem
+for round in $(seq "$rounds"); do
+  for n in "${names[@]}"; do
+    rm -rf "$work/$n/target"
+    log=$(mktemp)
+    t0=$(date +%s.%N)
+    (cd "$work/$n" && /usr/bin/time -v -o "$log" cargo build -q --release)
+    t1=$(date +%s.%N)
+    s=$(awk "BEGIN { printf \"%.1f\", $t1 - $t0 }")
+    m=$(awk '/Maximum resident/ { printf "%.0f", $6 / 1024 }' "$log")
+    rm -f "$log"
+    echo "round $round  $n: $s s, peak $m MiB"
+    if [ -z "${best[$n]:-}" ] || awk "BEGIN { exit !($s < ${best[$n]}) }"; then best[$n]=$s; mem[$n]=$m; fi
+  done
+done
+
+echo
+echo "best of $rounds (wall time, peak memory of one compiler process or build script):"
+for n in "${names[@]}"; do
+  ratio=$(awk "BEGIN { printf \"%.2f\", ${best[$n]} / ${best[twitch-api]} }")
+  echo "  $n: ${best[$n]} s, ${mem[$n]} MiB, ${ratio}x twitch_api"
+done
+
+# The generator's share of the default build: its dependencies (the crates
+# the rest of the build does not use, and the second, build-time copy of
+# those it shares with the runtime), its own compilation, and the build
+# script's compilation and run.
+cd "$work/twitch-default"
+rm -rf target
+cargo build -q --release --timings >/dev/null 2>&1
+report=$(ls target/cargo-timings/cargo-timing-*.html | head -1)
+gen_tree=$(cargo tree -q -p twitch-codegen --no-default-features -e normal --prefix none --manifest-path "$repo/Cargo.toml" | awk '{print $1}' | sort -u | tr '\n' ' ')
+python3 - "$report" "$gen_tree" <<'PY'
+import json, re, sys
+from collections import defaultdict
+html = open(sys.argv[1]).read()
+gen_tree = set(sys.argv[2].split())
+units = json.loads(re.search(r"const UNIT_DATA = (\[.*?\]);", html, re.S).group(1))
+by_name = defaultdict(list)
+for u in units:
+    if u["name"] != "twitch":
+        by_name[u["name"]].append(u)
+gen = []
+for name in gen_tree:
+    copies = by_name.get(name, [])
+    if name == "twitch-codegen" or len(copies) == 1:
+        # Only the generator needs it, or (proc-macro2, syn) serde's derive needs it too.
+        gen += copies if name == "twitch-codegen" or name not in ("proc-macro2", "quote", "syn", "unicode-ident") else []
+    elif len(copies) > 1:
+        # Built twice: for the program and, for the generator, for the build machine.
+        gen.append(min(copies, key=lambda u: u["duration"]))
+script = [u for u in units if u["name"] == "twitch" and "build-script" in u["target"]]
+gsum = sum(u["duration"] for u in gen + script)
+total = sum(u["duration"] for u in units)
+run_end = max((u["start"] + u["duration"] for u in script), default=0)
+wall = max(u["start"] + u["duration"] for u in units)
+print(f"generator's share of the default build: {gsum:.1f} s of {total:.1f} s of compile time ({100 * gsum / total:.0f}%)")
+print(f"  its build script (compile {sum(u['duration'] for u in script if 'run' not in u['target']):.1f} s, run {sum(u['duration'] for u in script if 'run' in u['target']):.1f} s) finished at {run_end:.1f} s of {wall:.1f} s wall time")
+print(f"  its crates: {', '.join(sorted(set(u['name'] for u in gen)))}")
+PY

@@ -525,3 +525,40 @@ async fn store_and_token_failures_are_typed() {
     assert!(matches!(m.user_token(&"9".into()).await, Err(Error::NoToken { user: Some(u) }) if u == "9"));
     assert!(matches!(m.app_token().await, Err(Error::NoToken { user: None })));
 }
+
+/// The file store's writes run off the executor. Its temporary file is made
+/// a FIFO here, so the write blocks until a reader opens it; the reader is
+/// started by another task of the same single-threaded runtime. Were the
+/// write done on the executor, that task could never run and the save
+/// would hang; done on a blocking thread, it finishes.
+#[cfg(unix)]
+#[test]
+fn the_file_store_writes_off_the_executor() {
+    let dir = std::env::temp_dir().join(format!("twitch-fifo-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("tokens.json");
+    let fifo = path.with_extension("tmp");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo is needed for this test");
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async move {
+            let store = JsonFileStore::new(&path);
+            let reader = tokio::spawn(async move {
+                // Runs only if the executor is free while the save waits.
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                std::thread::spawn(move || std::fs::read(&fifo).map(|b| b.len()))
+            });
+            let saved = twitch::TokenStore::save_user(&store, user("token-1", "refresh-1")).await;
+            let read = reader.await.unwrap().join().unwrap();
+            let _ = done_tx.send((saved.is_ok(), read.map_err(|e| e.to_string())));
+        });
+    });
+    let (_, read) = done_rx
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("the save blocked the executor: the reader task never ran");
+    assert!(read.is_ok_and(|n| n > 0), "the store wrote its file through the FIFO");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -431,6 +431,7 @@ impl<'de> Deserialize<'de> for Timestamp {
     }
 }
 
+#[cfg(any(feature = "chrono", feature = "time", feature = "jiff"))]
 impl TimestampError {
     fn out_of_range(what: &str) -> Self {
         Self(format!("{what} is outside 0000-01-01T00:00:00Z..=9999-12-31T23:59:59.999999999Z"))

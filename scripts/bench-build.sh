@@ -34,6 +34,7 @@ rm -f "$log"
 
 # What the area features save: the crate alone with each set.
 for features in "helix,eventsub" helix eventsub ""; do
+  # (the default features add the runtime's OAuth, WebSocket, webhook and HTTP/2 parts)
   cargo build -q --release -p twitch --no-default-features --features "$features" --target-dir "$target"
   touch generated/build.rs
   t0=$(now); cargo build -q --release -p twitch --no-default-features --features "$features" --target-dir "$target"; t1=$(now)

@@ -82,14 +82,17 @@ done
 # script's compilation and run.
 cd "$work/twitch-default"
 rm -rf target
-cargo build -q --release --timings >/dev/null 2>&1
+cargo build -q --release --timings
 report=$(ls target/cargo-timings/cargo-timing-*.html | head -1)
 gen_tree=$(cargo tree -q -p twitch-codegen --no-default-features -e normal --prefix none --manifest-path "$repo/Cargo.toml" | awk '{print $1}' | sort -u | tr '\n' ' ')
-python3 - "$report" "$gen_tree" <<'PY'
+# What the rest of the build needs anyway (the runtime with its proc macros).
+rest_tree=$(cargo tree -q -p twitch-runtime -e normal,build --prefix none --manifest-path "$repo/Cargo.toml" | awk '{print $1}' | sort -u | tr '\n' ' ')
+python3 - "$report" "$gen_tree" "$rest_tree" <<'PY'
 import json, re, sys
 from collections import defaultdict
 html = open(sys.argv[1]).read()
 gen_tree = set(sys.argv[2].split())
+rest_tree = set(sys.argv[3].split())
 units = json.loads(re.search(r"const UNIT_DATA = (\[.*?\]);", html, re.S).group(1))
 by_name = defaultdict(list)
 for u in units:
@@ -98,11 +101,12 @@ for u in units:
 gen = []
 for name in gen_tree:
     copies = by_name.get(name, [])
-    if name == "twitch-codegen" or len(copies) == 1:
-        # Only the generator needs it, or (proc-macro2, syn) serde's derive needs it too.
-        gen += copies if name == "twitch-codegen" or name not in ("proc-macro2", "quote", "syn", "unicode-ident") else []
+    if name == "twitch-codegen" or name not in rest_tree:
+        # Only the generator needs it.
+        gen += copies
     elif len(copies) > 1:
-        # Built twice: for the program and, for the generator, for the build machine.
+        # Built twice: for the program and, unoptimised, for the build
+        # script; the second copy is the generator's.
         gen.append(min(copies, key=lambda u: u["duration"]))
 script = [u for u in units if u["name"] == "twitch" and "build-script" in u["target"]]
 gsum = sum(u["duration"] for u in gen + script)

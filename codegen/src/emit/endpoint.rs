@@ -3,7 +3,7 @@
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
-use super::{doc, field_ty, ident, named, scopes_text, setter_arg, setter_conv, ty};
+use super::{deprecated, doc, field_ty, ident, named, scopes_text, setter_arg, setter_conv, ty};
 use crate::model::{Endpoint, Field, RuleKind, Schema, Shape, Ty};
 
 /// Everything generated for one endpoint:
@@ -23,6 +23,7 @@ pub fn endpoint(schema: &Schema, ep: &Endpoint, from: &[String]) -> TokenStream 
     let fn_name = ident(&ep.fn_name);
     let output = output_ty(schema, ep, from);
     let docs = doc(&endpoint_doc(ep));
+    let dep = deprecated(ep.deprecated.as_deref());
     let method_doc = doc(&format!(
         "{}\n\n`{} /helix{}`; see [`{}`] for the parameters and [Twitch's reference]({}).",
         ep.summary,
@@ -173,12 +174,14 @@ pub fn endpoint(schema: &Schema, ep: &Endpoint, from: &[String]) -> TokenStream 
     quote! {
         impl crate::Client {
             #method_doc
+            #dep
             pub fn #fn_name(&self, #(#req_args),*) -> #name {
                 #name::new(crate::__rt::Client::clone(self), #(#req_names),*)
             }
         }
 
         #docs
+        #dep
         #[derive(Debug, Clone)]
         #[must_use = "a request does nothing until it is sent"]
         pub struct #name {
@@ -385,11 +388,19 @@ fn setter(schema: &Schema, f: &Field, from: &[String], body: bool) -> TokenStrea
         text.push_str(&format!("\n\nDeprecated by Twitch: {d}"));
     }
     let d = doc(&text);
+    let d = {
+        let dep = deprecated(f.deprecated.as_deref());
+        quote!(#d #dep)
+    };
     if f.repeat.is_some() {
         let t = setter_arg(schema, &f.ty, from);
         let conv = setter_conv(&f.ty, &v);
         let plural = format_ident!("{}", plural(&f.rust));
         let plural_doc = doc(&format!("Add several values of [`Self::{}`] at once.", f.rust));
+        let plural_doc = {
+            let dep = deprecated(f.deprecated.as_deref());
+            quote!(#plural_doc #dep)
+        };
         let item = format_ident!("item");
         let conv_item = setter_conv(&f.ty, &item);
         return quote! {

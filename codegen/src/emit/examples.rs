@@ -85,13 +85,15 @@ pub fn example_tests(schema: &Schema) -> (TokenStream, TokenStream) {
     }
     let decodes = quote! {
         /// Decode every example strictly; `check` gets the item id and the outcome.
+        // Twitch's examples include endpoints and fields it deprecated.
+        #[allow(deprecated)]
         fn decode_examples(check: &mut dyn FnMut(&str, Result<(), String>)) {
             #(#decodes)*
         }
     };
     let requests = quote! {
         /// Every example request, and what the generated builder made of it.
-        #[allow(clippy::vec_init_then_push)]
+        #[allow(clippy::vec_init_then_push, deprecated)]
         pub fn example_requests() -> Vec<ExampleCase> {
             let mut cases = Vec::new();
             #(#requests)*

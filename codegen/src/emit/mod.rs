@@ -24,6 +24,19 @@ pub fn ident(s: &str) -> Ident {
 
 /// `#[doc = "..."]` lines for a text; each line gets a leading space so the
 /// rendered comment reads `/// text`.
+/// `#[deprecated(note = ..)]` when the schema marks the item deprecated:
+/// users see the warning where they name it (the crate itself allows its
+/// own uses).
+pub fn deprecated(note: Option<&str>) -> TokenStream {
+    match note {
+        Some(n) => {
+            let n = format!("deprecated by Twitch: {n}");
+            quote::quote!(#[deprecated(note = #n)])
+        }
+        None => TokenStream::new(),
+    }
+}
+
 pub fn doc(text: &str) -> TokenStream {
     let lines: Vec<String> = text.trim().lines().map(|l| format!(" {}", l.trim_end())).collect();
     quote! { #( #[doc = #lines] )* }

@@ -39,6 +39,7 @@ fn struct_field(schema: &Schema, f: &Field, from: &[String]) -> TokenStream {
         docs.push_str(&format!("\n\nDeprecated by Twitch: {d}"));
     }
     let docs = doc(&docs);
+    let dep = super::deprecated(f.deprecated.as_deref());
     let rename = if f.rust != f.wire {
         let w = &f.wire;
         quote!(#[serde(rename = #w)])
@@ -64,6 +65,7 @@ fn struct_field(schema: &Schema, f: &Field, from: &[String]) -> TokenStream {
     };
     quote! {
         #docs
+        #dep
         #rename
         #serde_attr
         pub #name: #t,
@@ -96,6 +98,8 @@ fn constructor(schema: &Schema, m: &Model, from: &[String]) -> TokenStream {
     let setters = m.fields.iter().filter(|f| f.option || f.ty.is_vec()).map(|f| {
         let n = ident(&f.rust);
         let d = doc(&f.doc);
+        let dep = super::deprecated(f.deprecated.as_deref());
+        let d = quote!(#d #dep);
         let v = format_ident!("value");
         match &f.ty {
             Ty::Vec(inner) if !f.option => {
@@ -145,7 +149,12 @@ pub fn string_enum(e: &Enum) -> TokenStream {
     let docs = doc(&e.doc);
     let variants = e.values.iter().map(|v| {
         let id = format_ident!("{}", v.rust);
-        let d = doc(&format!("{} (`{}`)", v.doc, v.wire.escape_default()));
+        // An empty code span renders as two backticks: say what the value is.
+        let d = if v.wire.is_empty() {
+            doc(&format!("{} (the empty string)", v.doc))
+        } else {
+            doc(&format!("{} (`{}`)", v.doc, v.wire.escape_default()))
+        };
         quote!(#d #id,)
     });
     let to_str = e.values.iter().map(|v| {

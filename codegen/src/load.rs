@@ -213,6 +213,10 @@ pub struct SubscriptionDef {
     pub version: String,
     /// Twitch's title, e.g. `Channel Follow`.
     pub name: String,
+    /// The Rust name without the version, where the one made from the type
+    /// reads badly (`ChannelPointsCustomRewardAdd`, not
+    /// `ChannelChannelPointsCustomRewardAdd`).
+    pub rust_name: Option<String>,
     pub summary: String,
     #[serde(default)]
     pub scopes: Vec<Vec<String>>,

@@ -280,9 +280,10 @@ pub fn is_keyword(s: &str) -> bool {
     KEYWORDS.contains(&s)
 }
 
-/// `get-users` → `GetUsers`.
+/// `get-users` → `GetUsers`; `get-eventsub-subscriptions` →
+/// `GetEventSubSubscriptions` (Twitch's spelling of the product).
 pub fn type_name_of_id(id: &str) -> String {
-    id.to_upper_camel_case()
+    id.split('-').map(|w| if w == "eventsub" { "EventSub".to_owned() } else { w.to_upper_camel_case() }).collect()
 }
 
 /// `get-users` → `get_users`.
@@ -291,8 +292,9 @@ pub fn fn_name_of_id(id: &str) -> String {
 }
 
 /// `channel.follow`, `2` → `ChannelFollowV2`; version `beta` → `…Beta`.
-pub fn subscription_type_name(ty: &str, version: &str) -> String {
-    let base = ty.replace('.', "_").to_upper_camel_case();
+/// A `rust_name` from the schema replaces the part made from the type.
+pub fn subscription_type_name(ty: &str, version: &str, rust_name: Option<&str>) -> String {
+    let base = rust_name.map_or_else(|| ty.replace('.', "_").to_upper_camel_case(), str::to_owned);
     if version.chars().all(|c| c.is_ascii_digit()) {
         format!("{base}V{version}")
     } else {
@@ -455,7 +457,7 @@ pub fn build(files: &[SchemaFile]) -> Schema {
         for s in &doc.subscriptions {
             let line = s.referenced.line() as usize;
             let s = &s.value;
-            let type_name = subscription_type_name(&s.ty, &s.version);
+            let type_name = subscription_type_name(&s.ty, &s.version, s.rust_name.as_deref());
             let condition = fields(&s.condition, &mut m.models, Mode::Condition);
             m.models.push(Model {
                 name: type_name.clone(),

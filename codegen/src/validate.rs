@@ -77,8 +77,9 @@ pub fn validate(files: &[SchemaFile]) -> Result<(), Diagnostics> {
             inline_names(&v.condition, &mut |n, l| define(&mut cx, n, l));
             inline_names(&v.event_fields, &mut |n, l| define(&mut cx, n, l));
             if !v.event_fields.is_empty() {
-                let name =
-                    v.event.clone().unwrap_or_else(|| format!("{}Event", subscription_type_name(&v.ty, &v.version)));
+                let name = v.event.clone().unwrap_or_else(|| {
+                    format!("{}Event", subscription_type_name(&v.ty, &v.version, v.rust_name.as_deref()))
+                });
                 define(&mut cx, &name, s.referenced.line());
             }
         }
@@ -306,8 +307,12 @@ pub fn validate(files: &[SchemaFile]) -> Result<(), Diagnostics> {
             if v.version.is_empty() {
                 cx.err(line, &item, "version is empty");
             }
-            let type_name = subscription_type_name(&v.ty, &v.version);
-            if !v.ty.is_empty() && !v.version.is_empty() && !is_ident(&type_name) {
+            let type_name = subscription_type_name(&v.ty, &v.version, v.rust_name.as_deref());
+            if let Some(r) = &v.rust_name {
+                if !is_ident(r) || !r.starts_with(|c: char| c.is_ascii_uppercase()) {
+                    cx.err(line, &item, format!("rust_name '{r}' is not a PascalCase Rust name"));
+                }
+            } else if !v.ty.is_empty() && !v.version.is_empty() && !is_ident(&type_name) {
                 cx.err(line, &item, format!("type and version give '{type_name}', which is not a Rust name"));
             }
             if let (Some(name), false) = (&v.event, v.event_fields.is_empty()) {

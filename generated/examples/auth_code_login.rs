@@ -12,16 +12,14 @@
 use std::time::Duration;
 
 use twitch::callback::{CallbackServer, login};
-use twitch::{ClientSecret, JsonFileStore, OAuth, TokenManager};
+use twitch::{JsonFileStore, OAuth, TokenManager};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let client_id = std::env::var("TWITCH_CLIENT_ID").map_err(|_| "set TWITCH_CLIENT_ID")?;
-    let secret = std::env::var("TWITCH_CLIENT_SECRET").map_err(|_| "set TWITCH_CLIENT_SECRET")?;
-    let mut oauth = OAuth::new(client_id, Some(ClientSecret::new(secret)));
-    if let Ok(url) = std::env::var("TWITCH_AUTH_URL") {
-        oauth = oauth.auth_url(url);
-    }
+    // A confidential client: TWITCH_CLIENT_ID, TWITCH_CLIENT_SECRET and,
+    // if set, TWITCH_AUTH_URL.
+    std::env::var("TWITCH_CLIENT_SECRET").map_err(|_| "set TWITCH_CLIENT_SECRET")?;
+    let oauth = OAuth::from_env()?;
     let file = std::env::var("TWITCH_TOKEN_FILE").unwrap_or_else(|_| "twitch-tokens.json".into());
     let manager = TokenManager::with_store(oauth.clone(), JsonFileStore::new(&file)).await?;
 

@@ -8,10 +8,11 @@
 //! ```
 //!
 //! The user token needs `user:read:chat`. `TWITCH_CHANNEL` is a login (the
-//! token's own channel if unset). To run it against `cargo run -p
-//! twitch-mock`, set `TWITCH_HELIX_URL`, `TWITCH_AUTH_URL` and
-//! `TWITCH_EVENTSUB_WS_URL` to the URLs it prints (and use its client id and
-//! user token), then `twitch-mock trigger channel.chat.message`.
+//! token's own channel if unset). The other variables are those of
+//! `ClientBuilder::from_env`: to run it against `cargo run -p twitch-mock`,
+//! set `TWITCH_HELIX_URL`, `TWITCH_AUTH_URL` and `TWITCH_EVENTSUB_WS_URL` to
+//! the URLs it prints (and use its client id and user token), then
+//! `twitch-mock trigger channel.chat.message`.
 
 use twitch::eventsub::channel::ChannelChatMessageV1;
 use twitch::websocket::SessionItem;
@@ -22,28 +23,14 @@ type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>
 #[tokio::main]
 async fn main() -> Result<()> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let client_id = var("TWITCH_CLIENT_ID").ok_or("set TWITCH_CLIENT_ID")?;
     let token = var("TWITCH_USER_TOKEN").ok_or("set TWITCH_USER_TOKEN (a user token with user:read:chat)")?;
 
     // Who the token belongs to: the reader is that user.
-    let mut oauth = OAuth::new(client_id.clone(), None);
-    if let Some(url) = var("TWITCH_AUTH_URL") {
-        oauth = oauth.auth_url(url);
-    }
-    let me = oauth.validate(&AccessToken::new(token.clone())).await?;
+    let me = OAuth::from_env()?.validate(&AccessToken::new(token.clone())).await?;
     let my_id = me.user_id.ok_or("TWITCH_USER_TOKEN is not a user token")?;
 
-    let mut builder = Client::builder().client_id(client_id).user_token_with_scopes(token, me.scopes);
-    if let Some(url) = var("TWITCH_HELIX_URL") {
-        builder = builder.helix_url(url);
-    }
-    if let Some(url) = var("TWITCH_AUTH_URL") {
-        builder = builder.auth_url(url);
-    }
-    if let Some(url) = var("TWITCH_EVENTSUB_WS_URL") {
-        builder = builder.eventsub_ws_url(url);
-    }
-    let client = builder.build()?;
+    // The client id and the URLs from the environment; the token with its scopes.
+    let client = Client::builder().from_env()?.user_token_with_scopes(token, me.scopes).build()?;
 
     let channel = match var("TWITCH_CHANNEL") {
         Some(login) => {

@@ -14,30 +14,20 @@
 //! `TWITCH_*_URL` variables point it at `twitch-mock`, as in `chat_reader`.
 
 use twitch::websocket::SessionItem;
-use twitch::{Client, ClientSecret, OAuth};
+use twitch::{Client, OAuth};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 #[tokio::main]
 async fn main() -> Result<()> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let client_id = var("TWITCH_CLIENT_ID").ok_or("set TWITCH_CLIENT_ID")?;
-    let secret = var("TWITCH_CLIENT_SECRET").ok_or("set TWITCH_CLIENT_SECRET")?;
-
-    // Conduits belong to the application: an app token.
-    let mut oauth = OAuth::new(client_id.clone(), Some(ClientSecret::new(secret)));
-    if let Some(url) = var("TWITCH_AUTH_URL") {
-        oauth = oauth.auth_url(url);
+    // Conduits belong to the application: an app token, from the client
+    // id and secret in the environment.
+    if var("TWITCH_CLIENT_SECRET").is_none() {
+        return Err("set TWITCH_CLIENT_SECRET: conduits need an app token".into());
     }
-    let app = oauth.client_credentials().await?;
-    let mut builder = Client::builder().client_id(client_id).app_token(app.access_token.secret());
-    if let Some(url) = var("TWITCH_HELIX_URL") {
-        builder = builder.helix_url(url);
-    }
-    if let Some(url) = var("TWITCH_EVENTSUB_WS_URL") {
-        builder = builder.eventsub_ws_url(url);
-    }
-    let client = builder.build()?;
+    let app = OAuth::from_env()?.client_credentials().await?;
+    let client = Client::builder().from_env()?.app_token(app.access_token.secret()).build()?;
 
     let shard_count: u32 = var("TWITCH_SHARD_COUNT").map(|n| n.parse()).transpose()?.unwrap_or(4);
     let conduit_id = match var("TWITCH_CONDUIT_ID") {

@@ -12,11 +12,8 @@ use twitch::{JsonFileStore, OAuth, TokenManager};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let client_id = std::env::var("TWITCH_CLIENT_ID").map_err(|_| "set TWITCH_CLIENT_ID to your app's client id")?;
-    let mut oauth = OAuth::new(client_id, None);
-    if let Ok(url) = std::env::var("TWITCH_AUTH_URL") {
-        oauth = oauth.auth_url(url);
-    }
+    // TWITCH_CLIENT_ID, and TWITCH_AUTH_URL if set (no secret: a public client).
+    let oauth = OAuth::from_env()?;
     let file = std::env::var("TWITCH_TOKEN_FILE").unwrap_or_else(|_| "twitch-tokens.json".into());
     let manager = TokenManager::with_store(oauth.clone(), JsonFileStore::new(&file)).await?;
 

@@ -15,16 +15,14 @@ use std::time::Duration;
 
 use twitch::auth::random_state;
 use twitch::callback::CallbackServer;
-use twitch::{ClientSecret, OAuth, OidcClaims};
+use twitch::{OAuth, OidcClaims};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let client_id = std::env::var("TWITCH_CLIENT_ID").map_err(|_| "set TWITCH_CLIENT_ID")?;
-    let secret = std::env::var("TWITCH_CLIENT_SECRET").map_err(|_| "set TWITCH_CLIENT_SECRET")?;
-    let mut oauth = OAuth::new(client_id, Some(ClientSecret::new(secret)));
-    if let Ok(url) = std::env::var("TWITCH_AUTH_URL") {
-        oauth = oauth.auth_url(url);
-    }
+    // A confidential client: TWITCH_CLIENT_ID, TWITCH_CLIENT_SECRET and,
+    // if set, TWITCH_AUTH_URL.
+    std::env::var("TWITCH_CLIENT_SECRET").map_err(|_| "set TWITCH_CLIENT_SECRET")?;
+    let oauth = OAuth::from_env()?;
 
     let server = CallbackServer::bind(3000, "/callback").await?;
     let redirect_uri = server.redirect_uri();

@@ -241,6 +241,34 @@ impl MockServer {
         self.shared.default_client_id()
     }
 
+    /// A client builder pointed at this mock: its client id and its Helix,
+    /// OAuth and EventSub WebSocket URLs. Add a token (`app_token`,
+    /// `user_token`, `token_manager`) and build.
+    pub fn client_builder(&self) -> twitch::ClientBuilder {
+        twitch::Client::builder()
+            .client_id(self.client_id())
+            .helix_url(self.helix_url())
+            .auth_url(self.auth_url())
+            .eventsub_ws_url(self.ws_url())
+    }
+
+    /// The variables [`twitch::ClientBuilder::from_env`] and
+    /// [`twitch::OAuth::from_env`] read, set for this mock (the client
+    /// secret when a client is configured): for a program run as a child
+    /// process, or for `from_vars`.
+    pub fn env_vars(&self) -> Vec<(&'static str, String)> {
+        let mut vars = vec![
+            ("TWITCH_CLIENT_ID", self.client_id()),
+            ("TWITCH_HELIX_URL", self.helix_url()),
+            ("TWITCH_AUTH_URL", self.auth_url()),
+            ("TWITCH_EVENTSUB_WS_URL", self.ws_url()),
+        ];
+        if let Some(secret) = self.shared.client_secret(&self.client_id()) {
+            vars.push(("TWITCH_CLIENT_SECRET", secret));
+        }
+        vars
+    }
+
     /// A user access token for [`MockServer::client_id`] that Helix accepts,
     /// without going through OAuth. The user joins the user directory.
     pub fn mint_user_token(&self, user_id: &str, login: &str, scopes: &[&str]) -> String {

@@ -272,6 +272,11 @@ impl Shared {
         self.config.clients.first().map(|(id, _)| id.clone()).unwrap_or_else(|| crate::DEFAULT_CLIENT_ID.to_owned())
     }
 
+    /// The secret of a configured client.
+    pub fn client_secret(&self, client_id: &str) -> Option<String> {
+        self.config.clients.iter().find(|(id, _)| id == client_id).map(|(_, s)| s.clone())
+    }
+
     /// `http://host:port`
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)

@@ -126,6 +126,14 @@ pub enum Error {
     OAuth(OAuthError),
     /// The client was configured wrongly (bad base URL, missing client id, ...).
     Config(String),
+    /// An environment variable that configuration reads (see
+    /// `ClientBuilder::from_env`) is missing or unusable.
+    Env {
+        /// The variable, e.g. `TWITCH_CLIENT_ID`.
+        variable: String,
+        /// What is wrong with it: "is not set", "is not valid UTF-8", ...
+        problem: String,
+    },
     /// There is no token to send: the token manager holds none for this
     /// user (or no app token, and no client secret to fetch one).
     NoToken {
@@ -219,6 +227,7 @@ impl fmt::Display for Error {
             Error::RefreshFailed { user: None, message } => write!(f, "renewing the app token failed: {message}"),
             Error::OAuth(e) => write!(f, "{e}"),
             Error::Config(msg) => write!(f, "client configuration: {msg}"),
+            Error::Env { variable, problem } => write!(f, "environment variable {variable} {problem}"),
             Error::NoToken { user: Some(u) } => write!(f, "no token for user {u}"),
             Error::NoToken { user: None } => f.write_str("no app token, and no client secret to fetch one"),
             Error::TokenStore { location, source } => write!(f, "token store {location}: {source}"),

@@ -5,6 +5,7 @@
 pub mod check;
 pub mod de;
 pub mod decode;
+pub mod env;
 pub mod error;
 pub mod meta;
 pub mod query;

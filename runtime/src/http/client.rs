@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tracing::Instrument;
 
+use crate::base::env::{HTTP, Vars, process_env};
 use crate::base::error::{Error, Result};
 use crate::base::meta::{EndpointMeta, Method, TokenKind};
 use crate::base::query::Query;
@@ -171,15 +172,16 @@ impl<C: From<Client>> ClientBuilder<C> {
     }
 
     /// Send this user access token, which has these scopes: endpoints whose
-    /// scope groups it does not satisfy fail before sending.
-    pub fn user_token_with_scopes<S: Into<String>>(
+    /// scope groups it does not satisfy fail before sending. Scopes are
+    /// the generated `Scope`s or strings.
+    pub fn user_token_with_scopes<S: AsRef<str>>(
         mut self,
         token: impl Into<String>,
         scopes: impl IntoIterator<Item = S>,
     ) -> Self {
         self.credentials = Credentials::User {
             token: AccessToken::new(token),
-            scopes: Some(scopes.into_iter().map(Into::into).collect()),
+            scopes: Some(scopes.into_iter().map(|s| s.as_ref().to_owned()).collect()),
         };
         self
     }
@@ -234,6 +236,51 @@ impl<C: From<Client>> ClientBuilder<C> {
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
         self.http = Some(http);
         self
+    }
+
+    /// Configure from the environment, as deployments and examples do:
+    ///
+    /// | variable | sets | |
+    /// |---|---|---|
+    /// | `TWITCH_CLIENT_ID` | [`client_id`](Self::client_id) | required |
+    /// | `TWITCH_USER_TOKEN` | [`user_token`](Self::user_token) | optional |
+    /// | `TWITCH_APP_TOKEN` | [`app_token`](Self::app_token) | optional, used when there is no user token |
+    /// | `TWITCH_HELIX_URL` | [`helix_url`](Self::helix_url) | optional (a local mock, a proxy) |
+    /// | `TWITCH_AUTH_URL` | [`auth_url`](Self::auth_url) | optional |
+    /// | `TWITCH_EVENTSUB_WS_URL` | [`eventsub_ws_url`](Self::eventsub_ws_url) | optional |
+    ///
+    /// An empty variable counts as unset. A missing `TWITCH_CLIENT_ID`, a
+    /// value that is not UTF-8 or a URL that is not http(s) (ws(s) for the
+    /// WebSocket) is [`Error::Env`], naming the variable. Settings made
+    /// after this call override it.
+    pub fn from_env(self) -> Result<Self> {
+        self.configure(process_env)
+    }
+
+    /// [`from_env`](Self::from_env) with the variables read from `lookup`
+    /// instead of the process environment (a config file's map, a test).
+    pub fn from_vars(self, lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        self.configure(|name| Ok(lookup(name)))
+    }
+
+    fn configure(mut self, lookup: impl Fn(&str) -> Result<Option<String>>) -> Result<Self> {
+        let vars = Vars(lookup);
+        self.client_id = Some(vars.required("TWITCH_CLIENT_ID")?);
+        if let Some(t) = vars.get("TWITCH_USER_TOKEN")? {
+            self = self.user_token(t);
+        } else if let Some(t) = vars.get("TWITCH_APP_TOKEN")? {
+            self = self.app_token(t);
+        }
+        if let Some(u) = vars.url("TWITCH_HELIX_URL", HTTP)? {
+            self = self.helix_url(u);
+        }
+        if let Some(u) = vars.url("TWITCH_AUTH_URL", HTTP)? {
+            self = self.auth_url(u);
+        }
+        if let Some(u) = vars.url("TWITCH_EVENTSUB_WS_URL", &["wss://", "ws://"])? {
+            self = self.eventsub_ws_url(u);
+        }
+        Ok(self)
     }
 
     /// Build the client.

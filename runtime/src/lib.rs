@@ -55,8 +55,8 @@ pub use base::query::{Query, ToQuery};
 pub use base::secret::{AccessToken, ClientSecret, RefreshToken, Secret};
 pub use base::types::{Backoff, BoxFuture, Timestamp, TimestampError, UserId, UserLogin};
 pub use eventsub::decode::{
-    EventPayload, Notification, RawJson, RawSubscription, SubscriptionInfo, SubscriptionTransport, SubscriptionType,
-    UnknownEvent,
+    EventPayload, FromEvent, Notification, RawJson, RawSubscription, SubscriptionInfo, SubscriptionTransport,
+    SubscriptionType, UnknownEvent,
 };
 pub use http::client::{Client, ClientBuilder, PreparedRequest, RawRequest, ResponseFuture};
 pub use http::credentials::{TokenEvent, TokenEvents, TokenSource};

@@ -334,3 +334,62 @@ async fn a_session_ends_when_the_managers_validation_finds_its_token_dead() {
     // Requests for that user now fail at once.
     assert!(matches!(client.get_users().send().await, Err(twitch::Error::TokenInvalid { .. })));
 }
+
+/// `session.events::<T>()` yields only `T`'s notifications, typed, and
+/// passes losses and recoveries through; `Event::downcast` picks one type
+/// out of the full stream.
+#[tokio::test]
+async fn typed_events_from_a_session() {
+    use twitch::eventsub::stream::StreamOnlineV1;
+    // Generic over the event: the typed stream yields `Item<ChannelChatMessageV1Event>`.
+    use twitch::websocket::SessionItem as Item;
+
+    let mock = Mock::builder().start().await.expect("mock");
+    let token = mock.mint_user_token("1001", "reader", &["user:read:chat", "user:write:chat"]);
+    let client = client(&mock, token);
+    let mut session = client
+        .eventsub_websocket()
+        .backoff(Backoff { initial: Duration::from_millis(10), max: Duration::from_millis(100) })
+        .subscribe(ChannelChatMessageV1::new("1001", "1001"))
+        .subscribe(StreamOnlineV1::new("1001"))
+        .connect()
+        .await
+        .expect("connect");
+
+    client.send_chat_message("1001", "1001", "one").send().await.expect("send");
+    mock.trigger("stream.online", Some("1"), TriggerOptions::default()).expect("trigger");
+    client.send_chat_message("1001", "1001", "two").send().await.expect("send");
+    let session_id = session.session_id().expect("a session id");
+    {
+        let mut chat = session.events::<ChannelChatMessageV1>();
+        let mut next_typed = async || tokio::time::timeout(WAIT, chat.next()).await.expect("in time").expect("goes on");
+        for want in ["one", "two"] {
+            match next_typed().await {
+                // Typed: a ChannelChatMessageV1Event, no match on `Event`.
+                Item::Notification(n) => assert_eq!(n.event.message.text, want),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        // A loss and the recovery pass through the typed stream.
+        mock.close(Some(&session_id), 4000);
+        assert!(matches!(next_typed().await, Item::EventsMayBeLost(_)));
+        match next_typed().await {
+            Item::Recovered(r) => assert_eq!(r.resubscribed, 2),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    // The typed stream borrowed the session, which goes on with every event.
+    mock.trigger("stream.online", Some("1"), TriggerOptions::default()).expect("trigger");
+    match next(&mut session).await {
+        SessionItem::Notification(n) => {
+            assert!(n.event.downcast_ref::<ChannelChatMessageV1>().is_none());
+            assert_eq!(n.event.downcast_ref::<StreamOnlineV1>().map(|e| e.broadcaster_user_id.as_str()), Some("1001"));
+            let not_chat = n.event.downcast::<ChannelChatMessageV1>().expect_err("not a chat message");
+            let online = not_chat.downcast::<StreamOnlineV1>().expect("a stream.online event");
+            assert_eq!(online.broadcaster_user_id, "1001");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    session.close().await;
+}

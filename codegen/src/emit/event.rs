@@ -133,6 +133,32 @@ pub fn event_enum(schema: &Schema) -> TokenStream {
         let c = cfg(s.feature.as_deref());
         quote!(#c Self::#v(_) => (#ty, #ver),)
     });
+    let from_event = subs.iter().map(|s| {
+        let v = format_ident!("{}", s.type_name);
+        let sub = named(schema, &s.type_name, &from);
+        let c = cfg(s.feature.as_deref());
+        let (owned, by_ref) = if s.batched { (quote!(e), quote!(e)) } else { (quote!(*e), quote!(&**e)) };
+        quote! {
+            #c
+            impl crate::__rt::FromEvent<Event> for #sub {
+                #[inline]
+                fn from_event(event: Event) -> std::result::Result<Self::Event, Event> {
+                    match event {
+                        Event::#v(e) => Ok(#owned),
+                        other => Err(other),
+                    }
+                }
+
+                #[inline]
+                fn from_event_ref(event: &Event) -> Option<&Self::Event> {
+                    match event {
+                        Event::#v(e) => Some(#by_ref),
+                        _ => None,
+                    }
+                }
+            }
+        }
+    });
     quote! {
         /// Every EventSub event this crate knows, by subscription type and version.
         ///
@@ -165,7 +191,22 @@ pub fn event_enum(schema: &Schema) -> TokenStream {
             pub fn version(&self) -> &str {
                 self.kind().1
             }
+
+            /// This event as subscription type `T`'s, or the event back if it
+            /// is another type's: `event.downcast::<ChannelFollowV2>()`.
+            #[inline]
+            pub fn downcast<T: crate::__rt::FromEvent<Self>>(self) -> std::result::Result<T::Event, Self> {
+                T::from_event(self)
+            }
+
+            /// This event as subscription type `T`'s, by reference.
+            #[inline]
+            pub fn downcast_ref<T: crate::__rt::FromEvent<Self>>(&self) -> Option<&T::Event> {
+                T::from_event_ref(self)
+            }
         }
+
+        #(#from_event)*
 
         impl crate::__rt::EventPayload for Event {
             // Inline: only programs that decode events pay for every event's decoder.

@@ -26,6 +26,17 @@ pub trait SubscriptionType: Serialize + Send + Sync {
     }
 }
 
+/// A subscription type whose events can be taken out of the event enum
+/// `E` (the generated `Event`): what `Event::downcast` and the typed
+/// session streams use. The generated code implements it for every type.
+pub trait FromEvent<E>: SubscriptionType {
+    /// The event, if `event` is one of this type; `event` back otherwise.
+    fn from_event(event: E) -> std::result::Result<Self::Event, E>;
+
+    /// The event by reference, if `event` is one of this type.
+    fn from_event_ref(event: &E) -> Option<&Self::Event>;
+}
+
 /// An event type that can be decoded from a notification's type, version
 /// and raw `event` (or batched `events`) JSON. The generated `Event` enum
 /// implements it.

@@ -14,6 +14,7 @@ mod engine;
 pub mod frame;
 mod pool;
 mod session;
+mod typed;
 mod types;
 
 pub use api::{
@@ -22,6 +23,7 @@ pub use api::{
 pub use frame::{Frame, Message, MessageMetadata, MessageType, SessionInfo, decode_frame};
 pub use pool::{ShardPool, ShardPoolBuilder};
 pub use session::{Session, SessionBuilder, SessionHandle, Subscribed};
+pub use typed::Events;
 pub use types::{
     CloseCode, Delivered, DisconnectReason, FailedResubscribe, Lost, MAX_CONNECTIONS_PER_USER, MAX_MESSAGE_AGE,
     MAX_SUBSCRIPTIONS_PER_CONNECTION, OnTokenInvalid, Recovered, Revocation, SessionItem, SubscriptionStatus,

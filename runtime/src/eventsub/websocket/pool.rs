@@ -20,12 +20,13 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::api::{EventSubApi, ShardAttach, ShardError};
 use super::engine::{self, Command, Config, Current, Emit, Engine, Hooks};
+use super::typed::Events;
 use super::types::{OnTokenInvalid, Recovered, SessionItem, TokenInvalidated, lock};
 use crate::base::error::EventSubError;
 use crate::base::error::{Error, Result};
 use crate::base::seen::SeenIds;
 use crate::base::types::{Backoff, BoxFuture};
-use crate::eventsub::decode::{EventPayload, SubscriptionInfo};
+use crate::eventsub::decode::{EventPayload, FromEvent, SubscriptionInfo};
 use crate::http::credentials::TokenEvent;
 
 /// Most shards sent in one update call.
@@ -477,6 +478,12 @@ impl<E: EventPayload + Send + 'static> ShardPool<E> {
     /// The next item from any shard; `None` once the pool is closed.
     pub async fn next(&mut self) -> Option<SessionItem<E>> {
         self.rx.recv().await
+    }
+
+    /// The notifications of one subscription type only, typed, with every
+    /// item that is not a notification passed through: see [`Events`].
+    pub fn events<T: FromEvent<E>>(&mut self) -> Events<&mut Self, E, T> {
+        Events::new(self)
     }
 
     /// The conduit's id.

@@ -10,6 +10,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::api::{CreatedSubscription, EventSubApi, NewSubscription, Transport};
 use super::engine::{self, Command, Config, Current, Emit, Engine, Hooks, TokenWatch};
+use super::typed::Events;
 use super::types::{
     FailedResubscribe, MAX_CONNECTIONS_PER_USER, MAX_SUBSCRIPTIONS_PER_CONNECTION, OnTokenInvalid, Recovered,
     SessionItem, lock,
@@ -19,7 +20,7 @@ use crate::base::error::{Error, Result};
 use crate::base::seen::SeenIds;
 use crate::base::types::UserId;
 use crate::base::types::{Backoff, BoxFuture};
-use crate::eventsub::decode::{EventPayload, SubscriptionInfo, SubscriptionType};
+use crate::eventsub::decode::{EventPayload, FromEvent, SubscriptionInfo, SubscriptionType};
 
 /// A subscription as the session will create it again after a loss.
 #[derive(Debug, Clone)]
@@ -640,6 +641,14 @@ impl<E: EventPayload + Send + 'static> Session<E> {
     /// The next item; `None` once the session is closed.
     pub async fn next(&mut self) -> Option<SessionItem<E>> {
         self.rx.recv().await
+    }
+
+    /// The notifications of one subscription type only, typed, with every
+    /// item that is not a notification passed through: see [`Events`].
+    /// `session.events::<ChannelChatMessageV1>()` yields
+    /// `SessionItem<ChannelChatMessageV1Event>`s.
+    pub fn events<T: FromEvent<E>>(&mut self) -> Events<&mut Self, E, T> {
+        Events::new(self)
     }
 
     /// A handle for subscribing from other tasks.

@@ -338,14 +338,15 @@ async fn the_callback_refuses_a_forged_state() {
     let o = oauth(&server, Some("s3cret"));
     let callback = twitch::callback::CallbackServer::bind(0, "/cb").await.unwrap();
     let port = callback.redirect_uri().trim_start_matches("http://localhost:").split('/').next().unwrap().to_owned();
-    let err = twitch::callback::login(&o, callback, &[], std::time::Duration::from_secs(10), move |_| {
-        tokio::spawn(async move {
-            let http = twitch::__rt::tls::client_builder().unwrap().build().unwrap();
-            let _ = http.get(format!("http://127.0.0.1:{port}/cb?code=good-code&state=forged")).send().await;
-        });
-    })
-    .await
-    .unwrap_err();
+    let err =
+        twitch::callback::login(&o, callback, twitch::auth::NO_SCOPES, std::time::Duration::from_secs(10), move |_| {
+            tokio::spawn(async move {
+                let http = twitch::__rt::tls::client_builder().unwrap().build().unwrap();
+                let _ = http.get(format!("http://127.0.0.1:{port}/cb?code=good-code&state=forged")).send().await;
+            });
+        })
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::OAuth(OAuthError::StateMismatch)), "{err:?}");
     assert!(!server.requests().iter().any(|r| r.path == "/oauth2/token"), "no code exchange after a forged state");
 }
@@ -366,4 +367,41 @@ async fn callback_failures_are_typed() {
     let e = twitch::callback::CallbackServer::bind(port, "/cb").await.unwrap_err();
     assert!(matches!(e, Error::Callback { .. }), "{e:?}");
     assert!(e.source().and_then(|s| s.downcast_ref::<std::io::Error>()).is_some());
+}
+
+/// Scopes are the generated `Scope`s or strings (for ones the schema does
+/// not know yet), in every URL and call that takes them.
+#[tokio::test]
+async fn scopes_are_typed_or_strings() {
+    use twitch::Scope;
+    let (server, _) = identity_server().await;
+    let o = oauth(&server, None);
+    let typed = [Scope::ChatRead, Scope::UserReadEmail];
+    let strings = ["chat:read", "user:read:email"];
+    assert_eq!(
+        o.authorize_url("http://localhost:3000/cb", &typed, "st", false),
+        o.authorize_url("http://localhost:3000/cb", &strings, "st", false)
+    );
+    let unknown = [Scope::ChatRead, Scope::from("brand:new:scope")];
+    let url = o.implicit_url("http://localhost:3000/cb", &unknown, "st", false);
+    assert!(url.contains("scope=chat%3Aread%20brand%3Anew%3Ascope"), "{url}");
+    let claims = twitch::OidcClaims::default();
+    let oidc = o.oidc_authorize_url("http://localhost:3000/cb", &typed, "st", "n", &claims);
+    assert!(oidc.contains("scope=openid%20chat%3Aread%20user%3Aread%3Aemail"), "{oidc}");
+
+    o.device_start(&typed).await.unwrap();
+    let body = server.requests().iter().find(|r| r.path == "/oauth2/device").unwrap().body_str();
+    assert!(body.contains("scopes=chat%3Aread%20user%3Aread%3Aemail"), "{body}");
+
+    let token = twitch::UserToken::new("t", "1", "me").with_scopes(typed.clone());
+    assert_eq!(token.scopes, strings);
+    let client = twitch::Client::builder()
+        .client_id("id")
+        .user_token_with_scopes("t", [Scope::ChatRead])
+        .helix_url(format!("{}/helix", server.url()))
+        .build()
+        .unwrap();
+    // Checked before sending: Send Chat Message needs user:write:chat.
+    let e = client.send_chat_message("1", "1", "hi").send().await.unwrap_err();
+    assert!(matches!(e, Error::MissingScope { .. }), "{e:?}");
 }

@@ -767,8 +767,14 @@ async fn openid_connect_code_and_implicit_flows_userinfo_and_discovery() {
 
     // Implicit flow, with and without an access token.
     for with_access in [true, false] {
-        let url =
-            o.oidc_implicit_url("http://localhost:3000/", &[], "st9", "n9", &twitch::OidcClaims::new(), with_access);
+        let url = o.oidc_implicit_url(
+            "http://localhost:3000/",
+            twitch::auth::NO_SCOPES,
+            "st9",
+            "n9",
+            &twitch::OidcClaims::new(),
+            with_access,
+        );
         let location = http().get(&url).send().await.unwrap().headers()["location"].to_str().unwrap().to_owned();
         let (id, access) = o.id_token_from_fragment(&location, "st9", "n9").await.unwrap();
         assert_eq!(id.claims.sub, "777");

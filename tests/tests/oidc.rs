@@ -177,7 +177,8 @@ async fn code_flow_returns_the_user_token_and_a_verified_id_token() {
 async fn implicit_flow_reads_the_fragment() {
     let idp = idp().await;
     let oauth = idp.oauth();
-    let url = oauth.oidc_implicit_url("http://localhost/cb", &[], "st", "n-9", &OidcClaims::new(), true);
+    let url =
+        oauth.oidc_implicit_url("http://localhost/cb", twitch::auth::NO_SCOPES, "st", "n-9", &OidcClaims::new(), true);
     assert!(url.contains("response_type=token%20id_token&"), "{url}");
     let redirect = format!(
         "http://localhost/cb#access_token=user-token&id_token={}&state=st&token_type=bearer",

@@ -9,7 +9,7 @@ use crate::model::Scope;
 /// ```text
 /// #[non_exhaustive] pub enum Scope { AnalyticsReadExtensions, ..., Unknown(String) }
 /// impl Scope { ALL, as_str(), description(), is_legacy() }
-/// impl FromStr, From<&str>, Display, Serialize, Deserialize
+/// impl FromStr, From<&str>, AsRef<str>, Display, Serialize, Deserialize
 /// ```
 pub fn scope_enum(scopes: &[Scope]) -> TokenStream {
     let variants = scopes.iter().map(|s| {
@@ -97,6 +97,13 @@ pub fn scope_enum(scopes: &[Scope]) -> TokenStream {
 
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 Ok(Self::from(s))
+            }
+        }
+
+        /// So `Scope`s go wherever scope strings do (`OAuth::authorize_url`, ...).
+        impl AsRef<str> for Scope {
+            fn as_ref(&self) -> &str {
+                self.as_str()
             }
         }
 

@@ -78,7 +78,7 @@ impl CallbackServer {
 pub async fn login(
     oauth: &OAuth,
     server: CallbackServer,
-    scopes: &[&str],
+    scopes: &[impl AsRef<str>],
     timeout: Duration,
     open: impl FnOnce(&str),
 ) -> Result<UserToken> {

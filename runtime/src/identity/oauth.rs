@@ -68,9 +68,9 @@ impl UserToken {
         self
     }
 
-    /// With these scopes.
-    pub fn with_scopes<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
-        self.scopes = scopes.into_iter().map(Into::into).collect();
+    /// With these scopes (the generated `Scope`s or strings).
+    pub fn with_scopes<S: AsRef<str>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
+        self.scopes = scopes.into_iter().map(|s| s.as_ref().to_owned()).collect();
         self
     }
 
@@ -210,6 +210,15 @@ pub fn random_state() -> String {
     data_encoding::HEXLOWER.encode(&bytes)
 }
 
+/// No scopes, for the calls that take a list of them (`&[]` alone does not
+/// say which element type is meant).
+pub const NO_SCOPES: &[&str] = &[];
+
+/// Scopes as the identity service takes them: separated by spaces.
+pub(crate) fn join_scopes(scopes: &[impl AsRef<str>]) -> String {
+    scopes.iter().map(AsRef::as_ref).collect::<Vec<_>>().join(" ")
+}
+
 impl OAuth {
     /// A confidential client (server apps) with its secret, or a public
     /// client (`None`: desktop, mobile, device-code apps).
@@ -222,6 +231,30 @@ impl OAuth {
             auth_url: crate::base::meta::AUTH_URL.to_owned(),
             keys: crate::identity::jwks::KeyCache::default(),
         }
+    }
+
+    /// Configure from the environment: `TWITCH_CLIENT_ID` (required),
+    /// `TWITCH_CLIENT_SECRET` (optional: without it, a public client) and
+    /// `TWITCH_AUTH_URL` (optional, another identity server). Empty counts
+    /// as unset; a missing client id, a value that is not UTF-8 or a URL
+    /// that is not http(s) is [`Error::Env`] naming the variable.
+    pub fn from_env() -> Result<Self> {
+        Self::configure(crate::base::env::process_env)
+    }
+
+    /// [`from_env`](Self::from_env) with the variables read from `lookup`.
+    pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        Self::configure(|name| Ok(lookup(name)))
+    }
+
+    fn configure(lookup: impl Fn(&str) -> Result<Option<String>>) -> Result<Self> {
+        let vars = crate::base::env::Vars(lookup);
+        let mut oauth =
+            Self::new(vars.required("TWITCH_CLIENT_ID")?, vars.get("TWITCH_CLIENT_SECRET")?.map(ClientSecret::new));
+        if let Some(url) = vars.url("TWITCH_AUTH_URL", crate::base::env::HTTP)? {
+            oauth = oauth.auth_url(url);
+        }
+        Ok(oauth)
     }
 
     /// Use another OAuth base URL (a local mock, for example).
@@ -305,7 +338,7 @@ impl OAuth {
         &self,
         response_type: &str,
         redirect_uri: &str,
-        scopes: &[&str],
+        scopes: &str,
         state: &str,
         force_verify: bool,
     ) -> String {
@@ -313,7 +346,7 @@ impl OAuth {
         q.push_dynamic("response_type", response_type);
         q.push_dynamic("client_id", &self.client_id);
         q.push_dynamic("redirect_uri", redirect_uri);
-        q.push_dynamic("scope", scopes.join(" "));
+        q.push_dynamic("scope", scopes);
         q.push_dynamic("state", state);
         if force_verify {
             q.push_dynamic("force_verify", "true");
@@ -322,13 +355,27 @@ impl OAuth {
     }
 
     /// The page to send the user to for the authorization code flow.
-    pub fn authorize_url(&self, redirect_uri: &str, scopes: &[&str], state: &str, force_verify: bool) -> String {
-        self.authorize("code", redirect_uri, scopes, state, force_verify)
+    /// Scopes are the generated `Scope`s or strings (for scopes the crate
+    /// does not know yet): anything that is `AsRef<str>`.
+    pub fn authorize_url(
+        &self,
+        redirect_uri: &str,
+        scopes: &[impl AsRef<str>],
+        state: &str,
+        force_verify: bool,
+    ) -> String {
+        self.authorize("code", redirect_uri, &join_scopes(scopes), state, force_verify)
     }
 
     /// The page to send the user to for the implicit flow.
-    pub fn implicit_url(&self, redirect_uri: &str, scopes: &[&str], state: &str, force_verify: bool) -> String {
-        self.authorize("token", redirect_uri, scopes, state, force_verify)
+    pub fn implicit_url(
+        &self,
+        redirect_uri: &str,
+        scopes: &[impl AsRef<str>],
+        state: &str,
+        force_verify: bool,
+    ) -> String {
+        self.authorize("token", redirect_uri, &join_scopes(scopes), state, force_verify)
     }
 
     /// Read the `code` from the redirect (the whole URL or its query), after
@@ -391,16 +438,16 @@ impl OAuth {
     }
 
     /// Start a device-code login (works for public clients).
-    pub async fn device_start(&self, scopes: &[&str]) -> Result<DeviceCode> {
+    pub async fn device_start(&self, scopes: &[impl AsRef<str>]) -> Result<DeviceCode> {
         let mut q = Query::new();
         q.push_dynamic("client_id", &self.client_id);
-        q.push_dynamic("scopes", scopes.join(" "));
+        q.push_dynamic("scopes", join_scopes(scopes));
         let (status, body) = self.post_form("device", "/device", q).await?;
         if status != 200 {
             return Err(Self::rejected("device", status, &body));
         }
         let mut d: DeviceCode = crate::base::decode::json("oauth2/device", &body)?;
-        d.scopes = scopes.iter().map(|s| (*s).to_owned()).collect();
+        d.scopes = scopes.iter().map(|s| s.as_ref().to_owned()).collect();
         Ok(d)
     }
 
@@ -554,7 +601,7 @@ mod tests {
             u,
             "http://127.0.0.1:1/oauth2/authorize?response_type=code&client_id=cid&redirect_uri=http%3A%2F%2Flocalhost%3A3000&scope=chat%3Aread%20user%3Aread%3Aemail&state=xyz&force_verify=true"
         );
-        assert!(o.implicit_url("http://localhost", &[], "s", false).contains("response_type=token"));
+        assert!(o.implicit_url("http://localhost", NO_SCOPES, "s", false).contains("response_type=token"));
         assert_eq!(random_state().len(), 32);
         assert_ne!(random_state(), random_state());
     }

@@ -204,13 +204,13 @@ impl OAuth {
         &self,
         response_type: &str,
         redirect_uri: &str,
-        scopes: &[&str],
+        scopes: &[impl AsRef<str>],
         state: &str,
         nonce: &str,
         claims: &OidcClaims,
     ) -> String {
         let mut all: Vec<&str> = vec!["openid"];
-        all.extend(scopes.iter().copied().filter(|s| *s != "openid"));
+        all.extend(scopes.iter().map(AsRef::as_ref).filter(|s| *s != "openid"));
         let mut q = Query::new();
         q.push_dynamic("response_type", response_type);
         q.push_dynamic("client_id", &self.client_id);
@@ -230,7 +230,7 @@ impl OAuth {
     pub fn oidc_authorize_url(
         &self,
         redirect_uri: &str,
-        scopes: &[&str],
+        scopes: &[impl AsRef<str>],
         state: &str,
         nonce: &str,
         claims: &OidcClaims,
@@ -243,7 +243,7 @@ impl OAuth {
     pub fn oidc_implicit_url(
         &self,
         redirect_uri: &str,
-        scopes: &[&str],
+        scopes: &[impl AsRef<str>],
         state: &str,
         nonce: &str,
         claims: &OidcClaims,
@@ -426,7 +426,7 @@ mod tests {
         assert!(i.contains("response_type=token%20id_token&"), "{i}");
         assert!(i.contains("scope=openid&"), "openid once: {i}");
         assert!(i.contains("claims=%7B%22id_token%22%3A%7B%22email%22%3Anull%7D%7D"), "{i}");
-        let only = o.oidc_implicit_url("http://localhost", &[], "s", "n", &OidcClaims::new(), false);
+        let only = o.oidc_implicit_url("http://localhost", crate::auth::NO_SCOPES, "s", "n", &OidcClaims::new(), false);
         assert!(only.contains("response_type=id_token&"), "{only}");
     }
 }

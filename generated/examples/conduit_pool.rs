@@ -13,8 +13,9 @@
 //! conduit over machines (see the README's "Conduits" section). The
 //! `TWITCH_*_URL` variables point it at `twitch-mock`, as in `chat_reader`.
 
+use twitch::eventsub::stream::{StreamOfflineV1, StreamOnlineV1};
 use twitch::websocket::SessionItem;
-use twitch::{Client, OAuth};
+use twitch::{AnySubscription, Client, OAuth, Transport};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
@@ -37,12 +38,16 @@ async fn main() -> Result<()> {
             let id = conduit.into_iter().next().ok_or("no conduit in the answer")?.id;
             eprintln!("Created conduit {id} with {shard_count} shards.");
             if let Some(broadcaster) = var("TWITCH_BROADCASTER_ID") {
-                for ty in ["stream.online", "stream.offline"] {
-                    let mut transport = twitch::helix::eventsub::EventSubTransportRequest::new("conduit");
-                    transport.conduit_id = Some(id.clone());
-                    let condition = serde_json::json!({ "broadcaster_user_id": broadcaster });
-                    client.create_eventsub_subscription(ty, "1", condition, transport).send().await?;
-                    eprintln!("Subscribed the conduit to {ty} for {broadcaster}.");
+                let subs = [
+                    AnySubscription::from(StreamOnlineV1::new(broadcaster.as_str())),
+                    StreamOfflineV1::new(broadcaster.as_str()).into(),
+                ];
+                let done = client.subscribe_all(Transport::conduit(&id), subs).await;
+                for (sub, _) in &done.created {
+                    eprintln!("Subscribed the conduit to {} for {broadcaster}.", sub.subscription_type);
+                }
+                for (sub, e) in &done.failed {
+                    eprintln!("Could not subscribe to {}: {e}", sub.subscription_type);
                 }
             }
             id

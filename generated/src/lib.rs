@@ -94,6 +94,11 @@ macro_rules! __example_requests {
     };
 }
 
+#[cfg(all(feature = "helix", feature = "eventsub"))]
+mod subscribe;
+#[cfg(all(feature = "helix", feature = "eventsub"))]
+pub use subscribe::{AnySubscription, Created, Subscribe, SubscribeAll, SubscribeAllRequest, Subscribed, Transport};
+
 #[cfg(feature = "websocket")]
 mod eventsub_ws;
 #[cfg(feature = "websocket")]

@@ -9,7 +9,7 @@ use twitch::SessionItem;
 use twitch::eventsub::channel::ChannelChatMessageV1;
 use twitch::websocket::{Backoff, CloseCode, DisconnectReason};
 use twitch::{Client, Event};
-use twitch_mock::{Mock, MockServer, TriggerOptions};
+use twitch_mock::{Fault, Mock, MockServer, TriggerOptions};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -391,5 +391,108 @@ async fn typed_events_from_a_session() {
         }
         other => panic!("unexpected {other:?}"),
     }
+    session.close().await;
+}
+
+/// The typed call on every transport: a webhook (verified by the receiver,
+/// then delivering), a conduit and a WebSocket session; the typed condition
+/// and Twitch's totals come back.
+#[tokio::test]
+async fn typed_subscriptions_on_every_transport() {
+    use twitch::Transport;
+    use twitch::eventsub::stream::StreamOnlineV1;
+    use twitch::webhook::WebhookMessage;
+
+    let mock = Mock::builder().deliver_webhooks(true).start().await.expect("mock");
+    let app = app_client(&mock);
+
+    // Webhook: pending until the receiver answers Twitch's challenge.
+    let (callback, mut rx) = webhook_receiver("s3cRe7s3cRe7").await;
+    let transport = Transport::webhook(callback, "s3cRe7s3cRe7");
+    assert!(!format!("{transport:?}").contains("s3cRe7"), "the secret stays out of Debug");
+    let made = app.subscribe(StreamOnlineV1::new("1337"), transport).await.expect("webhook subscription");
+    assert_eq!(made.subscription.status.to_string(), "webhook_callback_verification_pending");
+    assert_eq!(made.condition.broadcaster_user_id, "1337");
+    assert_eq!((made.total, made.subscription.subscription_type.as_str()), (1, "stream.online"));
+    match tokio::time::timeout(WAIT, rx.recv()).await.expect("in time").expect("a message") {
+        WebhookMessage::Verification { subscription } => assert_eq!(subscription.id, made.subscription.id),
+        other => panic!("unexpected {other:?}"),
+    }
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while status_of(&app, &made.subscription.id).await != "enabled" {
+        assert!(tokio::time::Instant::now() < deadline, "never enabled");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Conduit.
+    let conduit = app.create_conduits(1).send().await.expect("conduit").remove(0);
+    let made = app.subscribe(StreamOnlineV1::new("1338"), Transport::conduit(&conduit.id)).await.expect("conduit");
+    assert_eq!(made.subscription.status.to_string(), "enabled");
+    assert_eq!(made.subscription.transport.conduit_id.as_deref(), Some(conduit.id.as_str()));
+    assert_eq!(made.total, 2);
+
+    // WebSocket: a session's id, a user token.
+    let token = mock.mint_user_token("1001", "reader", &["user:read:chat"]);
+    let user_client = client(&mock, token);
+    let session = user_client.eventsub_websocket().connect().await.expect("connect");
+    let id = session.session_id().expect("a session id");
+    let made = user_client
+        .subscribe(ChannelChatMessageV1::new("1001", "1001"), Transport::websocket(&id))
+        .await
+        .expect("websocket subscription");
+    assert_eq!(made.subscription.transport.session_id.as_deref(), Some(id.as_str()));
+    assert_eq!(made.condition.user_id, "1001");
+    session.close().await;
+}
+
+/// Many at once: each outcome on its own, in the order given. A 403, a
+/// 409 and a 503 sit beside the created ones without hiding them.
+#[tokio::test]
+async fn subscribe_all_reports_each_outcome() {
+    use twitch::eventsub::channel::ChannelFollowV2;
+    use twitch::eventsub::stream::{StreamOfflineV1, StreamOnlineV1};
+    use twitch::{AnySubscription, Transport};
+
+    let mock = Mock::builder().start().await.expect("mock");
+    let app = app_client(&mock);
+    let conduit = app.create_conduits(1).send().await.expect("conduit").remove(0);
+
+    // Sixty at default concurrency: all created, reported in order.
+    let subs: Vec<AnySubscription> = (0..30)
+        .flat_map(|i| {
+            let id = (2000 + i).to_string();
+            [AnySubscription::from(StreamOnlineV1::new(id.as_str())), StreamOfflineV1::new(id.as_str()).into()]
+        })
+        .collect();
+    let done = app.subscribe_all(Transport::conduit(&conduit.id), subs.clone()).await;
+    assert!(done.all_present() && done.existing.is_empty(), "{:?}", done.failed);
+    assert_eq!(done.created.iter().map(|(s, _)| s.clone()).collect::<Vec<_>>(), subs);
+    assert!(done.created.iter().all(|(_, c)| c.subscription.status.to_string() == "enabled"));
+    // Again: every one exists already (409), nothing failed.
+    let again = app.subscribe_all(Transport::conduit(&conduit.id), subs.clone()).await;
+    assert_eq!((again.created.len(), again.existing.len()), (0, 60));
+    assert!(again.all_present());
+
+    // A WebSocket session and a user token without moderator:read:followers.
+    let token = mock.mint_user_token("1001", "reader", &["user:read:chat"]);
+    let user_client = client(&mock, token);
+    let session = user_client.eventsub_websocket().connect().await.expect("connect");
+    let id = session.session_id().expect("a session id");
+    // One at a time, so the injected 503 hits the first.
+    mock.fault(Fault::Status { status: 503, count: 1 });
+    let subs = [
+        AnySubscription::from(StreamOnlineV1::new("1001")),
+        ChannelChatMessageV1::new("1001", "1001").into(),
+        ChannelFollowV2::new("1001", "1001").into(),
+        ChannelChatMessageV1::new("1001", "1001").into(),
+    ];
+    let done = user_client.subscribe_all(Transport::websocket(&id), subs.clone()).concurrency(1).await;
+    assert!(!done.all_present());
+    let failed: Vec<(&str, Option<u16>)> = done.failed.iter().map(|(s, e)| (s.subscription_type, e.status())).collect();
+    // Creating is not idempotent: the 503 is not retried, it is reported.
+    assert_eq!(failed, [("stream.online", Some(503)), ("channel.follow", Some(403))]);
+    assert_eq!(done.created.len(), 1);
+    assert_eq!(done.created[0].0, subs[1]);
+    assert_eq!(done.existing, [subs[3].clone()]);
     session.close().await;
 }

@@ -195,7 +195,10 @@ impl<E: EventPayload + Send + 'static> SessionBuilder<E> {
         let cfg = self.cfg;
         let (ws, welcome) = engine::connect::<E>(&cfg).await?;
         let (tx, rx) = mpsc::channel(self.buffer);
-        let (state_tx, state_rx) = watch::channel(None);
+        // Known from the welcome already: `session_id()` answers as soon as
+        // `connect` returns, before the engine task first runs.
+        let first = Current { id: welcome.id.clone(), epoch: 0, welcomes: 0 };
+        let (state_tx, state_rx) = watch::channel(Some(first));
         let (cmd_tx, cmd_rx) = mpsc::channel(4);
         // Sessions of a user whose tokens a manager holds follow its events.
         let token = match (&self.user, self.api.token_events()) {

@@ -1,0 +1,346 @@
+//! Typed EventSub subscriptions on every transport: `client.subscribe(..)`
+//! for one, `client.subscribe_all(..)` for many at once. Built on the
+//! generated Create EventSub Subscription endpoint, which stays the escape
+//! hatch for anything these do not cover.
+
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+
+use futures_util::StreamExt;
+
+use crate::helix::eventsub::{EventSubSubscription, EventSubTransportRequest};
+use crate::shared::EventSubTransportMethod;
+use crate::{Client, Error, Result, Secret, SubscriptionType, UserId};
+
+/// Where Twitch delivers a subscription's events.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Transport {
+    /// Posted to an HTTPS callback, signed with the secret (app token).
+    Webhook {
+        /// The callback URL (HTTPS, port 443).
+        callback: String,
+        /// The secret Twitch signs each message with (10 to 100 ASCII characters).
+        secret: Secret,
+    },
+    /// Sent on an EventSub WebSocket session (user token).
+    WebSocket {
+        /// The session's id, from its welcome message.
+        session_id: String,
+    },
+    /// Sent to a conduit's shards (app token).
+    Conduit {
+        /// The conduit's id.
+        conduit_id: String,
+    },
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Webhook { callback, secret } => {
+                f.debug_struct("Webhook").field("callback", callback).field("secret", secret).finish()
+            }
+            Self::WebSocket { session_id } => f.debug_struct("WebSocket").field("session_id", session_id).finish(),
+            Self::Conduit { conduit_id } => f.debug_struct("Conduit").field("conduit_id", conduit_id).finish(),
+        }
+    }
+}
+
+impl Transport {
+    /// A webhook: Twitch posts to `callback`, signing with `secret`.
+    pub fn webhook(callback: impl Into<String>, secret: impl Into<Secret>) -> Self {
+        Self::Webhook { callback: callback.into(), secret: secret.into() }
+    }
+
+    /// A WebSocket session (its id from the welcome message).
+    pub fn websocket(session_id: impl Into<String>) -> Self {
+        Self::WebSocket { session_id: session_id.into() }
+    }
+
+    /// A conduit.
+    pub fn conduit(conduit_id: impl Into<String>) -> Self {
+        Self::Conduit { conduit_id: conduit_id.into() }
+    }
+
+    fn request(&self) -> EventSubTransportRequest {
+        let (method, callback, secret, session_id, conduit_id) = match self {
+            Self::Webhook { callback, secret } => {
+                (EventSubTransportMethod::Webhook, Some(callback.clone()), Some(secret.clone()), None, None)
+            }
+            Self::WebSocket { session_id } => {
+                (EventSubTransportMethod::Websocket, None, None, Some(session_id.clone()), None)
+            }
+            Self::Conduit { conduit_id } => {
+                (EventSubTransportMethod::Conduit, None, None, None, Some(conduit_id.clone()))
+            }
+        };
+        let mut t = EventSubTransportRequest::new(method);
+        t.callback = callback;
+        t.secret = secret;
+        t.session_id = session_id;
+        t.conduit_id = conduit_id;
+        t
+    }
+}
+
+/// A subscription Twitch created.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Subscribed<S> {
+    /// What Twitch answered: id, status (webhooks start as
+    /// `webhook_callback_verification_pending`), cost, creation time, transport.
+    pub subscription: EventSubSubscription,
+    /// The typed condition it was created with.
+    pub condition: S,
+    /// How many subscriptions the client now has.
+    pub total: i64,
+    /// The sum of their costs.
+    pub total_cost: i64,
+    /// The limit on that sum.
+    pub max_total_cost: i64,
+}
+
+/// `client.subscribe(sub, transport)`: a request; `.await` sends it.
+#[derive(Debug, Clone)]
+#[must_use = "a request does nothing until it is awaited"]
+pub struct Subscribe<S> {
+    client: Client,
+    sub: S,
+    transport: Transport,
+    as_user: Option<UserId>,
+}
+
+impl<S> Subscribe<S> {
+    /// Create it with this user's token (held by the client's token
+    /// manager); WebSocket subscriptions need the session's user.
+    pub fn as_user(mut self, user: impl Into<UserId>) -> Self {
+        self.as_user = Some(user.into());
+        self
+    }
+}
+
+impl<S: SubscriptionType + 'static> IntoFuture for Subscribe<S> {
+    type Output = Result<Subscribed<S>>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let any = AnySubscription::of(&self.sub);
+            let created = any.create(&self.client, &self.transport, self.as_user).await?;
+            Ok(Subscribed {
+                subscription: created.subscription,
+                condition: self.sub,
+                total: created.total,
+                total_cost: created.total_cost,
+                max_total_cost: created.max_total_cost,
+            })
+        })
+    }
+}
+
+/// A subscription of any type, for [`Client::subscribe_all`]: made from
+/// any typed one with `.into()`.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct AnySubscription {
+    /// e.g. `channel.follow`
+    pub subscription_type: &'static str,
+    /// e.g. `2`
+    pub version: &'static str,
+    /// The condition as JSON.
+    pub condition: serde_json::Value,
+    /// Notifications come batched (`events: [...]`).
+    pub batched: bool,
+}
+
+impl<S: SubscriptionType> From<S> for AnySubscription {
+    fn from(sub: S) -> Self {
+        Self::of(&sub)
+    }
+}
+
+impl AnySubscription {
+    fn of<S: SubscriptionType>(sub: &S) -> Self {
+        Self {
+            subscription_type: S::TYPE,
+            version: S::VERSION,
+            condition: sub.condition(),
+            batched: sub.meta().batched,
+        }
+    }
+
+    async fn create(&self, client: &Client, transport: &Transport, as_user: Option<UserId>) -> Result<Created> {
+        let mut req = client.create_eventsub_subscription(
+            self.subscription_type,
+            self.version,
+            self.condition.clone(),
+            transport.request(),
+        );
+        if self.batched {
+            req = req.is_batching_enabled(true);
+        }
+        if let Some(u) = as_user {
+            req = req.as_user(u);
+        }
+        let resp = req.send().await?;
+        let subscription = resp.data.into_iter().next().ok_or_else(|| Error::Decode {
+            endpoint: "create-eventsub-subscription".into(),
+            path: "data".into(),
+            message: "no subscription in the answer".into(),
+            body: Default::default(),
+        })?;
+        Ok(Created {
+            subscription,
+            total: resp.total,
+            total_cost: resp.total_cost,
+            max_total_cost: resp.max_total_cost,
+        })
+    }
+}
+
+/// A subscription of any type that Twitch created (from [`Client::subscribe_all`]).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Created {
+    /// What Twitch answered.
+    pub subscription: EventSubSubscription,
+    /// How many subscriptions the client had after this one.
+    pub total: i64,
+    /// The sum of their costs.
+    pub total_cost: i64,
+    /// The limit on that sum.
+    pub max_total_cost: i64,
+}
+
+/// What [`Client::subscribe_all`] did with each subscription, in the order
+/// given. A failure never hides the others.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct SubscribeAll {
+    /// Created.
+    pub created: Vec<(AnySubscription, Created)>,
+    /// Twitch answered 409: the same subscription exists already.
+    pub existing: Vec<AnySubscription>,
+    /// Refused or failed, with why.
+    pub failed: Vec<(AnySubscription, Error)>,
+}
+
+impl SubscribeAll {
+    /// Every subscription exists now (created or already there).
+    pub fn all_present(&self) -> bool {
+        self.failed.is_empty()
+    }
+}
+
+/// `client.subscribe_all(transport, subs)`: a batch; `.await` sends it.
+#[derive(Debug)]
+#[must_use = "a request does nothing until it is awaited"]
+pub struct SubscribeAllRequest {
+    client: Client,
+    transport: Transport,
+    subs: Vec<AnySubscription>,
+    concurrency: usize,
+    as_user: Option<UserId>,
+}
+
+impl SubscribeAllRequest {
+    /// How many creations run at once (default 8; at least 1). The client's
+    /// rate limiter paces them either way.
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// Create them with this user's token.
+    pub fn as_user(mut self, user: impl Into<UserId>) -> Self {
+        self.as_user = Some(user.into());
+        self
+    }
+}
+
+impl IntoFuture for SubscribeAllRequest {
+    type Output = SubscribeAll;
+    type IntoFuture = Pin<Box<dyn Future<Output = SubscribeAll> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let Self { client, transport, subs, concurrency, as_user } = self;
+            let (client, transport, as_user) = (&client, &transport, &as_user);
+            let mut results: Vec<(usize, AnySubscription, Result<Created>)> =
+                futures_util::stream::iter(subs.into_iter().enumerate())
+                    .map(|(i, sub)| async move {
+                        let r = sub.create(client, transport, as_user.clone()).await;
+                        (i, sub, r)
+                    })
+                    .buffer_unordered(concurrency)
+                    .collect()
+                    .await;
+            results.sort_by_key(|(i, ..)| *i);
+            let mut out = SubscribeAll::default();
+            for (_, sub, r) in results {
+                match r {
+                    Ok(c) => out.created.push((sub, c)),
+                    Err(e) if e.status() == Some(409) => out.existing.push(sub),
+                    Err(e) => out.failed.push((sub, e)),
+                }
+            }
+            out
+        })
+    }
+}
+
+impl Client {
+    /// Create a subscription of a typed subscription type on any
+    /// transport:
+    ///
+    /// ```no_run
+    /// # async fn demo(client: twitch::Client) -> twitch::Result<()> {
+    /// use twitch::Transport;
+    /// use twitch::eventsub::channel::ChannelFollowV2;
+    ///
+    /// let follow = ChannelFollowV2::new("1234", "1234");
+    /// let made = client.subscribe(follow, Transport::webhook("https://example.com/twitch", "s3cret-s3cret")).await?;
+    /// println!("{} is {}", made.subscription.id, made.subscription.status);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// `create_eventsub_subscription` takes the raw type, version and JSON
+    /// condition, for types this crate does not know yet.
+    pub fn subscribe<S: SubscriptionType>(&self, sub: S, transport: Transport) -> Subscribe<S> {
+        Subscribe { client: self.clone(), sub, transport, as_user: None }
+    }
+
+    /// Create many subscriptions on one transport, concurrently: what a bot
+    /// or service does at start. Each outcome is reported on its own
+    /// ([`SubscribeAll`]): created, already there (409), or failed.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: twitch::Client) {
+    /// use twitch::eventsub::stream::{StreamOfflineV1, StreamOnlineV1};
+    /// use twitch::{AnySubscription, Transport};
+    ///
+    /// let subs = ["1234", "5678"]
+    ///     .into_iter()
+    ///     .flat_map(|id| [AnySubscription::from(StreamOnlineV1::new(id)), StreamOfflineV1::new(id).into()]);
+    /// let done = client.subscribe_all(Transport::conduit("conduit-id"), subs).await;
+    /// for (sub, error) in &done.failed {
+    ///     eprintln!("{} v{}: {error}", sub.subscription_type, sub.version);
+    /// }
+    /// # }
+    /// ```
+    pub fn subscribe_all(
+        &self,
+        transport: Transport,
+        subs: impl IntoIterator<Item = AnySubscription>,
+    ) -> SubscribeAllRequest {
+        SubscribeAllRequest {
+            client: self.clone(),
+            transport,
+            subs: subs.into_iter().collect(),
+            concurrency: 8,
+            as_user: None,
+        }
+    }
+}

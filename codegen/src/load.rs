@@ -69,6 +69,7 @@ pub struct EndpointDef {
     #[serde(default)]
     pub body: Vec<Spanned<FieldDef>>,
     pub response: Spanned<ResponseDef>,
+    pub lookup: Option<Spanned<LookupDef>>,
     #[serde(default)]
     pub examples: ExamplesDef,
     /// Decisions taken where Twitch's docs disagree with themselves.
@@ -121,6 +122,20 @@ pub struct ResponseDef {
     pub extra: Vec<Spanned<FieldDef>>,
     #[serde(default)]
     pub paginated: bool,
+    /// How many items a `data` list holds: `many` (the default), `one`
+    /// (exactly one: `send()` answers the item) or `zero_or_one` (an
+    /// `Option`).
+    pub items: Option<String>,
+}
+
+/// Calls that look one thing up by one parameter and answer `Option<T>`:
+/// `{name: get_user, by: [id, login]}` makes `get_user_by_id(..)` and
+/// `get_user_by_login(..)`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LookupDef {
+    pub name: String,
+    pub by: Vec<String>,
 }
 
 /// Twitch's examples for an endpoint.

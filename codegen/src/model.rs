@@ -167,6 +167,24 @@ pub struct Response {
     pub model: Option<String>,
     pub extra: Vec<Field>,
     pub paginated: bool,
+    pub items: Items,
+}
+
+/// How many items a `data` list holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Items {
+    Many,
+    One,
+    ZeroOrOne,
+}
+
+/// A lookup call: `get_user_by_login(..)` over `get_users`.
+#[derive(Debug, Clone)]
+pub struct Lookup {
+    /// `get_user`
+    pub name: String,
+    /// The query parameters it looks up by.
+    pub by: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -217,6 +235,7 @@ pub struct Endpoint {
     pub rules: Vec<Rule>,
     pub body: Vec<Field>,
     pub response: Response,
+    pub lookup: Option<Lookup>,
     pub example_requests: Vec<ExampleRequest>,
     pub example_response: Option<String>,
     pub decisions: Vec<String>,
@@ -441,7 +460,13 @@ pub fn build(files: &[SchemaFile]) -> Schema {
                     model,
                     extra,
                     paginated: r.paginated,
+                    items: match r.items.as_deref() {
+                        Some("one") => Items::One,
+                        Some("zero_or_one") => Items::ZeroOrOne,
+                        _ => Items::Many,
+                    },
                 },
+                lookup: ep.lookup.as_ref().map(|l| Lookup { name: l.value.name.clone(), by: l.value.by.clone() }),
                 example_requests: ep
                     .examples
                     .requests

@@ -257,6 +257,49 @@ pub fn validate(files: &[SchemaFile]) -> Result<(), Diagnostics> {
             }
             check_fields(&mut cx, &item, &r.fields, &types, FieldKind::Model);
             check_fields(&mut cx, &item, &r.extra, &types, FieldKind::Model);
+            match r.items.as_deref() {
+                None | Some("many") => {}
+                Some("one" | "zero_or_one") => {
+                    if r.shape != "data" || r.paginated || !r.extra.is_empty() {
+                        cx.err(
+                            rl,
+                            &item,
+                            "items one or zero_or_one needs a 'data' response without pagination or extra fields",
+                        );
+                    }
+                }
+                Some(other) => cx.err(rl, &item, format!("unknown items '{other}' (known: many, one, zero_or_one)")),
+            }
+            if let Some(l) = &e.lookup {
+                let ll = l.referenced.line();
+                let l = &l.value;
+                if !is_ident(&l.name)
+                    || !l.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                {
+                    cx.err(ll, &item, format!("lookup name '{}' is not a snake_case Rust name", l.name));
+                }
+                if r.shape != "data" || r.paginated || !r.extra.is_empty() || r.items.is_some() {
+                    cx.err(ll, &item, "a lookup needs a plain 'data' list response (not paginated, no extra fields)");
+                }
+                if l.by.is_empty() {
+                    cx.err(ll, &item, "a lookup needs at least one parameter in 'by'");
+                }
+                let required: Vec<&str> =
+                    e.query.iter().filter(|q| q.value.required).map(|q| q.value.name.as_str()).collect();
+                for b in &l.by {
+                    match e.query.iter().find(|q| &q.value.name == b) {
+                        None => cx.err(ll, &item, format!("lookup by '{b}', which is not a query parameter")),
+                        // By the one required parameter, or by an optional one when none is required.
+                        Some(q) if q.value.required && required.len() != 1 => {
+                            cx.err(ll, &item, format!("lookup by '{b}': the endpoint has other required parameters"))
+                        }
+                        Some(q) if !q.value.required && !required.is_empty() => {
+                            cx.err(ll, &item, format!("lookup by '{b}': the endpoint requires other parameters"))
+                        }
+                        Some(_) => {}
+                    }
+                }
+            }
             if r.paginated {
                 if r.shape != "data" {
                     cx.err(rl, &item, "only a 'data' response can be paginated");

@@ -34,8 +34,7 @@ async fn main() -> Result<()> {
     let conduit_id = match var("TWITCH_CONDUIT_ID") {
         Some(id) => id,
         None => {
-            let conduit = client.create_conduits(i64::from(shard_count)).send().await?;
-            let id = conduit.into_iter().next().ok_or("no conduit in the answer")?.id;
+            let id = client.create_conduits(i64::from(shard_count)).send().await?.id;
             eprintln!("Created conduit {id} with {shard_count} shards.");
             if let Some(broadcaster) = var("TWITCH_BROADCASTER_ID") {
                 let subs = [

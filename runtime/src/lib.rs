@@ -60,7 +60,7 @@ pub use eventsub::decode::{
 };
 pub use http::client::{Client, ClientBuilder, PreparedRequest, RawRequest, ResponseFuture};
 pub use http::credentials::{TokenEvent, TokenEvents, TokenSource};
-pub use http::endpoint::{Endpoint, Paginated, RequestOptions, prepare, send};
+pub use http::endpoint::{Endpoint, Lookup, Paginated, RequestOptions, prepare, send};
 pub use http::pagination::{Page, Paginator};
 pub use http::ratelimit::RetryPolicy;
 #[cfg(feature = "oauth")]

@@ -112,7 +112,7 @@ async fn a_conduit_pool_attaches_recovers_and_scales() {
         .eventsub_ws_url(mock.ws_url())
         .build()
         .expect("client");
-    let conduit = client.create_conduits(4).send().await.expect("conduit").remove(0);
+    let conduit = client.create_conduits(4).send().await.expect("conduit");
     let mut transport = twitch::helix::eventsub::EventSubTransportRequest::new("conduit");
     transport.conduit_id = Some(conduit.id.clone());
     client
@@ -425,7 +425,7 @@ async fn typed_subscriptions_on_every_transport() {
     }
 
     // Conduit.
-    let conduit = app.create_conduits(1).send().await.expect("conduit").remove(0);
+    let conduit = app.create_conduits(1).send().await.expect("conduit");
     let made = app.subscribe(StreamOnlineV1::new("1338"), Transport::conduit(&conduit.id)).await.expect("conduit");
     assert_eq!(made.subscription.status.to_string(), "enabled");
     assert_eq!(made.subscription.transport.conduit_id.as_deref(), Some(conduit.id.as_str()));
@@ -455,7 +455,7 @@ async fn subscribe_all_reports_each_outcome() {
 
     let mock = Mock::builder().start().await.expect("mock");
     let app = app_client(&mock);
-    let conduit = app.create_conduits(1).send().await.expect("conduit").remove(0);
+    let conduit = app.create_conduits(1).send().await.expect("conduit");
 
     // Sixty at default concurrency: all created, reported in order.
     let subs: Vec<AnySubscription> = (0..30)

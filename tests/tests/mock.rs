@@ -1025,7 +1025,7 @@ async fn conduit_shards_share_the_notifications() {
     let mock = start(Mock::builder().welcome_window(Duration::from_secs(600))).await;
     let app = mock.mint_app_token(&mock.client_id());
     let c = client_for(&mock, &app, false);
-    let conduit = c.create_conduits(2).send().await.unwrap().remove(0);
+    let conduit = c.create_conduits(2).send().await.unwrap();
     let (mut a, a_id) = session(&mock.ws_url()).await;
     let (mut b, b_id) = session(&mock.ws_url()).await;
     let shards = json!({"conduit_id": conduit.id, "shards": [

@@ -282,3 +282,64 @@ fn known_events_decode_into_their_variant() {
         other => panic!("{other:?}"),
     }
 }
+
+/// `items: one` endpoints answer the object itself; a list of any other
+/// length is a decode error that says how many came. `zero_or_one` answers
+/// an `Option`.
+#[tokio::test]
+async fn one_object_answers_are_the_object() {
+    let settings = r#"{"broadcaster_id":"1","slow_mode":false,"slow_mode_wait_time":null,"follower_mode":false,"follower_mode_duration":null,"subscriber_mode":false,"emote_mode":false,"unique_chat_mode":false}"#;
+    let answer = std::sync::Arc::new(std::sync::Mutex::new(format!(r#"{{"data":[{settings}]}}"#)));
+    let body = answer.clone();
+    let server = TestServer::start(move |_| Response::json(200, &body.lock().unwrap())).await;
+    let c = client(&server);
+    // Typed as the object: no Vec to unpack.
+    let s: twitch::helix::chat::ChatSettings = c.get_chat_settings("1").send().await.unwrap();
+    assert_eq!(s.broadcaster_id, "1");
+
+    for (data, n) in [("", 0), (&format!("{settings},{settings}")[..], 2)] {
+        *answer.lock().unwrap() = format!(r#"{{"data":[{data}]}}"#);
+        match c.get_chat_settings("1").send().await.unwrap_err() {
+            Error::Decode { endpoint, path, message, .. } => {
+                assert_eq!((endpoint.as_str(), path.as_str()), ("get-chat-settings", "data"));
+                assert_eq!(message, format!("expected exactly one item, got {n}"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    *answer.lock().unwrap() = r#"{"data":[]}"#.to_owned();
+    let user = Client::builder()
+        .client_id("test-client")
+        .user_token("test-user-token")
+        .helix_url(format!("{}/helix", server.url()))
+        .build()
+        .unwrap();
+    assert!(user.get_charity_campaign("1").send().await.unwrap().is_none());
+}
+
+/// Lookups answer `Option<T>`: the item, or `None` for an empty list, with
+/// the one parameter sent.
+#[tokio::test]
+async fn lookups_answer_the_item_or_none() {
+    let user = r#"{"id":"141981764","login":"twitchdev","display_name":"TwitchDev","type":"","broadcaster_type":"partner","description":"","profile_image_url":"","offline_image_url":"","created_at":"2016-12-14T20:32:28Z"}"#;
+    let server = TestServer::start(move |req| {
+        if req.query_values("login") == ["twitchdev"] || req.query_values("id") == ["141981764"] {
+            Response::json(200, &format!(r#"{{"data":[{user}]}}"#))
+        } else {
+            Response::json(200, r#"{"data":[]}"#)
+        }
+    })
+    .await;
+    let c = client(&server);
+    let found = c.get_user_by_login("twitchdev").await.unwrap().expect("found");
+    assert_eq!(found.id, "141981764");
+    assert_eq!(c.get_user_by_id("141981764").await.unwrap().map(|u| u.login), Some("twitchdev".into()));
+    assert!(c.get_user_by_login("nobody").await.unwrap().is_none());
+    let reqs = server.requests();
+    let sent: Vec<Vec<&str>> = reqs.iter().map(|r| r.query_values("login")).collect();
+    assert_eq!(sent, [vec!["twitchdev"], vec![], vec!["nobody"]]);
+    // By a required parameter, too.
+    assert!(c.get_channel_by_broadcaster_id("5").await.unwrap().is_none());
+    assert_eq!(server.requests().last().unwrap().query_values("broadcaster_id"), ["5"]);
+}

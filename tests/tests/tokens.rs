@@ -110,6 +110,11 @@ fn handler(state: Arc<State>) -> impl Fn(&Request) -> Response + Send + Sync + '
                 &format!(r#"{{"data":[{},{}],"pagination":{next}}}"#, stream(page * 10), stream(page * 10 + 1)),
             );
         }
+        if req.method == "PUT" && req.path == "/helix/users" {
+            // Update User answers the one user it updated.
+            let user = r#"{"id":"1","login":"a","display_name":"A","type":"","broadcaster_type":"","description":"x","profile_image_url":"","offline_image_url":"","created_at":"2016-12-14T20:32:28Z"}"#;
+            return Response::json(200, &format!(r#"{{"data":[{user}]}}"#));
+        }
         Response::json(200, &format!(r#"{{"data":[],"token":"{token}"}}"#))
     }
 }

@@ -4,7 +4,7 @@ use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
 use super::{deprecated, doc, field_ty, ident, named, scopes_text, setter_arg, setter_conv, ty};
-use crate::model::{Endpoint, Field, RuleKind, Schema, Shape, Ty};
+use crate::model::{Endpoint, Field, Items, RuleKind, Schema, Shape, Ty};
 
 /// Everything generated for one endpoint:
 ///
@@ -171,7 +171,10 @@ pub fn endpoint(schema: &Schema, ep: &Endpoint, from: &[String]) -> TokenStream 
         }
     };
 
+    let lookups = lookups(schema, ep, from);
     quote! {
+        #lookups
+
         impl crate::Client {
             #method_doc
             #dep
@@ -256,6 +259,10 @@ pub fn endpoint(schema: &Schema, ep: &Endpoint, from: &[String]) -> TokenStream 
 
             fn options(&self) -> &crate::__rt::RequestOptions {
                 &self.options
+            }
+
+            fn options_mut(&mut self) -> &mut crate::__rt::RequestOptions {
+                &mut self.options
             }
 
             #validate
@@ -444,6 +451,40 @@ fn setter(schema: &Schema, f: &Field, from: &[String], body: bool) -> TokenStrea
     }
 }
 
+/// `impl Client { fn get_user_by_login(&self, login) -> Lookup<GetUsers> }`
+/// for each parameter of the schema's `lookup`.
+fn lookups(schema: &Schema, ep: &Endpoint, from: &[String]) -> TokenStream {
+    let Some(l) = &ep.lookup else { return quote!() };
+    let name = format_ident!("{}", ep.type_name);
+    let fn_name = ident(&ep.fn_name);
+    let calls = l.by.iter().filter_map(|b| ep.query.iter().find(|f| &f.wire == b)).map(|f| {
+        let call = format_ident!("{}_by_{}", l.name, f.rust);
+        let v = ident(&f.rust);
+        let (t, build) = if f.required {
+            (arg_ty(schema, f, from), quote!(self.#fn_name(#v)))
+        } else {
+            (setter_arg(schema, &f.ty, from), quote!(self.#fn_name().#v(#v)))
+        };
+        let d = doc(&format!(
+            "Look one up by `{}`: [`Self::{}`] with that one value, answering the item or `None` when Twitch finds nothing.",
+            f.wire, ep.fn_name
+        ));
+        let dep = deprecated(ep.deprecated.as_deref());
+        quote! {
+            #d
+            #dep
+            pub fn #call(&self, #v: #t) -> crate::__rt::Lookup<#name> {
+                crate::__rt::Lookup::new(#build)
+            }
+        }
+    });
+    quote! {
+        impl crate::Client {
+            #(#calls)*
+        }
+    }
+}
+
 /// `id` → `ids`, `language` → `languages`, `status` → `statuses`.
 pub fn plural(s: &str) -> String {
     if s.ends_with('s') || s.ends_with('x') || s.ends_with("ch") || s.ends_with("sh") {
@@ -469,7 +510,11 @@ pub fn output_ty(schema: &Schema, ep: &Endpoint, from: &[String]) -> TokenStream
         }
         Shape::Data => {
             let i = item();
-            quote!(Vec<#i>)
+            match ep.response.items {
+                Items::Many => quote!(Vec<#i>),
+                Items::One => i,
+                Items::ZeroOrOne => quote!(Option<#i>),
+            }
         }
         Shape::DataObject | Shape::Object => item(),
         Shape::None => quote!(()),
@@ -490,7 +535,11 @@ fn decode(ep: &Endpoint) -> TokenStream {
     } else {
         match ep.response.shape {
             Shape::Data if ep.response.paginated => quote!(crate::__rt::decode::json(Self::META.id, body)),
-            Shape::Data => quote!(crate::__rt::decode::data(Self::META.id, body)),
+            Shape::Data => match ep.response.items {
+                Items::Many => quote!(crate::__rt::decode::data(Self::META.id, body)),
+                Items::One => quote!(crate::__rt::decode::data_one(Self::META.id, body)),
+                Items::ZeroOrOne => quote!(crate::__rt::decode::data_zero_or_one(Self::META.id, body)),
+            },
             Shape::DataObject => quote!(crate::__rt::decode::data_object(Self::META.id, body)),
             Shape::Object => quote!(crate::__rt::decode::json(Self::META.id, body)),
             Shape::None => quote!({

@@ -42,6 +42,34 @@ pub fn data<T: DeserializeOwned>(endpoint: &str, body: &[u8]) -> Result<Vec<T>> 
     json::<DataList<T>>(endpoint, body).map(|d| d.data)
 }
 
+/// `{"data": [T]}` holding exactly one item, as `T`; none or more is a
+/// decode error saying how many there were.
+pub fn data_one<T: DeserializeOwned>(endpoint: &str, body: &[u8]) -> Result<T> {
+    let mut items = data::<T>(endpoint, body)?;
+    match items.len() {
+        1 => Ok(items.remove(0)),
+        n => Err(count_error(endpoint, body, n, "exactly one")),
+    }
+}
+
+/// `{"data": [T]}` holding at most one item, as `Option<T>`.
+pub fn data_zero_or_one<T: DeserializeOwned>(endpoint: &str, body: &[u8]) -> Result<Option<T>> {
+    let mut items = data::<T>(endpoint, body)?;
+    match items.len() {
+        0 | 1 => Ok(items.pop()),
+        n => Err(count_error(endpoint, body, n, "at most one")),
+    }
+}
+
+fn count_error(endpoint: &str, body: &[u8], n: usize, want: &str) -> Error {
+    Error::Decode {
+        endpoint: endpoint.to_owned(),
+        path: "data".to_owned(),
+        message: format!("expected {want} item, got {n}"),
+        body: crate::base::error::ResponseBody::new(body),
+    }
+}
+
 /// `{"data": T}` as `T`. A one-element `data` array is accepted too.
 pub fn data_object<T: DeserializeOwned>(endpoint: &str, body: &[u8]) -> Result<T> {
     match json::<DataObject<T>>(endpoint, body) {

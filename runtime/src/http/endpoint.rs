@@ -22,6 +22,9 @@ pub trait Endpoint: Send + Sync + Sized + 'static {
     /// Per-request settings: the user to send as, retries.
     fn options(&self) -> &RequestOptions;
 
+    /// The same, to change (for wrappers such as [`Lookup`]).
+    fn options_mut(&mut self) -> &mut RequestOptions;
+
     /// Check documented limits; runs before any I/O.
     fn validate(&self) -> Result<(), InvalidParam> {
         Ok(())
@@ -52,6 +55,45 @@ pub struct RequestOptions {
     /// Retry after a 5xx or a transport error although the endpoint is not
     /// idempotent (see [`RetryPolicy::retry_non_idempotent`](crate::http::ratelimit::RetryPolicy::retry_non_idempotent)).
     pub retry_non_idempotent: bool,
+}
+
+/// A request that looks one thing up (a user by login, a channel by id):
+/// `.await` answers the item, or `None` when Twitch found nothing. Made by
+/// the generated lookup calls (`client.get_user_by_login(..)`).
+#[derive(Debug, Clone)]
+#[must_use = "a request does nothing until it is awaited"]
+pub struct Lookup<E>(E);
+
+impl<E: Endpoint> Lookup<E> {
+    /// Look up with this request (it names one thing).
+    pub fn new(request: E) -> Self {
+        Self(request)
+    }
+
+    /// Send with this user's token (held by the client's token manager).
+    pub fn as_user(mut self, user: impl Into<crate::base::types::UserId>) -> Self {
+        self.0.options_mut().as_user = Some(user.into());
+        self
+    }
+
+    /// The request as built.
+    pub fn request(&self) -> &E {
+        &self.0
+    }
+}
+
+impl<E, T> std::future::IntoFuture for Lookup<E>
+where
+    E: Endpoint<Output = Vec<T>>,
+    T: Send + 'static,
+{
+    type Output = Result<Option<T>>;
+    type IntoFuture = ResponseFuture<Option<T>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        let sent = send(self.0);
+        Box::pin(async move { sent.await.map(|items| items.into_iter().next()) })
+    }
 }
 
 /// A request whose responses carry a cursor.

@@ -126,7 +126,7 @@ fn check_field(types: &Types<'_>, f: &Field, v: Option<&Value>, path: &str, errs
 fn check_value(types: &Types<'_>, ty: &Ty, v: &Value, path: &str, errs: &mut Vec<String>) {
     let bad = |errs: &mut Vec<String>, want: &str| errs.push(format!("`{path}` should be {want}, is {v}"));
     match ty {
-        Ty::String | Ty::Secret | Ty::UserId | Ty::UserLogin => {
+        Ty::String | Ty::Secret | Ty::UserId | Ty::UserLogin | Ty::Id(_) => {
             if !v.is_string() {
                 bad(errs, "a string");
             }

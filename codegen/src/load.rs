@@ -38,6 +38,9 @@ pub struct FileDoc {
     pub enums: Vec<Spanned<EnumDef>>,
     #[serde(default)]
     pub scopes: Vec<Spanned<ScopeDef>>,
+    /// Kinds of ids (only in `shared.yaml`): `reward` → `RewardId`, used as `type: id:reward`.
+    #[serde(default)]
+    pub ids: Vec<Spanned<IdDef>>,
 }
 
 /// A Helix endpoint.
@@ -256,6 +259,15 @@ pub struct SubscriptionDef {
     /// Differences the audit reports that the decisions above explain.
     #[serde(default)]
     pub audit_accept: Vec<String>,
+}
+
+/// A kind of id: its own Rust type, so one kind cannot be passed for another.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdDef {
+    /// snake_case kind: `reward`, `emote_set`.
+    pub name: String,
+    pub description: String,
 }
 
 /// An OAuth scope.

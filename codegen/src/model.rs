@@ -17,6 +17,21 @@ pub struct Schema {
     pub scopes: Vec<Scope>,
     /// Every named model and enum: name → module path (`["helix", "users"]`).
     pub types: BTreeMap<String, TypeInfo>,
+    /// Kinds of ids, each its own type in `twitch::ids`.
+    pub ids: Vec<IdKind>,
+}
+
+/// A kind of id: `reward` → `RewardId`.
+#[derive(Debug, Clone)]
+pub struct IdKind {
+    pub kind: String,
+    pub rust: String,
+    pub doc: String,
+}
+
+/// `reward` → `RewardId`.
+pub fn id_type_name(kind: &str) -> String {
+    format!("{}Id", kind.to_upper_camel_case())
 }
 
 /// Where a named type lives and what it is.
@@ -57,6 +72,8 @@ pub enum Ty {
     Json,
     Vec(Box<Ty>),
     Named(String),
+    /// A kind of id (`id:reward`): its own string type.
+    Id(String),
 }
 
 impl Ty {
@@ -78,6 +95,13 @@ impl Ty {
             "timestamp" => Ty::Timestamp,
             "json" => Ty::Json,
             "object" => Ty::Named(String::new()),
+            _ if s.starts_with("id:") => {
+                let kind = &s[3..];
+                if kind.is_empty() || !kind.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+                    return Err(format!("id kind in '{s}' must be snake_case"));
+                }
+                Ty::Id(kind.to_owned())
+            }
             _ => {
                 let ok = s.chars().next().is_some_and(|c| c.is_ascii_uppercase())
                     && s.chars().all(|c| c.is_ascii_alphanumeric());
@@ -344,8 +368,13 @@ pub fn build(files: &[SchemaFile]) -> Schema {
     let mut scopes = Vec::new();
     let mut types = BTreeMap::new();
     let mut input_models = BTreeSet::new();
+    let mut ids = Vec::new();
 
     for file in files {
+        for d in &file.doc.ids {
+            let d = &d.value;
+            ids.push(IdKind { kind: d.name.clone(), rust: id_type_name(&d.name), doc: d.description.clone() });
+        }
         let doc = &file.doc;
         let path = module_path(&file.rel_path);
         let mut m = Module {
@@ -572,7 +601,7 @@ pub fn build(files: &[SchemaFile]) -> Schema {
         }
     }
 
-    Schema { modules, scopes, types }
+    Schema { modules, scopes, types, ids }
 }
 
 /// How `required`/`optional` read for a list of fields.

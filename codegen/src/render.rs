@@ -60,7 +60,8 @@ pub fn render(schema: &Schema) -> Result<Generated, Diagnostics> {
     let scopes = emit::scope::scope_enum(&schema.scopes);
     let events = emit::event::event_enum(schema);
     let meta = emit::meta::tables(schema);
-    for (path, tokens) in [("scope.rs", &scopes), ("event.rs", &events), ("meta.rs", &meta)] {
+    let ids = emit::ids(schema);
+    for (path, tokens) in [("scope.rs", &scopes), ("event.rs", &events), ("meta.rs", &meta), ("ids.rs", &ids)] {
         match pretty(tokens) {
             Ok(code) => files
                 .push(GeneratedFile { path: path.to_owned(), contents: format!("{HEADER}. Do not edit.\n\n{code}") }),
@@ -69,6 +70,9 @@ pub fn render(schema: &Schema) -> Result<Generated, Diagnostics> {
     }
     if let Ok(code) = pretty(&scopes) {
         items.push(Item { kind: "scopes", id: "scopes".into(), schema_file: "scopes.yaml".into(), code });
+    }
+    if let Ok(code) = pretty(&ids) {
+        items.push(Item { kind: "ids", id: "ids".into(), schema_file: "shared.yaml".into(), code });
     }
     if let Ok(code) = pretty(&events) {
         items.push(Item { kind: "events", id: "Event".into(), schema_file: "eventsub".into(), code });
@@ -173,6 +177,24 @@ fn root(schema: &Schema) -> String {
         }
 
         #(#other)*
+
+        /// Ids by kind: a reward id cannot be passed where a poll id is expected.
+        /// Each is a string inside (`Deref<Target = str>`, `From<&str>`, equal to
+        /// strings), kept inline without allocating.
+        ///
+        /// ```
+        /// fn end(poll: twitch::PollId) -> String { poll.to_string() }
+        /// assert_eq!(end("p-1".into()), "p-1");
+        /// ```
+        ///
+        /// ```compile_fail
+        /// fn end(poll: twitch::PollId) {}
+        /// end(twitch::RewardId::from("r-1")); // a reward id is not a poll id
+        /// ```
+        pub mod ids {
+            include!(concat!(env!("OUT_DIR"), "/ids.rs"));
+        }
+        pub use ids::*;
 
         /// Tables of every endpoint and subscription type, for tools such as mock servers.
         pub mod meta {

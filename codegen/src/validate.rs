@@ -57,6 +57,22 @@ pub fn validate(files: &[SchemaFile]) -> Result<(), Diagnostics> {
         for e in &f.doc.enums {
             define(&mut cx, &e.value.name, e.referenced.line());
         }
+        for d in &f.doc.ids {
+            let line = d.referenced.line();
+            let kind = &d.value.name;
+            if f.rel_path != "shared.yaml" {
+                cx.err(line, kind, "ids are declared in shared.yaml (both areas use them)");
+            }
+            if kind.is_empty() || !kind.chars().all(|c| c.is_ascii_lowercase() || c == '_') || kind.starts_with('_') {
+                cx.err(line, kind, "an id kind is snake_case (`reward`, `emote_set`)");
+            }
+            if d.value.description.trim().is_empty() {
+                cx.err(line, kind, "description is empty");
+            }
+            // The Rust name is taken, and so is the schema's `id:kind`.
+            define(&mut cx, &crate::model::id_type_name(kind), line);
+            define(&mut cx, &format!("id:{kind}"), line);
+        }
         for ep in &f.doc.endpoints {
             let e = &ep.value;
             for list in [&e.query, &e.body, &e.response.value.fields, &e.response.value.extra] {
@@ -587,6 +603,14 @@ fn check_fields(
                             cx.err(line, &it, "type 'object' needs fields");
                         } else if d.model.is_none() {
                             cx.err(line, &it, "an inline object needs a model name (model: ...)");
+                        }
+                    }
+                    Ty::Id(k) => {
+                        if !types.contains_key(&format!("id:{k}")) {
+                            cx.err(line, &it, format!("unknown id kind '{k}' (declare it under ids: in shared.yaml)"));
+                        }
+                        if !d.fields.is_empty() {
+                            cx.err(line, &it, "fields are only allowed with type 'object' or '[object]'");
                         }
                     }
                     Ty::Named(n) => {

@@ -32,7 +32,7 @@ async fn main() -> Result<()> {
 
     let shard_count: u32 = var("TWITCH_SHARD_COUNT").map(|n| n.parse()).transpose()?.unwrap_or(4);
     let conduit_id = match var("TWITCH_CONDUIT_ID") {
-        Some(id) => id,
+        Some(id) => twitch::ConduitId::from(id),
         None => {
             let id = client.create_conduits(i64::from(shard_count)).send().await?.id;
             eprintln!("Created conduit {id} with {shard_count} shards.");

@@ -73,8 +73,8 @@ fn transport(t: Transport) -> Result<EventSubTransportRequest> {
         _ => return Err(Error::Config(format!("unsupported EventSub transport {t:?}"))),
     });
     match t {
-        Transport::WebSocket { session_id } => req.session_id = Some(session_id),
-        Transport::Conduit { conduit_id } => req.conduit_id = Some(conduit_id),
+        Transport::WebSocket { session_id } => req.session_id = Some(session_id.into()),
+        Transport::Conduit { conduit_id } => req.conduit_id = Some(conduit_id.into()),
         _ => {}
     }
     Ok(req)
@@ -123,7 +123,7 @@ impl EventSubApi for Client {
         Box::pin(async move {
             let updates = shards.into_iter().map(|s| {
                 let mut t = ConduitShardTransportRequest::new(EventSubTransportMethod::Websocket);
-                t.session_id = Some(s.session_id);
+                t.session_id = Some(s.session_id.into());
                 ConduitShardUpdate::new(s.shard_id.to_string(), t)
             });
             let resp = self.update_conduit_shards(conduit_id, updates).send().await?;
@@ -153,7 +153,12 @@ impl EventSubApi for Client {
     fn conduit_shards(&self, conduit_id: String) -> BoxFuture<'_, Result<Vec<ShardStatus>>> {
         Box::pin(async move {
             let all = self.get_conduit_shards(conduit_id).paginate().collect_all(usize::MAX).await?;
-            Ok(all.into_iter().map(|s| ShardStatus::new(s.id, s.status.as_str(), s.transport.session_id)).collect())
+            Ok(all
+                .into_iter()
+                .map(|s| {
+                    ShardStatus::new(s.id.into_string(), s.status.as_str(), s.transport.session_id.map(Into::into))
+                })
+                .collect())
         })
     }
 

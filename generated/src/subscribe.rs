@@ -9,6 +9,7 @@ use std::pin::Pin;
 use futures_util::StreamExt;
 
 use crate::helix::eventsub::{EventSubSubscription, EventSubTransportRequest};
+use crate::ids::{ConduitId, SessionId};
 use crate::shared::EventSubTransportMethod;
 use crate::{Client, Error, Result, Secret, SubscriptionType, UserId};
 
@@ -26,12 +27,12 @@ pub enum Transport {
     /// Sent on an EventSub WebSocket session (user token).
     WebSocket {
         /// The session's id, from its welcome message.
-        session_id: String,
+        session_id: SessionId,
     },
     /// Sent to a conduit's shards (app token).
     Conduit {
         /// The conduit's id.
-        conduit_id: String,
+        conduit_id: ConduitId,
     },
 }
 
@@ -54,12 +55,12 @@ impl Transport {
     }
 
     /// A WebSocket session (its id from the welcome message).
-    pub fn websocket(session_id: impl Into<String>) -> Self {
+    pub fn websocket(session_id: impl Into<SessionId>) -> Self {
         Self::WebSocket { session_id: session_id.into() }
     }
 
     /// A conduit.
-    pub fn conduit(conduit_id: impl Into<String>) -> Self {
+    pub fn conduit(conduit_id: impl Into<ConduitId>) -> Self {
         Self::Conduit { conduit_id: conduit_id.into() }
     }
 

@@ -555,7 +555,8 @@ async fn measure(mode: &str, config: &Value) -> Result<Value, String> {
         .await
         .map_err(|e| e.to_string())?;
     let subscription_id = created.data.into_iter().next().ok_or("no subscription")?.id;
-    let setup = Setup { scale, url, ws_url, client, conduit_id, subscription_id };
+    let setup =
+        Setup { scale, url, ws_url, client, conduit_id: conduit_id.into(), subscription_id: subscription_id.into() };
     tokio::time::sleep(Duration::from_millis(300)).await;
     if mode == "pool" { measure_pool(&setup).await } else { measure_bare(&setup, mode == "bare").await }
 }
@@ -590,7 +591,7 @@ async fn measure_bare(setup: &Setup, runtime_like: bool) -> Result<Value, String
     for (chunk_index, chunk) in sessions.chunks(100).enumerate() {
         let updates = chunk.iter().enumerate().map(|(i, session)| {
             let mut t = twitch::helix::conduits::ConduitShardTransportRequest::new("websocket");
-            t.session_id = Some(session.clone());
+            t.session_id = Some(session.as_str().into());
             twitch::helix::conduits::ConduitShardUpdate::new((chunk_index * 100 + i).to_string(), t)
         });
         let resp = client.update_conduit_shards(conduit_id.clone(), updates).send().await.map_err(|e| e.to_string())?;

@@ -31,6 +31,12 @@ mod identity;
 /// version is a breaking release of this crate.
 pub use reqwest;
 
+// For `__string_newtype!` in the generated crate.
+#[doc(hidden)]
+pub use serde as __serde;
+#[doc(hidden)]
+pub use smol_str::SmolStr as __SmolStr;
+
 pub use base::{check, de, decode, query};
 #[cfg(feature = "webhook")]
 pub use eventsub::webhook;

@@ -65,8 +65,15 @@ fn imports(module: &Module, code: &str, known: &BTreeMap<Module, PathBuf>, is_di
         let mut from = 0;
         while let Some(i) = code[from..].find(start).map(|i| from + i) {
             from = i + start.len();
-            // A whole word: not `foo_crate::` or `r#super::`.
-            if i > 0 && (bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_' || bytes[i - 1] == b':') {
+            // A whole word: not `foo_crate::` or `r#super::`. Nor `$crate::`: an
+            // exported macro's paths resolve where it is used, through the
+            // crate's public paths.
+            if i > 0
+                && (bytes[i - 1].is_ascii_alphanumeric()
+                    || bytes[i - 1] == b'_'
+                    || bytes[i - 1] == b':'
+                    || bytes[i - 1] == b'$')
+            {
                 continue;
             }
             let rest: String =

@@ -343,3 +343,28 @@ async fn lookups_answer_the_item_or_none() {
     assert!(c.get_channel_by_broadcaster_id("5").await.unwrap().is_none());
     assert_eq!(server.requests().last().unwrap().query_values("broadcaster_id"), ["5"]);
 }
+
+/// Ids are typed by kind in requests and answers: a `PollId` goes into
+/// End Poll, the poll's choices have `PollChoiceId`s, the broadcaster a
+/// `UserId`; each compares with strings and prints as one.
+#[tokio::test]
+async fn ids_are_typed_by_kind() {
+    use twitch::{PollChoiceId, PollId};
+    let poll = r#"{"id":"ed961efd","broadcaster_id":"1","broadcaster_name":"a","broadcaster_login":"a","title":"t","choices":[{"id":"4c123012","title":"x","votes":0,"channel_points_votes":0,"bits_votes":0}],"bits_voting_enabled":false,"bits_per_vote":0,"channel_points_voting_enabled":false,"channel_points_per_vote":0,"status":"ACTIVE","duration":60,"started_at":"2021-03-19T06:08:33.871278372Z"}"#;
+    let server = TestServer::start(move |_| Response::json(200, &format!(r#"{{"data":[{poll}]}}"#))).await;
+    let c = Client::builder()
+        .client_id("test-client")
+        .user_token("test-user-token")
+        .helix_url(format!("{}/helix", server.url()))
+        .build()
+        .unwrap();
+    let page = c.get_polls("1").send().await.unwrap();
+    let got: &PollId = &page.data[0].id;
+    let choice: &PollChoiceId = &page.data[0].choices[0].id;
+    assert_eq!((got, choice), (&PollId::from("ed961efd"), &PollChoiceId::from("4c123012")));
+    assert!(*got == "ed961efd" && got.to_string() == "ed961efd");
+    let ended = c.end_poll("1", got.clone(), twitch::helix::polls::PollEndStatus::Terminated).send().await.unwrap();
+    assert_eq!(ended.id, *got);
+    let body = server.requests().last().unwrap().body_str().to_owned();
+    assert!(body.contains(r#""id":"ed961efd""#), "{body}");
+}

@@ -29,4 +29,4 @@ fixture!(duplicate_key);
 fixture!(keyword_and_pagination);
 fixture!(cross_area);
 fixture!(bad_identifiers);
-fixture!(bad_items_and_lookups);
+fixture!(bad_items_lookups_and_ids);

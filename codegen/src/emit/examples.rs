@@ -192,7 +192,7 @@ fn build_call(schema: &Schema, ep: &Endpoint, ex: &ExampleRequest) -> Result<Tok
 /// A query value as a Rust expression of the parameter's type.
 fn literal_str(schema: &Schema, ty: &Ty, v: &str) -> Result<TokenStream, String> {
     Ok(match ty {
-        Ty::String | Ty::Secret | Ty::UserId | Ty::UserLogin => quote!(#v),
+        Ty::String | Ty::Secret | Ty::UserId | Ty::UserLogin | Ty::Id(_) => quote!(#v),
         Ty::Integer => {
             let n: i64 = v.parse().map_err(|_| format!("'{v}' is not an integer"))?;
             quote!(#n)
@@ -217,7 +217,7 @@ fn literal_str(schema: &Schema, ty: &Ty, v: &str) -> Result<TokenStream, String>
 /// A JSON body value as a Rust expression of the field's type.
 fn literal_json(schema: &Schema, ty: &Ty, v: &Value) -> Result<TokenStream, String> {
     match (ty, v) {
-        (Ty::String | Ty::Secret | Ty::UserId | Ty::UserLogin | Ty::Timestamp, Value::String(s)) => {
+        (Ty::String | Ty::Secret | Ty::UserId | Ty::UserLogin | Ty::Id(_) | Ty::Timestamp, Value::String(s)) => {
             literal_str(schema, ty, s)
         }
         (Ty::Integer, Value::Number(n)) => {

@@ -59,7 +59,26 @@ pub fn ty(schema: &Schema, t: &Ty, from: &[String]) -> TokenStream {
             quote!(Vec<#inner>)
         }
         Ty::Named(n) => named(schema, n, from),
+        Ty::Id(kind) => {
+            let t = format_ident!("{}", crate::model::id_type_name(kind));
+            quote!(crate::ids::#t)
+        }
     }
+}
+
+/// The `twitch::ids` module: one string newtype per kind of id.
+pub fn ids(schema: &Schema) -> TokenStream {
+    let items = schema.ids.iter().map(|k| {
+        let name = format_ident!("{}", k.rust);
+        let d = doc(&format!("{} (`id:{}` in the schema)", k.doc, k.kind));
+        quote! {
+            crate::__rt::__string_newtype! {
+                #d
+                #name
+            }
+        }
+    });
+    quote! { #(#items)* }
 }
 
 /// Path to a named model or enum: bare in its own module, `crate::a::b::Name` elsewhere.
@@ -111,6 +130,7 @@ pub fn has_default(t: &Ty) -> bool {
             | Ty::Boolean
             | Ty::Json
             | Ty::Vec(_)
+            | Ty::Id(_)
     )
 }
 

@@ -40,19 +40,35 @@ use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use smol_str::SmolStr;
 
-macro_rules! string_newtype {
+/// A string newtype like [`UserId`]: inline storage (no allocation for
+/// ids of up to 23 bytes), `Deref<Target = str>`, `From` strings, serde
+/// transparent, usable as a query value. The generated crate makes one per
+/// id kind in the schema.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __string_newtype {
     ($(#[$m:meta])* $name:ident) => {
         $(#[$m])*
-        #[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[serde(transparent)]
-        pub struct $name(SmolStr);
+        #[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name($crate::__SmolStr);
+
+        impl $crate::__serde::Serialize for $name {
+            fn serialize<S: $crate::__serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
+                s.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de> $crate::__serde::Deserialize<'de> for $name {
+            fn deserialize<D: $crate::__serde::Deserializer<'de>>(d: D) -> ::std::result::Result<Self, D::Error> {
+                <$crate::__SmolStr as $crate::__serde::Deserialize<'de>>::deserialize(d).map(Self)
+            }
+        }
 
         impl $name {
             /// Wrap a string.
             pub fn new(value: impl Into<String>) -> Self {
-                Self(SmolStr::from(value.into()))
+                Self($crate::__SmolStr::from(value.into()))
             }
 
             /// The value as a string slice.
@@ -85,33 +101,33 @@ macro_rules! string_newtype {
             }
         }
 
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                fmt::Debug::fmt(&self.0, f)
+        impl ::std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                ::std::fmt::Debug::fmt(&self.0, f)
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(&self.0)
             }
         }
 
         impl From<&str> for $name {
             fn from(v: &str) -> Self {
-                Self(SmolStr::new(v))
+                Self($crate::__SmolStr::new(v))
             }
         }
 
         impl From<String> for $name {
             fn from(v: String) -> Self {
-                Self(SmolStr::from(v))
+                Self($crate::__SmolStr::from(v))
             }
         }
 
         impl From<&String> for $name {
             fn from(v: &String) -> Self {
-                Self(SmolStr::new(v))
+                Self($crate::__SmolStr::new(v))
             }
         }
 
@@ -139,20 +155,44 @@ macro_rules! string_newtype {
             }
         }
 
-        impl crate::base::query::ToQuery for $name {
-            fn to_query(&self) -> Cow<'_, str> {
-                Cow::Borrowed(&self.0)
+        impl PartialEq<String> for $name {
+            fn eq(&self, other: &String) -> bool {
+                self.0 == other.as_str()
+            }
+        }
+
+        impl PartialEq<$name> for String {
+            fn eq(&self, other: &$name) -> bool {
+                self.as_str() == other.0
+            }
+        }
+
+        impl PartialEq<$name> for str {
+            fn eq(&self, other: &$name) -> bool {
+                self == other.0
+            }
+        }
+
+        impl PartialEq<$name> for &str {
+            fn eq(&self, other: &$name) -> bool {
+                *self == other.0
+            }
+        }
+
+        impl $crate::ToQuery for $name {
+            fn to_query(&self) -> ::std::borrow::Cow<'_, str> {
+                ::std::borrow::Cow::Borrowed(&self.0)
             }
         }
     };
 }
 
-string_newtype! {
+__string_newtype! {
     /// A user's id (also broadcaster, moderator, sender ids): digits, sent as a string.
     UserId
 }
 
-string_newtype! {
+__string_newtype! {
     /// A user's login name: lowercase, what appears in `twitch.tv/<login>`.
     UserLogin
 }

@@ -362,7 +362,8 @@ async fn ids_are_typed_by_kind() {
     let got: &PollId = &page.data[0].id;
     let choice: &PollChoiceId = &page.data[0].choices[0].id;
     assert_eq!((got, choice), (&PollId::from("ed961efd"), &PollChoiceId::from("4c123012")));
-    assert!(*got == "ed961efd" && got.to_string() == "ed961efd");
+    assert!(*got == "ed961efd");
+    assert_eq!(format!("{got}"), "ed961efd");
     let ended = c.end_poll("1", got.clone(), twitch::helix::polls::PollEndStatus::Terminated).send().await.unwrap();
     assert_eq!(ended.id, *got);
     let body = server.requests().last().unwrap().body_str().to_owned();

@@ -131,7 +131,7 @@ fn check_value(types: &Types<'_>, ty: &Ty, v: &Value, path: &str, errs: &mut Vec
                 bad(errs, "a string");
             }
         }
-        Ty::Integer => {
+        Ty::Integer | Ty::Unsigned(_) => {
             if !(v.is_i64() || v.is_u64()) {
                 bad(errs, "an integer");
             }

@@ -74,6 +74,30 @@ pub enum Ty {
     Named(String),
     /// A kind of id (`id:reward`): its own string type.
     Id(String),
+    /// An integer parameter Twitch documents as never negative: the
+    /// narrowest unsigned type that holds its documented maximum.
+    Unsigned(UInt),
+}
+
+/// Unsigned widths for [`Ty::Unsigned`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UInt {
+    U8,
+    U16,
+    U32,
+    U64,
+}
+
+impl UInt {
+    /// The narrowest that holds `max` (`None`: no documented maximum).
+    pub fn for_max(max: Option<i64>) -> UInt {
+        match max {
+            Some(m) if m <= i64::from(u8::MAX) => UInt::U8,
+            Some(m) if m <= i64::from(u16::MAX) => UInt::U16,
+            Some(m) if m <= i64::from(u32::MAX) => UInt::U32,
+            _ => UInt::U64,
+        }
+    }
 }
 
 impl Ty {
@@ -626,6 +650,12 @@ fn field(d: &FieldDef, hoisted: &mut Vec<Model>, mode: Mode) -> Field {
         let fs = fields(&d.fields, hoisted, mode);
         hoisted.push(Model { name: name.clone(), doc: d.description.clone(), fields: fs, input: false });
         ty = if ty.is_vec() { Ty::Vec(Box::new(Ty::Named(name))) } else { Ty::Named(name) };
+    }
+    // What callers send: a documented range that starts at 0 or above makes
+    // the parameter unsigned, as narrow as its maximum allows. Answers keep
+    // `i64`, so a value outside the documented range still decodes.
+    if mode == Mode::Input && ty == Ty::Integer && d.min.is_some_and(|m| m >= 0) {
+        ty = Ty::Unsigned(UInt::for_max(d.max));
     }
     let rust = d.rust_name.clone().unwrap_or_else(|| d.name.to_snake_case());
     Field {

@@ -203,6 +203,14 @@ async fn limits_and_token_kinds_are_checked_before_any_io() {
     assert!(matches!(&err, Error::InvalidRequest { .. }), "{err:?}");
     let err = c.get_streams().first(101).await.unwrap_err();
     assert!(err.to_string().contains("first"), "{err}");
+    // Ranged parameters are unsigned and as narrow as their maximum (first and
+    // slow_mode_wait_time: u8); the documented minimum is still checked.
+    let page_size: u8 = 0;
+    let err = c.get_streams().first(page_size).await.unwrap_err();
+    assert!(err.to_string().contains("0 is outside 1..=100"), "{err}");
+    let wait: u8 = 2;
+    let err = c.update_chat_settings("1", "2").slow_mode_wait_time(wait).await.unwrap_err();
+    assert!(err.to_string().contains("2 is outside 3..=120"), "{err}");
     // Update User needs a user token; the client has an app token.
     let err = c.update_user().description("hi").await.unwrap_err();
     assert!(matches!(&err, Error::WrongToken { .. }), "{err:?}");

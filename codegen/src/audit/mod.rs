@@ -146,7 +146,7 @@ impl<'a> Types<'a> {
     fn kind(&self, t: &Ty) -> Kind {
         match t {
             Ty::String | Ty::Secret | Ty::UserId | Ty::UserLogin | Ty::Id(_) | Ty::Timestamp => Kind::Str,
-            Ty::Integer => Kind::Int,
+            Ty::Integer | Ty::Unsigned(_) => Kind::Int,
             Ty::Number => Kind::Num,
             Ty::Boolean => Kind::Bool,
             Ty::Json => Kind::Any,

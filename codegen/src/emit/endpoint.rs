@@ -359,7 +359,7 @@ fn init(f: &Field) -> TokenStream {
                 let conv = setter_conv(inner, &v);
                 quote!(#n: #n.into_iter().map(|v| #conv).collect())
             }
-            Ty::Integer | Ty::Number | Ty::Boolean => quote!(#n),
+            Ty::Integer | Ty::Unsigned(_) | Ty::Number | Ty::Boolean => quote!(#n),
             other => {
                 let conv = setter_conv(other, &n);
                 quote!(#n: #conv)

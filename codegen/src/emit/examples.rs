@@ -193,8 +193,10 @@ fn build_call(schema: &Schema, ep: &Endpoint, ex: &ExampleRequest) -> Result<Tok
 fn literal_str(schema: &Schema, ty: &Ty, v: &str) -> Result<TokenStream, String> {
     Ok(match ty {
         Ty::String | Ty::Secret | Ty::UserId | Ty::UserLogin | Ty::Id(_) => quote!(#v),
-        Ty::Integer => {
+        Ty::Integer | Ty::Unsigned(_) => {
             let n: i64 = v.parse().map_err(|_| format!("'{v}' is not an integer"))?;
+            // Unsuffixed: the parameter's type (i64, u8, ...) decides.
+            let n = proc_macro2::Literal::i64_unsuffixed(n);
             quote!(#n)
         }
         Ty::Number => {
@@ -220,8 +222,8 @@ fn literal_json(schema: &Schema, ty: &Ty, v: &Value) -> Result<TokenStream, Stri
         (Ty::String | Ty::Secret | Ty::UserId | Ty::UserLogin | Ty::Id(_) | Ty::Timestamp, Value::String(s)) => {
             literal_str(schema, ty, s)
         }
-        (Ty::Integer, Value::Number(n)) => {
-            let n = n.as_i64().ok_or("not an integer")?;
+        (Ty::Integer | Ty::Unsigned(_), Value::Number(n)) => {
+            let n = proc_macro2::Literal::i64_unsuffixed(n.as_i64().ok_or("not an integer")?);
             Ok(quote!(#n))
         }
         (Ty::Number, Value::Number(n)) => {

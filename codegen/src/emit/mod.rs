@@ -50,6 +50,10 @@ pub fn ty(schema: &Schema, t: &Ty, from: &[String]) -> TokenStream {
         Ty::UserId => quote!(crate::UserId),
         Ty::UserLogin => quote!(crate::UserLogin),
         Ty::Integer => quote!(i64),
+        Ty::Unsigned(crate::model::UInt::U8) => quote!(u8),
+        Ty::Unsigned(crate::model::UInt::U16) => quote!(u16),
+        Ty::Unsigned(crate::model::UInt::U32) => quote!(u32),
+        Ty::Unsigned(crate::model::UInt::U64) => quote!(u64),
         Ty::Number => quote!(f64),
         Ty::Boolean => quote!(bool),
         Ty::Timestamp => quote!(crate::Timestamp),
@@ -104,7 +108,7 @@ pub fn field_ty(schema: &Schema, f: &Field, from: &[String]) -> TokenStream {
 pub fn setter_arg(schema: &Schema, t: &Ty, from: &[String]) -> TokenStream {
     let inner = ty(schema, t, from);
     match t {
-        Ty::Integer | Ty::Number | Ty::Boolean => inner,
+        Ty::Integer | Ty::Unsigned(_) | Ty::Number | Ty::Boolean => inner,
         _ => quote!(impl Into<#inner>),
     }
 }
@@ -112,7 +116,7 @@ pub fn setter_arg(schema: &Schema, t: &Ty, from: &[String]) -> TokenStream {
 /// Expression turning a setter argument into the stored value.
 pub fn setter_conv(t: &Ty, v: &Ident) -> TokenStream {
     match t {
-        Ty::Integer | Ty::Number | Ty::Boolean => quote!(#v),
+        Ty::Integer | Ty::Unsigned(_) | Ty::Number | Ty::Boolean => quote!(#v),
         _ => quote!(#v.into()),
     }
 }
@@ -126,6 +130,7 @@ pub fn has_default(t: &Ty) -> bool {
             | Ty::UserId
             | Ty::UserLogin
             | Ty::Integer
+            | Ty::Unsigned(_)
             | Ty::Number
             | Ty::Boolean
             | Ty::Json

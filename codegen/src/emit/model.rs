@@ -88,7 +88,7 @@ fn constructor(schema: &Schema, m: &Model, from: &[String]) -> TokenStream {
             quote!(#n: None)
         } else if f.ty.is_vec() {
             quote!(#n: Vec::new())
-        } else if matches!(f.ty, Ty::Integer | Ty::Number | Ty::Boolean) {
+        } else if matches!(f.ty, Ty::Integer | Ty::Unsigned(_) | Ty::Number | Ty::Boolean) {
             quote!(#n)
         } else {
             let conv = setter_conv(&f.ty, &n);

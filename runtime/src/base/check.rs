@@ -12,8 +12,9 @@ pub fn count(param: &str, len: usize, max: usize) -> Result<(), InvalidParam> {
 }
 
 /// An integer lies in `min..=max`.
-pub fn range(param: &str, value: i64, min: Option<i64>, max: Option<i64>) -> Result<(), InvalidParam> {
-    if min.is_some_and(|m| value < m) || max.is_some_and(|m| value > m) {
+pub fn range(param: &str, value: impl Into<i128>, min: Option<i64>, max: Option<i64>) -> Result<(), InvalidParam> {
+    let value: i128 = value.into();
+    if min.is_some_and(|m| value < i128::from(m)) || max.is_some_and(|m| value > i128::from(m)) {
         return Err(invalid(param, format!("{value} is outside {}", bounds(min, max))));
     }
     Ok(())

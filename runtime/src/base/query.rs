@@ -23,11 +23,17 @@ impl ToQuery for str {
     }
 }
 
-impl ToQuery for i64 {
-    fn to_query(&self) -> Cow<'_, str> {
-        Cow::Owned(self.to_string())
-    }
+macro_rules! integer_query {
+    ($($t:ty),*) => {$(
+        impl ToQuery for $t {
+            fn to_query(&self) -> Cow<'_, str> {
+                Cow::Owned(self.to_string())
+            }
+        }
+    )*};
 }
+
+integer_query!(i64, u8, u16, u32, u64);
 
 impl ToQuery for f64 {
     fn to_query(&self) -> Cow<'_, str> {

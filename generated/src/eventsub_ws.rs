@@ -84,24 +84,10 @@ impl EventSubApi for Client {
     fn create_subscription(&self, new: NewSubscription) -> BoxFuture<'_, Result<CreatedSubscription>> {
         Box::pin(async move {
             let t = transport(new.transport)?;
-            let mut req = self.create_eventsub_subscription(new.subscription_type, new.version, new.condition, t);
-            if new.batched {
-                req = req.is_batching_enabled(true);
-            }
-            if let Some(u) = new.as_user {
-                req = req.as_user(u);
-            }
-            let resp = req.send().await?;
-            let Some(first) = resp.data.into_iter().next() else {
-                return Err(Error::Decode {
-                    endpoint: "create-eventsub-subscription".into(),
-                    path: "data".into(),
-                    message: "no subscription in the answer".into(),
-                    body: Default::default(),
-                });
-            };
-            let info = info_of(serde_json::to_value(&first).unwrap_or_default())?;
-            Ok(CreatedSubscription::new(info, resp.total, resp.total_cost, resp.max_total_cost))
+            let (ty, version) = (&new.subscription_type, &new.version);
+            let made = crate::subscribe::create(self, ty, version, new.condition, new.batched, t, new.as_user).await?;
+            let info = info_of(serde_json::to_value(&made.subscription).unwrap_or_default())?;
+            Ok(CreatedSubscription::new(info, made.total, made.total_cost, made.max_total_cost))
         })
     }
 

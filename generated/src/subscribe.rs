@@ -172,32 +172,37 @@ impl AnySubscription {
     }
 
     async fn create(&self, client: &Client, transport: &Transport, as_user: Option<UserId>) -> Result<Created> {
-        let mut req = client.create_eventsub_subscription(
-            self.subscription_type,
-            self.version,
-            self.condition.clone(),
-            transport.request(),
-        );
-        if self.batched {
-            req = req.is_batching_enabled(true);
-        }
-        if let Some(u) = as_user {
-            req = req.as_user(u);
-        }
-        let resp = req.send().await?;
-        let subscription = resp.data.into_iter().next().ok_or_else(|| Error::Decode {
-            endpoint: "create-eventsub-subscription".into(),
-            path: "data".into(),
-            message: "no subscription in the answer".into(),
-            body: Default::default(),
-        })?;
-        Ok(Created {
-            subscription,
-            total: resp.total,
-            total_cost: resp.total_cost,
-            max_total_cost: resp.max_total_cost,
-        })
+        let (ty, version, batched) = (self.subscription_type, self.version, self.batched);
+        create(client, ty, version, self.condition.clone(), batched, transport.request(), as_user).await
     }
+}
+
+/// Create EventSub Subscription, answering the one subscription made: for
+/// these typed calls and for WebSocket sessions' own subscribing.
+pub(crate) async fn create(
+    client: &Client,
+    subscription_type: &str,
+    version: &str,
+    condition: serde_json::Value,
+    batched: bool,
+    transport: EventSubTransportRequest,
+    as_user: Option<UserId>,
+) -> Result<Created> {
+    let mut req = client.create_eventsub_subscription(subscription_type, version, condition, transport);
+    if batched {
+        req = req.is_batching_enabled(true);
+    }
+    if let Some(u) = as_user {
+        req = req.as_user(u);
+    }
+    let resp = req.send().await?;
+    let subscription = resp.data.into_iter().next().ok_or_else(|| Error::Decode {
+        endpoint: "create-eventsub-subscription".into(),
+        path: "data".into(),
+        message: "no subscription in the answer".into(),
+        body: Default::default(),
+    })?;
+    Ok(Created { subscription, total: resp.total, total_cost: resp.total_cost, max_total_cost: resp.max_total_cost })
 }
 
 /// A subscription of any type that Twitch created (from [`Client::subscribe_all`]).

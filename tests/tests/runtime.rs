@@ -15,6 +15,16 @@ fn client(server: &TestServer) -> Client {
         .expect("client")
 }
 
+/// The same with a user token.
+fn user_client(server: &TestServer) -> Client {
+    Client::builder()
+        .client_id("test-client")
+        .user_token("test-user-token")
+        .helix_url(format!("{}/helix", server.url()))
+        .build()
+        .expect("client")
+}
+
 fn stream_json(id: usize) -> String {
     format!(
         r#"{{"id":"{id}","user_id":"1","user_login":"a","user_name":"A","game_id":"509658","game_name":"Just Chatting","type":"live","title":"t","tags":[],"viewer_count":{id},"started_at":"2021-03-10T15:04:21Z","language":"en","thumbnail_url":"x","tag_ids":[],"is_mature":false}}"#
@@ -149,12 +159,7 @@ async fn twitch_error_bodies_are_typed() {
 #[tokio::test]
 async fn no_content_is_unit() {
     let server = TestServer::start(|_| Response::empty(204)).await;
-    let c = Client::builder()
-        .client_id("test-client")
-        .user_token("test-user-token")
-        .helix_url(format!("{}/helix", server.url()))
-        .build()
-        .unwrap();
+    let c = user_client(&server);
     c.delete_chat_messages("1", "2").message_id("abc").send().await.unwrap();
     let r = &server.requests()[0];
     assert_eq!(r.method, "DELETE");
@@ -317,12 +322,7 @@ async fn one_object_answers_are_the_object() {
     }
 
     *answer.lock().unwrap() = r#"{"data":[]}"#.to_owned();
-    let user = Client::builder()
-        .client_id("test-client")
-        .user_token("test-user-token")
-        .helix_url(format!("{}/helix", server.url()))
-        .build()
-        .unwrap();
+    let user = user_client(&server);
     assert!(user.get_charity_campaign("1").send().await.unwrap().is_none());
 }
 
@@ -360,12 +360,7 @@ async fn ids_are_typed_by_kind() {
     use twitch::{PollChoiceId, PollId};
     let poll = r#"{"id":"ed961efd","broadcaster_id":"1","broadcaster_name":"a","broadcaster_login":"a","title":"t","choices":[{"id":"4c123012","title":"x","votes":0,"channel_points_votes":0,"bits_votes":0}],"bits_voting_enabled":false,"bits_per_vote":0,"channel_points_voting_enabled":false,"channel_points_per_vote":0,"status":"ACTIVE","duration":60,"started_at":"2021-03-19T06:08:33.871278372Z"}"#;
     let server = TestServer::start(move |_| Response::json(200, &format!(r#"{{"data":[{poll}]}}"#))).await;
-    let c = Client::builder()
-        .client_id("test-client")
-        .user_token("test-user-token")
-        .helix_url(format!("{}/helix", server.url()))
-        .build()
-        .unwrap();
+    let c = user_client(&server);
     let page = c.get_polls("1").send().await.unwrap();
     let got: &PollId = &page.data[0].id;
     let choice: &PollChoiceId = &page.data[0].choices[0].id;

@@ -127,8 +127,17 @@ impl Lenient {
 
     /// An integer; a numeric string is read as its number.
     pub fn i64(&mut self, name: &str, v: Value) -> Option<i64> {
+        self.integer(name, v, serde_json::Number::as_i64)
+    }
+
+    fn integer<T: std::str::FromStr>(
+        &mut self,
+        name: &str,
+        v: Value,
+        of: fn(&serde_json::Number) -> Option<T>,
+    ) -> Option<T> {
         let parsed = match &v {
-            Value::Number(n) => n.as_i64(),
+            Value::Number(n) => of(n),
             Value::String(s) => s.trim().parse().ok(),
             Value::Null => return None,
             _ => None,
@@ -142,16 +151,7 @@ impl Lenient {
     /// A non-negative integer; a numeric string is read as its number.
     #[cfg(feature = "websocket")]
     pub fn u64(&mut self, name: &str, v: Value) -> Option<u64> {
-        let parsed = match &v {
-            Value::Number(n) => n.as_u64(),
-            Value::String(s) => s.trim().parse().ok(),
-            Value::Null => return None,
-            _ => None,
-        };
-        if parsed.is_none() {
-            self.keep(name, v);
-        }
-        parsed
+        self.integer(name, v, serde_json::Number::as_u64)
     }
 
     /// An RFC 3339 time; `null` and `""` are absent.

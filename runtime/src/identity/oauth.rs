@@ -214,6 +214,10 @@ pub fn random_state() -> String {
 /// say which element type is meant).
 pub const NO_SCOPES: &[&str] = &[];
 
+fn force_verify_param(on: bool) -> &'static [(&'static str, &'static str)] {
+    if on { &[("force_verify", "true")] } else { &[] }
+}
+
 /// Scopes as the identity service takes them: separated by spaces.
 pub(crate) fn join_scopes(scopes: &[impl AsRef<str>]) -> String {
     scopes.iter().map(AsRef::as_ref).collect::<Vec<_>>().join(" ")
@@ -334,13 +338,15 @@ impl OAuth {
         Ok(AppToken { access_token: AccessToken::new(t.access_token), expires_at: expiry(t.expires_in) })
     }
 
-    fn authorize(
+    /// The `/authorize` URL every browser flow starts at; `extra` follows
+    /// the common parameters (`force_verify`, OIDC's `nonce` and `claims`).
+    pub(crate) fn authorize(
         &self,
         response_type: &str,
         redirect_uri: &str,
         scopes: &str,
         state: &str,
-        force_verify: bool,
+        extra: &[(&str, &str)],
     ) -> String {
         let mut q = Query::new();
         q.push_dynamic("response_type", response_type);
@@ -348,8 +354,8 @@ impl OAuth {
         q.push_dynamic("redirect_uri", redirect_uri);
         q.push_dynamic("scope", scopes);
         q.push_dynamic("state", state);
-        if force_verify {
-            q.push_dynamic("force_verify", "true");
+        for &(k, v) in extra {
+            q.push_dynamic(k, v);
         }
         format!("{}/authorize?{}", self.auth_url, q.encode())
     }
@@ -364,7 +370,7 @@ impl OAuth {
         state: &str,
         force_verify: bool,
     ) -> String {
-        self.authorize("code", redirect_uri, &join_scopes(scopes), state, force_verify)
+        self.authorize("code", redirect_uri, &join_scopes(scopes), state, force_verify_param(force_verify))
     }
 
     /// The page to send the user to for the implicit flow.
@@ -375,7 +381,7 @@ impl OAuth {
         state: &str,
         force_verify: bool,
     ) -> String {
-        self.authorize("token", redirect_uri, &join_scopes(scopes), state, force_verify)
+        self.authorize("token", redirect_uri, &join_scopes(scopes), state, force_verify_param(force_verify))
     }
 
     /// Read the `code` from the redirect (the whole URL or its query), after

@@ -211,17 +211,10 @@ impl OAuth {
     ) -> String {
         let mut all: Vec<&str> = vec!["openid"];
         all.extend(scopes.iter().map(AsRef::as_ref).filter(|s| *s != "openid"));
-        let mut q = Query::new();
-        q.push_dynamic("response_type", response_type);
-        q.push_dynamic("client_id", &self.client_id);
-        q.push_dynamic("redirect_uri", redirect_uri);
-        q.push_dynamic("scope", all.join(" "));
-        q.push_dynamic("state", state);
-        q.push_dynamic("nonce", nonce);
-        if let Some(c) = claims.to_param() {
-            q.push_dynamic("claims", c);
-        }
-        format!("{}/authorize?{}", self.auth_url, q.encode())
+        let claims = claims.to_param();
+        let mut extra = vec![("nonce", nonce)];
+        extra.extend(claims.as_deref().map(|c| ("claims", c)));
+        self.authorize(response_type, redirect_uri, &crate::identity::oauth::join_scopes(&all), state, &extra)
     }
 
     /// The page to send the user to for the OIDC authorization code flow.

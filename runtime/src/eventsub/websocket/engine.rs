@@ -208,6 +208,15 @@ impl<E: EventPayload + Send + 'static> Engine<E> {
         let _ = self.state.send(current);
     }
 
+    /// After a new connection replaced a lost one: say which session is in
+    /// use, and let the hooks re-create what the old one had.
+    fn fresh_session(&self, session_id: &str, epoch: u64, welcomes: u64) {
+        self.publish(Some(Current { id: session_id.to_owned(), epoch, welcomes }));
+        if let Some(f) = self.hooks.fresh(session_id.to_owned(), self.tx.clone()) {
+            tokio::spawn(f);
+        }
+    }
+
     /// Run until closed, until nobody reads the stream, or until the token
     /// is refused for good (with [`OnTokenInvalid::End`]).
     pub async fn run(mut self, mut ws: Ws, welcome: SessionInfo) {
@@ -263,8 +272,7 @@ impl<E: EventPayload + Send + 'static> Engine<E> {
                     session_id = info.id.clone();
                     epoch += 1;
                     welcomes += 1;
-                    self.publish(Some(Current { id: session_id.clone(), epoch, welcomes }));
-                    if let Some(f) = self.hooks.fresh(session_id.clone(), self.tx.clone()) { tokio::spawn(f); }
+                    self.fresh_session(&session_id, epoch, welcomes);
                 }
                 m = ws.next() => {
                     let (step, message) = self.on_ws(m).await;
@@ -370,10 +378,7 @@ impl<E: EventPayload + Send + 'static> Engine<E> {
             session_id = info.id.clone();
             epoch += 1;
             welcomes += 1;
-            self.publish(Some(Current { id: session_id.clone(), epoch, welcomes }));
-            if let Some(f) = self.hooks.fresh(session_id.clone(), self.tx.clone()) {
-                tokio::spawn(f);
-            }
+            self.fresh_session(&session_id, epoch, welcomes);
         }
         self.publish(None);
     }

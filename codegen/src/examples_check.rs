@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::model::{Enum, Field, Model, Schema, Shape, Ty};
+use crate::model::{Enum, Field, Model, Schema, Shape, TimeUnit, Ty};
 
 struct Types<'a> {
     models: BTreeMap<&'a str, &'a Model>,
@@ -134,6 +134,16 @@ fn check_value(types: &Types<'_>, ty: &Ty, v: &Value, path: &str, errs: &mut Vec
         Ty::Integer | Ty::Unsigned(_) => {
             if !(v.is_i64() || v.is_u64()) {
                 bad(errs, "an integer");
+            }
+        }
+        Ty::Duration(TimeUnit::Seconds | TimeUnit::Minutes) => {
+            if !v.is_u64() {
+                bad(errs, "a whole number of seconds or minutes, not below 0");
+            }
+        }
+        Ty::Duration(TimeUnit::DecimalSeconds) => {
+            if !v.as_f64().is_some_and(|x| x >= 0.0) {
+                bad(errs, "a number of seconds, not below 0");
             }
         }
         Ty::Number => {

@@ -36,6 +36,10 @@ pub struct Generated {
     /// The code of each endpoint, subscription type and model group on its
     /// own, for snapshot tests.
     pub items: Vec<Item>,
+    /// Files kept in the repository beside hand-written code, relative to
+    /// the repository's root (the runtime's `Scope`): `twitch-codegen sync`
+    /// writes them and a test fails when they are stale.
+    pub repository_files: Vec<GeneratedFile>,
 }
 
 /// One generated file.

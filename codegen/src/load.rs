@@ -268,6 +268,10 @@ pub struct IdDef {
     /// snake_case kind: `reward`, `emote_set`.
     pub name: String,
     pub description: String,
+    /// The runtime defines the type, because it needs it itself (sessions,
+    /// conduits, subscription objects); the generated crate re-exports it.
+    #[serde(default)]
+    pub runtime: bool,
 }
 
 /// An OAuth scope.

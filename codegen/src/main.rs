@@ -3,6 +3,7 @@
 //! ```text
 //! twitch-codegen --check [--schema DIR]
 //! twitch-codegen --out DIR [--schema DIR]
+//! twitch-codegen sync [--schema DIR]     (the generated files kept in the repository)
 //! twitch-codegen audit --docs DIR [--all] [--schema DIR]   (--all: accepted differences too)
 //! ```
 
@@ -21,9 +22,11 @@ fn main() -> ExitCode {
     let mut docs: Option<PathBuf> = None;
     let mut audit = false;
     let mut all = false;
+    let mut sync = false;
     while let Some(a) = args.next() {
         match a.as_str() {
             "audit" => audit = true,
+            "sync" => sync = true,
             "--all" => all = true,
             "--docs" => docs = args.next().map(PathBuf::from),
             "--check" => check = true,
@@ -31,7 +34,7 @@ fn main() -> ExitCode {
             "--out" => out = args.next().map(PathBuf::from),
             "-h" | "--help" => {
                 println!(
-                    "usage: twitch-codegen --check [--schema DIR]\n       twitch-codegen --out DIR [--schema DIR]\n       twitch-codegen audit --docs DIR [--all] [--schema DIR]"
+                    "usage: twitch-codegen --check [--schema DIR]\n       twitch-codegen --out DIR [--schema DIR]\n       twitch-codegen sync [--schema DIR]\n       twitch-codegen audit --docs DIR [--all] [--schema DIR]"
                 );
                 return ExitCode::SUCCESS;
             }
@@ -63,6 +66,30 @@ fn main() -> ExitCode {
                     println!("{}", report.summary());
                 }
                 if report.unrecorded().next().is_some() { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+            }
+        };
+    }
+    if sync {
+        return match twitch_codegen::generate(&schema) {
+            Err(diags) => {
+                eprintln!("{diags}");
+                ExitCode::FAILURE
+            }
+            Ok(generated) => {
+                // The repository's root is the schema directory's parent.
+                let root = schema.parent().map(PathBuf::from).unwrap_or_default();
+                for f in &generated.repository_files {
+                    let path = root.join(&f.path);
+                    if std::fs::read_to_string(&path).is_ok_and(|old| old == f.contents) {
+                        continue;
+                    }
+                    if let Err(e) = std::fs::write(&path, &f.contents) {
+                        eprintln!("cannot write {}: {e}", path.display());
+                        return ExitCode::FAILURE;
+                    }
+                    println!("wrote {}", path.display());
+                }
+                ExitCode::SUCCESS
             }
         };
     }

@@ -27,6 +27,8 @@ pub struct IdKind {
     pub kind: String,
     pub rust: String,
     pub doc: String,
+    /// Defined by the runtime and re-exported.
+    pub runtime: bool,
 }
 
 /// `reward` → `RewardId`.
@@ -77,6 +79,43 @@ pub enum Ty {
     /// An integer parameter Twitch documents as never negative: the
     /// narrowest unsigned type that holds its documented maximum.
     Unsigned(UInt),
+    /// A length of time (`seconds`, `minutes`, `decimal_seconds` in the
+    /// schema): a number in that unit on the wire, `std::time::Duration` in Rust.
+    Duration(TimeUnit),
+}
+
+/// Wire units of [`Ty::Duration`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeUnit {
+    Seconds,
+    Minutes,
+    DecimalSeconds,
+}
+
+impl TimeUnit {
+    /// The variant of the runtime's `duration::Unit`.
+    pub fn variant(self) -> &'static str {
+        match self {
+            TimeUnit::Seconds => "Seconds",
+            TimeUnit::Minutes => "Minutes",
+            TimeUnit::DecimalSeconds => "DecimalSeconds",
+        }
+    }
+
+    /// The runtime's serde module for a field of this unit.
+    pub fn serde_module(self, option: bool) -> String {
+        let unit = match self {
+            TimeUnit::Seconds => "seconds",
+            TimeUnit::Minutes => "minutes",
+            TimeUnit::DecimalSeconds => "decimal_seconds",
+        };
+        if option { format!("crate::__rt::duration::option_{unit}") } else { format!("crate::__rt::duration::{unit}") }
+    }
+
+    /// Seconds in one unit.
+    pub fn seconds(self) -> u64 {
+        if self == TimeUnit::Minutes { 60 } else { 1 }
+    }
 }
 
 /// Unsigned widths for [`Ty::Unsigned`].
@@ -117,6 +156,9 @@ impl Ty {
             "number" => Ty::Number,
             "boolean" => Ty::Boolean,
             "timestamp" => Ty::Timestamp,
+            "seconds" => Ty::Duration(TimeUnit::Seconds),
+            "minutes" => Ty::Duration(TimeUnit::Minutes),
+            "decimal_seconds" => Ty::Duration(TimeUnit::DecimalSeconds),
             "json" => Ty::Json,
             "object" => Ty::Named(String::new()),
             _ if s.starts_with("id:") => {
@@ -397,7 +439,12 @@ pub fn build(files: &[SchemaFile]) -> Schema {
     for file in files {
         for d in &file.doc.ids {
             let d = &d.value;
-            ids.push(IdKind { kind: d.name.clone(), rust: id_type_name(&d.name), doc: d.description.clone() });
+            ids.push(IdKind {
+                kind: d.name.clone(),
+                rust: id_type_name(&d.name),
+                doc: d.description.clone(),
+                runtime: d.runtime,
+            });
         }
         let doc = &file.doc;
         let path = module_path(&file.rel_path);

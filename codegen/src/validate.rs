@@ -639,8 +639,11 @@ fn check_fields(
                         cx.err(line, &it, "a query parameter is a scalar or an enum; use repeat for lists");
                     }
                 }
-                if (d.min.is_some() || d.max.is_some()) && !matches!(leaf, Ty::Integer | Ty::Number) {
-                    cx.err(line, &it, "min/max only apply to integer or number fields");
+                if (d.min.is_some() || d.max.is_some()) && !matches!(leaf, Ty::Integer | Ty::Number | Ty::Duration(_)) {
+                    cx.err(line, &it, "min/max only apply to integer, number or duration fields");
+                }
+                if matches!(leaf, Ty::Duration(_)) && (ty.is_vec() || d.repeat.is_some()) {
+                    cx.err(line, &it, "a duration cannot be a list or a repeated parameter");
                 }
                 if let (Some(a), Some(b)) = (d.min, d.max)
                     && a > b

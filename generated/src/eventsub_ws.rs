@@ -11,7 +11,7 @@ use twitch_runtime::websocket::{
 use crate::helix::conduits::{ConduitShardTransportRequest, ConduitShardUpdate};
 use crate::helix::eventsub::EventSubTransportRequest;
 use crate::shared::EventSubTransportMethod;
-use crate::{Client, Error, Event, Result, SubscriptionInfo};
+use crate::{Client, ConduitId, Error, Event, Result, SubscriptionId, SubscriptionInfo};
 
 /// A WebSocket session yielding the generated [`Event`]s.
 pub type Session = twitch_runtime::websocket::Session<Event>;
@@ -51,7 +51,7 @@ impl Client {
     }
 
     /// Configure a pool of WebSocket shards for a conduit (app token).
-    pub fn shard_pool(&self, conduit_id: impl Into<String>) -> ShardPoolBuilder<Event> {
+    pub fn shard_pool(&self, conduit_id: impl Into<ConduitId>) -> ShardPoolBuilder<Event> {
         ShardPoolBuilder::new(Arc::new(self.clone()), conduit_id, self.eventsub_ws_url())
     }
 }
@@ -73,8 +73,8 @@ fn transport(t: Transport) -> Result<EventSubTransportRequest> {
         _ => return Err(Error::Config(format!("unsupported EventSub transport {t:?}"))),
     });
     match t {
-        Transport::WebSocket { session_id } => req.session_id = Some(session_id.into()),
-        Transport::Conduit { conduit_id } => req.conduit_id = Some(conduit_id.into()),
+        Transport::WebSocket { session_id } => req.session_id = Some(session_id),
+        Transport::Conduit { conduit_id } => req.conduit_id = Some(conduit_id),
         _ => {}
     }
     Ok(req)
@@ -91,7 +91,7 @@ impl EventSubApi for Client {
         })
     }
 
-    fn delete_subscription(&self, id: String, as_user: Option<crate::UserId>) -> BoxFuture<'_, Result<()>> {
+    fn delete_subscription(&self, id: SubscriptionId, as_user: Option<crate::UserId>) -> BoxFuture<'_, Result<()>> {
         Box::pin(async move {
             let mut req = self.delete_eventsub_subscription(id);
             if let Some(u) = as_user {
@@ -103,13 +103,13 @@ impl EventSubApi for Client {
 
     fn update_conduit_shards(
         &self,
-        conduit_id: String,
+        conduit_id: ConduitId,
         shards: Vec<ShardAttach>,
     ) -> BoxFuture<'_, Result<Vec<ShardError>>> {
         Box::pin(async move {
             let updates = shards.into_iter().map(|s| {
                 let mut t = ConduitShardTransportRequest::new(EventSubTransportMethod::Websocket);
-                t.session_id = Some(s.session_id.into());
+                t.session_id = Some(s.session_id);
                 ConduitShardUpdate::new(s.shard_id.to_string(), t)
             });
             let resp = self.update_conduit_shards(conduit_id, updates).send().await?;
@@ -117,7 +117,7 @@ impl EventSubApi for Client {
         })
     }
 
-    fn update_conduit(&self, conduit_id: String, shard_count: u32) -> BoxFuture<'_, Result<()>> {
+    fn update_conduit(&self, conduit_id: ConduitId, shard_count: u32) -> BoxFuture<'_, Result<()>> {
         Box::pin(async move { self.update_conduits(conduit_id, i64::from(shard_count)).send().await.map(|_| ()) })
     }
 
@@ -136,14 +136,12 @@ impl EventSubApi for Client {
         })
     }
 
-    fn conduit_shards(&self, conduit_id: String) -> BoxFuture<'_, Result<Vec<ShardStatus>>> {
+    fn conduit_shards(&self, conduit_id: ConduitId) -> BoxFuture<'_, Result<Vec<ShardStatus>>> {
         Box::pin(async move {
             let all = self.get_conduit_shards(conduit_id).paginate().collect_all(usize::MAX).await?;
             Ok(all
                 .into_iter()
-                .map(|s| {
-                    ShardStatus::new(s.id.into_string(), s.status.as_str(), s.transport.session_id.map(Into::into))
-                })
+                .map(|s| ShardStatus::new(s.id.into_string(), s.status.as_str(), s.transport.session_id))
                 .collect())
         })
     }

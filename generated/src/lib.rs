@@ -118,27 +118,12 @@ pub use twitch_runtime::webhook;
 pub use twitch_runtime::{auth, tokens};
 pub use twitch_runtime::{reqwest, tls};
 
-/// Typed view of a user token's scopes.
-#[cfg(feature = "oauth")]
-pub trait TokenScopes {
-    /// The granted scopes as [`Scope`]s; ones this crate does not know are
-    /// kept as [`Scope::Unknown`].
-    fn typed_scopes(&self) -> Vec<Scope>;
-}
-
-#[cfg(feature = "oauth")]
-impl TokenScopes for UserToken {
-    fn typed_scopes(&self) -> Vec<Scope> {
-        self.scopes.iter().map(|s| Scope::from(s.as_str())).collect()
-    }
-}
-
 #[cfg(feature = "eventsub")]
 pub use eventsub::Event;
 pub use twitch_runtime::{
     AccessToken, Backoff, BoxFuture, ClientSecret, EndpointMeta, Error, EventSubError, InvalidParam, Method,
     Notification, OAuthError, Page, Paginator, ParamMeta, PreparedRequest, RawJson, RawRequest, RawSubscription,
-    RefreshToken, ResponseBody, ResponseFuture, ResponseShape, Result, RetryPolicy, RuleKind, RuleMeta, Secret,
+    RefreshToken, ResponseBody, ResponseFuture, ResponseShape, Result, RetryPolicy, RuleKind, RuleMeta, Scope, Secret,
     SubscriptionInfo, SubscriptionMeta, SubscriptionTransport, SubscriptionType, Timestamp, TimestampError, TokenEvent,
     TokenEvents, TokenKind, TokenSource, UnknownEvent, UserId, UserLogin,
 };

@@ -37,7 +37,7 @@ pub use serde as __serde;
 #[doc(hidden)]
 pub use smol_str::SmolStr as __SmolStr;
 
-pub use base::{check, de, decode, query};
+pub use base::{check, de, decode, duration, query};
 #[cfg(feature = "webhook")]
 pub use eventsub::webhook;
 #[cfg(feature = "websocket")]
@@ -58,8 +58,11 @@ pub mod auth {
 pub use base::error::{Error, EventSubError, InvalidParam, OAuthError, ResponseBody, Result, SECRET_FIELDS};
 pub use base::meta::{EndpointMeta, Method, ParamMeta, ResponseShape, RuleKind, RuleMeta, SubscriptionMeta, TokenKind};
 pub use base::query::{Query, ToQuery};
+pub use base::scope::Scope;
 pub use base::secret::{AccessToken, ClientSecret, RefreshToken, Secret};
-pub use base::types::{Backoff, BoxFuture, Timestamp, TimestampError, UserId, UserLogin};
+pub use base::types::{
+    Backoff, BoxFuture, ConduitId, SessionId, SubscriptionId, Timestamp, TimestampError, UserId, UserLogin,
+};
 pub use eventsub::decode::{
     EventPayload, FromEvent, Notification, RawJson, RawSubscription, SubscriptionInfo, SubscriptionTransport,
     SubscriptionType, UnknownEvent,

@@ -328,8 +328,7 @@ async fn desktop_login_through_the_local_callback() {
     .await
     .unwrap();
     assert_eq!(user.login, "twitchdev");
-    use twitch::TokenScopes;
-    assert_eq!(user.typed_scopes(), [twitch::Scope::ChatRead, twitch::Scope::UserReadEmail]);
+    assert_eq!(user.scopes, [twitch::Scope::ChatRead, twitch::Scope::UserReadEmail]);
 }
 
 #[tokio::test]
@@ -395,6 +394,14 @@ async fn scopes_are_typed_or_strings() {
 
     let token = twitch::UserToken::new("t", "1", "me").with_scopes(typed.clone());
     assert_eq!(token.scopes, strings);
+    // A token's scopes are typed; ones the crate does not know stay readable
+    // and survive a round trip through a store's JSON.
+    let token = twitch::UserToken::new("t", "1", "me").with_scopes(["chat:read", "brand:new:scope"]);
+    assert_eq!(token.scopes, [Scope::ChatRead, Scope::Unknown("brand:new:scope".into())]);
+    assert!(token.has_scope(Scope::ChatRead) && token.has_scope("brand:new:scope"));
+    let json = serde_json::to_string(&token.scopes).unwrap();
+    assert_eq!(json, r#"["chat:read","brand:new:scope"]"#);
+    assert_eq!(serde_json::from_str::<Vec<Scope>>(&json).unwrap(), token.scopes);
     let client = twitch::Client::builder()
         .client_id("id")
         .user_token_with_scopes("t", [Scope::ChatRead])

@@ -40,6 +40,6 @@ fn required_parameters_are_arguments() {
     let client = client();
     // These compile only with their required arguments.
     let _ = client.send_chat_message("123", "456", "hello").reply_parent_message_id("abc");
-    let _ = client.start_commercial("123", 60);
+    let _ = client.start_commercial("123", std::time::Duration::from_secs(60));
     let _ = client.get_channel_information("123");
 }

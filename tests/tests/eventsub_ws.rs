@@ -212,7 +212,7 @@ impl FakeApi {
 
     fn session_of(n: &NewSubscription) -> String {
         match &n.transport {
-            Transport::WebSocket { session_id } => session_id.clone(),
+            Transport::WebSocket { session_id } => session_id.to_string(),
             other => panic!("unexpected transport {other:?}"),
         }
     }
@@ -272,17 +272,21 @@ impl EventSubApi for FakeApi {
         })
     }
 
-    fn delete_subscription(&self, id: String, _: Option<twitch::UserId>) -> BoxFuture<'_, twitch::Result<()>> {
+    fn delete_subscription(
+        &self,
+        id: twitch::SubscriptionId,
+        _: Option<twitch::UserId>,
+    ) -> BoxFuture<'_, twitch::Result<()>> {
         Box::pin(async move {
             self.held.lock().unwrap().retain(|s| s.id != id);
-            self.deleted.lock().unwrap().push(id);
+            self.deleted.lock().unwrap().push(id.to_string());
             Ok(())
         })
     }
 
     fn update_conduit_shards(
         &self,
-        _conduit_id: String,
+        _conduit_id: twitch::ConduitId,
         shards: Vec<ShardAttach>,
     ) -> BoxFuture<'_, twitch::Result<Vec<ShardError>>> {
         Box::pin(async move {
@@ -301,7 +305,7 @@ impl EventSubApi for FakeApi {
         })
     }
 
-    fn update_conduit(&self, _conduit_id: String, shard_count: u32) -> BoxFuture<'_, twitch::Result<()>> {
+    fn update_conduit(&self, _conduit_id: twitch::ConduitId, shard_count: u32) -> BoxFuture<'_, twitch::Result<()>> {
         Box::pin(async move {
             self.conduit_updates.lock().unwrap().push(shard_count);
             self.conduit_log.lock().unwrap().push(format!("count {shard_count}"));
@@ -319,7 +323,7 @@ impl EventSubApi for FakeApi {
         })
     }
 
-    fn conduit_shards(&self, _: String) -> BoxFuture<'_, twitch::Result<Vec<ShardStatus>>> {
+    fn conduit_shards(&self, _: twitch::ConduitId) -> BoxFuture<'_, twitch::Result<Vec<ShardStatus>>> {
         Box::pin(async move {
             self.shard_reads.fetch_add(1, Ordering::SeqCst);
             Ok(self.shard_statuses.lock().unwrap().clone())
@@ -1205,9 +1209,10 @@ async fn a_pool_of_fifty_shards_survives_drops_and_scale_changes() {
     assert_eq!(attached, 50, "every shard attached once");
     assert!(updates.len() < 50, "attach calls are batched ({} calls)", updates.len());
     let sessions = pool.sessions();
-    let mut attached_sessions: Vec<String> = updates.iter().flatten().map(|a| a.session_id.clone()).collect();
+    let mut attached_sessions: Vec<twitch::SessionId> =
+        updates.iter().flatten().map(|a| a.session_id.clone()).collect();
     attached_sessions.sort();
-    let mut pool_sessions: Vec<String> = sessions.values().map(|s| s.clone().unwrap()).collect();
+    let mut pool_sessions: Vec<twitch::SessionId> = sessions.values().map(|s| s.clone().unwrap()).collect();
     pool_sessions.sort();
     assert_eq!(attached_sessions, pool_sessions);
 

@@ -92,7 +92,7 @@ async fn a_cooldown_429_reaches_the_caller_with_its_retry_time() {
     })
     .await;
     let c = user_client(&server, RetryPolicy::default());
-    match c.start_commercial("1", 60).await.unwrap_err() {
+    match c.start_commercial("1", std::time::Duration::from_secs(60)).await.unwrap_err() {
         Error::RateLimited { cooldown, retry_after, .. } => {
             assert!(cooldown);
             assert!(retry_after.unwrap() >= Duration::from_secs(28));

@@ -3,7 +3,9 @@
 
 mod support;
 
+use std::time::Duration;
 use support::{Response, TestServer};
+
 use twitch::{Client, Error};
 
 fn client(server: &TestServer) -> Client {
@@ -208,14 +210,19 @@ async fn limits_and_token_kinds_are_checked_before_any_io() {
     assert!(matches!(&err, Error::InvalidRequest { .. }), "{err:?}");
     let err = c.get_streams().first(101).await.unwrap_err();
     assert!(err.to_string().contains("first"), "{err}");
-    // Ranged parameters are unsigned and as narrow as their maximum (first and
-    // slow_mode_wait_time: u8); the documented minimum is still checked.
+    // Ranged parameters are unsigned and as narrow as their maximum (first:
+    // u8); the documented minimum is still checked.
     let page_size: u8 = 0;
     let err = c.get_streams().first(page_size).await.unwrap_err();
     assert!(err.to_string().contains("0 is outside 1..=100"), "{err}");
-    let wait: u8 = 2;
-    let err = c.update_chat_settings("1", "2").slow_mode_wait_time(wait).await.unwrap_err();
-    assert!(err.to_string().contains("2 is outside 3..=120"), "{err}");
+    // Durations are `Duration`s, checked in their wire unit: a whole number of
+    // it, within the documented range.
+    let err = c.update_chat_settings("1", "2").slow_mode_wait_time(Duration::from_secs(2)).await.unwrap_err();
+    assert!(err.to_string().contains("2s is outside 3..=120 seconds"), "{err}");
+    let err = c.update_chat_settings("1", "2").slow_mode_wait_time(Duration::from_millis(3500)).await.unwrap_err();
+    assert!(err.to_string().contains("3.5s is not a whole number of seconds"), "{err}");
+    let err = c.update_chat_settings("1", "2").follower_mode_duration(Duration::from_secs(90)).await.unwrap_err();
+    assert!(err.to_string().contains("90s is not a whole number of minutes"), "{err}");
     // Update User needs a user token; the client has an app token.
     let err = c.update_user().description("hi").await.unwrap_err();
     assert!(matches!(&err, Error::WrongToken { .. }), "{err:?}");
@@ -227,7 +234,7 @@ async fn limits_and_token_kinds_are_checked_before_any_io() {
         .build()
         .unwrap();
     match scoped.update_user().description("hi").await.unwrap_err() {
-        Error::MissingScope { missing, .. } => assert_eq!(missing, [vec!["user:edit".to_owned()]]),
+        Error::MissingScope { missing, .. } => assert_eq!(missing, [vec![twitch::Scope::UserEdit]]),
         other => panic!("{other:?}"),
     }
     assert!(server.requests().is_empty(), "nothing may be sent: {:?}", server.requests().len());
@@ -371,4 +378,45 @@ async fn ids_are_typed_by_kind() {
     assert_eq!(ended.id, *got);
     let body = server.requests().last().unwrap().body_str().to_owned();
     assert!(body.contains(r#""id":"ed961efd""#), "{body}");
+}
+
+/// Lengths of time are `Duration`s both ways: sent in the unit Twitch
+/// documents (seconds, minutes, decimal seconds), read back from answers.
+#[tokio::test]
+async fn durations_travel_in_their_wire_units() {
+    use twitch::helix::polls::PollChoiceInput;
+    let poll = r#"{"id":"p","broadcaster_id":"1","broadcaster_name":"a","broadcaster_login":"a","title":"t","choices":[],"bits_voting_enabled":false,"bits_per_vote":0,"channel_points_voting_enabled":false,"channel_points_per_vote":0,"status":"ACTIVE","duration":300,"started_at":"2021-03-19T06:08:33.871278372Z"}"#;
+    let settings = r#"{"broadcaster_id":"1","slow_mode":true,"slow_mode_wait_time":30,"follower_mode":true,"follower_mode_duration":10,"subscriber_mode":false,"emote_mode":false,"unique_chat_mode":false,"non_moderator_chat_delay":false,"non_moderator_chat_delay_duration":null}"#;
+    let server = TestServer::start(move |req| {
+        let one = if req.path.ends_with("/polls") { poll } else { settings };
+        Response::json(200, &format!(r#"{{"data":[{one}]}}"#))
+    })
+    .await;
+    let c = user_client(&server);
+
+    let created = c.create_poll("1", "t", [PollChoiceInput::new("a")], Duration::from_secs(300)).await.unwrap();
+    assert_eq!(created.duration, Duration::from_secs(300));
+    assert!(server.requests().last().unwrap().body_str().contains(r#""duration":300"#));
+
+    let s = c
+        .update_chat_settings("1", "2")
+        .follower_mode(true)
+        .follower_mode_duration(Duration::from_secs(600))
+        .slow_mode(true)
+        .slow_mode_wait_time(Duration::from_secs(30))
+        .await
+        .unwrap();
+    let body = server.requests().last().unwrap().body_str().to_owned();
+    assert!(body.contains(r#""follower_mode_duration":10"#) && body.contains(r#""slow_mode_wait_time":30"#), "{body}");
+    assert_eq!(s.follower_mode_duration, Some(Duration::from_secs(600)));
+    assert_eq!(s.slow_mode_wait_time, Some(Duration::from_secs(30)));
+    assert_eq!(s.non_moderator_chat_delay_duration, None);
+
+    // A query parameter, and seconds with a fraction.
+    let url = c.create_extension_secret("e").delay(Duration::from_secs(600)).prepare().unwrap().url;
+    assert!(url.contains("delay=600"), "{url}");
+    let url = c.create_clip_from_vod("1", "2", "v", 40, "t").duration(Duration::from_millis(12_500)).prepare();
+    assert!(url.unwrap().url.contains("duration=12.5"));
+    let err = c.create_clip_from_vod("1", "2", "v", 40, "t").duration(Duration::from_secs(61)).prepare().unwrap_err();
+    assert!(err.to_string().contains("61s is outside 5..=60 seconds"), "{err}");
 }

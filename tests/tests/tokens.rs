@@ -200,7 +200,7 @@ async fn missing_scopes_fail_before_any_request() {
     let m = TokenManager::new(oauth(&server));
     m.add_user(UserToken::new("t", "1", "a").with_scopes(["chat:read"])).await.unwrap();
     match client(&server, &m).update_user().description("x").await.unwrap_err() {
-        Error::MissingScope { missing, .. } => assert_eq!(missing, [vec!["user:edit".to_owned()]]),
+        Error::MissingScope { missing, .. } => assert_eq!(missing, [vec![twitch::Scope::UserEdit]]),
         other => panic!("{other:?}"),
     }
     assert_eq!(server.request_count(), 0);

@@ -16,7 +16,7 @@ use std::path::Path;
 use html::{Block, Cell};
 
 use crate::diag::Diagnostics;
-use crate::model::{Model, Schema, Shape, Ty};
+use crate::model::{Model, Schema, Shape, TimeUnit, Ty};
 
 /// One difference between the docs and the schema.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -146,8 +146,8 @@ impl<'a> Types<'a> {
     fn kind(&self, t: &Ty) -> Kind {
         match t {
             Ty::String | Ty::Secret | Ty::UserId | Ty::UserLogin | Ty::Id(_) | Ty::Timestamp => Kind::Str,
-            Ty::Integer | Ty::Unsigned(_) => Kind::Int,
-            Ty::Number => Kind::Num,
+            Ty::Integer | Ty::Unsigned(_) | Ty::Duration(TimeUnit::Seconds | TimeUnit::Minutes) => Kind::Int,
+            Ty::Number | Ty::Duration(TimeUnit::DecimalSeconds) => Kind::Num,
             Ty::Boolean => Kind::Bool,
             Ty::Json => Kind::Any,
             Ty::Vec(i) => Kind::Arr(Box::new(self.kind(i))),

@@ -83,7 +83,15 @@ pub fn endpoint(schema: &Schema, ep: &Endpoint, from: &[String]) -> TokenStream 
         let pushes = ep.query.iter().map(|f| {
             let n = ident(&f.rust);
             let w = &f.wire;
-            if f.repeat.is_some() {
+            if let Ty::Duration(unit) = f.ty {
+                let unit = format_ident!("{}", unit.variant());
+                let text = quote!(crate::__rt::duration::query(&d, crate::__rt::duration::Unit::#unit));
+                if f.required {
+                    quote!(let d = self.#n; q.push(#w, &#text);)
+                } else {
+                    quote!(if let Some(d) = self.#n { q.push(#w, &#text); })
+                }
+            } else if f.repeat.is_some() {
                 quote!(q.push_all(#w, &self.#n);)
             } else if f.required {
                 quote!(q.push(#w, &self.#n);)
@@ -143,7 +151,8 @@ pub fn endpoint(schema: &Schema, ep: &Endpoint, from: &[String]) -> TokenStream 
                 quote!()
             };
             let skip = if f.option { quote!(#[serde(skip_serializing_if = "Option::is_none")]) } else { quote!() };
-            quote!(#rename #skip #n: #t,)
+            let with = super::serde_with(f);
+            quote!(#rename #skip #with #n: #t,)
         });
         quote! {
             #[derive(Debug, Clone, serde::Serialize)]
@@ -359,7 +368,7 @@ fn init(f: &Field) -> TokenStream {
                 let conv = setter_conv(inner, &v);
                 quote!(#n: #n.into_iter().map(|v| #conv).collect())
             }
-            Ty::Integer | Ty::Unsigned(_) | Ty::Number | Ty::Boolean => quote!(#n),
+            Ty::Integer | Ty::Unsigned(_) | Ty::Number | Ty::Boolean | Ty::Duration(_) => quote!(#n),
             other => {
                 let conv = setter_conv(other, &n);
                 quote!(#n: #conv)
@@ -590,7 +599,8 @@ fn response_struct(schema: &Schema, ep: &Endpoint, from: &[String]) -> TokenStre
         } else {
             quote!()
         };
-        quote!(#d #rename #opt pub #n: #t,)
+        let with = super::serde_with(f);
+        quote!(#d #rename #opt #with pub #n: #t,)
     });
     let cursor = if ep.response.paginated {
         quote! {
@@ -633,10 +643,19 @@ fn validate(ep: &Endpoint) -> TokenStream {
             let max = max as usize;
             checks.push(quote!(check::count(#w, #a.len(), #max)?;));
         }
-        if f.min.is_some() || f.max.is_some() {
+        // Durations are checked to be whole in their unit even without a range.
+        if f.min.is_some() || f.max.is_some() || matches!(f.ty, Ty::Duration(_)) {
             let min = opt_i64(f.min);
             let max = opt_i64(f.max);
-            if matches!(f.ty, Ty::Number) {
+            if let Ty::Duration(unit) = f.ty {
+                let unit = format_ident!("{}", unit.variant());
+                let unit = quote!(crate::__rt::duration::Unit::#unit);
+                if optional {
+                    checks.push(quote!(if let Some(v) = #a { check::duration(#w, v, #unit, #min, #max)?; }));
+                } else {
+                    checks.push(quote!(check::duration(#w, #a, #unit, #min, #max)?;));
+                }
+            } else if matches!(f.ty, Ty::Number) {
                 if optional {
                     checks.push(quote!(if let Some(v) = #a { check::range_f64(#w, v, #min, #max)?; }));
                 } else {

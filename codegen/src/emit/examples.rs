@@ -11,7 +11,7 @@ use quote::{format_ident, quote};
 use serde_json::Value;
 
 use super::ident;
-use crate::model::{Endpoint, ExampleRequest, Schema, Shape, Ty};
+use crate::model::{Endpoint, ExampleRequest, Schema, Shape, TimeUnit, Ty};
 
 /// Path of a named type from outside the crate: `twitch::helix::users::User`.
 fn ext_named(schema: &Schema, name: &str) -> TokenStream {
@@ -208,12 +208,28 @@ fn literal_str(schema: &Schema, ty: &Ty, v: &str) -> Result<TokenStream, String>
             quote!(#b)
         }
         Ty::Timestamp => quote!(twitch::Timestamp::parse(#v).expect("example timestamp")),
+        Ty::Duration(unit) => {
+            let n: f64 = v.parse().map_err(|_| format!("'{v}' is not a number"))?;
+            duration_literal(*unit, n)?
+        }
         Ty::Named(n) => {
             let t = ext_named(schema, n);
             quote!(#t::from(#v))
         }
         other => return Err(format!("cannot put a {other:?} in a query")),
     })
+}
+
+/// `Duration::from_secs(..)` for an example value in the field's unit.
+fn duration_literal(unit: TimeUnit, n: f64) -> Result<TokenStream, String> {
+    if unit == TimeUnit::DecimalSeconds {
+        return Ok(quote!(std::time::Duration::from_secs_f64(#n)));
+    }
+    if n < 0.0 || n.fract() != 0.0 {
+        return Err(format!("{n} is not a whole number of {unit:?}"));
+    }
+    let secs = n as u64 * unit.seconds();
+    Ok(quote!(std::time::Duration::from_secs(#secs)))
 }
 
 /// A JSON body value as a Rust expression of the field's type.
@@ -230,6 +246,7 @@ fn literal_json(schema: &Schema, ty: &Ty, v: &Value) -> Result<TokenStream, Stri
             let n = n.as_f64().ok_or("not a number")?;
             Ok(quote!(#n))
         }
+        (Ty::Duration(unit), Value::Number(n)) => duration_literal(*unit, n.as_f64().ok_or("not a number")?),
         (Ty::Boolean, Value::Bool(b)) => Ok(quote!(#b)),
         (Ty::Json, v) => {
             let s = v.to_string();

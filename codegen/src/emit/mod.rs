@@ -57,6 +57,7 @@ pub fn ty(schema: &Schema, t: &Ty, from: &[String]) -> TokenStream {
         Ty::Number => quote!(f64),
         Ty::Boolean => quote!(bool),
         Ty::Timestamp => quote!(crate::Timestamp),
+        Ty::Duration(_) => quote!(std::time::Duration),
         Ty::Json => quote!(serde_json::Value),
         Ty::Vec(inner) => {
             let inner = ty(schema, inner, from);
@@ -75,6 +76,12 @@ pub fn ids(schema: &Schema) -> TokenStream {
     let items = schema.ids.iter().map(|k| {
         let name = format_ident!("{}", k.rust);
         let d = doc(&format!("{} (`id:{}` in the schema)", k.doc, k.kind));
+        if k.runtime {
+            return quote! {
+                #d
+                pub use crate::__rt::#name;
+            };
+        }
         quote! {
             crate::__rt::__string_newtype! {
                 #d
@@ -108,7 +115,7 @@ pub fn field_ty(schema: &Schema, f: &Field, from: &[String]) -> TokenStream {
 pub fn setter_arg(schema: &Schema, t: &Ty, from: &[String]) -> TokenStream {
     let inner = ty(schema, t, from);
     match t {
-        Ty::Integer | Ty::Unsigned(_) | Ty::Number | Ty::Boolean => inner,
+        Ty::Integer | Ty::Unsigned(_) | Ty::Number | Ty::Boolean | Ty::Duration(_) => inner,
         _ => quote!(impl Into<#inner>),
     }
 }
@@ -116,8 +123,20 @@ pub fn setter_arg(schema: &Schema, t: &Ty, from: &[String]) -> TokenStream {
 /// Expression turning a setter argument into the stored value.
 pub fn setter_conv(t: &Ty, v: &Ident) -> TokenStream {
     match t {
-        Ty::Integer | Ty::Unsigned(_) | Ty::Number | Ty::Boolean => quote!(#v),
+        Ty::Integer | Ty::Unsigned(_) | Ty::Number | Ty::Boolean | Ty::Duration(_) => quote!(#v),
         _ => quote!(#v.into()),
+    }
+}
+
+/// `#[serde(with = ...)]` for a field whose type needs the runtime's help
+/// on the wire (durations), else nothing.
+pub fn serde_with(f: &Field) -> TokenStream {
+    match f.ty {
+        Ty::Duration(unit) => {
+            let m = unit.serde_module(f.option);
+            quote!(#[serde(with = #m)])
+        }
+        _ => TokenStream::new(),
     }
 }
 
@@ -131,6 +150,7 @@ pub fn has_default(t: &Ty) -> bool {
             | Ty::UserLogin
             | Ty::Integer
             | Ty::Unsigned(_)
+            | Ty::Duration(_)
             | Ty::Number
             | Ty::Boolean
             | Ty::Json

@@ -63,11 +63,13 @@ fn struct_field(schema: &Schema, f: &Field, from: &[String]) -> TokenStream {
     } else {
         quote!()
     };
+    let with = super::serde_with(f);
     quote! {
         #docs
         #dep
         #rename
         #serde_attr
+        #with
         pub #name: #t,
     }
 }
@@ -88,7 +90,7 @@ fn constructor(schema: &Schema, m: &Model, from: &[String]) -> TokenStream {
             quote!(#n: None)
         } else if f.ty.is_vec() {
             quote!(#n: Vec::new())
-        } else if matches!(f.ty, Ty::Integer | Ty::Unsigned(_) | Ty::Number | Ty::Boolean) {
+        } else if matches!(f.ty, Ty::Integer | Ty::Unsigned(_) | Ty::Number | Ty::Boolean | Ty::Duration(_)) {
             quote!(#n)
         } else {
             let conv = setter_conv(&f.ty, &n);

@@ -9,7 +9,7 @@ use crate::model::Scope;
 /// ```text
 /// #[non_exhaustive] pub enum Scope { AnalyticsReadExtensions, ..., Unknown(String) }
 /// impl Scope { ALL, as_str(), description(), is_legacy() }
-/// impl FromStr, From<&str>, AsRef<str>, Display, Serialize, Deserialize
+/// impl FromStr, From<&str>, AsRef<str>, PartialEq<str>, Display, Serialize, Deserialize
 /// ```
 pub fn scope_enum(scopes: &[Scope]) -> TokenStream {
     let variants = scopes.iter().map(|s| {
@@ -107,6 +107,19 @@ pub fn scope_enum(scopes: &[Scope]) -> TokenStream {
             }
         }
 
+        /// Compares with the scope as Twitch spells it.
+        impl PartialEq<str> for Scope {
+            fn eq(&self, other: &str) -> bool {
+                self.as_str() == other
+            }
+        }
+
+        impl PartialEq<&str> for Scope {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+
         impl std::fmt::Display for Scope {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
@@ -121,7 +134,7 @@ pub fn scope_enum(scopes: &[Scope]) -> TokenStream {
 
         impl<'de> serde::Deserialize<'de> for Scope {
             fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                crate::__rt::de::string_enum(deserializer, |s: &str| Self::from(s))
+                crate::base::de::string_enum(deserializer, |s: &str| Self::from(s))
             }
         }
     }

@@ -28,6 +28,27 @@ pub fn range_f64(param: &str, value: f64, min: Option<i64>, max: Option<i64>) ->
     Ok(())
 }
 
+/// A duration is a whole number of its wire unit and lies in `min..=max` of
+/// that unit.
+pub fn duration(
+    param: &str,
+    value: std::time::Duration,
+    unit: crate::base::duration::Unit,
+    min: Option<i64>,
+    max: Option<i64>,
+) -> Result<(), InvalidParam> {
+    use crate::base::duration::Unit;
+    let n = crate::base::duration::count(value, unit).map_err(|m| invalid(param, m))?;
+    if min.is_some_and(|m| n < m as f64) || max.is_some_and(|m| n > m as f64) {
+        let unit = match unit {
+            Unit::Minutes => "minutes",
+            Unit::Seconds | Unit::DecimalSeconds => "seconds",
+        };
+        return Err(invalid(param, format!("{value:?} is outside {} {unit}", bounds(min, max))));
+    }
+    Ok(())
+}
+
 fn bounds(min: Option<i64>, max: Option<i64>) -> String {
     match (min, max) {
         (Some(a), Some(b)) => format!("{a}..={b}"),

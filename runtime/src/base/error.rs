@@ -3,6 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::base::scope::Scope;
 use crate::base::types::UserId;
 
 /// A `Result` with [`Error`].
@@ -53,7 +54,7 @@ pub enum Error {
         /// Endpoint id.
         endpoint: String,
         /// Scope groups not satisfied: each needs one of its scopes.
-        missing: Vec<Vec<String>>,
+        missing: Vec<Vec<Scope>>,
     },
     /// The endpoint accepts none of the token kinds the client holds.
     WrongToken {
@@ -197,7 +198,8 @@ impl fmt::Display for Error {
             }
             Error::Unauthorized { endpoint, message } => write!(f, "{endpoint}: unauthorized: {message}"),
             Error::MissingScope { endpoint, missing } => {
-                let groups: Vec<String> = missing.iter().map(|g| g.join(" or ")).collect();
+                let groups: Vec<String> =
+                    missing.iter().map(|g| g.iter().map(Scope::as_str).collect::<Vec<_>>().join(" or ")).collect();
                 write!(f, "{endpoint}: the token lacks scopes: {}", groups.join(", and "))
             }
             Error::WrongToken { endpoint, needs } => write!(f, "{endpoint}: needs a {needs}"),

@@ -197,6 +197,21 @@ __string_newtype! {
     UserLogin
 }
 
+__string_newtype! {
+    /// An EventSub subscription's id.
+    SubscriptionId
+}
+
+__string_newtype! {
+    /// An EventSub WebSocket session's id.
+    SessionId
+}
+
+__string_newtype! {
+    /// An EventSub conduit's id.
+    ConduitId
+}
+
 /// An RFC 3339 instant, kept to the nanosecond, always UTC.
 ///
 /// Twitch sends timestamps with anything from no fraction to nine digits;

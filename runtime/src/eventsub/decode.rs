@@ -104,7 +104,7 @@ impl UnknownEvent {
 #[non_exhaustive]
 pub struct SubscriptionInfo {
     /// Subscription id (empty if absent or unreadable).
-    pub id: String,
+    pub id: crate::base::types::SubscriptionId,
     /// Subscription type.
     #[serde(rename = "type")]
     pub subscription_type: String,
@@ -174,7 +174,7 @@ impl<'de> Deserialize<'de> for SubscriptionInfo {
                 let ty = ty.ok_or_else(|| A::Error::missing_field("type"))?;
                 let version = version.ok_or_else(|| A::Error::missing_field("version"))?;
                 Ok(SubscriptionInfo {
-                    id: id.unwrap_or_default(),
+                    id: id.unwrap_or_default().into(),
                     subscription_type: ty,
                     version,
                     status: status.unwrap_or_default(),

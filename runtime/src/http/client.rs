@@ -13,6 +13,7 @@ use crate::base::env::{HTTP, Vars, process_env};
 use crate::base::error::{Error, Result};
 use crate::base::meta::{EndpointMeta, Method, TokenKind};
 use crate::base::query::Query;
+use crate::base::scope::Scope;
 use crate::base::secret::AccessToken;
 use crate::base::types::UserId;
 use crate::http::credentials::TokenSource;
@@ -28,7 +29,7 @@ pub type ResponseFuture<T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'st
 enum Credentials {
     None,
     App(AccessToken),
-    User { token: AccessToken, scopes: Option<Vec<String>> },
+    User { token: AccessToken, scopes: Option<Vec<Scope>> },
     Managed(Arc<dyn TokenSource>),
 }
 
@@ -64,14 +65,14 @@ fn needs_text(meta: &EndpointMeta) -> String {
         .join(" or ")
 }
 
-fn missing_scope_error(meta: &EndpointMeta, granted: &[String]) -> Result<()> {
+fn missing_scope_error(meta: &EndpointMeta, granted: &[Scope]) -> Result<()> {
     let missing = meta.missing_scopes(granted);
     if missing.is_empty() {
         return Ok(());
     }
     Err(Error::MissingScope {
         endpoint: meta.id.to_owned(),
-        missing: missing.iter().map(|g| g.iter().map(|s| (*s).to_owned()).collect()).collect(),
+        missing: missing.iter().map(|g| g.iter().map(|s| Scope::from(*s)).collect()).collect(),
     })
 }
 
@@ -181,7 +182,7 @@ impl<C: From<Client>> ClientBuilder<C> {
     ) -> Self {
         self.credentials = Credentials::User {
             token: AccessToken::new(token),
-            scopes: Some(scopes.into_iter().map(|s| s.as_ref().to_owned()).collect()),
+            scopes: Some(scopes.into_iter().map(|s| Scope::from(s.as_ref())).collect()),
         };
         self
     }

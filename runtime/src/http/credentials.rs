@@ -5,6 +5,7 @@
 use std::any::Any;
 
 use crate::base::error::Result;
+use crate::base::scope::Scope;
 use crate::base::secret::AccessToken;
 use crate::base::types::{BoxFuture, UserId};
 
@@ -37,7 +38,7 @@ pub trait TokenSource: Send + Sync + 'static {
 
     /// The scopes of a user's token, if the source holds one (the client
     /// checks an endpoint's scopes against them before sending).
-    fn scopes<'a>(&'a self, user: &'a UserId) -> BoxFuture<'a, Option<Vec<String>>>;
+    fn scopes<'a>(&'a self, user: &'a UserId) -> BoxFuture<'a, Option<Vec<Scope>>>;
 
     /// A current token for this user.
     fn user_token<'a>(&'a self, user: &'a UserId) -> BoxFuture<'a, Result<AccessToken>>;

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::base::error::{Error, Result};
 use crate::base::query::Query;
+use crate::base::scope::Scope;
 use crate::base::secret::{AccessToken, ClientSecret, RefreshToken};
 use crate::base::types::{Timestamp, UserId, UserLogin};
 
@@ -38,8 +39,8 @@ pub struct UserToken {
     pub user_id: UserId,
     /// The user's login.
     pub login: UserLogin,
-    /// Granted scopes, as Twitch spells them (unknown ones kept).
-    pub scopes: Vec<String>,
+    /// Granted scopes (ones this crate does not know kept as [`Scope::Unknown`]).
+    pub scopes: Vec<Scope>,
 }
 
 impl UserToken {
@@ -68,9 +69,9 @@ impl UserToken {
         self
     }
 
-    /// With these scopes (the generated `Scope`s or strings).
+    /// With these scopes ([`Scope`]s, or strings for scopes the crate does not know).
     pub fn with_scopes<S: AsRef<str>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
-        self.scopes = scopes.into_iter().map(|s| s.as_ref().to_owned()).collect();
+        self.scopes = scopes.into_iter().map(|s| Scope::from(s.as_ref())).collect();
         self
     }
 
@@ -80,8 +81,8 @@ impl UserToken {
     }
 
     /// Does it hold this scope?
-    pub fn has_scope(&self, scope: &str) -> bool {
-        self.scopes.iter().any(|s| s == scope)
+    pub fn has_scope(&self, scope: impl AsRef<str>) -> bool {
+        self.scopes.iter().any(|s| s.as_str() == scope.as_ref())
     }
 }
 
@@ -114,7 +115,7 @@ pub struct Validation {
     pub user_id: Option<UserId>,
     /// Granted scopes.
     #[serde(default, deserialize_with = "crate::base::de::null_as_default")]
-    pub scopes: Vec<String>,
+    pub scopes: Vec<Scope>,
     /// Seconds until expiry (0 for tokens that do not expire).
     #[serde(default)]
     pub expires_in: u64,
@@ -140,7 +141,7 @@ pub struct DeviceCode {
     pub interval: u64,
     /// Scopes asked for (filled in by [`OAuth::device_start`]).
     #[serde(skip)]
-    pub scopes: Vec<String>,
+    pub scopes: Vec<Scope>,
 }
 
 impl std::fmt::Debug for DeviceCode {
@@ -164,7 +165,7 @@ pub(crate) struct TokenResponse {
     #[serde(default)]
     expires_in: Option<u64>,
     #[serde(default, deserialize_with = "crate::base::de::null_as_default")]
-    scope: Vec<String>,
+    scope: Vec<Scope>,
     /// OIDC only.
     #[serde(default)]
     pub(crate) id_token: Option<String>,
@@ -400,7 +401,7 @@ impl OAuth {
 
     /// Read the access token from an implicit-flow redirect's fragment
     /// (the whole URL or the part after `#`), after checking `state`.
-    pub fn token_from_fragment(redirect: &str, expected_state: &str) -> Result<(AccessToken, Vec<String>)> {
+    pub fn token_from_fragment(redirect: &str, expected_state: &str) -> Result<(AccessToken, Vec<Scope>)> {
         let fragment = redirect.split_once('#').map(|(_, f)| f).unwrap_or(redirect);
         let params = crate::base::query::parse_pairs(fragment);
         check_redirect(&params, expected_state)?;
@@ -411,7 +412,7 @@ impl OAuth {
         let scopes = params
             .iter()
             .find(|(k, _)| k == "scope")
-            .map(|(_, v)| v.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect())
+            .map(|(_, v)| v.split(' ').filter(|s| !s.is_empty()).map(Scope::from).collect())
             .unwrap_or_default();
         Ok((token, scopes))
     }
@@ -453,7 +454,7 @@ impl OAuth {
             return Err(Self::rejected("device", status, &body));
         }
         let mut d: DeviceCode = crate::base::decode::json("oauth2/device", &body)?;
-        d.scopes = scopes.iter().map(|s| s.as_ref().to_owned()).collect();
+        d.scopes = scopes.iter().map(|s| Scope::from(s.as_ref())).collect();
         Ok(d)
     }
 
@@ -466,7 +467,7 @@ impl OAuth {
         loop {
             let mut q = Query::new();
             q.push_dynamic("client_id", &self.client_id);
-            q.push_dynamic("scopes", device.scopes.join(" "));
+            q.push_dynamic("scopes", join_scopes(&device.scopes));
             q.push_dynamic("device_code", &device.device_code);
             q.push_dynamic("grant_type", "urn:ietf:params:oauth:grant-type:device_code");
             let (status, body) = self.post_form("token", "/token", q).await?;
@@ -596,7 +597,7 @@ mod tests {
         let frag = "http://localhost/#access_token=tok&scope=chat%3Aread%20chat%3Aedit&state=s2&token_type=bearer";
         let (t, scopes) = OAuth::token_from_fragment(frag, "s2").unwrap();
         assert_eq!(t.secret(), "tok");
-        assert_eq!(scopes, ["chat:read", "chat:edit"]);
+        assert_eq!(scopes, [Scope::ChatRead, Scope::ChatEdit]);
     }
 
     #[test]

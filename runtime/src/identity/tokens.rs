@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex, broadcast};
 
 use crate::base::error::{Error, Result};
+use crate::base::scope::Scope;
 use crate::base::secret::AccessToken;
 use crate::base::types::{BoxFuture, UserId};
 use crate::http::client::{Client, ClientBuilder};
@@ -372,7 +373,7 @@ impl TokenManager {
     }
 
     /// The scopes of a user's token, if held (also when it was found invalid).
-    pub async fn scopes(&self, user: &UserId) -> Option<Vec<String>> {
+    pub async fn scopes(&self, user: &UserId) -> Option<Vec<Scope>> {
         let slot = self.slot(user)?;
         let st = slot.state.lock().await;
         Some(st.token.scopes.clone())
@@ -699,7 +700,7 @@ impl TokenSource for TokenManager {
         TokenManager::default_user(self)
     }
 
-    fn scopes<'a>(&'a self, user: &'a UserId) -> BoxFuture<'a, Option<Vec<String>>> {
+    fn scopes<'a>(&'a self, user: &'a UserId) -> BoxFuture<'a, Option<Vec<Scope>>> {
         Box::pin(TokenManager::scopes(self, user))
     }
 

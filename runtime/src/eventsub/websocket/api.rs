@@ -4,7 +4,7 @@
 
 use crate::base::error::Result;
 pub use crate::base::types::BoxFuture;
-use crate::base::types::UserId;
+use crate::base::types::{ConduitId, SessionId, SubscriptionId, UserId};
 use crate::eventsub::decode::SubscriptionInfo;
 
 /// Where Twitch delivers a subscription's notifications.
@@ -14,12 +14,12 @@ pub enum Transport {
     /// A WebSocket session.
     WebSocket {
         /// From the session's welcome message.
-        session_id: String,
+        session_id: SessionId,
     },
     /// A conduit.
     Conduit {
         /// The conduit's id.
-        conduit_id: String,
+        conduit_id: ConduitId,
     },
 }
 
@@ -69,7 +69,7 @@ pub struct ShardAttach {
     /// Shard id within the conduit.
     pub shard_id: u32,
     /// The session that should receive the shard's notifications.
-    pub session_id: String,
+    pub session_id: SessionId,
 }
 
 /// A shard Twitch refused to update (the 202 answer's `errors`).
@@ -100,12 +100,12 @@ pub struct ShardStatus {
     /// `enabled`, `websocket_disconnected`, ...
     pub status: String,
     /// The WebSocket session it delivers to, if any.
-    pub session_id: Option<String>,
+    pub session_id: Option<SessionId>,
 }
 
 impl ShardStatus {
     /// One shard's status.
-    pub fn new(shard_id: impl Into<String>, status: impl Into<String>, session_id: Option<String>) -> Self {
+    pub fn new(shard_id: impl Into<String>, status: impl Into<String>, session_id: Option<SessionId>) -> Self {
         Self { shard_id: shard_id.into(), status: status.into(), session_id }
     }
 }
@@ -116,18 +116,18 @@ pub trait EventSubApi: Send + Sync + 'static {
     fn create_subscription(&self, new: NewSubscription) -> BoxFuture<'_, Result<CreatedSubscription>>;
 
     /// Delete EventSub Subscription.
-    fn delete_subscription(&self, id: String, as_user: Option<UserId>) -> BoxFuture<'_, Result<()>>;
+    fn delete_subscription(&self, id: SubscriptionId, as_user: Option<UserId>) -> BoxFuture<'_, Result<()>>;
 
     /// Update Conduit Shards: point shards at sessions, in one call.
     /// Returns the shards Twitch refused.
     fn update_conduit_shards(
         &self,
-        conduit_id: String,
+        conduit_id: ConduitId,
         shards: Vec<ShardAttach>,
     ) -> BoxFuture<'_, Result<Vec<ShardError>>>;
 
     /// Update Conduits: change the shard count.
-    fn update_conduit(&self, conduit_id: String, shard_count: u32) -> BoxFuture<'_, Result<()>>;
+    fn update_conduit(&self, conduit_id: ConduitId, shard_count: u32) -> BoxFuture<'_, Result<()>>;
 
     /// Get EventSub Subscriptions of one type, every page, with this user's
     /// token (the app token for `None`): to find out what a 409 "already
@@ -139,7 +139,7 @@ pub trait EventSubApi: Send + Sync + 'static {
     ) -> BoxFuture<'_, Result<Vec<SubscriptionInfo>>>;
 
     /// Get Conduit Shards, every page: the pool's health check.
-    fn conduit_shards(&self, conduit_id: String) -> BoxFuture<'_, Result<Vec<ShardStatus>>>;
+    fn conduit_shards(&self, conduit_id: ConduitId) -> BoxFuture<'_, Result<Vec<ShardStatus>>>;
 
     /// Events of the token manager holding the tokens these calls use, so
     /// sessions and pools learn when their token is refused for good.

@@ -25,7 +25,7 @@ use super::types::{OnTokenInvalid, Recovered, SessionItem, TokenInvalidated, loc
 use crate::base::error::EventSubError;
 use crate::base::error::{Error, Result};
 use crate::base::seen::SeenIds;
-use crate::base::types::{Backoff, BoxFuture};
+use crate::base::types::{Backoff, BoxFuture, ConduitId, SessionId};
 use crate::eventsub::decode::{EventPayload, FromEvent, SubscriptionInfo};
 use crate::http::credentials::TokenEvent;
 
@@ -36,7 +36,7 @@ const MAX_BATCH: usize = 100;
 #[must_use]
 pub struct ShardPoolBuilder<E> {
     api: Arc<dyn EventSubApi>,
-    conduit_id: String,
+    conduit_id: ConduitId,
     cfg: Config,
     shards: Vec<u32>,
     grow_to: Option<u32>,
@@ -61,7 +61,7 @@ impl<E> std::fmt::Debug for ShardPoolBuilder<E> {
 impl<E: EventPayload + Send + 'static> ShardPoolBuilder<E> {
     /// A pool for `conduit_id`, attaching shards through `api` (which must
     /// use an app token), connecting to `url`.
-    pub fn new(api: Arc<dyn EventSubApi>, conduit_id: impl Into<String>, url: impl Into<String>) -> Self {
+    pub fn new(api: Arc<dyn EventSubApi>, conduit_id: impl Into<ConduitId>, url: impl Into<String>) -> Self {
         Self {
             api,
             conduit_id: conduit_id.into(),
@@ -190,7 +190,7 @@ struct AttachReq {
 
 struct PoolCtx<E> {
     api: Arc<dyn EventSubApi>,
-    conduit_id: String,
+    conduit_id: ConduitId,
     cfg: Config,
     attach: mpsc::Sender<AttachReq>,
     attach_attempts: u32,
@@ -276,7 +276,12 @@ async fn attach<E: Send + 'static>(ctx: &PoolCtx<E>, shard_id: u32, session_id: 
 }
 
 /// Gathers attach requests for a moment and sends them as one update call.
-async fn attacher(api: Arc<dyn EventSubApi>, conduit_id: String, mut rx: mpsc::Receiver<AttachReq>, window: Duration) {
+async fn attacher(
+    api: Arc<dyn EventSubApi>,
+    conduit_id: ConduitId,
+    mut rx: mpsc::Receiver<AttachReq>,
+    window: Duration,
+) {
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         let until = tokio::time::sleep(window);
@@ -295,7 +300,10 @@ async fn attacher(api: Arc<dyn EventSubApi>, conduit_id: String, mut rx: mpsc::R
         for r in &batch {
             shards.insert(r.shard_id, r.session_id.clone());
         }
-        let update = shards.into_iter().map(|(shard_id, session_id)| ShardAttach { shard_id, session_id }).collect();
+        let update = shards
+            .into_iter()
+            .map(|(shard_id, session_id)| ShardAttach { shard_id, session_id: session_id.into() })
+            .collect();
         match api.update_conduit_shards(conduit_id.clone(), update).await {
             Ok(errors) => {
                 for r in batch {
@@ -487,7 +495,7 @@ impl<E: EventPayload + Send + 'static> ShardPool<E> {
     }
 
     /// The conduit's id.
-    pub fn conduit_id(&self) -> &str {
+    pub fn conduit_id(&self) -> &ConduitId {
         &self.ctx.conduit_id
     }
 
@@ -497,8 +505,11 @@ impl<E: EventPayload + Send + 'static> ShardPool<E> {
     }
 
     /// Each shard's current session id (`None` while it reconnects).
-    pub fn sessions(&self) -> BTreeMap<u32, Option<String>> {
-        lock(&self.ctx.shards).iter().map(|(id, s)| (*id, s.state.borrow().as_ref().map(|c| c.id.clone()))).collect()
+    pub fn sessions(&self) -> BTreeMap<u32, Option<SessionId>> {
+        lock(&self.ctx.shards)
+            .iter()
+            .map(|(id, s)| (*id, s.state.borrow().as_ref().map(|c| SessionId::from(c.id.as_str()))))
+            .collect()
     }
 
     /// Set the conduit's shard count to `count` and run shards `0..count`

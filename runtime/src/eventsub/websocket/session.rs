@@ -18,8 +18,8 @@ use super::types::{
 use crate::base::error::EventSubError;
 use crate::base::error::{Error, Result};
 use crate::base::seen::SeenIds;
-use crate::base::types::UserId;
 use crate::base::types::{Backoff, BoxFuture};
+use crate::base::types::{SessionId, SubscriptionId, UserId};
 use crate::eventsub::decode::{EventPayload, FromEvent, SubscriptionInfo, SubscriptionType};
 
 /// A subscription as the session will create it again after a loss.
@@ -363,7 +363,7 @@ fn new_subscription(spec: &Spec, session_id: String, user: Option<UserId>) -> Ne
         subscription_type: spec.subscription_type.clone(),
         version: spec.version.clone(),
         condition: spec.condition.clone(),
-        transport: Transport::WebSocket { session_id },
+        transport: Transport::WebSocket { session_id: session_id.into() },
         as_user: user,
         batched: spec.batched,
     }
@@ -390,8 +390,8 @@ fn classify(e: Error, user: Option<&UserId>) -> Error {
 
 impl SessionHandle {
     /// The current session id; `None` while reconnecting or after close.
-    pub fn session_id(&self) -> Option<String> {
-        self.shared.current().map(|c| c.id)
+    pub fn session_id(&self) -> Option<SessionId> {
+        self.shared.current().map(|c| SessionId::from(c.id))
     }
 
     /// The subscriptions this session made and still has.
@@ -478,9 +478,9 @@ impl SessionHandle {
     }
 
     /// Delete a subscription this session made.
-    pub async fn unsubscribe(&self, subscription_id: &str) -> Result<()> {
-        self.shared.api.delete_subscription(subscription_id.to_owned(), self.shared.user.clone()).await?;
-        lock(&self.shared.subs).retain(|t| t.info.id != subscription_id);
+    pub async fn unsubscribe(&self, subscription_id: &SubscriptionId) -> Result<()> {
+        self.shared.api.delete_subscription(subscription_id.clone(), self.shared.user.clone()).await?;
+        lock(&self.shared.subs).retain(|t| t.info.id != *subscription_id);
         Ok(())
     }
 
@@ -660,7 +660,7 @@ impl<E: EventPayload + Send + 'static> Session<E> {
     }
 
     /// See [`SessionHandle::session_id`].
-    pub fn session_id(&self) -> Option<String> {
+    pub fn session_id(&self) -> Option<SessionId> {
         self.handle.session_id()
     }
 

@@ -30,11 +30,11 @@ async fn main() -> Result<()> {
     let app = OAuth::from_env()?.client_credentials().await?;
     let client = Client::builder().from_env()?.app_token(app.access_token.secret()).build()?;
 
-    let shard_count: u32 = var("TWITCH_SHARD_COUNT").map(|n| n.parse()).transpose()?.unwrap_or(4);
+    let shard_count: u16 = var("TWITCH_SHARD_COUNT").map(|n| n.parse()).transpose()?.unwrap_or(4);
     let conduit_id = match var("TWITCH_CONDUIT_ID") {
         Some(id) => twitch::ConduitId::from(id),
         None => {
-            let id = client.create_conduits(i64::from(shard_count)).send().await?.id;
+            let id = client.create_conduits(shard_count).send().await?.id;
             eprintln!("Created conduit {id} with {shard_count} shards.");
             if let Some(broadcaster) = var("TWITCH_BROADCASTER_ID") {
                 let subs = [
@@ -59,7 +59,7 @@ async fn main() -> Result<()> {
             Some((a, b)) => (a.parse()?..=b.parse()?).collect(),
             None => vec![range.parse()?],
         },
-        None => (0..shard_count).collect(),
+        None => (0..u32::from(shard_count)).collect(),
     };
     let mut pool = client.shard_pool(conduit_id.clone()).shards(shards.clone()).start().await?;
     eprintln!("Running shards {shards:?} of conduit {conduit_id}.");

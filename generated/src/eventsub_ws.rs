@@ -118,7 +118,17 @@ impl EventSubApi for Client {
     }
 
     fn update_conduit(&self, conduit_id: ConduitId, shard_count: u32) -> BoxFuture<'_, Result<()>> {
-        Box::pin(async move { self.update_conduits(conduit_id, i64::from(shard_count)).send().await.map(|_| ()) })
+        Box::pin(async move {
+            // Twitch allows at most 20,000 shards; the pool counts in u32.
+            let count = u16::try_from(shard_count).map_err(|_| Error::InvalidRequest {
+                endpoint: "update-conduits".into(),
+                source: twitch_runtime::InvalidParam {
+                    param: "shard_count".into(),
+                    message: format!("{shard_count} is outside 0..=20000"),
+                },
+            })?;
+            self.update_conduits(conduit_id, count).send().await.map(|_| ())
+        })
     }
 
     fn subscriptions(

@@ -545,7 +545,12 @@ async fn measure(mode: &str, config: &Value) -> Result<Value, String> {
         .eventsub_ws_url(ws_url.clone())
         .build()
         .map_err(|e| e.to_string())?;
-    let conduit_id = client.create_conduits(i64::from(scale.shards)).send().await.map_err(|e| e.to_string())?.id;
+    let conduit_id = client
+        .create_conduits(u16::try_from(scale.shards).map_err(|e| e.to_string())?)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .id;
     let mut transport = twitch::helix::eventsub::EventSubTransportRequest::new("conduit");
     transport.conduit_id = Some(conduit_id.clone());
     let condition = json!({"broadcaster_user_id": "1971641", "user_id": "2914196"});

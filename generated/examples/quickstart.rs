@@ -163,7 +163,7 @@ pub async fn run(target: Target) -> Result<()> {
     // 8. Say something, and hear it back as an event.
     let text = "Hello from the twitch quickstart!";
     let sent = client.send_chat_message(me.clone(), me.clone(), text).send().await?;
-    println!("Sent: {:?}", sent.first().map(|m| &m.message_id));
+    println!("Sent: {} (posted: {})", sent.message_id, sent.is_sent);
     let heard = tokio::time::timeout(Duration::from_secs(30), async {
         while let Some(item) = session.next().await {
             match item {

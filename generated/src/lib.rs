@@ -120,6 +120,9 @@ pub use twitch_runtime::{reqwest, tls};
 
 #[cfg(feature = "eventsub")]
 pub use eventsub::Event;
+/// Taking one subscription type's event out of an [`Event`]: the bound of
+/// `Event::downcast`, `Session::events` and code generic over event types.
+pub use twitch_runtime::FromEvent;
 pub use twitch_runtime::{
     AccessToken, Backoff, BoxFuture, ClientSecret, EndpointMeta, Error, EventSubError, InvalidParam, Method,
     Notification, OAuthError, Page, Paginator, ParamMeta, PreparedRequest, RawJson, RawRequest, RawSubscription,

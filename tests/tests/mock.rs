@@ -597,7 +597,7 @@ async fn subscriptions_bans_and_chat_through_the_generated_client() {
     assert_eq!(n["metadata"]["subscription_type"], "channel.chat.message");
     assert_eq!(n["payload"]["event"]["message"]["text"], "hello from the mock");
     assert_eq!(n["payload"]["event"]["chatter_user_id"], "141981764");
-    assert_eq!(n["payload"]["event"]["message_id"].as_str(), Some(sent[0].message_id.as_str()));
+    assert_eq!(n["payload"]["event"]["message_id"].as_str(), Some(sent.message_id.as_str()));
     assert_eq!(n["payload"]["subscription"]["id"].as_str(), Some(created.data[0].id.as_str()));
     twitch::decode_notification(&n["payload"].to_string()).expect("the notification decodes");
 

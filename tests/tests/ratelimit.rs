@@ -143,11 +143,11 @@ async fn non_idempotent_requests_are_retried_only_when_asked() {
     assert_eq!(err.status(), Some(503));
     assert_eq!(calls.swap(0, Ordering::SeqCst), 1, "sent once: Twitch may have posted it");
 
-    assert!(c.send_chat_message("1", "2", "hi").retry_non_idempotent().await.unwrap()[0].is_sent);
+    assert!(c.send_chat_message("1", "2", "hi").retry_non_idempotent().await.unwrap().is_sent);
     assert_eq!(calls.swap(0, Ordering::SeqCst), 2, "the caller opted in for this request");
 
     let opted = user_client(&server, fast().retry_non_idempotent(true));
-    assert!(opted.send_chat_message("1", "2", "hi").await.unwrap()[0].is_sent);
+    assert!(opted.send_chat_message("1", "2", "hi").await.unwrap().is_sent);
     assert_eq!(calls.swap(0, Ordering::SeqCst), 2, "the policy opts in for every request");
 
     let raw = c.raw(twitch::Method::Post, "/chat/messages").send_bytes().await;

@@ -27,6 +27,11 @@ pub(crate) struct Config {
     pub device_pending: u32,
     pub device_interval: u64,
     pub deliver_webhooks: bool,
+    /// Send Chat Message: messages per `chat_window` for a regular sender
+    /// and for the broadcaster or a moderator of the channel.
+    pub chat_normal: u32,
+    pub chat_elevated: u32,
+    pub chat_window: Duration,
 }
 
 impl Default for Config {
@@ -49,6 +54,9 @@ impl Default for Config {
             device_pending: 0,
             device_interval: 5,
             deliver_webhooks: false,
+            chat_normal: 20,
+            chat_elevated: 100,
+            chat_window: Duration::from_secs(30),
         }
     }
 }

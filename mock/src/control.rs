@@ -4,6 +4,7 @@
 //! | request | does |
 //! |---|---|
 //! | `POST /eventsub/trigger {"type", "version"?, "session_id"?, "subscription_id"?, "condition"?, "count"?}` | deliver a fresh example event (`count` fresh events) |
+//! | `POST /eventsub/chat {"broadcaster_id", "chatter_id", "chatter_login"?, "text", "badges"?: [{"set_id", "id", "info"?}], "reply_parent_message_id"?, "message_id"?}` | a chat line from any chatter, as a `channel.chat.message` notification |
 //! | `POST /eventsub/reconnect {"session_id"?}` | send `session_reconnect` (one session or all) |
 //! | `POST /eventsub/revoke {"subscription_id", "status"?}` | revoke a subscription (default `authorization_revoked`) |
 //! | `POST /eventsub/close {"code", "session_id"?}` | close sessions with a close code |
@@ -16,6 +17,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
+use crate::chat::{self, ChatLine};
 use crate::config::Fault;
 use crate::delivery::{self as eventsub, TriggerOptions};
 use crate::state::{Kind, Shared, User};
@@ -62,6 +64,35 @@ pub(crate) fn handle(shared: &Shared, req: &Req, path: &str) -> Resp {
                         "count": count, "elapsed_ms": started.elapsed().as_secs_f64() * 1000.0}),
                 ),
                 Err(e) => Resp::error(404, e),
+            }
+        }
+        ("POST", "/chat") => {
+            let (Some(broadcaster), Some(chatter), Some(text)) = (s("broadcaster_id"), s("chatter_id"), s("text"))
+            else {
+                return Resp::error(400, "Missing \"broadcaster_id\", \"chatter_id\" or \"text\"");
+            };
+            // Without a login, the directory's (or a made-up one).
+            let login = s("chatter_login").map(str::to_owned).unwrap_or_default();
+            let mut line = ChatLine::new(broadcaster, chatter, login, text);
+            for b in body.get("badges").and_then(Value::as_array).into_iter().flatten() {
+                let field = |k: &str| b.get(k).and_then(Value::as_str).unwrap_or("");
+                if field("set_id").is_empty() || field("id").is_empty() {
+                    return Resp::error(400, "Each badge needs \"set_id\" and \"id\"");
+                }
+                line = line.badge(field("set_id"), field("id"), field("info"));
+            }
+            if let Some(parent) = s("reply_parent_message_id") {
+                line = line.reply_to(parent);
+            }
+            if let Some(id) = s("message_id") {
+                line = line.message_id(id);
+            }
+            match chat::line(shared, line) {
+                Ok(t) => Resp::json(
+                    200,
+                    &json!({"delivered": t.delivered, "message_id": t.event["message_id"], "event": t.event}),
+                ),
+                Err(e) => Resp::error(400, e),
             }
         }
         ("POST", "/reconnect") => Resp::json(200, &json!({"sessions": eventsub::reconnect(shared, s("session_id"))})),

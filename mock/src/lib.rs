@@ -6,7 +6,8 @@
 //! - `/helix/...`: every Helix endpoint of the schema, with token, scope
 //!   and parameter checks, Twitch's rate-limit bucket and headers, answers
 //!   from Twitch's examples, paginated data sets, and state where writes
-//!   should show in reads (EventSub subscriptions, conduits, bans, chat).
+//!   should show in reads (EventSub subscriptions, conduits, bans,
+//!   moderators and VIPs, chat with Twitch's chat limits).
 //! - `/oauth2/...`: the identity service (token, device, authorize,
 //!   validate, revoke), and OpenID Connect (signed ID tokens, keys,
 //!   userinfo, discovery).
@@ -14,8 +15,9 @@
 //! - Webhooks, with [`Mock::deliver_webhooks`]: the verification challenge,
 //!   notifications and revocations posted, signed, to each webhook
 //!   subscription's callback.
-//! - `/eventsub/...`: control endpoints to trigger events, reconnects,
-//!   revocations, close codes and Helix faults.
+//! - `/eventsub/...`: control endpoints to trigger events, chat lines from
+//!   any chatter ([`MockServer::chat`]), reconnects, revocations, close
+//!   codes and Helix faults.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -41,6 +43,7 @@ mod state;
 mod util;
 mod wire;
 // What the areas share above it.
+mod chat;
 mod delivery;
 mod idtoken;
 mod messages;
@@ -61,11 +64,13 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use chat::ChatLine;
 pub use config::{DEFAULT_CLIENT_ID, Fault};
 pub use delivery::{TriggerOptions, Triggered};
+pub use state::{ChatDrop, ChatLogEntry};
 
 use config::Config;
-use state::{Kind, Shared, User};
+use state::{Kind, Role, Shared, User};
 
 /// Builds and starts a mock server.
 #[derive(Debug, Clone, Default)]
@@ -76,7 +81,8 @@ pub struct Mock {
 
 impl Mock {
     /// A builder with Twitch's defaults: 800 points per minute, keepalive
-    /// and welcome window of 10 s, 30 s reconnect grace, any client accepted.
+    /// and welcome window of 10 s, 30 s reconnect grace, chat limits of 20
+    /// and 100 messages per 30 s, any client accepted.
     pub fn builder() -> Self {
         Self::default()
     }
@@ -182,6 +188,18 @@ impl Mock {
     /// is never called.
     pub fn deliver_webhooks(mut self, on: bool) -> Self {
         self.config.deliver_webhooks = on;
+        self
+    }
+
+    /// Send Chat Message's chat limits: messages a sender may send within a
+    /// sliding `window`, `normal` by default and `elevated` in a channel
+    /// where the sender is the broadcaster or a moderator (Twitch: 20 and
+    /// 100 per 30 s). The window also bounds the duplicate check. It runs
+    /// on tokio's clock, so a test with a paused clock can move it.
+    pub fn chat_limits(mut self, normal: u32, elevated: u32, window: Duration) -> Self {
+        self.config.chat_normal = normal;
+        self.config.chat_elevated = elevated;
+        self.config.chat_window = window;
         self
     }
 
@@ -296,6 +314,41 @@ impl MockServer {
         options: TriggerOptions,
     ) -> Result<Triggered, String> {
         delivery::trigger(&self.shared, subscription_type, version, &options)
+    }
+
+    /// A chat line from any chatter: a `channel.chat.message` v1
+    /// notification to every enabled subscription for the channel's chat
+    /// (WebSocket sessions and conduits), with the chatter's badges from
+    /// the channel's roles and the line's own, mention fragments and its
+    /// reply thread. Twitch's chat rules do not apply (it is what Twitch
+    /// delivers); an empty text or one over 500 characters is an error.
+    pub fn chat(&self, line: ChatLine) -> Result<Triggered, String> {
+        chat::line(&self.shared, line)
+    }
+
+    /// Make a user a moderator of a channel, as Add Channel Moderator does
+    /// (refused, with Twitch's message, for the broadcaster, a moderator, a
+    /// VIP or a banned user).
+    pub fn add_moderator(&self, broadcaster_id: &str, user_id: &str) -> Result<(), String> {
+        self.grant(broadcaster_id, user_id, Role::Moderator)
+    }
+
+    /// Make a user a VIP of a channel, as Add Channel VIP does (refused,
+    /// with Twitch's message, for the broadcaster, a VIP or a moderator).
+    pub fn add_vip(&self, broadcaster_id: &str, user_id: &str) -> Result<(), String> {
+        self.grant(broadcaster_id, user_id, Role::Vip)
+    }
+
+    fn grant(&self, broadcaster_id: &str, user_id: &str, role: Role) -> Result<(), String> {
+        let mut g = self.shared.lock();
+        let user = g.user_or_synth(user_id);
+        g.grant(broadcaster_id, user, role).map_err(|(_, message)| message.to_owned())
+    }
+
+    /// Every Send Chat Message request so far, in order (the latest 10,000):
+    /// what was sent, and whether it went out or why it was dropped.
+    pub fn chat_log(&self) -> Vec<ChatLogEntry> {
+        self.shared.lock().chat_log.iter().cloned().collect()
     }
 
     /// Send `session_reconnect` to one session (or all); returns the sessions asked.

@@ -12,6 +12,7 @@ twitch-mock: a local Twitch (Helix, OAuth, EventSub WebSocket) for development a
 USAGE:
     twitch-mock [OPTIONS]                 run the server
     twitch-mock trigger <type> [--version V] [--session ID] [--subscription ID] [--condition KEY=VALUE]... [--count N]
+    twitch-mock chat --broadcaster ID --chatter ID [--login LOGIN] [--badge SET/ID[/INFO]]... [--reply MESSAGE_ID] [--message-id ID] <text>...
     twitch-mock reconnect [--session ID]
     twitch-mock revoke <subscription-id> [--status STATUS]
     twitch-mock close <code> [--session ID]
@@ -135,6 +136,29 @@ async fn run(args: Vec<String>) -> Result<ExitCode, String> {
             let body = json!({"type": sub_type, "version": s("--version"), "session_id": s("--session"),
                 "subscription_id": s("--subscription"), "condition": condition, "count": args.num::<u64>("--count")?});
             ("POST", "/eventsub/trigger", body)
+        }
+        "chat" => {
+            args.only(&["--url", "--broadcaster", "--chatter", "--login", "--badge", "--reply", "--message-id"])?;
+            let broadcaster = args.get("--broadcaster").ok_or("chat needs --broadcaster ID")?;
+            let chatter = args.get("--chatter").ok_or("chat needs --chatter ID")?;
+            let text = args.positional[1..].join(" ");
+            if text.trim().is_empty() {
+                return Err("chat needs the message text".into());
+            }
+            let mut badges = Vec::new();
+            for b in args.all("--badge") {
+                let mut parts = b.splitn(3, '/');
+                let (Some(set_id), Some(id)) = (parts.next(), parts.next().filter(|id| !id.is_empty())) else {
+                    return Err(format!("--badge {b}: expected SET/ID or SET/ID/INFO"));
+                };
+                if set_id.is_empty() {
+                    return Err(format!("--badge {b}: expected SET/ID or SET/ID/INFO"));
+                }
+                badges.push(json!({"set_id": set_id, "id": id, "info": parts.next().unwrap_or("")}));
+            }
+            let body = json!({"broadcaster_id": broadcaster, "chatter_id": chatter, "chatter_login": s("--login"),
+                "text": text, "badges": badges, "reply_parent_message_id": s("--reply"), "message_id": s("--message-id")});
+            ("POST", "/eventsub/chat", body)
         }
         "reconnect" => {
             args.only(&["--url", "--session"])?;

@@ -5,7 +5,7 @@
 //! connections are reached through channels stored here, so delivering a
 //! notification never waits on a socket while holding the lock.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -21,6 +21,9 @@ use crate::util;
 pub(crate) const APP_TOKEN_SECS: u64 = 5_011_271;
 /// How long user tokens live (four hours).
 pub(crate) const USER_TOKEN_SECS: u64 = 14_400;
+/// Chat messages remembered for replies, and entries kept in the chat
+/// log: the oldest go first, so a long-running mock stays small.
+pub(crate) const CHAT_MEMORY: usize = 10_000;
 
 /// A user of the mock's directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -209,6 +212,94 @@ pub(crate) struct Ban {
     pub expires_at: String,
 }
 
+/// The roles a channel gives its users.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    Moderator,
+    Vip,
+}
+
+/// A user's role in a channel, kept in the order given (Get Moderators and
+/// Get VIPs list them so).
+#[derive(Debug, Clone)]
+pub(crate) struct ChannelRole {
+    pub broadcaster_id: String,
+    pub user: User,
+    pub role: Role,
+}
+
+/// A message Send Chat Message posted, counted by the chat limits.
+#[derive(Debug, Clone)]
+pub(crate) struct RecentChat {
+    /// Tokio's clock, so that a test's paused clock moves the window.
+    pub at: tokio::time::Instant,
+    pub broadcaster_id: String,
+    pub text: String,
+}
+
+/// A delivered chat message, for a reply to name its parent and thread.
+#[derive(Debug, Clone)]
+pub(crate) struct ChatRecord {
+    pub message_id: String,
+    pub broadcaster_id: String,
+    pub chatter: User,
+    pub text: String,
+    /// The top message of its thread and its author, when it is a reply.
+    pub thread: Option<(String, User)>,
+}
+
+/// Why Send Chat Message dropped a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ChatDrop {
+    /// Over the sender's chat limit (`msg_ratelimit`).
+    Ratelimit,
+    /// The same text as the sender's previous message in the channel,
+    /// within the window (`msg_duplicate`).
+    Duplicate,
+    /// The sender is banned in the channel (`msg_banned`).
+    Banned,
+    /// The sender is timed out in the channel (`msg_timedout`).
+    TimedOut,
+}
+
+impl ChatDrop {
+    /// Twitch's chat notice id, which Send Chat Message answers in `drop_reason.code`.
+    pub fn code(self) -> &'static str {
+        match self {
+            ChatDrop::Ratelimit => "msg_ratelimit",
+            ChatDrop::Duplicate => "msg_duplicate",
+            ChatDrop::Banned => "msg_banned",
+            ChatDrop::TimedOut => "msg_timedout",
+        }
+    }
+}
+
+/// One Send Chat Message request, as [`MockServer::chat_log`](crate::MockServer::chat_log) lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ChatLogEntry {
+    /// The channel.
+    pub broadcaster_id: String,
+    /// The user it was sent as.
+    pub sender_id: String,
+    /// The text.
+    pub text: String,
+    /// The message id answered; empty when the message was dropped.
+    pub message_id: String,
+    /// The message it replies to.
+    pub reply_parent_message_id: Option<String>,
+    /// Why it was dropped; `None` when it was sent.
+    pub dropped: Option<ChatDrop>,
+}
+
+impl ChatLogEntry {
+    /// It went out (`is_sent: true`).
+    pub fn is_sent(&self) -> bool {
+        self.dropped.is_none()
+    }
+}
+
 /// Faults injected into Helix.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Faults {
@@ -232,6 +323,14 @@ pub(crate) struct Inner {
     pub conduits: Vec<Conduit>,
     pub sessions: HashMap<String, Session>,
     pub bans: Vec<Ban>,
+    /// Moderators and VIPs of each channel.
+    pub roles: Vec<ChannelRole>,
+    /// Each sender's messages within the chat window, oldest first.
+    pub chat_recent: HashMap<String, VecDeque<RecentChat>>,
+    /// The latest delivered chat messages (at most `CHAT_MEMORY`).
+    pub chat_messages: VecDeque<ChatRecord>,
+    /// Send Chat Message requests in order (at most `CHAT_MEMORY`).
+    pub chat_log: VecDeque<ChatLogEntry>,
     pub faults: Faults,
     pub datasets: HashMap<&'static str, Arc<Vec<Value>>>,
     pub next_conn: u64,
@@ -330,6 +429,70 @@ impl Inner {
     /// A valid (known, unexpired) token.
     pub fn token(&self, token: &str) -> Option<&Token> {
         self.tokens.get(token).filter(|t| t.expires_at > Instant::now())
+    }
+
+    /// A user's role in a channel.
+    pub fn role(&self, broadcaster_id: &str, user_id: &str) -> Option<Role> {
+        self.roles.iter().find(|r| r.broadcaster_id == broadcaster_id && r.user.id == user_id).map(|r| r.role)
+    }
+
+    /// The broadcaster, or a moderator of the channel: who gets the higher chat limit.
+    pub fn is_elevated(&self, broadcaster_id: &str, user_id: &str) -> bool {
+        broadcaster_id == user_id || self.role(broadcaster_id, user_id) == Some(Role::Moderator)
+    }
+
+    /// The user's ban (no end) or timeout (an end in the future) in a channel.
+    pub fn active_ban(&self, broadcaster_id: &str, user_id: &str) -> Option<&Ban> {
+        let now = std::time::SystemTime::now();
+        self.bans.iter().find(|b| {
+            b.broadcaster_id == broadcaster_id
+                && b.user.id == user_id
+                && (b.expires_at.is_empty()
+                    || twitch::Timestamp::parse(&b.expires_at).is_ok_and(|t| t.to_system_time() > now))
+        })
+    }
+
+    /// Make a user a moderator or VIP of a channel. Refusals carry the
+    /// status and message Twitch answers: already in the role, in the
+    /// other role (422), banned (moderators), or the broadcaster.
+    pub fn grant(&mut self, broadcaster_id: &str, user: User, role: Role) -> Result<(), (u16, &'static str)> {
+        let (already, other) = match role {
+            Role::Moderator => (
+                (400, "The user specified in the user_id query parameter is already a moderator."),
+                "The user specified in the user_id query parameter is a VIP. To make them a moderator, first remove them as a VIP.",
+            ),
+            Role::Vip => (
+                (422, "The user specified in the user_id query parameter is already a VIP."),
+                "The user specified in the user_id query parameter is a moderator. To make them a VIP, first remove them as a moderator.",
+            ),
+        };
+        if user.id == broadcaster_id {
+            return Err((400, "The broadcaster may not be given a role in their own channel."));
+        }
+        match self.role(broadcaster_id, &user.id) {
+            Some(r) if r == role => return Err(already),
+            Some(_) => return Err((422, other)),
+            None => {}
+        }
+        if role == Role::Moderator && self.active_ban(broadcaster_id, &user.id).is_some_and(|b| b.expires_at.is_empty())
+        {
+            return Err((400, "The user specified in the user_id query parameter is banned."));
+        }
+        self.roles.push(ChannelRole { broadcaster_id: broadcaster_id.to_owned(), user, role });
+        Ok(())
+    }
+
+    /// Take a role away; refused (Twitch's status and message) when the user does not have it.
+    pub fn take(&mut self, broadcaster_id: &str, user_id: &str, role: Role) -> Result<(), (u16, &'static str)> {
+        let before = self.roles.len();
+        self.roles.retain(|r| !(r.broadcaster_id == broadcaster_id && r.user.id == user_id && r.role == role));
+        if self.roles.len() < before {
+            return Ok(());
+        }
+        Err(match role {
+            Role::Moderator => (400, "The user specified in the user_id query parameter is not a moderator."),
+            Role::Vip => (422, "The user specified in the user_id query parameter is not a VIP."),
+        })
     }
 
     /// A fresh connection id.

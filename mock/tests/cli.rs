@@ -21,7 +21,8 @@ fn help_lists_the_subcommands() {
     let out = Command::new(BIN).arg("--help").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for word in ["trigger", "reconnect", "revoke", "close", "fault", "--port", "--bucket", "--deliver-webhooks"] {
+    for word in ["trigger", "chat", "reconnect", "revoke", "close", "fault", "--port", "--bucket", "--deliver-webhooks"]
+    {
         assert!(text.contains(word), "{word} missing from:\n{text}");
     }
     let out = Command::new(BIN).arg("no-such-command").output().unwrap();
@@ -47,6 +48,25 @@ fn serves_and_answers_control_subcommands() {
     let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(answer["delivered"], 0);
     assert_eq!(answer["type"], "stream.online");
+
+    // A chat line: the text is the positionals, badges come as SET/ID[/INFO].
+    let args = ["chat", "--broadcaster", "1001", "--chatter", "10005", "--login", "mockuser5", "--url", &url];
+    let out = Command::new(BIN).args(args).args(["--badge", "subscriber/12/16", "hi", "@twitchdev"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["delivered"], 0);
+    let event = &answer["event"];
+    assert_eq!(
+        (event["chatter_user_login"].as_str(), event["message"]["text"].as_str()),
+        (Some("mockuser5"), Some("hi @twitchdev"))
+    );
+    assert_eq!(event["message"]["fragments"][1]["mention"]["user_id"], "141981764");
+    assert_eq!(event["badges"], serde_json::json!([{"set_id": "subscriber", "id": "12", "info": "16"}]));
+    assert_eq!(answer["message_id"], event["message_id"]);
+    let out = Command::new(BIN).args(args).args(["--badge", "subscriber", "hi"]).output().unwrap();
+    assert!(!out.status.success(), "a badge needs SET/ID");
+    let out = Command::new(BIN).args(["chat", "--chatter", "1", "hi", "--url", &url]).output().unwrap();
+    assert!(!out.status.success(), "a chat line needs a broadcaster");
 
     let out = Command::new(BIN).args(["fault", "--status", "503", "--count", "2", "--url", &url]).output().unwrap();
     assert!(out.status.success());

@@ -252,7 +252,7 @@ async fn json_bodies_and_raw_requests() {
     .await;
     let c = client(&server);
     let sent = c.send_chat_message("12826", "141981764", "hello").await.unwrap();
-    assert!(sent[0].is_sent);
+    assert!(sent.is_sent);
     let raw: serde_json::Value =
         c.raw(twitch::Method::Get, "/not/in/schema").query("a", "1").query("a", "2").send().await.unwrap();
     assert_eq!(raw["data"][0]["anything"], "goes");

@@ -8,12 +8,12 @@ use std::sync::Arc;
 use serde_json::{Map, Value, json};
 use twitch::{EndpointMeta, RuleKind, TokenKind};
 
-use crate::state::{Ban, Kind, Shared, User};
+use crate::state::{Ban, Kind, Role, Shared, User};
 use crate::wire::{Caller, Outcome, Req, Resp};
 
 mod data;
 mod eventsub;
-use crate::{delivery, util};
+use crate::{chat, util};
 
 /// Answer one Helix request (`path` is what follows `/helix`).
 pub(crate) async fn handle(shared: &Arc<Shared>, req: &Req, path: &str) -> Outcome {
@@ -248,6 +248,12 @@ fn dispatch(shared: &Arc<Shared>, meta: &'static EndpointMeta, caller: &Caller, 
         "unban-user" => unban_user(shared, meta, req),
         "get-banned-users" => get_banned_users(shared, meta, req),
         "send-chat-message" => send_chat_message(shared, caller, body),
+        "get-moderators" => list_role(shared, meta, req, Role::Moderator),
+        "add-channel-moderator" => grant_role(shared, meta, req, Role::Moderator),
+        "remove-channel-moderator" => take_role(shared, meta, req, Role::Moderator),
+        "get-vips" => list_role(shared, meta, req, Role::Vip),
+        "add-channel-vip" => grant_role(shared, meta, req, Role::Vip),
+        "remove-channel-vip" => take_role(shared, meta, req, Role::Vip),
         "create-eventsub-subscription"
         | "get-eventsub-subscriptions"
         | "delete-eventsub-subscription"
@@ -393,59 +399,81 @@ fn get_banned_users(shared: &Shared, meta: &EndpointMeta, req: &Req) -> Resp {
     }
 }
 
-/// Send Chat Message: the message goes out as a `channel.chat.message`
-/// notification to every subscription for the broadcaster's chat.
-fn send_chat_message(shared: &Shared, caller: &Caller, body: &Value) -> Resp {
-    let text = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
-    let (broadcaster_id, message) = (text("broadcaster_id"), text("message"));
-    let message_id = util::uuid();
-    let mut g = shared.lock();
-    let chatter = match &caller.user {
-        Some(u) => u.clone(),
-        None => g.user_or_synth(&text("sender_id")),
+/// Get Moderators and Get VIPs: the channel's users in that role, in the
+/// order they got it, or (with `user_id`) those of the given users who have
+/// it, in the order given. The broadcaster is never listed.
+fn list_role(shared: &Shared, meta: &EndpointMeta, req: &Req, role: Role) -> Resp {
+    let broadcaster_id = req.query_one("broadcaster_id").unwrap_or_default();
+    let wanted = req.query_all("user_id");
+    let items: Vec<Value> = {
+        let g = shared.lock();
+        let holders: Vec<&User> =
+            g.roles.iter().filter(|r| r.broadcaster_id == broadcaster_id && r.role == role).map(|r| &r.user).collect();
+        let listed: Vec<&User> = if wanted.is_empty() {
+            holders
+        } else {
+            let mut seen = Vec::new();
+            for id in &wanted {
+                if let Some(u) = holders.iter().find(|u| u.id == *id)
+                    && !seen.iter().any(|s: &&User| s.id == u.id)
+                {
+                    seen.push(*u);
+                }
+            }
+            seen
+        };
+        listed.iter().map(|u| json!({"user_id": u.id, "user_login": u.login, "user_name": u.display_name})).collect()
     };
-    let broadcaster = g.user_or_synth(&broadcaster_id);
-    let mut event = delivery::fresh_event("channel.chat.message", "1").unwrap_or_else(|| json!({}));
-    if let Some(e) = event.as_object_mut() {
-        for (prefix, u) in [("broadcaster_user", &broadcaster), ("chatter_user", &chatter)] {
-            e.insert(format!("{prefix}_id"), json!(u.id));
-            e.insert(format!("{prefix}_login"), json!(u.login));
-            e.insert(format!("{prefix}_name"), json!(u.display_name));
-        }
-        e.insert("message_id".into(), json!(message_id));
-        e.insert(
-            "message".into(),
-            json!({"text": message, "fragments": [
-                {"type": "text", "text": message, "cheermote": null, "emote": null, "mention": null}
-            ]}),
-        );
-        e.insert("message_type".into(), json!("text"));
-        e.insert("reply".into(), Value::Null);
-        if let Some(parent) = body.get("reply_parent_message_id").and_then(Value::as_str) {
-            e.insert(
-                "reply".into(),
-                json!({
-                    "parent_message_id": parent, "parent_message_body": "", "parent_user_id": broadcaster.id,
-                    "parent_user_name": broadcaster.display_name, "parent_user_login": broadcaster.login,
-                    "thread_message_id": parent, "thread_user_id": broadcaster.id,
-                    "thread_user_name": broadcaster.display_name, "thread_user_login": broadcaster.login,
-                }),
-            );
-        }
+    let list = match role {
+        Role::Moderator => format!("moderators:{broadcaster_id}"),
+        Role::Vip => format!("vips:{broadcaster_id}"),
+    };
+    match data::page(shared, meta, &list, req, &items) {
+        Ok((data, pagination)) => Resp::json(200, &json!({"data": data, "pagination": pagination})),
+        Err(r) => r,
     }
-    let targets: Vec<_> = g
-        .subs
-        .iter()
-        .filter(|s| {
-            s.status == "enabled"
-                && s.sub_type == "channel.chat.message"
-                && s.version == "1"
-                && s.condition.get("broadcaster_user_id").and_then(Value::as_str) == Some(broadcaster_id.as_str())
-        })
-        .cloned()
-        .collect();
-    for sub in &targets {
-        delivery::deliver(&mut g, sub, event.clone());
+}
+
+/// Add Channel Moderator and Add Channel VIP, with Twitch's refusals.
+fn grant_role(shared: &Shared, meta: &EndpointMeta, req: &Req, role: Role) -> Resp {
+    let broadcaster_id = req.query_one("broadcaster_id").unwrap_or_default();
+    let user_id = req.query_one("user_id").unwrap_or_default();
+    let mut g = shared.lock();
+    let user = g.user_or_synth(user_id);
+    match g.grant(broadcaster_id, user, role) {
+        Ok(()) => Resp::empty(meta.success_status),
+        Err((status, message)) => Resp::error(status, message),
     }
-    Resp::json(200, &json!({"data": [{"message_id": message_id, "is_sent": true}]}))
+}
+
+/// Remove Channel Moderator and Remove Channel VIP.
+fn take_role(shared: &Shared, meta: &EndpointMeta, req: &Req, role: Role) -> Resp {
+    let broadcaster_id = req.query_one("broadcaster_id").unwrap_or_default();
+    let user_id = req.query_one("user_id").unwrap_or_default();
+    match shared.lock().take(broadcaster_id, user_id, role) {
+        Ok(()) => Resp::empty(meta.success_status),
+        Err((status, message)) => Resp::error(status, message),
+    }
+}
+
+/// Send Chat Message: past Twitch's chat rules (bans, timeouts, the chat
+/// limits, duplicates), the message goes out as a `channel.chat.message`
+/// notification to every subscription for the broadcaster's chat; a
+/// dropped one is a 200 with `is_sent: false` and Twitch's notice id as
+/// `drop_reason.code`.
+fn send_chat_message(shared: &Shared, caller: &Caller, body: &Value) -> Resp {
+    let text = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or("");
+    let sender = match &caller.user {
+        Some(u) => u.clone(),
+        None => shared.lock().user_or_synth(text("sender_id")),
+    };
+    let reply_to = body.get("reply_parent_message_id").and_then(Value::as_str);
+    match chat::send(shared, sender, text("broadcaster_id"), text("message"), reply_to) {
+        Ok(message_id) => Resp::json(200, &json!({"data": [{"message_id": message_id, "is_sent": true}]})),
+        Err((drop, message)) => Resp::json(
+            200,
+            &json!({"data": [{"message_id": "", "is_sent": false,
+                "drop_reason": {"code": drop.code(), "message": message}}]}),
+        ),
+    }
 }

@@ -1,0 +1,354 @@
+//! A chat bot tested offline against `twitch-mock` as on real Twitch:
+//! chat lines from any chatter reach its EventSub session with mentions and
+//! badges, moderators and VIPs are state of the channel, and Send Chat
+//! Message keeps Twitch's chat rules (limits, duplicates, bans), reporting
+//! drops as Twitch does. Everything runs on 127.0.0.1.
+
+use std::time::Duration;
+
+use twitch::eventsub::channel::{ChannelChatMessageV1, ChannelChatMessageV1Event, ChatMessageFragmentType};
+use twitch::helix::chat::SentChatMessage;
+use twitch::helix::moderation::BanUserRequest;
+use twitch::{Client, Error, Event, Session, SessionItem};
+use twitch_mock::{ChatDrop, ChatLine, Mock, MockServer};
+
+/// Hang guard for anything awaited; never an assertion about speed.
+const WAIT: Duration = Duration::from_secs(20);
+
+/// The channel, its broadcaster and the bot reading and writing its chat.
+const CHANNEL: &str = "1001";
+const BOT: &str = "2001";
+
+fn client(mock: &MockServer, token: String) -> Client {
+    mock.client_builder().user_token(token).build().expect("client")
+}
+
+/// The bot's client: it reads and writes chat.
+fn bot(mock: &MockServer) -> Client {
+    client(mock, mock.mint_user_token(BOT, "chatbot", &["user:read:chat", "user:write:chat"]))
+}
+
+/// The broadcaster's client: chat, and managing moderators, VIPs and bans.
+fn broadcaster(mock: &MockServer) -> Client {
+    let scopes = [
+        "user:write:chat",
+        "moderation:read",
+        "channel:manage:moderators",
+        "channel:read:vips",
+        "channel:manage:vips",
+        "moderator:manage:banned_users",
+    ];
+    client(mock, mock.mint_user_token(CHANNEL, "streamer", &scopes))
+}
+
+/// A viewer who may write chat.
+fn viewer(mock: &MockServer, id: &str, login: &str) -> Client {
+    client(mock, mock.mint_user_token(id, login, &["user:write:chat"]))
+}
+
+/// The bot's EventSub session, subscribed to the channel's chat.
+async fn session(client: &Client) -> Session {
+    client.eventsub_websocket().subscribe(ChannelChatMessageV1::new(CHANNEL, BOT)).connect().await.expect("connect")
+}
+
+/// The next chat message on the session.
+async fn next_chat(session: &mut Session) -> ChannelChatMessageV1Event {
+    let item = tokio::time::timeout(WAIT, session.next()).await.expect("an item in time").expect("the stream goes on");
+    match item {
+        SessionItem::Notification(n) => match n.event {
+            Event::ChannelChatMessageV1(m) => *m,
+            other => panic!("unexpected event {other:?}"),
+        },
+        other => panic!("unexpected item {other:?}"),
+    }
+}
+
+/// The texts delivered to the session, up to a marker line sent last: what
+/// the chat really showed, nothing more.
+async fn texts_until_marker(mock: &MockServer, session: &mut Session) -> Vec<String> {
+    let marker = mock.chat(ChatLine::new(CHANNEL, "10050", "mockuser50", "-- marker --")).expect("marker");
+    assert_eq!(marker.delivered, 1);
+    let mut texts = Vec::new();
+    loop {
+        let m = next_chat(session).await;
+        if m.message.text == "-- marker --" {
+            return texts;
+        }
+        texts.push(m.message.text);
+    }
+}
+
+async fn say(client: &Client, sender: &str, text: &str) -> SentChatMessage {
+    client.send_chat_message(CHANNEL, sender, text).send().await.expect("send")
+}
+
+/// The badges of an event as `set/id/info`.
+fn badges(m: &ChannelChatMessageV1Event) -> Vec<String> {
+    m.badges.iter().map(|b| format!("{}/{}/{}", b.set_id.as_str(), b.id, b.info)).collect()
+}
+
+/// The drop code of an answer (`None` when sent), checking the shape of each case.
+fn drop_code(sent: &SentChatMessage) -> Option<String> {
+    match &sent.drop_reason {
+        None => {
+            assert!(sent.is_sent && !sent.message_id.as_str().is_empty(), "{sent:?}");
+            None
+        }
+        Some(reason) => {
+            assert!(!sent.is_sent && sent.message_id.as_str().is_empty(), "{sent:?}");
+            assert!(!reason.message.is_empty(), "{sent:?}");
+            Some(reason.code.clone())
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_chat_line_reaches_the_session_with_chatter_mentions_and_badges() {
+    let mock = Mock::builder().start().await.expect("mock");
+    let bot = bot(&mock);
+    let mut session = session(&bot).await;
+    mock.add_vip(CHANNEL, "10005").expect("VIP");
+
+    let line = ChatLine::new(CHANNEL, "10005", "mockuser5", "hey @TwitchDev, !dice")
+        .badge("subscriber", "12", "16")
+        .message_id("line-1");
+    let triggered = mock.chat(line).expect("chat line");
+    assert_eq!(triggered.delivered, 1);
+    assert_eq!(triggered.event["message_id"], "line-1");
+
+    let m = next_chat(&mut session).await;
+    assert_eq!(m.message_id.as_str(), "line-1");
+    assert_eq!(
+        (m.chatter_user_id.as_str(), m.chatter_user_login.as_str(), m.chatter_user_name.as_str()),
+        ("10005", "mockuser5", "Mockuser5")
+    );
+    assert_eq!(m.broadcaster_user_id.as_str(), CHANNEL);
+    assert_eq!(m.message.text, "hey @TwitchDev, !dice");
+    let parts: Vec<(&str, &str)> =
+        m.message.fragments.iter().map(|f| (f.fragment_type.as_str(), f.text.as_str())).collect();
+    assert_eq!(parts, [("text", "hey "), ("mention", "@TwitchDev"), ("text", ", !dice")]);
+    let mention = m.message.fragments[1].mention.as_ref().expect("a mention");
+    assert_eq!(
+        (mention.user_id.as_str(), mention.user_login.as_str(), mention.user_name.as_str()),
+        ("141981764", "twitchdev", "TwitchDev")
+    );
+    assert!(
+        m.message
+            .fragments
+            .iter()
+            .filter(|f| f.fragment_type != ChatMessageFragmentType::Mention)
+            .all(|f| f.mention.is_none())
+    );
+    // The VIP badge from the channel's state, then the line's own.
+    assert_eq!(badges(&m), ["vip/1/", "subscriber/12/16"]);
+    assert_eq!(m.message_type.as_str(), "text");
+    assert!(m.reply.is_none());
+
+    // The bot answers in the thread: the reply names the line and its author.
+    let sent = bot.send_chat_message(CHANNEL, BOT, "you rolled 4").reply_parent_message_id("line-1").send().await;
+    assert!(sent.expect("send").is_sent);
+    let answer = next_chat(&mut session).await;
+    let reply = answer.reply.expect("a reply");
+    assert_eq!(reply.parent_message_id.as_str(), "line-1");
+    assert_eq!(reply.parent_message_body, "hey @TwitchDev, !dice");
+    assert_eq!(reply.parent_user_login.as_str(), "mockuser5");
+    assert_eq!((reply.thread_message_id.as_str(), reply.thread_user_id.as_str()), ("line-1", "10005"));
+    // A reply to the reply stays in the thread of the first line.
+    mock.chat(ChatLine::new(CHANNEL, "10006", "mockuser6", "nice").reply_to(answer.message_id.as_str())).expect("line");
+    let reply = next_chat(&mut session).await.reply.expect("a reply");
+    assert_eq!((reply.parent_user_id.as_str(), reply.parent_message_body.as_str()), (BOT, "you rolled 4"));
+    assert_eq!((reply.thread_message_id.as_str(), reply.thread_user_login.as_str()), ("line-1", "mockuser5"));
+
+    // Another channel's chat is not the session's.
+    assert_eq!(mock.chat(ChatLine::new("9999", "10005", "mockuser5", "elsewhere")).expect("line").delivered, 0);
+    assert!(mock.chat(ChatLine::new(CHANNEL, "10005", "mockuser5", " ")).is_err(), "no empty lines");
+    session.close().await;
+}
+
+#[tokio::test]
+async fn moderators_and_vips_round_trip_through_helix() {
+    let mock = Mock::builder().start().await.expect("mock");
+    let streamer = broadcaster(&mock);
+    let ids = |page: &[twitch::helix::moderation::ChannelModerator]| {
+        page.iter().map(|m| m.user_id.as_str().to_owned()).collect::<Vec<_>>()
+    };
+    let api_status = |e: Error| match e {
+        Error::Api { status, .. } => status,
+        other => panic!("not a Twitch error: {other:?}"),
+    };
+
+    streamer.add_channel_moderator(CHANNEL, "10001").send().await.expect("add");
+    streamer.add_channel_moderator(CHANNEL, "10002").send().await.expect("add");
+    mock.add_moderator(CHANNEL, "10003").expect("add through the Rust API");
+    let mods = streamer.get_moderators(CHANNEL).send().await.expect("list");
+    assert_eq!(ids(&mods.data), ["10001", "10002", "10003"]);
+    assert_eq!(mods.data[0].user_login.as_str(), "mockuser1");
+    assert_eq!(mods.data[0].user_name, "Mockuser1");
+    // Pages walk the same list; the user_id filter keeps the order asked.
+    let mut walked = Vec::new();
+    let mut pages = streamer.get_moderators(CHANNEL).first(2).paginate();
+    while let Some(m) = pages.try_next().await.expect("page") {
+        walked.push(m.user_id.as_str().to_owned());
+    }
+    assert_eq!(walked, ["10001", "10002", "10003"]);
+    let some = streamer.get_moderators(CHANNEL).user_id("10003").user_id("10099").user_id("10001").send().await;
+    assert_eq!(ids(&some.expect("list").data), ["10003", "10001"]);
+    // Roles are per channel; the broadcaster holds none in their own.
+    assert!(streamer.get_moderators("5005").send().await.expect("list").data.is_empty());
+    assert!(mock.add_moderator(CHANNEL, CHANNEL).is_err());
+
+    // Twitch's refusals: already a moderator, a moderator as VIP, and back.
+    let again = streamer.add_channel_moderator(CHANNEL, "10001").send().await.unwrap_err();
+    assert_eq!(api_status(again), 400);
+    assert_eq!(api_status(streamer.add_channel_vip("10001", CHANNEL).send().await.unwrap_err()), 422);
+    assert!(mock.add_vip(CHANNEL, "10002").is_err());
+
+    streamer.add_channel_vip("10004", CHANNEL).send().await.expect("add VIP");
+    mock.add_vip(CHANNEL, "10005").expect("add VIP through the Rust API");
+    let vips = streamer.get_vips(CHANNEL).send().await.expect("list");
+    let vip_ids: Vec<&str> = vips.data.iter().map(|v| v.user_id.as_str()).collect();
+    assert_eq!(vip_ids, ["10004", "10005"]);
+    assert_eq!(api_status(streamer.add_channel_moderator(CHANNEL, "10004").send().await.unwrap_err()), 422);
+    assert_eq!(api_status(streamer.add_channel_vip("10004", CHANNEL).send().await.unwrap_err()), 422);
+
+    streamer.remove_channel_moderator(CHANNEL, "10001").send().await.expect("remove");
+    assert_eq!(ids(&streamer.get_moderators(CHANNEL).send().await.expect("list").data), ["10002", "10003"]);
+    assert_eq!(api_status(streamer.remove_channel_moderator(CHANNEL, "10001").send().await.unwrap_err()), 400);
+    streamer.remove_channel_vip("10004", CHANNEL).send().await.expect("remove VIP");
+    streamer.remove_channel_vip("10005", CHANNEL).send().await.expect("remove VIP");
+    assert!(streamer.get_vips(CHANNEL).send().await.expect("list").data.is_empty());
+    assert_eq!(api_status(streamer.remove_channel_vip("10004", CHANNEL).send().await.unwrap_err()), 422);
+    // No longer a moderator, 10001 may be a VIP now.
+    streamer.add_channel_vip("10001", CHANNEL).send().await.expect("add VIP");
+}
+
+#[tokio::test]
+async fn sends_over_the_chat_limit_are_dropped_and_elevated_senders_get_more() {
+    // 3 messages per window, 5 for the broadcaster and moderators; a window
+    // no test outlives, so only the limits decide.
+    let mock = Mock::builder().chat_limits(3, 5, Duration::from_secs(3600)).start().await.expect("mock");
+    let bot = bot(&mock);
+    let mut session = session(&bot).await;
+
+    let codes = async |client: &Client, sender: &str, n: usize| {
+        let mut codes = Vec::new();
+        for i in 0..n {
+            codes.push(drop_code(&say(client, sender, &format!("{sender} says {i}")).await));
+        }
+        codes
+    };
+    let limited = |sent: usize, dropped: usize| {
+        let mut want = vec![None; sent];
+        want.extend(std::iter::repeat_n(Some("msg_ratelimit".to_owned()), dropped));
+        want
+    };
+
+    // A regular sender: exactly the excess is dropped, and not delivered.
+    assert_eq!(codes(&bot, BOT, 5).await, limited(3, 2));
+    assert_eq!(texts_until_marker(&mock, &mut session).await, ["2001 says 0", "2001 says 1", "2001 says 2"]);
+
+    // A moderator and the broadcaster get the higher limit.
+    let moderator = viewer(&mock, "3001", "moddy");
+    mock.add_moderator(CHANNEL, "3001").expect("moderator");
+    assert_eq!(codes(&moderator, "3001", 7).await, limited(5, 2));
+    let streamer = broadcaster(&mock);
+    assert_eq!(codes(&streamer, CHANNEL, 6).await, limited(5, 1));
+    assert_eq!(texts_until_marker(&mock, &mut session).await.len(), 10);
+    // A VIP is not elevated: the regular limit.
+    let vip = viewer(&mock, "3002", "vippy");
+    mock.add_vip(CHANNEL, "3002").expect("VIP");
+    assert_eq!(codes(&vip, "3002", 4).await, limited(3, 1));
+
+    // The sender's messages in every channel count; the channel sets the
+    // limit: 5 sent as a moderator are over the regular limit elsewhere.
+    let elsewhere = moderator.send_chat_message("4004", "3001", "hello elsewhere").send().await.expect("send");
+    assert_eq!(drop_code(&elsewhere).as_deref(), Some("msg_ratelimit"));
+
+    // The log has every request in order, with the outcome.
+    let log = mock.chat_log();
+    assert_eq!(log.len(), 5 + 7 + 6 + 4 + 1);
+    let bot_log: Vec<(String, Option<ChatDrop>)> =
+        log.iter().filter(|e| e.sender_id == BOT).map(|e| (e.text.clone(), e.dropped)).collect();
+    assert_eq!(
+        bot_log,
+        (0..5).map(|i| (format!("2001 says {i}"), (i >= 3).then_some(ChatDrop::Ratelimit))).collect::<Vec<_>>()
+    );
+    assert!(log.iter().all(|e| e.is_sent() != e.message_id.is_empty()));
+    assert_eq!(ChatDrop::Ratelimit.code(), "msg_ratelimit");
+    session.close().await;
+}
+
+/// On a paused clock: the window moves only when the test says so.
+#[tokio::test(start_paused = true)]
+async fn a_duplicate_within_the_window_is_dropped_and_sent_after_it() {
+    let mock = Mock::builder().chat_limits(20, 100, Duration::from_secs(30)).start().await.expect("mock");
+    let bot = bot(&mock);
+
+    assert_eq!(drop_code(&say(&bot, BOT, "hello").await), None);
+    assert_eq!(drop_code(&say(&bot, BOT, "hello").await).as_deref(), Some("msg_duplicate"));
+    // Only the previous message counts, and only in its channel.
+    assert_eq!(drop_code(&say(&bot, BOT, "other").await), None);
+    assert_eq!(drop_code(&say(&bot, BOT, "hello").await), None);
+    let elsewhere = bot.send_chat_message("4004", BOT, "hello").send().await.expect("send");
+    assert_eq!(drop_code(&elsewhere), None);
+
+    tokio::time::advance(Duration::from_secs(29)).await;
+    assert_eq!(drop_code(&say(&bot, BOT, "hello").await).as_deref(), Some("msg_duplicate"));
+    tokio::time::advance(Duration::from_secs(2)).await;
+    assert_eq!(drop_code(&say(&bot, BOT, "hello").await), None, "30 s after the first hello");
+
+    let dropped: Vec<Option<ChatDrop>> = mock.chat_log().iter().map(|e| e.dropped).collect();
+    assert_eq!(dropped, [None, Some(ChatDrop::Duplicate), None, None, None, Some(ChatDrop::Duplicate), None]);
+}
+
+#[tokio::test]
+async fn banned_and_timed_out_senders_are_dropped() {
+    let mock = Mock::builder().start().await.expect("mock");
+    let streamer = broadcaster(&mock);
+    let banned = viewer(&mock, "3001", "spammer");
+    let timed_out = viewer(&mock, "3002", "loud");
+
+    streamer.ban_user(CHANNEL, CHANNEL, BanUserRequest::new("3001").reason("spam")).send().await.expect("ban");
+    let timeout = BanUserRequest::new("3002").duration(Duration::from_secs(600));
+    streamer.ban_user(CHANNEL, CHANNEL, timeout).send().await.expect("timeout");
+
+    assert!(mock.add_moderator(CHANNEL, "3001").is_err(), "a banned user cannot be a moderator");
+    let sent = say(&banned, "3001", "let me in").await;
+    assert_eq!(drop_code(&sent).as_deref(), Some("msg_banned"));
+    let sent = say(&timed_out, "3002", "hey").await;
+    assert_eq!(drop_code(&sent).as_deref(), Some("msg_timedout"));
+    // A ban is per channel.
+    let other = banned.send_chat_message("4004", "3001", "hi").send().await.expect("send");
+    assert_eq!(drop_code(&other), None);
+
+    streamer.unban_user(CHANNEL, CHANNEL, "3001").send().await.expect("unban");
+    assert_eq!(drop_code(&say(&banned, "3001", "sorry").await), None);
+    let dropped: Vec<Option<ChatDrop>> = mock.chat_log().iter().map(|e| e.dropped).collect();
+    assert_eq!(dropped, [Some(ChatDrop::Banned), Some(ChatDrop::TimedOut), None, None]);
+}
+
+#[tokio::test]
+async fn the_senders_badges_come_from_the_channels_state() {
+    let mock = Mock::builder().start().await.expect("mock");
+    let bot = bot(&mock);
+    let streamer = broadcaster(&mock);
+    let mut session = session(&bot).await;
+
+    say(&bot, BOT, "no badge yet").await;
+    assert!(next_chat(&mut session).await.badges.is_empty());
+
+    streamer.add_channel_moderator(CHANNEL, BOT).send().await.expect("mod the bot");
+    say(&bot, BOT, "now a moderator").await;
+    let m = next_chat(&mut session).await;
+    assert_eq!((m.chatter_user_id.as_str(), m.chatter_user_login.as_str()), (BOT, "chatbot"));
+    assert_eq!(badges(&m), ["moderator/1/"]);
+
+    say(&streamer, CHANNEL, "welcome").await;
+    assert_eq!(badges(&next_chat(&mut session).await), ["broadcaster/1/"]);
+
+    streamer.remove_channel_moderator(CHANNEL, BOT).send().await.expect("unmod");
+    streamer.add_channel_vip(BOT, CHANNEL).send().await.expect("VIP");
+    say(&bot, BOT, "a VIP now").await;
+    assert_eq!(badges(&next_chat(&mut session).await), ["vip/1/"]);
+    session.close().await;
+}

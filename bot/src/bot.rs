@@ -287,13 +287,15 @@ impl BotHandle {
     /// The next event of type `T` for which `pred` holds, within `timeout`;
     /// `None` when none came (nothing is left waiting afterwards). Events
     /// count from this call on, before the future is first polled.
-    pub fn wait_for<T: FromEvent<Event>>(
+    pub fn wait_for<T, P>(
         &self,
-        pred: impl Fn(&T::Event) -> bool + Send + 'static,
+        pred: P,
         timeout: Duration,
-    ) -> impl Future<Output = Option<T::Event>> + Send + 'static
+    ) -> impl Future<Output = Option<T::Event>> + Send + use<T, P>
     where
+        T: FromEvent<Event>,
         T::Event: Clone + Send + 'static,
+        P: Fn(&T::Event) -> bool + Send + 'static,
     {
         let rx = self.core.events.subscribe();
         let deadline = Instant::now() + timeout;
@@ -536,7 +538,8 @@ impl<S: Clone + Send + Sync + 'static> Bot<S> {
             }
             Source::Stream(s) => (Running::Stream(s), Subscriber::None),
         };
-        let sender = Sender::start(client.clone(), bot_id.clone(), limits);
+        let as_user = matches!(subscriber, Subscriber::Session(_));
+        let sender = Sender::start(client.clone(), bot_id.clone(), limits, as_user);
         let per_channel: PerChannel = Arc::new(move |channel, bot| {
             let mut subs = vec![AnySubscription::from(ChannelChatMessageV1::new(channel.clone(), bot.clone()))];
             for f in &per_channel {

@@ -96,7 +96,7 @@ impl<S> Context<S> {
     where
         T::Event: Clone + Send + 'static,
     {
-        self.bot.wait_for::<T>(pred, timeout).await
+        self.bot.wait_for::<T, _>(pred, timeout).await
     }
 
     /// The chatter's next message in this channel, within `timeout`.

@@ -187,7 +187,9 @@ pub(crate) struct Sender {
 }
 
 impl Sender {
-    pub(crate) fn start(client: Client, bot: UserId, limits: SendLimits) -> Self {
+    /// `as_user`: send with the bot's user token (WebSocket mode); without
+    /// it the client's choice stands (the app token on a conduit).
+    pub(crate) fn start(client: Client, bot: UserId, limits: SendLimits, as_user: bool) -> Self {
         let (jobs, mut rx) = mpsc::unbounded_channel::<Job>();
         let elevated: Arc<Mutex<HashMap<UserId, bool>>> = Arc::default();
         let elevated_in = elevated.clone();
@@ -206,6 +208,9 @@ impl Sender {
                 let mut req = client.send_chat_message(job.channel.clone(), bot.clone(), job.text);
                 if let Some(parent) = job.reply_to {
                     req = req.reply_parent_message_id(parent);
+                }
+                if as_user {
+                    req = req.as_user(bot.clone());
                 }
                 let result = req.send().await;
                 // Counted from when the answer came: Twitch counted it no later.

@@ -306,7 +306,7 @@ async fn listeners_and_wait_for_see_the_events() {
     })
     .await;
     let bot = h.running.handle().clone();
-    let waiting = bot.wait_for::<ChannelChatMessageV1>(|m| *m.chatter_user_id == *"6", Duration::from_secs(5));
+    let waiting = bot.wait_for::<ChannelChatMessageV1, _>(|m| *m.chatter_user_id == *"6", Duration::from_secs(5));
     h.say("5", "first", &[]).await;
     h.say("6", "second", &[]).await;
     let got = waiting.await.expect("the message of user 6");
@@ -318,7 +318,7 @@ async fn listeners_and_wait_for_see_the_events() {
 async fn wait_for_gives_up_after_its_timeout() {
     let h = Harness::start(|bot, _| bot).await;
     let bot = h.running.handle().clone();
-    let waiting = bot.wait_for::<ChannelChatMessageV1>(|m| *m.chatter_user_id == *"6", Duration::from_secs(30));
+    let waiting = bot.wait_for::<ChannelChatMessageV1, _>(|m| *m.chatter_user_id == *"6", Duration::from_secs(30));
     let task = tokio::spawn(waiting);
     h.say("5", "not this one", &[]).await;
     tokio::time::advance(Duration::from_secs(31)).await;

@@ -1,0 +1,312 @@
+//! The bot against the in-process mock: a WebSocket session and a conduit,
+//! chatters writing through Send Chat Message, replies threaded, channels
+//! joined and left while running.
+
+use std::time::Duration;
+
+use twitch::eventsub::channel::ChannelChatMessageV1;
+use twitch::{Client, UserId};
+use twitch_bot::{Bot, Command, Context, MessageExt, RunningBot};
+use twitch_mock::{ChatLine, Mock, MockServer};
+
+const BOT: &str = "100";
+const VIEWER: &str = "200";
+const CHANNEL: &str = "300";
+const WAIT: Duration = Duration::from_secs(5);
+
+fn bot_client(mock: &MockServer) -> Client {
+    let token = mock.mint_user_token(BOT, "botty", &["user:read:chat", "user:write:chat", "user:bot"]);
+    mock.client_builder().user_token(token).build().unwrap()
+}
+
+/// The viewer types `text` in `channel`; returns the message's id.
+fn viewer_says(mock: &MockServer, channel: &str, text: &str) -> String {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let id = format!("viewer-{}", N.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
+    mock.chat(ChatLine::new(channel, VIEWER, "viewer", text).message_id(&id)).unwrap();
+    id
+}
+
+async fn dice(ctx: Context, sides: Option<u32>) -> Result<(), twitch_bot::SendError> {
+    let sides = sides.unwrap_or(6);
+    ctx.reply(format!("rolled 1..={sides}")).await.map(|_| ())
+}
+
+/// The bot's next message in `channel`.
+fn next_bot_message(
+    bot: &RunningBot,
+    channel: &str,
+) -> impl std::future::Future<Output = Option<twitch_bot::ChatMessage>> + use<> {
+    let channel = UserId::from(channel);
+    bot.handle().wait_for::<ChannelChatMessageV1, _>(
+        move |m| *m.chatter_user_id == *BOT && m.broadcaster_user_id == channel,
+        WAIT,
+    )
+}
+
+#[tokio::test]
+async fn a_command_is_answered_in_the_thread_over_a_websocket_session() {
+    let mock = Mock::builder().start().await.unwrap();
+    let bot = Bot::builder(bot_client(&mock), BOT)
+        .channel(CHANNEL)
+        .help_command("help")
+        .command(Command::new("dice", dice).alias("roll").description("Roll a die"))
+        .start()
+        .await
+        .unwrap();
+    let answer = next_bot_message(&bot, CHANNEL);
+    let asked = viewer_says(&mock, CHANNEL, "!roll 20");
+    let answer = answer.await.expect("the bot answers");
+    assert_eq!(answer.message.text, "rolled 1..=20");
+    assert_eq!(answer.reply_parent().map(|id| id.as_str()), Some(asked.as_str()), "threaded to the question");
+
+    let usage = next_bot_message(&bot, CHANNEL);
+    viewer_says(&mock, CHANNEL, "!dice many");
+    let usage = usage.await.expect("the usage");
+    assert_eq!(usage.message.text, "Usage: !dice [number] (expected a whole number, not below 0, got `many`)");
+
+    let help = next_bot_message(&bot, CHANNEL);
+    viewer_says(&mock, CHANNEL, "!help");
+    assert_eq!(help.await.expect("help").message.text, "Commands: !dice");
+    let help = next_bot_message(&bot, CHANNEL);
+    viewer_says(&mock, CHANNEL, "!help roll");
+    assert_eq!(help.await.expect("help").message.text, "!dice [number] - Roll a die (also !roll)");
+
+    assert!(bot.shutdown(WAIT).await);
+}
+
+#[tokio::test]
+async fn channels_are_joined_and_left_while_running() {
+    let mock = Mock::builder().start().await.unwrap();
+    let bot = Bot::builder(bot_client(&mock), BOT)
+        .channel(CHANNEL)
+        .command(Command::new("dice", dice))
+        .start()
+        .await
+        .unwrap();
+    let chat_subs = |mock: &MockServer| -> Vec<String> {
+        let state = mock.state();
+        let mut channels: Vec<String> = state["subscriptions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["type"] == "channel.chat.message")
+            .map(|s| s["condition"]["broadcaster_user_id"].as_str().unwrap().to_owned())
+            .collect();
+        channels.sort();
+        channels
+    };
+    assert_eq!(chat_subs(&mock), [CHANNEL]);
+
+    bot.handle().join("400").await.unwrap();
+    assert_eq!(chat_subs(&mock), [CHANNEL, "400"]);
+    let answer = next_bot_message(&bot, "400");
+    viewer_says(&mock, "400", "!dice");
+    assert_eq!(answer.await.expect("answered in the new channel").message.text, "rolled 1..=6");
+
+    bot.handle().leave("400").await.unwrap();
+    assert_eq!(chat_subs(&mock), [CHANNEL]);
+    let mut channels = bot.handle().channels().await;
+    channels.sort();
+    assert_eq!(channels, [UserId::from(CHANNEL)]);
+    // Nothing is heard from the channel left; the other still answers.
+    let silent = {
+        let channel = UserId::from("400");
+        bot.handle().wait_for::<ChannelChatMessageV1, _>(
+            move |m| *m.chatter_user_id == *BOT && m.broadcaster_user_id == channel,
+            Duration::from_millis(500),
+        )
+    };
+    // Delivered to nobody: the mock has no subscription for the channel left.
+    assert_eq!(mock.chat(ChatLine::new("400", VIEWER, "viewer", "!dice 8")).unwrap().delivered, 0);
+    let answer = next_bot_message(&bot, CHANNEL);
+    viewer_says(&mock, CHANNEL, "!dice");
+    assert!(answer.await.is_some());
+    assert!(silent.await.is_none(), "no answer from a channel the bot left");
+    assert!(bot.shutdown(WAIT).await);
+}
+
+#[tokio::test]
+async fn the_same_bot_runs_on_a_conduit_with_an_app_token() {
+    let mock = Mock::builder().start().await.unwrap();
+    let app = mock.client_builder().app_token(mock.mint_app_token(&mock.client_id())).build().unwrap();
+    let conduit = app.create_conduits(1).await.unwrap();
+    let bot = Bot::builder(app.clone(), BOT)
+        .conduit(conduit.id.clone(), None)
+        .channel(CHANNEL)
+        .command(Command::new("dice", dice))
+        .start()
+        .await
+        .unwrap();
+    let subs = app.get_eventsub_subscriptions().await.unwrap();
+    assert_eq!(subs.data.len(), 1);
+    assert_eq!(subs.data[0].transport.conduit_id.as_ref(), Some(&conduit.id));
+
+    let answer = next_bot_message(&bot, CHANNEL);
+    let asked = viewer_says(&mock, CHANNEL, "!dice 12");
+    let answer = answer.await.expect("answered through the conduit");
+    assert_eq!(answer.message.text, "rolled 1..=12");
+    assert_eq!(answer.reply_parent().map(|id| id.as_str()), Some(asked.as_str()));
+
+    bot.handle().leave(CHANNEL).await.unwrap();
+    assert!(app.get_eventsub_subscriptions().await.unwrap().data.is_empty());
+    assert!(bot.shutdown(WAIT).await);
+}
+
+#[tokio::test]
+async fn setup_runs_before_events_and_can_refuse_the_start() {
+    let mock = Mock::builder().start().await.unwrap();
+    let ran = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let r = ran.clone();
+    let bot = Bot::builder(bot_client(&mock), BOT)
+        .channel(CHANNEL)
+        .setup(move |bot| async move {
+            // Joined already: the subscription exists.
+            assert_eq!(bot.channels().await, [UserId::from(CHANNEL)]);
+            r.store(true, std::sync::atomic::Ordering::SeqCst);
+            Ok(())
+        })
+        .start()
+        .await
+        .unwrap();
+    assert!(ran.load(std::sync::atomic::Ordering::SeqCst));
+    assert!(bot.shutdown(WAIT).await);
+
+    let refused = Bot::builder(bot_client(&mock), BOT)
+        .channel(CHANNEL)
+        .setup(|_| async { Err("not today".into()) })
+        .start()
+        .await
+        .unwrap_err();
+    assert_eq!(refused.to_string(), "the setup hook failed: not today");
+}
+
+/// A burst far over the chat limit: the send queue spaces it so that the
+/// mock, which enforces the same limits, drops nothing. The same burst sent
+/// straight through the client loses the excess.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_never_trips_the_chat_limit() {
+    use twitch_bot::SendLimits;
+    let window = Duration::from_millis(700);
+    let mock = Mock::builder().chat_limits(3, 6, window).start().await.unwrap();
+    let client = bot_client(&mock);
+    let bot = Bot::builder(client.clone(), BOT)
+        .channel(CHANNEL)
+        .send_limits(SendLimits { normal: 3, elevated: 6, window })
+        .start()
+        .await
+        .unwrap();
+    let sends = (0..10).map(|i| {
+        let h = bot.handle().clone();
+        tokio::spawn(async move { h.say(CHANNEL, format!("burst {i}")).await })
+    });
+    for s in sends.collect::<Vec<_>>() {
+        s.await.unwrap().expect("every message of the burst goes out");
+    }
+    let log = mock.chat_log();
+    assert_eq!(log.len(), 10);
+    assert_eq!(log.iter().filter(|e| !e.is_sent()).count(), 0, "0 messages over the limit");
+
+    // The control: the client alone, no queue.
+    let direct: Vec<_> = futures_util::future::join_all(
+        (0..10).map(|i| client.send_chat_message("301", BOT, format!("direct {i}")).into_future()),
+    )
+    .await;
+    let dropped = direct.iter().filter(|r| !r.as_ref().unwrap().is_sent).count();
+    assert!(dropped >= 4, "without the queue the mock drops the excess ({dropped} dropped)");
+    assert!(bot.shutdown(WAIT).await);
+}
+
+/// Where the bot's own messages carry the moderator badge it may send at
+/// the higher limit, at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bot_sends_faster_where_it_moderates() {
+    use twitch_bot::SendLimits;
+    let window = Duration::from_secs(20);
+    let mock = Mock::builder().chat_limits(2, 6, window).start().await.unwrap();
+    mock.add_moderator(CHANNEL, BOT).unwrap();
+    let bot = Bot::builder(bot_client(&mock), BOT)
+        .channel(CHANNEL)
+        .send_limits(SendLimits { normal: 2, elevated: 6, window })
+        .start()
+        .await
+        .unwrap();
+    // Its first message comes back with the moderator badge.
+    let echo = next_bot_message(&bot, CHANNEL);
+    bot.handle().say(CHANNEL, "hello").await.unwrap();
+    assert!(echo.await.expect("the echo").is_moderator());
+    tokio::task::yield_now().await;
+    let burst = async {
+        for i in 0..4 {
+            bot.handle().say(CHANNEL, format!("fast {i}")).await.unwrap();
+        }
+    };
+    // Five messages within a window the ordinary limit (2) would make 20 s long.
+    tokio::time::timeout(Duration::from_secs(10), burst).await.expect("sent at the moderator's limit");
+    assert!(mock.chat_log().iter().all(|e| e.is_sent()));
+    assert!(bot.shutdown(WAIT).await);
+}
+
+/// A message Twitch drops is an error for the caller, typed, and the error
+/// hook hears of it too.
+#[tokio::test]
+async fn dropped_messages_are_reported_typed() {
+    use twitch_bot::{DropKind, Failure, SendError};
+    let mock = Mock::builder().start().await.unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let bot = Bot::builder(bot_client(&mock), BOT)
+        .channel(CHANNEL)
+        .on_error(move |e| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send(e);
+            }
+        })
+        .start()
+        .await
+        .unwrap();
+    bot.handle().say(CHANNEL, "same words").await.unwrap();
+    match bot.handle().say(CHANNEL, "same words").await {
+        Err(SendError::Dropped(reason)) => {
+            assert_eq!(reason.kind, DropKind::Duplicate);
+            assert_eq!(reason.code, "msg_duplicate");
+        }
+        other => panic!("expected a drop, got {other:?}"),
+    }
+    let heard = tokio::time::timeout(WAIT, rx.recv()).await.unwrap().unwrap();
+    match heard.failure {
+        Failure::Dropped { reason, text, .. } => {
+            assert_eq!((reason.kind, text.as_str()), (DropKind::Duplicate, "same words"))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(bot.shutdown(WAIT).await);
+}
+
+/// Checks read the badges Twitch sends: the mock gives moderators theirs.
+#[tokio::test]
+async fn a_moderator_only_command_follows_the_channel_roles() {
+    use twitch_bot::Check;
+    let mock = Mock::builder().start().await.unwrap();
+    mock.add_moderator(CHANNEL, "201").unwrap();
+    let bot = Bot::builder(bot_client(&mock), BOT)
+        .channel(CHANNEL)
+        .command(
+            Command::new("so", |ctx: Context, user: twitch::UserLogin| async move {
+                ctx.say(format!("Go follow {user}!")).await.map(|_| ())
+            })
+            .check(Check::moderator()),
+        )
+        .start()
+        .await
+        .unwrap();
+    let refused = next_bot_message(&bot, CHANNEL);
+    mock.chat(ChatLine::new(CHANNEL, VIEWER, "viewer", "!so @friend")).unwrap();
+    let allowed = next_bot_message(&bot, CHANNEL);
+    mock.chat(ChatLine::new(CHANNEL, "201", "modder", "!so @friend")).unwrap();
+    let said = allowed.await.expect("the moderator's shoutout");
+    assert_eq!(said.message.text, "Go follow friend!");
+    assert_eq!(refused.await.unwrap().message.text, "Go follow friend!", "the only answer is the moderator's");
+    assert_eq!(mock.chat_log().len(), 1);
+    assert!(bot.shutdown(WAIT).await);
+}

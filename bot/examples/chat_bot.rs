@@ -79,7 +79,11 @@ async fn guess(ctx: Context) -> Result<()> {
 }
 
 /// The bot, whatever Twitch it talks to.
-async fn start_bot(client: Client, bot_id: UserId, channel: UserId) -> std::result::Result<RunningBot, twitch_bot::Error> {
+async fn start_bot(
+    client: Client,
+    bot_id: UserId,
+    channel: UserId,
+) -> std::result::Result<RunningBot, twitch_bot::Error> {
     Bot::builder(client, bot_id)
         .channel(channel)
         .help_command("help")
@@ -171,7 +175,9 @@ async fn online() -> Result<()> {
     let bot_id = me.user_id.clone().ok_or("TWITCH_USER_TOKEN is not a user token")?;
     let client = Client::builder().from_env()?.user_token_with_scopes(token, me.scopes).build()?;
     let channel = match var("TWITCH_CHANNEL") {
-        Some(login) => client.get_users().login(login.as_str()).send().await?.first().ok_or("no such channel")?.id.clone(),
+        Some(login) => {
+            client.get_users().login(login.as_str()).send().await?.first().ok_or("no such channel")?.id.clone()
+        }
         None => bot_id.clone(),
     };
     let bot = start_bot(client, bot_id, channel).await?;

@@ -203,8 +203,12 @@ impl Sender {
                         .get(&job.channel)
                         .copied()
                         .unwrap_or(false);
-                let at = window.next_slot(Instant::now(), is_elevated);
-                tokio::time::sleep_until(at).await;
+                let now = Instant::now();
+                let at = window.next_slot(now, is_elevated);
+                // Only when there is a wait: a timer rounds up to the next millisecond.
+                if at > now {
+                    tokio::time::sleep_until(at).await;
+                }
                 let mut req = client.send_chat_message(job.channel.clone(), bot.clone(), job.text);
                 if let Some(parent) = job.reply_to {
                     req = req.reply_parent_message_id(parent);

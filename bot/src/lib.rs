@@ -37,5 +37,6 @@ pub use bot::{Bot, BotHandle, RunningBot};
 pub use command::{BoxError, Check, Command, Cooldown, CooldownScope, Group, Handler, IntoOutcome};
 pub use context::{Context, EventContext};
 pub use error::{BotError, Error, Failure};
-pub use message::{ChatMessage, EmoteFormat, EmoteScale, EmoteTheme, Fragment, MessageExt, emote_url};
+pub use message::{ChatMessage, EmoteFormat, EmoteScale, EmoteTheme, MessageExt, emote_url};
 pub use send::{DropKind, DropReason, SendError, SendLimits, Sent};
+pub use twitch::eventsub::channel::ChatMessageFragmentKind;

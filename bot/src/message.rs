@@ -1,32 +1,13 @@
 //! The chat message as a bot reads it: badges, fragments, replies, emote
 //! images.
 
-use twitch::eventsub::channel::{
-    ChannelChatMessageV1Event, ChatMessageCheermote, ChatMessageEmote, ChatMessageFragmentType, ChatMessageMention,
-};
+use twitch::eventsub::channel::{ChannelChatMessageV1Event, ChatMessageFragmentKind};
 use twitch::ids::MessageId;
 
 /// A `channel.chat.message` event.
 pub type ChatMessage = ChannelChatMessageV1Event;
 
-/// One part of a message, by kind.
-#[derive(Debug, Clone, Copy, PartialEq)]
-#[non_exhaustive]
-pub enum Fragment<'a> {
-    /// Plain text.
-    Text(&'a str),
-    /// An emote, with its text (the emote's name).
-    Emote(&'a str, &'a ChatMessageEmote),
-    /// A cheermote (Bits), with its text.
-    Cheermote(&'a str, &'a ChatMessageCheermote),
-    /// An @mention, with its text.
-    Mention(&'a str, &'a ChatMessageMention),
-    /// A kind this version does not know, or one whose details are
-    /// missing: its text.
-    Other(&'a str),
-}
-
-/// Badges, fragments and replies of a [`ChatMessage`].
+/// Badges, parts and replies of a [`ChatMessage`].
 pub trait MessageExt {
     /// Sent by the channel's broadcaster.
     fn is_broadcaster(&self) -> bool;
@@ -40,8 +21,10 @@ pub trait MessageExt {
     fn subscriber_months(&self) -> Option<u32>;
     /// Has a badge of this set (`bits`, `turbo`, ...).
     fn has_badge(&self, set_id: &str) -> bool;
-    /// The parts of the message, by kind.
-    fn fragments(&self) -> Vec<Fragment<'_>>;
+    /// The parts of the message: each one's text and its kind with the
+    /// details (emote, cheermote, mention), from the generated
+    /// `ChatMessageFragment::kind`.
+    fn parts(&self) -> Vec<(&str, ChatMessageFragmentKind<'_>)>;
     /// The message this one replies to, if it is a reply.
     fn reply_parent(&self) -> Option<&MessageId>;
     /// The first message of the reply thread, if it is a reply.
@@ -73,21 +56,8 @@ impl MessageExt for ChatMessage {
         self.badges.iter().any(|b| *b.set_id == *set_id)
     }
 
-    fn fragments(&self) -> Vec<Fragment<'_>> {
-        self.message
-            .fragments
-            .iter()
-            .map(|f| {
-                let text = f.text.as_str();
-                match (&f.fragment_type, &f.emote, &f.cheermote, &f.mention) {
-                    (ChatMessageFragmentType::Text, ..) => Fragment::Text(text),
-                    (ChatMessageFragmentType::Emote, Some(e), ..) => Fragment::Emote(text, e),
-                    (ChatMessageFragmentType::Cheermote, _, Some(c), _) => Fragment::Cheermote(text, c),
-                    (ChatMessageFragmentType::Mention, .., Some(m)) => Fragment::Mention(text, m),
-                    _ => Fragment::Other(text),
-                }
-            })
-            .collect()
+    fn parts(&self) -> Vec<(&str, ChatMessageFragmentKind<'_>)> {
+        self.message.fragments.iter().map(|f| (f.text.as_str(), f.kind())).collect()
     }
 
     fn reply_parent(&self) -> Option<&MessageId> {
@@ -150,6 +120,42 @@ pub fn emote_url(emote_id: &str, format: EmoteFormat, theme: EmoteTheme, scale: 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parts_badges_and_replies() {
+        let m: ChatMessage = serde_json::from_value(serde_json::json!({
+            "broadcaster_user_id": "1", "broadcaster_user_login": "chan", "broadcaster_user_name": "Chan",
+            "chatter_user_id": "5", "chatter_user_login": "fan", "chatter_user_name": "Fan",
+            "message_id": "m", "message_type": "text", "color": "",
+            "message": {"text": "hi Kappa @chan Cheer100", "fragments": [
+                {"type": "text", "text": "hi ", "cheermote": null, "emote": null, "mention": null},
+                {"type": "emote", "text": "Kappa", "cheermote": null, "mention": null,
+                 "emote": {"id": "25", "emote_set_id": "0", "owner_id": "0", "format": ["static"]}},
+                {"type": "mention", "text": "@chan", "cheermote": null, "emote": null,
+                 "mention": {"user_id": "1", "user_name": "Chan", "user_login": "chan"}},
+                {"type": "cheermote", "text": "Cheer100", "emote": null, "mention": null,
+                 "cheermote": {"prefix": "cheer", "bits": 100, "tier": 1}},
+                {"type": "sticker", "text": "?", "cheermote": null, "emote": null, "mention": null},
+                {"type": "emote", "text": "NoDetails", "cheermote": null, "emote": null, "mention": null}
+            ]},
+            "badges": [{"set_id": "subscriber", "id": "3012", "info": "14"}, {"set_id": "vip", "id": "1", "info": ""}],
+            "reply": {"parent_message_id": "p", "parent_message_body": "x", "parent_user_id": "1",
+                      "parent_user_name": "Chan", "parent_user_login": "chan", "thread_message_id": "t",
+                      "thread_user_id": "1", "thread_user_name": "Chan", "thread_user_login": "chan"}
+        }))
+        .unwrap();
+        let parts = m.parts();
+        assert_eq!(parts[0], ("hi ", ChatMessageFragmentKind::Text));
+        assert!(matches!(parts[1], ("Kappa", ChatMessageFragmentKind::Emote(e)) if *e.id == *"25"));
+        assert!(matches!(parts[2], ("@chan", ChatMessageFragmentKind::Mention(u)) if u.user_login == "chan"));
+        assert!(matches!(parts[3], ("Cheer100", ChatMessageFragmentKind::Cheermote(c)) if c.bits == 100));
+        // A kind this version does not know, and one without its details.
+        assert_eq!(parts[4].1, ChatMessageFragmentKind::Other);
+        assert_eq!(parts[5].1, ChatMessageFragmentKind::Other);
+        assert!(m.is_subscriber() && m.is_vip() && !m.is_moderator() && !m.is_broadcaster());
+        assert_eq!(m.subscriber_months(), Some(14));
+        assert_eq!((m.reply_parent().unwrap().as_str(), m.reply_thread().unwrap().as_str()), ("p", "t"));
+    }
 
     #[test]
     fn emote_urls_follow_the_template() {

@@ -193,6 +193,19 @@ pub struct FieldDef {
     pub fields: Vec<Spanned<FieldDef>>,
     /// Name of the struct generated for inline `fields`.
     pub model: Option<String>,
+    /// Inline objects: one enum field says which of the optional object
+    /// fields holds the details (a tagged union on the wire).
+    pub union: Option<UnionDef>,
+}
+
+/// `union: {tag: type, variants: {emote: emote, mention: mention}}`: the
+/// field `tag` (a string enum) names the kind; for the listed values the
+/// details are in the given (optional) field. Values not listed carry none.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnionDef {
+    pub tag: String,
+    pub variants: std::collections::BTreeMap<String, String>,
 }
 
 /// A named struct.
@@ -202,6 +215,8 @@ pub struct ModelDef {
     pub name: String,
     pub description: String,
     pub fields: Vec<Spanned<FieldDef>>,
+    /// See [`FieldDef::union`].
+    pub union: Option<UnionDef>,
 }
 
 /// A string enum; generated with an `Unknown(String)` variant.

@@ -216,6 +216,20 @@ pub struct Model {
     pub fields: Vec<Field>,
     /// Used in a request body or condition: gets a constructor and setters.
     pub input: bool,
+    /// A tagged union on the wire: gets a `kind()` view.
+    pub union: Option<Union>,
+}
+
+/// The `union:` of a model: the tag field's wire name, and for some of its
+/// values (wire) the wire name of the field holding the details.
+#[derive(Debug, Clone)]
+pub struct Union {
+    pub tag: String,
+    pub variants: Vec<(String, String)>,
+}
+
+fn union_of(d: Option<&crate::load::UnionDef>) -> Option<Union> {
+    d.map(|u| Union { tag: u.tag.clone(), variants: u.variants.iter().map(|(k, v)| (k.clone(), v.clone())).collect() })
 }
 
 #[derive(Debug)]
@@ -486,7 +500,13 @@ pub fn build(files: &[SchemaFile]) -> Schema {
         for md in &doc.models {
             let md = &md.value;
             let fields = fields(&md.fields, &mut m.models, Mode::Output);
-            m.models.push(Model { name: md.name.clone(), doc: md.description.clone(), fields, input: false });
+            m.models.push(Model {
+                name: md.name.clone(),
+                doc: md.description.clone(),
+                fields,
+                input: false,
+                union: union_of(md.union.as_ref()),
+            });
         }
         for ep in &doc.endpoints {
             let line = ep.referenced.line() as usize;
@@ -509,6 +529,7 @@ pub fn build(files: &[SchemaFile]) -> Schema {
                     doc: r.description.clone().unwrap_or_else(|| format!("An item returned by [`{type_name}`].")),
                     fields: fs,
                     input: false,
+                    union: None,
                 });
                 model = Some(name);
             }
@@ -589,6 +610,7 @@ pub fn build(files: &[SchemaFile]) -> Schema {
                 doc: format!("{} The condition of `{}` version `{}`.", s.summary, s.ty, s.version),
                 fields: condition.clone(),
                 input: true,
+                union: None,
             });
             let event = match &s.event {
                 Some(name) if s.event_fields.is_empty() => name.clone(),
@@ -600,6 +622,7 @@ pub fn build(files: &[SchemaFile]) -> Schema {
                         doc: format!("The event of a `{}` version `{}` notification.", s.ty, s.version),
                         fields: fs,
                         input: false,
+                        union: None,
                     });
                     name
                 }
@@ -695,7 +718,13 @@ fn field(d: &FieldDef, hoisted: &mut Vec<Model>, mode: Mode) -> Field {
     if !d.fields.is_empty() {
         let name = d.model.clone().unwrap_or_else(|| d.name.to_upper_camel_case());
         let fs = fields(&d.fields, hoisted, mode);
-        hoisted.push(Model { name: name.clone(), doc: d.description.clone(), fields: fs, input: false });
+        hoisted.push(Model {
+            name: name.clone(),
+            doc: d.description.clone(),
+            fields: fs,
+            input: false,
+            union: union_of(d.union.as_ref()),
+        });
         ty = if ty.is_vec() { Ty::Vec(Box::new(Ty::Named(name))) } else { Ty::Named(name) };
     }
     // What callers send: a documented range that starts at 0 or above makes

@@ -123,6 +123,7 @@ fn condition_model(schema: &Schema, m: &Module, c: &crate::model::Model) -> Toke
         doc: sub.map(emit::event::subscription_doc).unwrap_or_else(|| c.doc.clone()),
         fields: c.fields.clone(),
         input: true,
+        union: None,
     };
     emit::model::model(schema, &md, &m.path)
 }

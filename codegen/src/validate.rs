@@ -426,6 +426,7 @@ pub fn validate(files: &[SchemaFile]) -> Result<(), Diagnostics> {
     }
 
     check_areas(files, &types, &mut diags);
+    check_unions(files, &mut diags);
 
     if diags.is_empty() { Ok(()) } else { Err(diags.sorted()) }
 }
@@ -664,6 +665,96 @@ fn check_fields(
         if !d.fields.is_empty() {
             let sub = kind;
             check_fields(cx, item, &d.fields, types, if sub == FieldKind::Query { FieldKind::Body } else { sub });
+        }
+    }
+}
+
+/// `union:` keys: the tag is a field whose type is a string enum, each
+/// variant is one of its values and names an optional object field.
+fn check_unions(files: &[SchemaFile], diags: &mut Diagnostics) {
+    let enums: BTreeMap<&str, Vec<&str>> = files
+        .iter()
+        .flat_map(|f| &f.doc.enums)
+        .map(|e| (e.value.name.as_str(), e.value.values.iter().map(|v| v.value.value.as_str()).collect()))
+        .collect();
+    for f in files {
+        let mut cx = Ctx { file: format!("schema/{}", f.rel_path), diags };
+        let mut lists: Vec<(String, &[Spanned<FieldDef>])> = Vec::new();
+        for sm in &f.doc.models {
+            let m = &sm.value;
+            if let Some(u) = &m.union {
+                union_fields(&mut cx, &enums, &m.name, u, &m.fields, sm.referenced.line());
+            }
+            lists.push((m.name.clone(), &m.fields));
+        }
+        for e in &f.doc.endpoints {
+            let r = &e.value.response.value;
+            for list in [&e.value.query, &e.value.body, &r.fields, &r.extra] {
+                lists.push((e.value.id.clone(), list));
+            }
+        }
+        for s in &f.doc.subscriptions {
+            lists.push((s.value.ty.clone(), &s.value.condition));
+            lists.push((s.value.ty.clone(), &s.value.event_fields));
+        }
+        while let Some((item, list)) = lists.pop() {
+            for fd in list {
+                let d = &fd.value;
+                let it = format!("{item}.{}", d.name);
+                if let Some(u) = &d.union {
+                    if d.fields.is_empty() {
+                        cx.err(fd.referenced.line(), &it, "union needs inline fields (type object or [object])");
+                    } else {
+                        union_fields(&mut cx, &enums, &it, u, &d.fields, fd.referenced.line());
+                    }
+                }
+                if !d.fields.is_empty() {
+                    lists.push((it, &d.fields));
+                }
+            }
+        }
+    }
+}
+
+fn union_fields(
+    cx: &mut Ctx<'_>,
+    enums: &BTreeMap<&str, Vec<&str>>,
+    item: &str,
+    u: &crate::load::UnionDef,
+    fields: &[Spanned<FieldDef>],
+    line: u64,
+) {
+    let find = |name: &str| fields.iter().find(|f| f.value.name == name).map(|f| &f.value);
+    let Some(tag) = find(&u.tag) else {
+        cx.err(line, item, format!("union tag '{}' is not one of the fields", u.tag));
+        return;
+    };
+    let Some(values) = enums.get(tag.ty.as_str()) else {
+        cx.err(line, item, format!("union tag '{}' must have a string enum type, not '{}'", u.tag, tag.ty));
+        return;
+    };
+    for (value, field) in &u.variants {
+        if !values.contains(&value.as_str()) {
+            cx.err(line, item, format!("union variant '{value}' is not a value of {}", tag.ty));
+        }
+        match find(field) {
+            None => {
+                cx.err(line, item, format!("union variant '{value}' names '{field}', which is not one of the fields"))
+            }
+            Some(f) if !(f.optional || f.nullable) => cx.err(
+                line,
+                item,
+                format!("union field '{field}' must be optional or nullable (set only for its kind)"),
+            ),
+            Some(f)
+                if f.fields.is_empty()
+                    && (f.ty == "object"
+                        || !f.ty.starts_with(|c: char| c.is_ascii_uppercase())
+                        || enums.contains_key(f.ty.as_str())) =>
+            {
+                cx.err(line, item, format!("union field '{field}' must be an object"))
+            }
+            Some(_) => {}
         }
     }
 }

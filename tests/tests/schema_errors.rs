@@ -30,3 +30,4 @@ fixture!(keyword_and_pagination);
 fixture!(cross_area);
 fixture!(bad_identifiers);
 fixture!(bad_items_lookups_and_ids);
+fixture!(bad_union);

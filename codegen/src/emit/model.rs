@@ -18,6 +18,7 @@ pub fn model(schema: &Schema, m: &Model, from: &[String]) -> TokenStream {
     let docs = doc(&m.doc);
     let fields = m.fields.iter().map(|f| struct_field(schema, f, from));
     let ctor = if m.input { constructor(schema, m, from) } else { quote!() };
+    let kind = m.union.as_ref().map(|u| union_kind(schema, m, u, from)).unwrap_or_default();
     quote! {
         #docs
         #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -27,6 +28,73 @@ pub fn model(schema: &Schema, m: &Model, from: &[String]) -> TokenStream {
         }
 
         #ctor
+        #kind
+    }
+}
+
+/// A model that is a tagged union on the wire gets a view by kind:
+///
+/// ```text
+/// pub enum FragmentKind<'a> { Text, Emote(&'a Emote), ..., Other }
+/// impl Fragment { pub fn kind(&self) -> FragmentKind<'_> }
+/// ```
+fn union_kind(schema: &Schema, m: &Model, u: &crate::model::Union, from: &[String]) -> TokenStream {
+    let Some(tag) = m.fields.iter().find(|f| f.wire == u.tag) else { return TokenStream::new() };
+    let Ty::Named(enum_name) = &tag.ty else { return TokenStream::new() };
+    let Some(e) = schema.modules.iter().flat_map(|md| &md.enums).find(|e| &e.name == enum_name) else {
+        return TokenStream::new();
+    };
+    let model = format_ident!("{}", m.name);
+    let kind = format_ident!("{}Kind", m.name);
+    let tag_field = ident(&tag.rust);
+    let enum_path = super::named(schema, enum_name, from);
+    let mut variants = Vec::new();
+    let mut arms = Vec::new();
+    for v in &e.values {
+        let var = format_ident!("{}", v.rust);
+        let d = doc(&format!("{} (`{}`)", v.doc, v.wire));
+        let details = u
+            .variants
+            .iter()
+            .find(|(value, _)| value == &v.wire)
+            .and_then(|(_, field)| m.fields.iter().find(|f| &f.wire == field));
+        match details {
+            Some(f) => {
+                let t = super::ty(schema, &f.ty, from);
+                let n = ident(&f.rust);
+                variants.push(quote!(#d #var(&'a #t),));
+                arms.push(quote!(#enum_path::#var => match &self.#n {
+                    Some(v) => #kind::#var(v),
+                    None => #kind::Other,
+                },));
+            }
+            None => {
+                variants.push(quote!(#d #var,));
+                arms.push(quote!(#enum_path::#var => #kind::#var,));
+            }
+        }
+    }
+    let kdoc = doc(&format!("A [`{}`] by its `{}`, with the details of its kind.", m.name, tag.wire));
+    quote! {
+        #kdoc
+        #[derive(Debug, Clone, Copy, PartialEq)]
+        #[non_exhaustive]
+        pub enum #kind<'a> {
+            #(#variants)*
+            /// A kind this version of the crate does not know, or one sent
+            /// without its details.
+            Other,
+        }
+
+        impl #model {
+            /// What this is, with the details of its kind.
+            pub fn kind(&self) -> #kind<'_> {
+                match &self.#tag_field {
+                    #(#arms)*
+                    _ => #kind::Other,
+                }
+            }
+        }
     }
 }
 

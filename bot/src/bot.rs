@@ -302,6 +302,21 @@ impl BotHandle {
         wait(rx, pred, deadline, T::from_event_ref)
     }
 
+    /// Every event the bot receives from now on, as a stream (events a slow
+    /// reader fell too far behind on are skipped). For code that wants the
+    /// raw flow beside the commands and listeners.
+    pub fn events(&self) -> impl futures_util::Stream<Item = Arc<Event>> + Send + 'static + use<> {
+        futures_util::stream::unfold(self.core.events.subscribe(), |mut rx| async move {
+            loop {
+                match rx.recv().await {
+                    Ok(e) => return Some((e, rx)),
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        })
+    }
+
     /// Stop: no more events are read; running handlers get `grace` to
     /// finish; then the session or pool is closed. [`RunningBot::shutdown`]
     /// does this and waits for it.

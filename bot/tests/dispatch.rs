@@ -314,6 +314,18 @@ async fn listeners_and_wait_for_see_the_events() {
     assert_eq!(h.log(), ["heard first", "heard second"]);
 }
 
+#[tokio::test]
+async fn the_events_are_a_stream_too() {
+    use futures_util::StreamExt;
+    let h = Harness::start(|bot, _| bot).await;
+    let events = h.running.handle().events();
+    h.say("5", "one", &[]).await;
+    h.say("6", "two", &[]).await;
+    let texts: Vec<String> =
+        events.take(2).map(|e| e.downcast_ref::<ChannelChatMessageV1>().unwrap().message.text.clone()).collect().await;
+    assert_eq!(texts, ["one", "two"]);
+}
+
 #[tokio::test(start_paused = true)]
 async fn wait_for_gives_up_after_its_timeout() {
     let h = Harness::start(|bot, _| bot).await;

@@ -310,3 +310,35 @@ async fn a_moderator_only_command_follows_the_channel_roles() {
     assert_eq!(mock.chat_log().len(), 1);
     assert!(bot.shutdown(WAIT).await);
 }
+
+/// The production setup: the client takes the bot's token from a
+/// `TokenManager` whose store is a file. A restart reads the token from the
+/// file and the bot answers again, nothing handed in by hand.
+#[tokio::test]
+async fn a_restarted_bot_finds_its_tokens_in_the_store() {
+    use twitch::{JsonFileStore, OAuth, TokenManager, UserToken};
+    let mock = Mock::builder().start().await.unwrap();
+    let dir = std::env::temp_dir().join(format!("twitch-bot-store-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("tokens.json");
+    let _ = std::fs::remove_file(&path);
+    let oauth = || OAuth::new(mock.client_id(), None).auth_url(mock.auth_url());
+    let scopes = ["user:read:chat", "user:write:chat"];
+
+    for run in 0..2 {
+        let manager = TokenManager::with_store(oauth(), JsonFileStore::new(&path)).await.unwrap();
+        if run == 0 {
+            let token = mock.mint_user_token(BOT, "botty", &scopes);
+            manager.add_user(UserToken::new(token, BOT, "botty").with_scopes(scopes)).await.unwrap();
+        }
+        assert_eq!(manager.users(), [UserId::from(BOT)], "run {run}: the bot's token is held");
+        manager.set_default_user(BOT);
+        let client = mock.client_builder().token_manager(manager).build().unwrap();
+        let bot = Bot::builder(client, BOT).channel(CHANNEL).command(Command::new("dice", dice)).start().await.unwrap();
+        let answer = next_bot_message(&bot, CHANNEL);
+        viewer_says(&mock, CHANNEL, &format!("!dice {}", 10 + run));
+        assert_eq!(answer.await.expect("answered").message.text, format!("rolled 1..={}", 10 + run));
+        assert!(bot.shutdown(WAIT).await);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

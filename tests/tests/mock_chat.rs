@@ -200,26 +200,26 @@ async fn moderators_and_vips_round_trip_through_helix() {
     // Twitch's refusals: already a moderator, a moderator as VIP, and back.
     let again = streamer.add_channel_moderator(CHANNEL, "10001").send().await.unwrap_err();
     assert_eq!(api_status(again), 400);
-    assert_eq!(api_status(streamer.add_channel_vip("10001", CHANNEL).send().await.unwrap_err()), 422);
+    assert_eq!(api_status(streamer.add_channel_vip(CHANNEL, "10001").send().await.unwrap_err()), 422);
     assert!(mock.add_vip(CHANNEL, "10002").is_err());
 
-    streamer.add_channel_vip("10004", CHANNEL).send().await.expect("add VIP");
+    streamer.add_channel_vip(CHANNEL, "10004").send().await.expect("add VIP");
     mock.add_vip(CHANNEL, "10005").expect("add VIP through the Rust API");
     let vips = streamer.get_vips(CHANNEL).send().await.expect("list");
     let vip_ids: Vec<&str> = vips.data.iter().map(|v| v.user_id.as_str()).collect();
     assert_eq!(vip_ids, ["10004", "10005"]);
     assert_eq!(api_status(streamer.add_channel_moderator(CHANNEL, "10004").send().await.unwrap_err()), 422);
-    assert_eq!(api_status(streamer.add_channel_vip("10004", CHANNEL).send().await.unwrap_err()), 422);
+    assert_eq!(api_status(streamer.add_channel_vip(CHANNEL, "10004").send().await.unwrap_err()), 422);
 
     streamer.remove_channel_moderator(CHANNEL, "10001").send().await.expect("remove");
     assert_eq!(ids(&streamer.get_moderators(CHANNEL).send().await.expect("list").data), ["10002", "10003"]);
     assert_eq!(api_status(streamer.remove_channel_moderator(CHANNEL, "10001").send().await.unwrap_err()), 400);
-    streamer.remove_channel_vip("10004", CHANNEL).send().await.expect("remove VIP");
-    streamer.remove_channel_vip("10005", CHANNEL).send().await.expect("remove VIP");
+    streamer.remove_channel_vip(CHANNEL, "10004").send().await.expect("remove VIP");
+    streamer.remove_channel_vip(CHANNEL, "10005").send().await.expect("remove VIP");
     assert!(streamer.get_vips(CHANNEL).send().await.expect("list").data.is_empty());
-    assert_eq!(api_status(streamer.remove_channel_vip("10004", CHANNEL).send().await.unwrap_err()), 422);
+    assert_eq!(api_status(streamer.remove_channel_vip(CHANNEL, "10004").send().await.unwrap_err()), 422);
     // No longer a moderator, 10001 may be a VIP now.
-    streamer.add_channel_vip("10001", CHANNEL).send().await.expect("add VIP");
+    streamer.add_channel_vip(CHANNEL, "10001").send().await.expect("add VIP");
 }
 
 #[tokio::test]
@@ -347,7 +347,7 @@ async fn the_senders_badges_come_from_the_channels_state() {
     assert_eq!(badges(&next_chat(&mut session).await), ["broadcaster/1/"]);
 
     streamer.remove_channel_moderator(CHANNEL, BOT).send().await.expect("unmod");
-    streamer.add_channel_vip(BOT, CHANNEL).send().await.expect("VIP");
+    streamer.add_channel_vip(CHANNEL, BOT).send().await.expect("VIP");
     say(&bot, BOT, "a VIP now").await;
     assert_eq!(badges(&next_chat(&mut session).await), ["vip/1/"]);
     session.close().await;

@@ -342,3 +342,38 @@ async fn a_restarted_bot_finds_its_tokens_in_the_store() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Over the mock too: a panicking command reaches the error hook with its
+/// command and message, and the bot answers the next one.
+#[tokio::test]
+async fn a_panicking_command_does_not_stop_the_bot() {
+    use twitch_bot::Failure;
+    let mock = Mock::builder().start().await.unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let bot = Bot::builder(bot_client(&mock), BOT)
+        .channel(CHANNEL)
+        .command(Command::new("boom", |_: Context| async {
+            if true {
+                panic!("kaboom");
+            }
+        }))
+        .command(Command::new("dice", dice))
+        .on_error(move |e| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send(e);
+            }
+        })
+        .start()
+        .await
+        .unwrap();
+    let asked = viewer_says(&mock, CHANNEL, "!boom");
+    let e = tokio::time::timeout(WAIT, rx.recv()).await.unwrap().unwrap();
+    assert!(matches!(&e.failure, Failure::Panicked { panic, .. } if panic == "kaboom"), "{e}");
+    assert_eq!(e.command.as_deref(), Some("boom"));
+    assert_eq!(e.message.as_ref().map(|m| m.message_id.to_string()), Some(asked));
+    let answer = next_bot_message(&bot, CHANNEL);
+    viewer_says(&mock, CHANNEL, "!dice 4");
+    assert_eq!(answer.await.expect("still answering").message.text, "rolled 1..=4");
+    assert!(bot.shutdown(WAIT).await);
+}

@@ -5,9 +5,14 @@
 //! `cargo bench -p twitch-tests --bench eventsub_decode`
 //!
 //! The last column is the two-pass way for comparison: read the envelope
-//! keeping the payload raw, then decode the notification (every field of
-//! its `subscription` included), as `twitch::decode_notification` does for
-//! a webhook body.
+//! keeping the payload raw, then the payload with its event raw (every
+//! field of its `subscription` decoded), then the event: how
+//! `twitch::decode_notification` decoded a webhook body before it went
+//! one-pass.
+//!
+//! The last table covers every subscription type's example: the WebSocket
+//! frame through `decode_frame` and the webhook body through
+//! `twitch::decode_notification`, each beside `IgnoredAny` over its own bytes.
 //!
 //! A second table splits the typed time in two: the frame with its event
 //! skipped (metadata, the raw `subscription`, dispatch), and the event
@@ -216,11 +221,18 @@ fn main() {
             other => panic!("{ty}: unexpected {other:?}"),
         }
         // The two-pass way: envelope first (payload kept raw), then the
-        // notification with every `subscription` field decoded.
+        // notification with every `subscription` field decoded and the event
+        // raw, then the event.
         #[derive(serde::Deserialize)]
         struct Envelope<'a> {
             #[serde(borrow)]
             payload: &'a RawValue,
+        }
+        #[derive(serde::Deserialize)]
+        struct Payload<'a> {
+            subscription: twitch::SubscriptionInfo,
+            #[serde(borrow)]
+            event: &'a RawValue,
         }
         let [ignored, typed, two_pass] = side_by_side([
             &mut || {
@@ -236,7 +248,9 @@ fn main() {
             &mut || {
                 time(|| {
                     let env: Envelope<'_> = serde_json::from_str(black_box(&text)).unwrap();
-                    black_box(twitch::decode_notification(env.payload.get()).unwrap());
+                    let p: Payload<'_> = serde_json::from_str(env.payload.get()).unwrap();
+                    let e = Event::decode(&p.subscription.subscription_type, &p.subscription.version, p.event.get());
+                    black_box((p.subscription, e.unwrap()));
                 })
             },
         ]);
@@ -323,4 +337,79 @@ fn main() {
         floor / ignored,
         typed / ignored
     );
+
+    every_type();
+}
+
+/// Every subscription type's example: the WebSocket frame and the webhook
+/// body, each beside `IgnoredAny` over its own bytes (fewer iterations: 82
+/// types).
+fn every_type() {
+    const N: u32 = 10_000;
+    let time_n = |f: &mut dyn FnMut()| {
+        let start = Instant::now();
+        for _ in 0..N {
+            f();
+        }
+        start.elapsed().as_nanos() as f64 / f64::from(N)
+    };
+    println!();
+    println!("every subscription type: WebSocket frame (decode_frame) and webhook body (decode_notification)");
+    println!("{:<58} {:>10} {:>10}", "type", "frame", "webhook");
+    let (mut frame_ratios, mut body_ratios) = (Vec::new(), Vec::new());
+    for meta in twitch::meta::subscriptions() {
+        let Some(example) = meta.example else { continue };
+        let body = compact(example);
+        let frame = frames::notification(meta.subscription_type, meta.version, example);
+        twitch::decode_notification(&body).expect("the body decodes");
+        decode_frame::<Event>(&frame).expect("the frame decodes");
+        let [fi, ft, bi, bt] = side_by_side([
+            &mut || {
+                time_n(&mut || {
+                    black_box(serde_json::from_str::<IgnoredAny>(black_box(&frame)).unwrap());
+                })
+            },
+            &mut || time_n(&mut || drop(black_box(decode_frame::<Event>(black_box(&frame)).unwrap()))),
+            &mut || {
+                time_n(&mut || {
+                    black_box(serde_json::from_str::<IgnoredAny>(black_box(&body)).unwrap());
+                })
+            },
+            &mut || time_n(&mut || drop(black_box(twitch::decode_notification(black_box(&body)).unwrap()))),
+        ]);
+        println!("{:<58} {:>9.2}x {:>9.2}x", format!("{} v{}", meta.subscription_type, meta.version), ft / fi, bt / bi);
+        frame_ratios.push(ft / fi);
+        body_ratios.push(bt / bi);
+    }
+    let stats = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        (v[v.len() / 2], v[v.len() - 1])
+    };
+    let (fm, fw) = stats(&mut frame_ratios);
+    let (bm, bw) = stats(&mut body_ratios);
+    println!(
+        "{} types: frame median {fm:.2}x, worst {fw:.2}x; webhook median {bm:.2}x, worst {bw:.2}x (goal: at most 2.5x)",
+        frame_ratios.len()
+    );
+}
+
+/// The example without whitespace between tokens, keys in Twitch's order
+/// (`subscription`, then `event`), as a webhook body arrives.
+fn compact(json: &str) -> String {
+    let (mut out, mut in_string, mut escaped) = (String::with_capacity(json.len()), false, false);
+    for c in json.chars() {
+        if in_string {
+            out.push(c);
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+        } else if !c.is_whitespace() {
+            in_string = c == '"';
+            out.push(c);
+        }
+    }
+    out
 }

@@ -256,7 +256,7 @@ async fn webhook_subscriptions_are_verified_then_receive_events_and_revocations(
     assert_eq!(fired.delivered, 1);
     match tokio::time::timeout(WAIT, rx.recv()).await.expect("in time").expect("a message") {
         WebhookMessage::Notification { notification: n, .. } => {
-            assert_eq!(n.subscription.id, sub.id);
+            assert_eq!(n.subscription.parse().unwrap().id, sub.id);
             match n.event {
                 Event::StreamOnlineV1(e) => assert_eq!(e.broadcaster_user_id, "1337"),
                 other => panic!("unexpected event {other:?}"),

@@ -303,6 +303,37 @@ fn known_events_decode_into_their_variant() {
     }
 }
 
+/// A webhook body decodes the same in any key order (one pass when the
+/// subscription comes first, as Twitch sends it), prefers `event` over
+/// `events`, keeps a transport it cannot read field by field, and names the
+/// JSON path of an event that does not fit.
+#[test]
+fn notification_bodies_decode_in_any_order() {
+    let meta = twitch::meta::subscription("channel.follow", "2").expect("in schema");
+    let usual: serde_json::Value = serde_json::from_str(meta.example.expect("example")).unwrap();
+    let (sub, event) = (usual["subscription"].to_string(), usual["event"].to_string());
+    let first = twitch::decode_notification(&format!(r#"{{"subscription":{sub},"event":{event}}}"#)).unwrap();
+    let reversed =
+        twitch::decode_notification(&format!(r#"{{"event":{event},"extra":[1,{{}}],"subscription":{sub}}}"#)).unwrap();
+    assert_eq!(first, reversed);
+    assert!(matches!(&first.event, twitch::Event::ChannelFollowV2(e) if e.user_login == "cool_user"));
+    let both = twitch::decode_notification(&format!(r#"{{"subscription":{sub},"events":[],"event":{event}}}"#));
+    assert_eq!(both.unwrap(), first);
+
+    let mut odd = usual.clone();
+    odd["subscription"]["transport"]["callback"] = serde_json::json!({"not": "a string"});
+    let n = twitch::decode_notification(&odd.to_string()).unwrap().subscription.parse().unwrap();
+    assert_eq!(n.transport.method, first.subscription.parse().unwrap().transport.method);
+    assert!(n.unparsed.contains_key("transport"), "the odd transport is kept");
+
+    let mut bad = usual;
+    bad["event"]["followed_at"] = serde_json::json!(7);
+    match twitch::decode_notification(&bad.to_string()).unwrap_err() {
+        Error::Decode { path, .. } => assert_eq!(path, "followed_at"),
+        other => panic!("{other:?}"),
+    }
+}
+
 /// `items: one` endpoints answer the object itself; a list of any other
 /// length is a decode error that says how many came. `zero_or_one` answers
 /// an `Option`.

@@ -187,11 +187,9 @@ fn conduit_webhook_shards_are_verified_and_delivered() {
     let h = hdrs("c2", TS, &sign(body, "c2", TS), "notification");
     match handle(&v, &h, body, at(TS)).unwrap().1 {
         WebhookMessage::Notification { notification, .. } => {
-            assert_eq!(notification.subscription.transport.method, "conduit");
-            assert_eq!(
-                notification.subscription.transport.conduit_id.as_deref(),
-                Some("3f1c2a87-161a-49f9-a165-0f21d7a4e1c4")
-            );
+            let subscription = notification.subscription.parse().unwrap();
+            assert_eq!(subscription.transport.method, "conduit");
+            assert_eq!(subscription.transport.conduit_id.as_deref(), Some("3f1c2a87-161a-49f9-a165-0f21d7a4e1c4"));
             // Version 1 of channel.follow is gone from the schema: delivered raw.
             match notification.event {
                 Event::Unknown(u) => assert_eq!(u.raw["user_login"], "awesome_user"),

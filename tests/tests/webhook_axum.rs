@@ -153,7 +153,7 @@ fn expect_follow(message: Option<WebhookMessage<Event>>, id: &str) {
     match message {
         Some(WebhookMessage::Notification { message_id, notification }) => {
             assert_eq!(message_id, id);
-            assert_eq!(notification.subscription.subscription_type, "channel.follow");
+            assert_eq!(notification.subscription.parse().unwrap().subscription_type, "channel.follow");
             match notification.event {
                 Event::ChannelFollowV2(e) => assert!(!e.user_login.as_str().is_empty()),
                 other => panic!("{other:?}"),

@@ -131,6 +131,8 @@ impl<'de> Deserialize<'de> for SubscriptionInfo {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         use serde::de::{Error as _, IgnoredAny, MapAccess, Visitor};
 
+        use crate::base::de::Scalar;
+
         #[derive(Deserialize)]
         #[serde(field_identifier, rename_all = "snake_case")]
         enum Field {
@@ -158,14 +160,24 @@ impl<'de> Deserialize<'de> for SubscriptionInfo {
                 let (mut condition, mut transport, mut created_at) = (None, None, None);
                 while let Some(key) = map.next_key::<Field>()? {
                     match key {
-                        Field::Id => id = l.string("id", map.next_value()?),
-                        Field::Type => ty = l.string("type", map.next_value()?),
-                        Field::Version => version = l.string("version", map.next_value()?),
-                        Field::Status => status = l.string("status", map.next_value()?),
-                        Field::Cost => cost = l.i64("cost", map.next_value()?),
+                        Field::Id => id = l.string("id", map.next_value::<Scalar>()?),
+                        Field::Type => ty = l.string("type", map.next_value::<Scalar>()?),
+                        Field::Version => version = l.string("version", map.next_value::<Scalar>()?),
+                        Field::Status => status = l.string("status", map.next_value::<Scalar>()?),
+                        Field::Cost => cost = l.i64("cost", map.next_value::<Scalar>()?),
                         Field::Condition => condition = Some(map.next_value::<RawJson>()?),
-                        Field::Transport => transport = Some(SubscriptionTransport::lenient(map.next_value()?, &mut l)),
-                        Field::CreatedAt => created_at = l.timestamp("created_at", map.next_value()?),
+                        Field::Transport => {
+                            // Typed straight from the bytes; field by field only if that fails.
+                            let raw: Box<RawValue> = map.next_value()?;
+                            transport = Some(match serde_json::from_str::<SubscriptionTransport>(raw.get()) {
+                                Ok(t) => t,
+                                Err(_) => SubscriptionTransport::lenient(
+                                    serde_json::from_str(raw.get()).unwrap_or(serde_json::Value::Null),
+                                    &mut l,
+                                ),
+                            });
+                        }
+                        Field::CreatedAt => created_at = l.timestamp("created_at", map.next_value::<Scalar>()?),
                         Field::Other => {
                             map.next_value::<IgnoredAny>()?;
                         }
@@ -332,15 +344,117 @@ impl SubscriptionTransport {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Notification<E> {
-    /// The subscription it belongs to.
-    pub subscription: SubscriptionInfo,
+    /// The subscription it belongs to, as received ([`RawSubscription::parse`]
+    /// decodes it; the event carries its type and version), as for a
+    /// WebSocket notification: most readers never look.
+    pub subscription: RawSubscription,
     /// The event.
     pub event: E,
 }
 
+/// A payload read in one pass: `event` is `None` when it was absent.
+struct OnePass<E> {
+    subscription: Box<RawValue>,
+    event: Option<E>,
+}
+
+/// A subscription's type and version, read from its raw JSON (borrowed:
+/// Twitch's type and version strings have no escapes).
+#[derive(Deserialize)]
+struct Kind<'a> {
+    #[serde(rename = "type", borrow)]
+    subscription_type: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    version: std::borrow::Cow<'a, str>,
+}
+
+impl<'a> Kind<'a> {
+    fn of(raw: &'a RawValue) -> serde_json::Result<Self> {
+        serde_json::from_str(raw.get())
+    }
+}
+
+/// An event that came before its subscription, kept raw until the type is known.
+fn deserialize_raw_event<E: EventPayload>(kind: &Kind<'_>, raw: &RawValue) -> serde_json::Result<E> {
+    let de = &mut serde_json::Deserializer::from_str(raw.get());
+    let e = E::deserialize_event(&kind.subscription_type, &kind.version, &mut *de)?;
+    de.end()?;
+    Ok(e)
+}
+
+impl<'de, E: EventPayload> Deserialize<'de> for OnePass<E> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, Visitor};
+
+        #[derive(Deserialize)]
+        #[serde(field_identifier, rename_all = "snake_case")]
+        enum Key {
+            Subscription,
+            Event,
+            Events,
+            #[serde(other)]
+            Other,
+        }
+
+        struct Seed<'s, E>(&'s Kind<'s>, std::marker::PhantomData<E>);
+        impl<'de, E: EventPayload> DeserializeSeed<'de> for Seed<'_, E> {
+            type Value = E;
+            fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<E, D::Error> {
+                E::deserialize_event(&self.0.subscription_type, &self.0.version, d)
+            }
+        }
+
+        struct V<E>(std::marker::PhantomData<E>);
+        impl<'de, E: EventPayload> Visitor<'de> for V<E> {
+            type Value = OnePass<E>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an EventSub notification payload")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<OnePass<E>, A::Error> {
+                let (mut subscription, mut event, mut from_event) = (None::<Box<RawValue>>, None, false);
+                // An event ahead of its subscription: kept raw, decoded once the type is known.
+                let mut early: Option<(Box<RawValue>, bool)> = None;
+                while let Some(key) = map.next_key::<Key>()? {
+                    let is_event = matches!(key, Key::Event);
+                    match (key, &subscription) {
+                        (Key::Subscription, _) => subscription = Some(map.next_value()?),
+                        // `event` wins over `events`, whichever comes first.
+                        (Key::Events, Some(_)) if from_event => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                        (Key::Event | Key::Events, Some(raw)) => {
+                            from_event = is_event;
+                            let kind = Kind::of(raw).map_err(A::Error::custom)?;
+                            event = Some(map.next_value_seed(Seed::<E>(&kind, std::marker::PhantomData))?);
+                        }
+                        (Key::Events, None) if early.as_ref().is_some_and(|(_, from_event)| *from_event) => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                        (Key::Event | Key::Events, None) => early = Some((map.next_value()?, is_event)),
+                        (Key::Other, _) => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                let subscription = subscription.ok_or_else(|| A::Error::missing_field("subscription"))?;
+                // An `event` decoded in place wins over an earlier `events`, and the reverse.
+                if let Some((raw, early_is_event)) = early
+                    && (event.is_none() || (early_is_event && !from_event))
+                {
+                    let kind = Kind::of(&subscription).map_err(A::Error::custom)?;
+                    event = Some(deserialize_raw_event(&kind, &raw).map_err(A::Error::custom)?);
+                }
+                Ok(OnePass { subscription, event })
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
+    }
+}
+
 #[derive(Deserialize)]
 struct Envelope<'a> {
-    subscription: SubscriptionInfo,
+    #[serde(borrow)]
+    subscription: &'a RawValue,
     #[serde(borrow)]
     event: Option<&'a RawValue>,
     #[serde(borrow)]
@@ -350,7 +464,23 @@ struct Envelope<'a> {
 impl<E: EventPayload> Notification<E> {
     /// Decode a notification payload (`{"subscription": ..., "event": ...}`,
     /// as in a WebSocket message's `payload` or a webhook body).
+    ///
+    /// One pass when `subscription` comes first, as Twitch sends it: its
+    /// type and version pick the event's type and the event is decoded
+    /// straight from the bytes (an event ahead of its subscription is kept
+    /// raw and decoded once the type is known). On an error the careful
+    /// two-pass way runs, which names the failing JSON path.
     pub fn decode(payload: &str) -> Result<Self> {
+        let de = &mut serde_json::Deserializer::from_str(payload);
+        if let Ok(OnePass { subscription: raw, event: Some(event) }) = OnePass::<E>::deserialize(&mut *de)
+            && de.end().is_ok()
+        {
+            return Ok(Self { subscription: RawSubscription::new(RawJson(raw)), event });
+        }
+        Self::decode_in_two_passes(payload)
+    }
+
+    fn decode_in_two_passes(payload: &str) -> Result<Self> {
         let de = &mut serde_json::Deserializer::from_str(payload);
         let env: Envelope<'_> = serde_path_to_error::deserialize(de).map_err(|e| Error::Decode {
             endpoint: "notification".into(),
@@ -358,13 +488,15 @@ impl<E: EventPayload> Notification<E> {
             message: e.into_inner().to_string(),
             body: payload.into(),
         })?;
+        let subscription = RawSubscription::new(RawJson::from_raw(env.subscription));
+        let info = subscription.parse()?;
         let raw = env.event.or(env.events).ok_or_else(|| Error::Decode {
-            endpoint: format!("{} v{}", env.subscription.subscription_type, env.subscription.version),
+            endpoint: format!("{} v{}", info.subscription_type, info.version),
             path: "event".into(),
             message: "notification has neither `event` nor `events`".into(),
             body: payload.into(),
         })?;
-        let event = E::decode(&env.subscription.subscription_type, &env.subscription.version, raw.get())?;
-        Ok(Self { subscription: env.subscription, event })
+        let event = E::decode(&info.subscription_type, &info.version, raw.get())?;
+        Ok(Self { subscription, event })
     }
 }

@@ -307,13 +307,7 @@ impl BotHandle {
     /// raw flow beside the commands and listeners.
     pub fn events(&self) -> impl futures_util::Stream<Item = Arc<Event>> + Send + 'static + use<> {
         futures_util::stream::unfold(self.core.events.subscribe(), |mut rx| async move {
-            loop {
-                match rx.recv().await {
-                    Ok(e) => return Some((e, rx)),
-                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(broadcast::error::RecvError::Closed) => return None,
-                }
-            }
+            next_event(&mut rx).await.map(|e| (e, rx))
         })
     }
 
@@ -642,16 +636,23 @@ async fn wait<E: Clone>(
     take: fn(&Event) -> Option<&E>,
 ) -> Option<E> {
     loop {
-        match tokio::time::timeout_at(deadline, rx.recv()).await {
-            Err(_) | Ok(Err(broadcast::error::RecvError::Closed)) => return None,
-            Ok(Err(broadcast::error::RecvError::Lagged(_))) => continue,
-            Ok(Ok(event)) => {
-                if let Some(e) = take(&event)
-                    && pred(e)
-                {
-                    return Some(e.clone());
-                }
-            }
+        let event = tokio::time::timeout_at(deadline, next_event(&mut rx)).await.ok()??;
+        if let Some(e) = take(&event)
+            && pred(e)
+        {
+            return Some(e.clone());
+        }
+    }
+}
+
+/// The next event a receiver gets, skipping what it fell behind on; `None`
+/// once the bot is gone.
+async fn next_event(rx: &mut broadcast::Receiver<Arc<Event>>) -> Option<Arc<Event>> {
+    loop {
+        match rx.recv().await {
+            Ok(e) => return Some(e),
+            Err(broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(broadcast::error::RecvError::Closed) => return None,
         }
     }
 }
@@ -743,13 +744,7 @@ fn command(bot: &BotHandle, message: Arc<ChatMessage>) {
         Err(error) => {
             let usage = entry.usage_line(&core.prefixes[0]);
             if core.reply_on_bad_arguments {
-                let (bot2, channel, id, text) = (
-                    bot.clone(),
-                    message.broadcaster_user_id.clone(),
-                    message.message_id.clone(),
-                    format!("Usage: {usage} ({error})"),
-                );
-                tokio::spawn(async move { bot2.send(channel, text, Some(id)).await });
+                reply_in_background(bot, &message, format!("Usage: {usage} ({error})"));
             }
             bot.report(fail(Failure::BadArguments { usage, error }));
             return;
@@ -758,8 +753,7 @@ fn command(bot: &BotHandle, message: Arc<ChatMessage>) {
     if let Some(remaining) = cooling(core, entry, &message) {
         if let Some(template) = &entry.cooldown_reply {
             let text = template.replace("{remaining}", &remaining.as_secs_f64().ceil().to_string());
-            let (bot2, channel, id) = (bot.clone(), message.broadcaster_user_id.clone(), message.message_id.clone());
-            tokio::spawn(async move { bot2.send(channel, text, Some(id)).await });
+            reply_in_background(bot, &message, text);
         }
         bot.report(fail(Failure::CoolingDown { remaining }));
         return;
@@ -837,6 +831,12 @@ fn help(bot: &BotHandle, message: &Arc<ChatMessage>, about: Option<&str>) {
             format!("Commands: {}", parts.join(" | "))
         }
     };
+    reply_in_background(bot, message, text);
+}
+
+/// Answer `message` in its thread from a task of its own (the event loop
+/// does not wait for the send queue); a drop reaches the error hook.
+fn reply_in_background(bot: &BotHandle, message: &ChatMessage, text: String) {
     let (bot, channel, id) = (bot.clone(), message.broadcaster_user_id.clone(), message.message_id.clone());
     tokio::spawn(async move { bot.send(channel, text, Some(id)).await });
 }

@@ -37,14 +37,9 @@ pub fn duration(
     min: Option<i64>,
     max: Option<i64>,
 ) -> Result<(), InvalidParam> {
-    use crate::base::duration::Unit;
     let n = crate::base::duration::count(value, unit).map_err(|m| invalid(param, m))?;
     if min.is_some_and(|m| n < m as f64) || max.is_some_and(|m| n > m as f64) {
-        let unit = match unit {
-            Unit::Minutes => "minutes",
-            Unit::Seconds | Unit::DecimalSeconds => "seconds",
-        };
-        return Err(invalid(param, format!("{value:?} is outside {} {unit}", bounds(min, max))));
+        return Err(invalid(param, format!("{value:?} is outside {} {}", bounds(min, max), unit.name())));
     }
     Ok(())
 }

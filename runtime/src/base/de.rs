@@ -98,85 +98,6 @@ where
     }
 }
 
-/// One JSON value read for a lenient field, without building a `Value` for
-/// the common cases: a string, a number, `null`; anything else is kept as
-/// the JSON it was.
-#[derive(Debug)]
-pub(crate) enum Scalar {
-    Str(String),
-    Num(serde_json::Number),
-    Null,
-    Other(Value),
-}
-
-impl From<Value> for Scalar {
-    fn from(v: Value) -> Self {
-        match v {
-            Value::String(s) => Scalar::Str(s),
-            Value::Number(n) => Scalar::Num(n),
-            Value::Null => Scalar::Null,
-            other => Scalar::Other(other),
-        }
-    }
-}
-
-impl From<Scalar> for Value {
-    fn from(s: Scalar) -> Self {
-        match s {
-            Scalar::Str(s) => Value::String(s),
-            Scalar::Num(n) => Value::Number(n),
-            Scalar::Null => Value::Null,
-            Scalar::Other(v) => v,
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Scalar {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Scalar;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
-                Ok(Scalar::Str(v.to_owned()))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Scalar, E> {
-                Ok(Scalar::Str(v))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
-                Ok(Scalar::Num(v.into()))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
-                Ok(Scalar::Num(v.into()))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
-                Ok(serde_json::Number::from_f64(v).map_or(Scalar::Null, Scalar::Num))
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
-                Ok(Scalar::Other(Value::Bool(v)))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Scalar, E> {
-                Ok(Scalar::Null)
-            }
-            fn visit_none<E: de::Error>(self) -> Result<Scalar, E> {
-                Ok(Scalar::Null)
-            }
-            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Scalar, D::Error> {
-                Scalar::deserialize(d)
-            }
-            fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<Scalar, A::Error> {
-                Value::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(Scalar::Other)
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Scalar, A::Error> {
-                Value::deserialize(de::value::MapAccessDeserializer::new(map)).map(Scalar::Other)
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
 /// Reads the non-essential fields of a control message (welcome,
 /// reconnect, revocation, a subscription object): a value that does not
 /// have its documented type is kept raw in `unparsed`, by field name, and
@@ -187,16 +108,16 @@ pub(crate) struct Lenient {
 }
 
 impl Lenient {
-    fn keep(&mut self, name: &str, v: Scalar) {
-        self.unparsed.insert(name.to_owned(), v.into());
+    fn keep(&mut self, name: &str, v: Value) {
+        self.unparsed.insert(name.to_owned(), v);
     }
 
     /// A string; a number is read as its text; `null` is absent.
-    pub fn string(&mut self, name: &str, v: impl Into<Scalar>) -> Option<String> {
-        match v.into() {
-            Scalar::Str(s) => Some(s),
-            Scalar::Num(n) => Some(n.to_string()),
-            Scalar::Null => None,
+    pub fn string(&mut self, name: &str, v: Value) -> Option<String> {
+        match v {
+            Value::String(s) => Some(s),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Null => None,
             other => {
                 self.keep(name, other);
                 None
@@ -205,21 +126,12 @@ impl Lenient {
     }
 
     /// An integer; a numeric string is read as its number.
-    pub fn i64(&mut self, name: &str, v: impl Into<Scalar>) -> Option<i64> {
-        self.integer(name, v.into(), serde_json::Number::as_i64)
-    }
-
-    fn integer<T: std::str::FromStr>(
-        &mut self,
-        name: &str,
-        v: Scalar,
-        of: fn(&serde_json::Number) -> Option<T>,
-    ) -> Option<T> {
+    pub fn i64(&mut self, name: &str, v: Value) -> Option<i64> {
         let parsed = match &v {
-            Scalar::Num(n) => of(n),
-            Scalar::Str(s) => s.trim().parse().ok(),
-            Scalar::Null => return None,
-            Scalar::Other(_) => None,
+            Value::Number(n) => n.as_i64(),
+            Value::String(s) => s.trim().parse().ok(),
+            Value::Null => return None,
+            _ => None,
         };
         if parsed.is_none() {
             self.keep(name, v);
@@ -229,17 +141,25 @@ impl Lenient {
 
     /// A non-negative integer; a numeric string is read as its number.
     #[cfg(feature = "websocket")]
-    pub fn u64(&mut self, name: &str, v: impl Into<Scalar>) -> Option<u64> {
-        self.integer(name, v.into(), serde_json::Number::as_u64)
+    pub fn u64(&mut self, name: &str, v: Value) -> Option<u64> {
+        let parsed = match &v {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => s.trim().parse().ok(),
+            Value::Null => return None,
+            _ => None,
+        };
+        if parsed.is_none() {
+            self.keep(name, v);
+        }
+        parsed
     }
 
     /// An RFC 3339 time; `null` and `""` are absent.
-    pub fn timestamp(&mut self, name: &str, v: impl Into<Scalar>) -> Option<crate::base::types::Timestamp> {
-        let v = v.into();
+    pub fn timestamp(&mut self, name: &str, v: Value) -> Option<crate::base::types::Timestamp> {
         match &v {
-            Scalar::Null => None,
-            Scalar::Str(s) if s.is_empty() => None,
-            Scalar::Str(s) => match crate::base::types::Timestamp::parse(s) {
+            Value::Null => None,
+            Value::String(s) if s.is_empty() => None,
+            Value::String(s) => match crate::base::types::Timestamp::parse(s) {
                 Ok(t) => Some(t),
                 Err(_) => {
                     self.keep(name, v);

@@ -26,7 +26,7 @@ impl Unit {
         }
     }
 
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Unit::Seconds | Unit::DecimalSeconds => "seconds",
             Unit::Minutes => "minutes",

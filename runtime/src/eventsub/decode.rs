@@ -131,8 +131,6 @@ impl<'de> Deserialize<'de> for SubscriptionInfo {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         use serde::de::{Error as _, IgnoredAny, MapAccess, Visitor};
 
-        use crate::base::de::Scalar;
-
         #[derive(Deserialize)]
         #[serde(field_identifier, rename_all = "snake_case")]
         enum Field {
@@ -160,11 +158,11 @@ impl<'de> Deserialize<'de> for SubscriptionInfo {
                 let (mut condition, mut transport, mut created_at) = (None, None, None);
                 while let Some(key) = map.next_key::<Field>()? {
                     match key {
-                        Field::Id => id = l.string("id", map.next_value::<Scalar>()?),
-                        Field::Type => ty = l.string("type", map.next_value::<Scalar>()?),
-                        Field::Version => version = l.string("version", map.next_value::<Scalar>()?),
-                        Field::Status => status = l.string("status", map.next_value::<Scalar>()?),
-                        Field::Cost => cost = l.i64("cost", map.next_value::<Scalar>()?),
+                        Field::Id => id = l.string("id", map.next_value()?),
+                        Field::Type => ty = l.string("type", map.next_value()?),
+                        Field::Version => version = l.string("version", map.next_value()?),
+                        Field::Status => status = l.string("status", map.next_value()?),
+                        Field::Cost => cost = l.i64("cost", map.next_value()?),
                         Field::Condition => condition = Some(map.next_value::<RawJson>()?),
                         Field::Transport => {
                             // Typed straight from the bytes; field by field only if that fails.
@@ -177,7 +175,7 @@ impl<'de> Deserialize<'de> for SubscriptionInfo {
                                 ),
                             });
                         }
-                        Field::CreatedAt => created_at = l.timestamp("created_at", map.next_value::<Scalar>()?),
+                        Field::CreatedAt => created_at = l.timestamp("created_at", map.next_value()?),
                         Field::Other => {
                             map.next_value::<IgnoredAny>()?;
                         }

@@ -151,7 +151,7 @@ fn validate(meta: &EndpointMeta, req: &Req) -> Result<Value, Resp> {
             check_value(p, &json!(v), true)?;
         }
     }
-    let body: Value = if req.body.iter().all(u8::is_ascii_whitespace) {
+    let mut body: Value = if req.body.iter().all(u8::is_ascii_whitespace) {
         Value::Null
     } else {
         match serde_json::from_slice(&req.body) {
@@ -161,12 +161,22 @@ fn validate(meta: &EndpointMeta, req: &Req) -> Result<Value, Resp> {
         }
     };
     if !meta.body.is_empty() {
-        let empty = Map::new();
-        let obj = match &body {
+        let mut obj = match body {
             Value::Object(o) => o,
-            Value::Null => &empty,
+            Value::Null => Map::new(),
             _ => return bad("The request body must be a JSON object".into()),
         };
+        // Lenient as Twitch is: a documented body field the body lacks may
+        // come in the query string (clients send Send Chat Message's ids and
+        // Create Conduits' shard_count so).
+        for p in meta.body {
+            if obj.get(p.name).is_none_or(Value::is_null) {
+                let values: Vec<&str> = req.query_all(p.name).into_iter().filter(|v| !v.is_empty()).collect();
+                if !values.is_empty() {
+                    obj.insert(p.name.to_owned(), from_query(meta, p, &values));
+                }
+            }
+        }
         for p in meta.body {
             match obj.get(p.name) {
                 None | Some(Value::Null) if p.required => {
@@ -176,9 +186,15 @@ fn validate(meta: &EndpointMeta, req: &Req) -> Result<Value, Resp> {
                 _ => {}
             }
         }
+        body = Value::Object(obj);
     }
+    // A body field taken from the query counts once.
     let count = |name: &str| -> usize {
-        let q = req.query_all(name).into_iter().filter(|v| !v.is_empty()).count();
+        let q = if meta.query.iter().any(|p| p.name == name) || !meta.body.iter().any(|p| p.name == name) {
+            req.query_all(name).into_iter().filter(|v| !v.is_empty()).count()
+        } else {
+            0
+        };
         let b = match body.get(name) {
             None | Some(Value::Null) => 0,
             Some(Value::Array(a)) => a.len(),
@@ -206,6 +222,40 @@ fn validate(meta: &EndpointMeta, req: &Req) -> Result<Value, Resp> {
         }
     }
     Ok(body)
+}
+
+/// A body field's value from the query string, typed as the endpoint's
+/// example answer types the field of that name (the schema keeps no wire
+/// types in its metadata): numbers for ranged fields and numeric
+/// examples, booleans for boolean examples, lists for repeatable fields
+/// and list examples, text otherwise. A value that does not parse stays
+/// text, and the checks that follow refuse it as they refuse it in a body.
+fn from_query(meta: &EndpointMeta, p: &twitch::ParamMeta, values: &[&str]) -> Value {
+    let example = data::example(meta).and_then(|e| {
+        let item = e.get("data").and_then(|d| d.get(0).or(Some(d))).unwrap_or(e);
+        item.get(p.name).or_else(|| e.get(p.name))
+    });
+    if p.repeat.is_some() || matches!(example, Some(Value::Array(_))) {
+        return Value::Array(values.iter().map(|v| json!(v)).collect());
+    }
+    let v = values[0];
+    match example {
+        Some(Value::Bool(_)) => match v {
+            "true" => return json!(true),
+            "false" => return json!(false),
+            _ => {}
+        },
+        Some(Value::Number(_)) => {}
+        _ if p.min.is_none() && p.max.is_none() => return json!(v),
+        _ => {}
+    }
+    if let Ok(n) = v.parse::<i64>() {
+        return json!(n);
+    }
+    match v.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
+        Some(n) => Value::Number(n),
+        None => json!(v),
+    }
 }
 
 /// A value's documented range and length.

@@ -19,6 +19,8 @@ pub(crate) struct Config {
     pub keepalive: Duration,
     pub welcome_window: Duration,
     pub reconnect_grace: Duration,
+    /// How long the old connection stays open once a reconnect was taken.
+    pub old_connection_grace: Duration,
     pub ping_interval: Option<Duration>,
     pub clients: Vec<(String, String)>,
     pub user_id: String,
@@ -46,6 +48,7 @@ impl Default for Config {
             keepalive: Duration::from_secs(10),
             welcome_window: Duration::from_secs(10),
             reconnect_grace: Duration::from_secs(30),
+            old_connection_grace: Duration::from_secs(5),
             ping_interval: Some(Duration::from_secs(60)),
             clients: Vec::new(),
             user_id: "141981764".into(),

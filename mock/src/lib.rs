@@ -81,7 +81,8 @@ pub struct Mock {
 
 impl Mock {
     /// A builder with Twitch's defaults: 800 points per minute, keepalive
-    /// and welcome window of 10 s, 30 s reconnect grace, chat limits of 20
+    /// and welcome window of 10 s, 30 s reconnect grace (5 s for the old
+    /// connection once the reconnect is taken), chat limits of 20
     /// and 100 messages per 30 s, any client accepted.
     pub fn builder() -> Self {
         Self::default()
@@ -129,6 +130,18 @@ impl Mock {
     /// Time to take a reconnect URL before the old connection closes with 4004 (default 30 s).
     pub fn reconnect_grace(mut self, grace: Duration) -> Self {
         self.config.reconnect_grace = grace;
+        self
+    }
+
+    /// How long the old connection stays open after its session's
+    /// reconnect URL welcomed a new one (default 5 s). Twitch's guide has
+    /// the client close the old connection once the new one is welcomed,
+    /// and Twitch close it with 4004 if the client never does, without
+    /// saying when: the mock sends nothing more on it (notifications go
+    /// to the new connection) and closes it with 4004 after this grace,
+    /// unless the client closed it first.
+    pub fn old_connection_grace(mut self, grace: Duration) -> Self {
+        self.config.old_connection_grace = grace;
         self
     }
 

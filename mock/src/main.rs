@@ -28,6 +28,9 @@ SERVER OPTIONS:
     --page-items N            items in each paginated data set (default 120)
     --keepalive S             default keepalive_timeout_seconds (default 10)
     --welcome-window S        seconds to subscribe before close code 4003 (default 10)
+    --reconnect-grace S       seconds to take a reconnect URL before close code 4004 (default 30)
+    --old-connection-grace S  seconds the old connection stays open once a reconnect was taken,
+                              then close code 4004 unless the client closed it (default 5; 0.5 works)
     --client-id ID --client-secret S
                               accept only this client (repeat for more; default: any)
     --user-id ID --login L    the user OAuth logins act as (default 141981764 twitchdev)
@@ -230,6 +233,8 @@ async fn serve(args: &Args) -> Result<ExitCode, String> {
         "--page-items",
         "--keepalive",
         "--welcome-window",
+        "--reconnect-grace",
+        "--old-connection-grace",
         "--client-id",
         "--client-secret",
         "--user-id",
@@ -253,6 +258,13 @@ async fn serve(args: &Args) -> Result<ExitCode, String> {
     }
     if let Some(s) = args.num("--welcome-window")? {
         mock = mock.welcome_window(Duration::from_secs(s));
+    }
+    if let Some(s) = args.num("--reconnect-grace")? {
+        mock = mock.reconnect_grace(Duration::from_secs(s));
+    }
+    if let Some(s) = args.num::<f64>("--old-connection-grace")? {
+        let grace = Duration::try_from_secs_f64(s).map_err(|_| format!("--old-connection-grace: not a duration: {s}"))?;
+        mock = mock.old_connection_grace(grace);
     }
     let (ids, secrets) = (args.all("--client-id"), args.all("--client-secret"));
     if ids.len() != secrets.len() {

@@ -86,6 +86,10 @@ pub(crate) enum Out {
     Reconnect(String),
     /// Send a close frame with this code and reason, then stop.
     Close(u16, String),
+    /// The session moved to a new connection (a reconnect was taken): send
+    /// nothing more and close with 4004 after this grace, unless the
+    /// client closes first.
+    Retire(Duration),
 }
 
 /// One WebSocket connection of a session.

@@ -7,7 +7,9 @@
 //! window, 4004 when a reconnect was not taken within the grace time, 4007
 //! for an unknown reconnect URL. A reconnect URL (`/ws?reconnect=TOKEN`)
 //! welcomes the same session on a new connection; its subscriptions move
-//! with it and the old connection is closed.
+//! with it. The old connection gets nothing more and stays open for the
+//! old-connection grace, for the client to close it (as Twitch's guide
+//! asks); one still open then is closed with 4004, as Twitch does.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -137,7 +139,7 @@ fn register(
             let old = std::mem::replace(&mut session.conn, conn);
             session.connected_at = connected_at.clone();
             session.keepalive_secs = keepalive;
-            let _ = old.tx.send(Out::Close(1000, "client reconnected".into()));
+            let _ = old.tx.send(Out::Retire(shared.config.old_connection_grace));
             session.id.clone()
         }
         None => {
@@ -213,11 +215,15 @@ async fn serve(
     let mut grace: Option<Instant> = None;
     let mut next_ping = config.ping_interval.map(|p| Instant::now() + p);
     let mut awaiting_pong = false;
+    // Set once the session moved to a new connection: the close deadline.
+    let mut retired: Option<Instant> = None;
     let mut shutdown = shared.shutdown.clone();
     let far = || Instant::now() + Duration::from_secs(86_400);
     loop {
         tokio::select! {
-            out = rx.recv() => match out {
+            // A retired connection's sender is gone with the session's old
+            // `Conn`; it waits for its deadline or the client's close.
+            out = rx.recv(), if retired.is_none() => match out {
                 Some(Out::Text(text)) => {
                     if let Err(code) = send(ws, Message::text(text)).await {
                         return End::gone(code);
@@ -232,8 +238,14 @@ async fn serve(
                     grace = Some(Instant::now() + config.reconnect_grace);
                 }
                 Some(Out::Close(code, reason)) => return End::with(code, reason),
+                Some(Out::Retire(after)) => {
+                    retired = Some(Instant::now() + after);
+                    // The reconnect was taken: no 4004 for an untaken one.
+                    grace = None;
+                }
                 None => return End::gone(None),
             },
+            _ = sleep_until(retired.unwrap_or_else(far)), if retired.is_some() => return End::twitch(4004),
             incoming = ws.next() => match incoming {
                 None | Some(Err(_)) => return End::gone(None),
                 Some(Ok(Message::Text(_) | Message::Binary(_))) => return End::twitch(4001),
@@ -242,7 +254,7 @@ async fn serve(
                 // the stream then ends.
                 Some(Ok(_)) => {}
             },
-            _ = sleep_until(keepalive_at) => {
+            _ = sleep_until(keepalive_at), if retired.is_none() => {
                 let text = message("session_keepalive", None, json!({}));
                 if let Err(code) = send(ws, Message::text(text)).await {
                     return End::gone(code);

@@ -5,8 +5,12 @@
 
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use serde_json::{Value, json};
-use twitch_mock::{Mock, MockServer};
+use tokio::net::TcpStream;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use twitch_mock::{Mock, MockServer, TriggerOptions};
 
 /// Hang guard for anything awaited; never an assertion about speed.
 const GUARD: Duration = Duration::from_secs(60);
@@ -111,4 +115,98 @@ async fn create_conduits_and_other_writes_take_query_fields_typed_as_documented(
     assert_eq!(status, 400);
     let (status, _) = helix(&mock, "POST", "/eventsub/conduits?shard_count=many", &app, None).await;
     assert_eq!(status, 400);
+}
+
+// ---------------------------------------------------------------------------
+// The old WebSocket after session_reconnect
+
+type Ws = WebSocketStream<TcpStream>;
+
+async fn ws_connect(url: &str) -> Ws {
+    let authority = url.trim_start_matches("ws://").split('/').next().unwrap().to_owned();
+    let tcp = TcpStream::connect(authority).await.expect("tcp connect");
+    let (ws, _) = tokio::time::timeout(GUARD, tokio_tungstenite::client_async(url, tcp))
+        .await
+        .expect("hang guard")
+        .expect("websocket handshake");
+    ws
+}
+
+/// The next JSON message that is not a keepalive, or the close code (`Err`).
+async fn next_message(ws: &mut Ws) -> Result<Value, Option<u16>> {
+    loop {
+        match tokio::time::timeout(GUARD, ws.next()).await.expect("hang guard: nothing from the server") {
+            Some(Ok(Message::Text(t))) => {
+                let v: Value = serde_json::from_str(&t).expect("JSON message");
+                if v["metadata"]["message_type"] != "session_keepalive" {
+                    return Ok(v);
+                }
+            }
+            Some(Ok(Message::Close(frame))) => return Err(frame.map(|f| u16::from(f.code))),
+            Some(Ok(_)) => {}
+            None | Some(Err(_)) => return Err(None),
+        }
+    }
+}
+
+/// A session subscribed to `stream.online` of broadcaster 1, asked to
+/// reconnect, and its new connection: (old, new, session id).
+async fn reconnected(mock: &MockServer) -> (Ws, Ws, String) {
+    let mut old = ws_connect(&mock.ws_url()).await;
+    let welcome = next_message(&mut old).await.unwrap();
+    let session_id = welcome["payload"]["session"]["id"].as_str().unwrap().to_owned();
+    let token = mock.mint_user_token("1", "one", &[]);
+    let body = json!({"type": "stream.online", "version": "1", "condition": {"broadcaster_user_id": "1"},
+        "transport": {"method": "websocket", "session_id": session_id}});
+    let (status, _) = helix(mock, "POST", "/eventsub/subscriptions", &token, Some(body)).await;
+    assert_eq!(status, 202);
+    assert_eq!(mock.reconnect(Some(&session_id)), [session_id.as_str()]);
+    let r = next_message(&mut old).await.unwrap();
+    assert_eq!(r["metadata"]["message_type"], "session_reconnect");
+    let mut new = ws_connect(r["payload"]["session"]["reconnect_url"].as_str().unwrap()).await;
+    let welcome = next_message(&mut new).await.unwrap();
+    assert_eq!(welcome["metadata"]["message_type"], "session_welcome");
+    assert_eq!(welcome["payload"]["session"]["id"], session_id.as_str());
+    (old, new, session_id)
+}
+
+#[tokio::test]
+async fn after_a_reconnect_the_old_socket_stays_open_for_the_grace_then_closes_with_4004() {
+    let grace = Duration::from_millis(800);
+    let mock =
+        Mock::builder().welcome_window(Duration::from_secs(600)).old_connection_grace(grace).start().await.unwrap();
+    let (mut old, mut new, _) = reconnected(&mock).await;
+    let welcomed = std::time::Instant::now();
+    // Events go to the new connection only.
+    let t = mock.trigger("stream.online", None, TriggerOptions::default()).unwrap();
+    assert_eq!(t.delivered, 1);
+    let n = next_message(&mut new).await.unwrap();
+    assert_eq!(n["metadata"]["subscription_type"], "stream.online");
+    // The old one gets nothing more and is closed with 4004, not before the grace.
+    assert_eq!(next_message(&mut old).await, Err(Some(4004)));
+    assert!(welcomed.elapsed() >= grace, "closed {:?} after the welcome, grace {grace:?}", welcomed.elapsed());
+    // The session lives on: its subscription is still enabled and delivers.
+    assert_eq!(mock.state()["subscriptions"][0]["status"], "enabled");
+    assert_eq!(mock.trigger("stream.online", None, TriggerOptions::default()).unwrap().delivered, 1);
+    assert_eq!(next_message(&mut new).await.unwrap()["metadata"]["message_type"], "notification");
+}
+
+#[tokio::test]
+async fn a_client_that_closes_the_old_socket_itself_within_the_grace_keeps_its_session() {
+    // A long grace: the client's own close comes first.
+    let mock = Mock::builder()
+        .welcome_window(Duration::from_secs(600))
+        .old_connection_grace(Duration::from_secs(600))
+        .start()
+        .await
+        .unwrap();
+    let (mut old, mut new, _) = reconnected(&mock).await;
+    // The old socket is still open: the server answers the client's close
+    // with its own (the closing handshake), not with 4004.
+    use futures_util::SinkExt;
+    old.send(Message::Close(None)).await.expect("the old socket is still open");
+    assert!(matches!(next_message(&mut old).await, Err(None | Some(1005) | Some(1000))));
+    assert_eq!(mock.trigger("stream.online", None, TriggerOptions::default()).unwrap().delivered, 1);
+    assert_eq!(next_message(&mut new).await.unwrap()["metadata"]["subscription_type"], "stream.online");
+    assert_eq!(mock.state()["subscriptions"][0]["status"], "enabled");
 }

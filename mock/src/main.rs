@@ -263,7 +263,8 @@ async fn serve(args: &Args) -> Result<ExitCode, String> {
         mock = mock.reconnect_grace(Duration::from_secs(s));
     }
     if let Some(s) = args.num::<f64>("--old-connection-grace")? {
-        let grace = Duration::try_from_secs_f64(s).map_err(|_| format!("--old-connection-grace: not a duration: {s}"))?;
+        let grace =
+            Duration::try_from_secs_f64(s).map_err(|_| format!("--old-connection-grace: not a duration: {s}"))?;
         mock = mock.old_connection_grace(grace);
     }
     let (ids, secrets) = (args.all("--client-id"), args.all("--client-secret"));

@@ -43,6 +43,14 @@ pub(crate) fn websocket_config() -> Result<Arc<rustls::ClientConfig>> {
     CONFIG.get_or_init(|| build(&[b"http/1.1"]).map(Arc::new)).clone().map_err(|e| tls_error(&e))
 }
 
+/// For PostgreSQL connections (the `postgres` token store): no ALPN, as
+/// PostgreSQL negotiates TLS inside its own protocol.
+#[cfg(feature = "postgres")]
+pub(crate) fn postgres_config() -> Result<Arc<rustls::ClientConfig>> {
+    static CONFIG: OnceLock<std::result::Result<Arc<rustls::ClientConfig>, String>> = OnceLock::new();
+    CONFIG.get_or_init(|| build(&[]).map(Arc::new)).clone().map_err(|e| tls_error(&e))
+}
+
 /// A `reqwest` client builder on the library's TLS stack (rustls with ring,
 /// the platform's verifier, HTTP/2 and HTTP/1.1), with nothing installed
 /// process-wide: for programs that build their own client next to the

@@ -7,4 +7,6 @@ pub mod callback;
 mod jwks;
 pub mod oauth;
 pub mod oidc;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod stores;
 pub mod tokens;

@@ -87,6 +87,11 @@ impl UserToken {
 }
 
 impl AppToken {
+    /// An app token obtained elsewhere (an earlier run, a store).
+    pub fn new(access_token: impl Into<String>, expires_at: Option<Timestamp>) -> Self {
+        Self { access_token: AccessToken::new(access_token), expires_at }
+    }
+
     /// Expires within `margin` from now.
     pub fn expires_within(&self, margin: Duration) -> bool {
         expires_within(self.expires_at, margin)

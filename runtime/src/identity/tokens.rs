@@ -35,7 +35,21 @@ pub const REFRESH_MARGIN: Duration = Duration::from_secs(120);
 /// identity service is not hammered with a refresh per request.
 pub const REFRESH_RETRY_DELAY: Duration = Duration::from_secs(1);
 
+/// With a shared store, how long past two lease lifetimes a process waits
+/// for another's refresh before it gives up (for now; the token is kept).
+const WAIT_BEYOND_LEASES: Duration = Duration::from_secs(30);
+
+/// With a shared store, how often a refreshed token's save is tried again
+/// before the lease is released (a little apart) when the store fails.
+const SAVE_ATTEMPTS: usize = 3;
+
 pub use crate::http::credentials::{TokenEvent, TokenEvents};
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use crate::identity::stores::DEFAULT_LEASE_TTL;
+#[cfg(feature = "postgres")]
+pub use crate::identity::stores::postgres::PostgresStore;
+#[cfg(feature = "sqlite")]
+pub use crate::identity::stores::sqlite::SqliteStore;
 
 /// Where tokens are kept between runs. Every method is async, so a store
 /// may do I/O without blocking the executor (the file store moves its
@@ -47,6 +61,65 @@ pub trait TokenStore: Send + Sync + 'static {
     fn save_user(&self, token: UserToken) -> BoxFuture<'_, Result<()>>;
     /// Forget this user's token.
     fn remove_user(&self, user: UserId) -> BoxFuture<'_, Result<()>>;
+
+    /// A store that several processes share answers with itself here, and
+    /// the [`TokenManager`] then coordinates through it: one refresh per
+    /// token across all processes, one validation per interval. A store
+    /// one process owns (the default, like [`JsonFileStore`]) answers `None`.
+    fn shared(&self) -> Option<&dyn SharedTokenStore> {
+        None
+    }
+}
+
+/// A token as a shared store holds it, with its version: 1 when first
+/// saved, one more with every save after that.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Versioned<T> {
+    /// The token.
+    pub token: T,
+    /// Its version.
+    pub version: u64,
+}
+
+impl<T> Versioned<T> {
+    /// A token at this version.
+    pub fn new(token: T, version: u64) -> Self {
+        Self { token, version }
+    }
+}
+
+/// What a store shared by several processes adds to [`TokenStore`]:
+/// versioned tokens, the app token, and leases.
+///
+/// A lease is a named lock with an expiry, held by one store instance (its
+/// holder id) at a time. The [`TokenManager`] takes `user:<id>` (or `app`)
+/// before it refreshes a token, stores the new token before it releases
+/// the lease, and the other processes wait for the new version instead of
+/// refreshing themselves. A holder that dies blocks the others until its
+/// lease expires. `validation` is taken for the validation interval and
+/// not released, so the hourly validation runs in one process only.
+pub trait SharedTokenStore: Send + Sync {
+    /// One user's token and its version, if stored.
+    fn load_user_versioned<'a>(&'a self, user: &'a UserId) -> BoxFuture<'a, Result<Option<Versioned<UserToken>>>>;
+    /// Store this user's token; answers its new version.
+    fn save_user_versioned(&self, token: UserToken) -> BoxFuture<'_, Result<u64>>;
+    /// The app token and its version, if stored.
+    fn load_app(&self) -> BoxFuture<'_, Result<Option<Versioned<AppToken>>>>;
+    /// Store the app token; answers its new version.
+    fn save_app(&self, token: AppToken) -> BoxFuture<'_, Result<u64>>;
+    /// Take the lease `name` for `ttl`, or renew it if this store holds it
+    /// already. `false`: another holder has it and it has not expired.
+    fn try_lease<'a>(&'a self, name: &'a str, ttl: Duration) -> BoxFuture<'a, Result<bool>>;
+    /// Give the lease `name` back, if this store holds it.
+    fn release<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<()>>;
+    /// How long a refresh lease lasts: longer than a refresh can take (the
+    /// OAuth client's timeout), as short as a dead holder may block others.
+    fn lease_ttl(&self) -> Duration;
+    /// How often a process waiting for another's refresh looks again.
+    fn poll_interval(&self) -> Duration {
+        Duration::from_millis(100)
+    }
 }
 
 /// A JSON file, written atomically (temporary file, then rename) and
@@ -253,9 +326,16 @@ impl TokenManager {
     pub async fn with_store(oauth: OAuth, store: impl TokenStore) -> Result<Self> {
         let store: Arc<dyn TokenStore> = Arc::new(store);
         let loaded = store.load().await?;
+        let app = match store.shared() {
+            Some(shared) => shared.load_app().await?,
+            None => None,
+        };
         let m = Self::build(oauth, Some(store));
         for t in loaded {
             m.insert(t);
+        }
+        if let Some(v) = app {
+            m.inner.app.lock().await.token = Some(v.token);
         }
         Ok(m)
     }
@@ -280,13 +360,23 @@ impl TokenManager {
     }
 
     fn insert(&self, token: UserToken) {
+        self.insert_with(token, true);
+    }
+
+    fn insert_with(&self, token: UserToken, replace: bool) {
         let id = token.user_id.clone();
         let slot = UserSlot {
             state: Mutex::new(UserState { token, invalid: None, last_failure: None }),
             attempts: AtomicU64::new(0),
             invalid: AtomicBool::new(false),
         };
-        lock_write(&self.inner.users).insert(id.clone(), Arc::new(slot));
+        {
+            let mut users = lock_write(&self.inner.users);
+            if !replace && users.contains_key(&id) {
+                return;
+            }
+            users.insert(id.clone(), Arc::new(slot));
+        }
         let mut d = lock_write(&self.inner.default_user);
         if d.is_none() {
             *d = Some(id);
@@ -383,6 +473,29 @@ impl TokenManager {
         lock_read(&self.inner.users).get(user).cloned()
     }
 
+    /// The user's slot; with a shared store, a user another process added
+    /// since this one started is read from it.
+    async fn slot_or_load(&self, user: &UserId) -> Result<Arc<UserSlot>> {
+        if let Some(slot) = self.slot(user) {
+            return Ok(slot);
+        }
+        if let Some(shared) = self.shared() {
+            match shared.load_user_versioned(user).await {
+                Ok(Some(v)) => {
+                    self.insert_with(v.token, false);
+                    if let Some(slot) = self.slot(user) {
+                        return Ok(slot);
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(user = %user, error = %e, "could not look for a user's token in the shared store")
+                }
+            }
+        }
+        Err(Self::no_token(user))
+    }
+
     fn no_token(user: &UserId) -> Error {
         Error::NoToken { user: Some(user.clone()) }
     }
@@ -395,7 +508,7 @@ impl TokenManager {
     /// soon. If that refresh fails for a reason that may pass while the
     /// token has not expired yet, the token is used as it is.
     pub async fn user_token(&self, user: &UserId) -> Result<AccessToken> {
-        let slot = self.slot(user).ok_or_else(|| Self::no_token(user))?;
+        let slot = self.slot_or_load(user).await?;
         let seen = slot.attempts.load(Ordering::Acquire);
         let mut st = slot.state.lock().await;
         if let Some(why) = &st.invalid {
@@ -426,7 +539,7 @@ impl TokenManager {
     /// another caller already did (or already tried). Returns the token to
     /// retry with.
     pub async fn user_token_after_401(&self, user: &UserId, rejected: &AccessToken) -> Result<AccessToken> {
-        let slot = self.slot(user).ok_or_else(|| Self::no_token(user))?;
+        let slot = self.slot_or_load(user).await?;
         let seen = slot.attempts.load(Ordering::Acquire);
         let mut st = slot.state.lock().await;
         if let Some(why) = &st.invalid {
@@ -461,6 +574,9 @@ impl TokenManager {
     /// user invalid (once); anything else keeps the token.
     async fn refresh_locked(&self, slot: &UserSlot, st: &mut UserState) -> Result<()> {
         slot.attempts.fetch_add(1, Ordering::AcqRel);
+        if let Some(shared) = self.shared() {
+            return self.refresh_shared(shared, slot, st).await;
+        }
         let user = st.token.user_id.clone();
         match self.inner.oauth.refresh(&st.token).await {
             Ok(fresh) => {
@@ -485,6 +601,152 @@ impl TokenManager {
                 st.last_failure = Some((e.to_string(), tokio::time::Instant::now()));
                 Err(Error::RefreshFailed { user: Some(user), message: e.to_string() })
             }
+        }
+    }
+
+    fn shared(&self) -> Option<&dyn SharedTokenStore> {
+        self.inner.store.as_ref()?.shared()
+    }
+
+    /// Refresh through a shared store, the slot's lock held: take over a
+    /// token another process refreshed meanwhile, or take the user's lease,
+    /// refresh, store the new token and only then release the lease. While
+    /// another process holds the lease, wait for its new version; if that
+    /// process died, its lease expires and this one takes over.
+    async fn refresh_shared(&self, shared: &dyn SharedTokenStore, slot: &UserSlot, st: &mut UserState) -> Result<()> {
+        let user = st.token.user_id.clone();
+        let lease = format!("user:{user}");
+        let failed = |st: &mut UserState, message: String| {
+            st.last_failure = Some((message.clone(), tokio::time::Instant::now()));
+            Error::RefreshFailed { user: Some(user.clone()), message }
+        };
+        // A newer token than the one held, good for a while: another
+        // process refreshed it.
+        let newer = |st: &UserState, stored: &Option<Versioned<UserToken>>| {
+            stored.as_ref().is_some_and(|v| {
+                v.token.access_token != st.token.access_token && !v.token.expires_within(REFRESH_MARGIN)
+            })
+        };
+        let deadline = tokio::time::Instant::now() + 2 * shared.lease_ttl() + WAIT_BEYOND_LEASES;
+        loop {
+            let stored = match shared.load_user_versioned(&user).await {
+                Ok(v) => v,
+                Err(e) => return Err(failed(st, format!("the shared token store failed: {e}"))),
+            };
+            if newer(st, &stored) {
+                return Ok(self.adopt(st, stored));
+            }
+            match shared.try_lease(&lease, shared.lease_ttl()).await {
+                Ok(true) => break,
+                Ok(false) => {}
+                Err(e) => return Err(failed(st, format!("the shared token store failed: {e}"))),
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let message = "another process holds the refresh lease and stored no new token in time".to_owned();
+                tracing::warn!(user = %user, "{message}");
+                return Err(failed(st, message));
+            }
+            tokio::time::sleep(shared.poll_interval()).await;
+        }
+        let (outcome, stored) = self.refresh_leased(shared, slot, st, &newer).await;
+        // Not stored: the lease is kept until it expires, so that no other
+        // process refreshes at once with the refresh token used up here.
+        if stored {
+            self.release(shared, &lease).await;
+        }
+        match outcome {
+            Err(Error::RefreshFailed { message, .. }) => Err(failed(st, message)),
+            other => other,
+        }
+    }
+
+    /// The refresh itself, the lease held. Also answers whether the store
+    /// holds the outcome (false: a new token is only here).
+    async fn refresh_leased(
+        &self,
+        shared: &dyn SharedTokenStore,
+        slot: &UserSlot,
+        st: &mut UserState,
+        newer: &impl Fn(&UserState, &Option<Versioned<UserToken>>) -> bool,
+    ) -> (Result<()>, bool) {
+        let user = st.token.user_id.clone();
+        let transient = |message: String| Error::RefreshFailed { user: Some(user.clone()), message };
+        // Read again under the lease: the last holder may have stored a
+        // new token between the read above and the lease.
+        let stored = match shared.load_user_versioned(&user).await {
+            Ok(v) => v,
+            Err(e) => return (Err(transient(format!("the shared token store failed: {e}"))), true),
+        };
+        if newer(st, &stored) {
+            self.adopt(st, stored);
+            return (Ok(()), true);
+        }
+        // The stored token carries the latest refresh token.
+        let base = stored.map_or_else(|| st.token.clone(), |v| v.token);
+        match self.inner.oauth.refresh(&base).await {
+            Ok(fresh) => {
+                st.token = fresh;
+                st.last_failure = None;
+                tracing::debug!(user = %user, "user token refreshed");
+                // Stored before the lease is released: the refresh token
+                // just used is gone, the new pair must be where the other
+                // processes look. A failed save is tried a few times; then
+                // the token is kept here, saved again later, and the lease
+                // left to expire.
+                let mut saved = shared.save_user_versioned(st.token.clone()).await;
+                for _ in 0..SAVE_ATTEMPTS {
+                    if saved.is_ok() {
+                        break;
+                    }
+                    tokio::time::sleep(shared.poll_interval()).await;
+                    saved = shared.save_user_versioned(st.token.clone()).await;
+                }
+                let _ = self.inner.events.send(TokenEvent::Refreshed(user.clone()));
+                match saved {
+                    Ok(_) => {
+                        self.unsaved().remove(&user);
+                        (Ok(()), true)
+                    }
+                    Err(e) => {
+                        tracing::warn!(user = %user, error = %e, "the refreshed token could not be stored; it is kept in memory and saved again later");
+                        self.unsaved().insert(user.clone());
+                        (Ok(()), false)
+                    }
+                }
+            }
+            Err(e) if refused_for_good(&e) => {
+                // Refused: unless another process stored a new token after
+                // all (its lease had expired while it refreshed), for good.
+                if let Ok(again) = shared.load_user_versioned(&user).await
+                    && newer(st, &again)
+                {
+                    self.adopt(st, again);
+                    return (Ok(()), true);
+                }
+                let why = e.to_string();
+                self.mark_invalid(slot, st, why.clone()).await;
+                (Err(Self::invalid(&user, &why)), true)
+            }
+            Err(e) => {
+                tracing::warn!(user = %user, error = %e, "refreshing a token failed; it is kept and tried again later");
+                (Err(transient(e.to_string())), true)
+            }
+        }
+    }
+
+    /// Take over the token another process stored.
+    fn adopt(&self, st: &mut UserState, stored: Option<Versioned<UserToken>>) {
+        if let Some(v) = stored {
+            tracing::debug!(user = %v.token.user_id, version = v.version, "took over a token another process refreshed");
+            st.token = v.token;
+            st.last_failure = None;
+            let _ = self.inner.events.send(TokenEvent::Refreshed(st.token.user_id.clone()));
+        }
+    }
+
+    async fn release(&self, shared: &dyn SharedTokenStore, lease: &str) {
+        if let Err(e) = shared.release(lease).await {
+            tracing::warn!(lease, error = %e, "could not release a lease in the token store; it expires by itself");
         }
     }
 
@@ -566,6 +828,72 @@ impl TokenManager {
 
     async fn fetch_app_locked(&self, app: &mut AppState) -> Result<()> {
         self.inner.app_attempts.fetch_add(1, Ordering::AcqRel);
+        if let Some(shared) = self.shared() {
+            return self.fetch_app_shared(shared, app).await;
+        }
+        self.fetch_app_here(app).await
+    }
+
+    /// Take over an app token another process stored, or take the `app`
+    /// lease, fetch one and store it for the others.
+    async fn fetch_app_shared(&self, shared: &dyn SharedTokenStore, app: &mut AppState) -> Result<()> {
+        let newer = |app: &AppState, stored: &Option<Versioned<AppToken>>| {
+            stored.as_ref().is_some_and(|v| {
+                app.token.as_ref().is_none_or(|t| t.access_token != v.token.access_token)
+                    && !v.token.expires_within(REFRESH_MARGIN)
+            })
+        };
+        let adopt = |app: &mut AppState, stored: Option<Versioned<AppToken>>| {
+            *app = AppState { token: stored.map(|v| v.token), invalid: None, last_failure: None };
+            let _ = self.inner.events.send(TokenEvent::AppTokenRenewed);
+        };
+        let store_failed = |app: &mut AppState, e: Error| {
+            let message = format!("the shared token store failed: {e}");
+            app.last_failure = Some(message.clone());
+            Error::RefreshFailed { user: None, message }
+        };
+        let deadline = tokio::time::Instant::now() + 2 * shared.lease_ttl() + WAIT_BEYOND_LEASES;
+        loop {
+            let stored = shared.load_app().await.map_err(|e| store_failed(app, e))?;
+            if newer(app, &stored) {
+                adopt(app, stored);
+                return Ok(());
+            }
+            if shared.try_lease("app", shared.lease_ttl()).await.map_err(|e| store_failed(app, e))? {
+                break;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let message = "another process holds the app token lease and stored no new token in time".to_owned();
+                app.last_failure = Some(message.clone());
+                return Err(Error::RefreshFailed { user: None, message });
+            }
+            tokio::time::sleep(shared.poll_interval()).await;
+        }
+        let outcome = match shared.load_app().await {
+            Ok(stored) if newer(app, &stored) => {
+                adopt(app, stored);
+                Ok(())
+            }
+            Ok(_) => match self.fetch_app_here(app).await {
+                Ok(()) => {
+                    // App tokens are not single-use: a failed save costs the
+                    // others a fetch of their own, nothing more.
+                    if let Some(t) = app.token.clone()
+                        && let Err(e) = shared.save_app(t).await
+                    {
+                        tracing::warn!(error = %e, "the app token could not be stored for the other processes");
+                    }
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(store_failed(app, e)),
+        };
+        self.release(shared, "app").await;
+        outcome
+    }
+
+    async fn fetch_app_here(&self, app: &mut AppState) -> Result<()> {
         match self.inner.oauth.client_credentials().await {
             Ok(t) => {
                 *app = AppState { token: Some(t), invalid: None, last_failure: None };
@@ -678,9 +1006,29 @@ impl TokenManager {
         }
     }
 
+    /// With a shared store, is it this process's turn to validate? The
+    /// `validation` lease is taken for the interval and kept: whichever
+    /// process ticks first after it expired validates, the others skip.
+    /// A store that fails is no reason to skip validation.
+    async fn validation_due(&self, every: Duration) -> bool {
+        let Some(shared) = self.shared() else { return true };
+        match shared.try_lease("validation", every).await {
+            Ok(true) => true,
+            Ok(false) => {
+                tracing::debug!("another process validated the tokens within the interval; skipped here");
+                false
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the token store failed to hand out the validation lease; validating here");
+                true
+            }
+        }
+    }
+
     /// Run [`TokenManager::validate_all`] now and then every `every` (Twitch
     /// asks for hourly) until the returned handle is aborted or the runtime
-    /// stops.
+    /// stops. With a shared store ([`TokenStore::shared`]) it runs in one
+    /// process per interval, whichever takes the store's `validation` lease.
     pub fn spawn_validation(&self, every: Duration) -> tokio::task::JoinHandle<()> {
         let m = self.clone();
         tokio::spawn(async move {
@@ -689,7 +1037,9 @@ impl TokenManager {
             loop {
                 // The first tick is at once.
                 tick.tick().await;
-                m.validate_all().await;
+                if m.validation_due(every).await {
+                    m.validate_all().await;
+                }
             }
         })
     }

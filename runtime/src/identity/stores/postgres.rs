@@ -1,0 +1,406 @@
+//! [`PostgresStore`]: tokens in PostgreSQL, shared by processes on several
+//! machines, over the library's rustls (nothing installed process-wide).
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio_postgres::tls::{ChannelBinding, MakeTlsConnect, TlsConnect};
+
+use super::{APP_KEY, DEFAULT_LEASE_TTL, NewerSchema, decode, encode, holder_id, store_error, user_key, version};
+use crate::base::error::Result;
+use crate::base::types::{BoxFuture, UserId};
+use crate::identity::oauth::{AppToken, UserToken};
+use crate::identity::tokens::{SharedTokenStore, TokenStore, Versioned};
+
+/// The migrations, in order; the schema version is how many ran. Only
+/// ever append.
+const MIGRATIONS: &[&str] = &[
+    // 1: tokens and leases (lease times on the database's clock, so the
+    // machines' clocks need not agree).
+    "CREATE TABLE twitch_tokens (
+        key TEXT PRIMARY KEY,
+        body TEXT NOT NULL,
+        version BIGINT NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    );
+    CREATE TABLE twitch_leases (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires_at TIMESTAMPTZ NOT NULL
+    );",
+];
+
+/// The advisory lock that makes processes opening the store at the same
+/// time migrate one after the other ("twitchtk" in ASCII).
+const MIGRATION_LOCK: i64 = 0x7477_6974_6368_746b;
+
+/// Tokens in PostgreSQL, shared by processes on several machines, with
+/// leases (rows with an expiry on the database's clock) so that one
+/// process at a time refreshes a token (see [`SharedTokenStore`]). The
+/// tables are created (and migrated) when the store connects.
+///
+/// The connection is one `tokio-postgres` connection, made again when it
+/// broke; TLS goes through the library's rustls (ring, the platform's
+/// verifier), as `sslmode` in the connection string asks (`prefer` unless
+/// told otherwise). SCRAM channel binding is not offered. The connection
+/// string's password appears in no `Debug` output or error.
+///
+/// ```no_run
+/// # async fn f(oauth: twitch_runtime::OAuth) -> twitch_runtime::Result<()> {
+/// use twitch_runtime::{TokenManager, tokens::PostgresStore};
+/// let store = PostgresStore::connect("host=db.internal user=bot dbname=bot sslmode=require").await?;
+/// let manager = TokenManager::with_store(oauth, store).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct PostgresStore {
+    inner: Arc<Inner>,
+    lease_ttl: Duration,
+}
+
+struct Inner {
+    config: tokio_postgres::Config,
+    tls: MakeRustls,
+    /// Where, without secrets: `postgres://user@host:port/dbname`.
+    location: String,
+    client: tokio::sync::Mutex<Option<Arc<tokio_postgres::Client>>>,
+    holder: String,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("location", &self.inner.location)
+            .field("holder", &self.inner.holder)
+            .field("lease_ttl", &self.lease_ttl)
+            .finish()
+    }
+}
+
+/// The connection's target without its password.
+fn location(config: &tokio_postgres::Config) -> String {
+    let host = match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+        #[cfg(unix)]
+        Some(tokio_postgres::config::Host::Unix(p)) => p.display().to_string(),
+        None => "localhost".to_owned(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let user = config.get_user().map(|u| format!("{u}@")).unwrap_or_default();
+    format!("postgres://{user}{host}:{port}/{}", config.get_dbname().unwrap_or(""))
+}
+
+impl PostgresStore {
+    /// Connect with a connection string (`host=... user=... dbname=...`
+    /// or `postgresql://...`) and bring the tables up to date.
+    pub async fn connect(params: &str) -> Result<Self> {
+        Self::connect_with_tls(params, crate::http::tls::postgres_config()?).await
+    }
+
+    /// Like [`PostgresStore::connect`], with a rustls configuration of your
+    /// own (a private certificate authority, client certificates).
+    pub async fn connect_with_tls(params: &str, tls: Arc<rustls::ClientConfig>) -> Result<Self> {
+        // The parse error of tokio-postgres names no part of the string.
+        let config: tokio_postgres::Config =
+            params.parse().map_err(|e| store_error("postgres (connection string)", e))?;
+        let location = location(&config);
+        let store = Self {
+            inner: Arc::new(Inner {
+                config,
+                tls: MakeRustls { config: tls },
+                location,
+                client: tokio::sync::Mutex::new(None),
+                holder: holder_id(),
+            }),
+            lease_ttl: DEFAULT_LEASE_TTL,
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Refresh leases of this length instead of 40 s (see
+    /// [`SharedTokenStore::lease_ttl`]).
+    pub fn with_lease_ttl(self, lease_ttl: Duration) -> Self {
+        Self { lease_ttl, ..self }
+    }
+
+    /// The id this store's leases are held under: the process id, a dash
+    /// and a random part.
+    pub fn holder(&self) -> &str {
+        &self.inner.holder
+    }
+
+    /// Who holds the lease `name` (`user:<id>`, `app`, `validation`), if
+    /// anyone does and it has not expired: for operators and tests.
+    pub async fn lease_holder(&self, name: &str) -> Result<Option<String>> {
+        let c = self.client().await?;
+        let row = c
+            .query_opt("SELECT holder FROM twitch_leases WHERE name = $1 AND expires_at > clock_timestamp()", &[&name])
+            .await
+            .map_err(|e| self.error(e))?;
+        row.map(|r| r.try_get(0).map_err(|e| self.error(e))).transpose()
+    }
+
+    /// The schema version the tables are at.
+    pub async fn schema_version(&self) -> Result<i64> {
+        let c = self.client().await?;
+        let row = c.query_one("SELECT version FROM twitch_schema_version", &[]).await.map_err(|e| self.error(e))?;
+        row.try_get(0).map_err(|e| self.error(e))
+    }
+
+    fn error(&self, e: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> crate::base::error::Error {
+        store_error(&self.inner.location, e)
+    }
+
+    /// The connection, made (again) if there is none or it broke.
+    async fn client(&self) -> Result<Arc<tokio_postgres::Client>> {
+        let mut slot = self.inner.client.lock().await;
+        if let Some(c) = slot.as_ref().filter(|c| !c.is_closed()) {
+            return Ok(Arc::clone(c));
+        }
+        let (client, connection) =
+            self.inner.config.connect(self.inner.tls.clone()).await.map_err(|e| self.error(e))?;
+        let location = self.inner.location.clone();
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::warn!(store = %location, error = %e, "the token store's connection broke; it is made again when next needed");
+            }
+        });
+        let client = Arc::new(client);
+        *slot = Some(Arc::clone(&client));
+        Ok(client)
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        let mut client = {
+            // A connection of its own for the transaction.
+            let (client, connection) =
+                self.inner.config.connect(self.inner.tls.clone()).await.map_err(|e| self.error(e))?;
+            tokio::spawn(async move {
+                let _ = connection.await;
+            });
+            client
+        };
+        let err = |e: tokio_postgres::Error| self.error(e);
+        let tx = client.transaction().await.map_err(err)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await.map_err(err)?;
+        tx.batch_execute("CREATE TABLE IF NOT EXISTS twitch_schema_version (version BIGINT NOT NULL)")
+            .await
+            .map_err(err)?;
+        let found: Option<i64> =
+            match tx.query_opt("SELECT version FROM twitch_schema_version", &[]).await.map_err(err)? {
+                Some(row) => Some(row.try_get(0).map_err(err)?),
+                None => None,
+            };
+        let from = found.unwrap_or(0);
+        let known = MIGRATIONS.len();
+        let from_index = usize::try_from(from).map_err(|_| self.error(format!("schema version {from}")))?;
+        if from_index > known {
+            return Err(self.error(NewerSchema { found: from, known }));
+        }
+        for step in &MIGRATIONS[from_index..] {
+            tx.batch_execute(step).await.map_err(err)?;
+        }
+        let to = i64::try_from(known).unwrap_or(i64::MAX);
+        if found.is_none() {
+            tx.execute("INSERT INTO twitch_schema_version (version) VALUES ($1)", &[&to]).await.map_err(err)?;
+        } else if from_index < known {
+            tx.execute("UPDATE twitch_schema_version SET version = $1", &[&to]).await.map_err(err)?;
+        }
+        tx.commit().await.map_err(err)
+    }
+
+    async fn load_row<T: serde::de::DeserializeOwned>(&self, key: String) -> Result<Option<Versioned<T>>> {
+        let c = self.client().await?;
+        let row = c
+            .query_opt("SELECT body, version FROM twitch_tokens WHERE key = $1", &[&key])
+            .await
+            .map_err(|e| self.error(e))?;
+        let Some(row) = row else { return Ok(None) };
+        let body: String = row.try_get(0).map_err(|e| self.error(e))?;
+        let v: i64 = row.try_get(1).map_err(|e| self.error(e))?;
+        let loc = &self.inner.location;
+        Ok(Some(Versioned::new(decode(loc, &key, &body)?, version(loc, v)?)))
+    }
+
+    async fn save_row(&self, key: String, body: String) -> Result<u64> {
+        let c = self.client().await?;
+        let row = c
+            .query_one(
+                "INSERT INTO twitch_tokens (key, body, version, updated_at) VALUES ($1, $2, 1, now())
+                 ON CONFLICT (key) DO UPDATE SET body = EXCLUDED.body, version = twitch_tokens.version + 1,
+                    updated_at = now()
+                 RETURNING version",
+                &[&key, &body],
+            )
+            .await
+            .map_err(|e| self.error(e))?;
+        let v: i64 = row.try_get(0).map_err(|e| self.error(e))?;
+        version(&self.inner.location, v)
+    }
+}
+
+impl TokenStore for PostgresStore {
+    fn load(&self) -> BoxFuture<'_, Result<Vec<UserToken>>> {
+        Box::pin(async move {
+            let c = self.client().await?;
+            let rows = c
+                .query("SELECT key, body FROM twitch_tokens WHERE key LIKE 'user:%' ORDER BY key", &[])
+                .await
+                .map_err(|e| self.error(e))?;
+            rows.iter()
+                .map(|r| {
+                    let key: String = r.try_get(0).map_err(|e| self.error(e))?;
+                    let body: String = r.try_get(1).map_err(|e| self.error(e))?;
+                    decode(&self.inner.location, &key, &body)
+                })
+                .collect()
+        })
+    }
+
+    fn save_user(&self, token: UserToken) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move { self.save_user_versioned(token).await.map(drop) })
+    }
+
+    fn remove_user(&self, user: UserId) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move {
+            let c = self.client().await?;
+            c.execute("DELETE FROM twitch_tokens WHERE key = $1", &[&user_key(&user)])
+                .await
+                .map(drop)
+                .map_err(|e| self.error(e))
+        })
+    }
+
+    fn shared(&self) -> Option<&dyn SharedTokenStore> {
+        Some(self)
+    }
+}
+
+impl SharedTokenStore for PostgresStore {
+    fn load_user_versioned<'a>(&'a self, user: &'a UserId) -> BoxFuture<'a, Result<Option<Versioned<UserToken>>>> {
+        Box::pin(self.load_row(user_key(user)))
+    }
+
+    fn save_user_versioned(&self, token: UserToken) -> BoxFuture<'_, Result<u64>> {
+        Box::pin(async move {
+            let body = encode(&self.inner.location, &token)?;
+            self.save_row(user_key(&token.user_id), body).await
+        })
+    }
+
+    fn load_app(&self) -> BoxFuture<'_, Result<Option<Versioned<AppToken>>>> {
+        Box::pin(self.load_row(APP_KEY.to_owned()))
+    }
+
+    fn save_app(&self, token: AppToken) -> BoxFuture<'_, Result<u64>> {
+        Box::pin(async move {
+            let body = encode(&self.inner.location, &token)?;
+            self.save_row(APP_KEY.to_owned(), body).await
+        })
+    }
+
+    fn try_lease<'a>(&'a self, name: &'a str, ttl: Duration) -> BoxFuture<'a, Result<bool>> {
+        Box::pin(async move {
+            let c = self.client().await?;
+            // One statement: the row is taken if it is free, expired, or
+            // this store's own; a concurrent taker waits on the row's lock
+            // and then finds it held.
+            let changed = c
+                .execute(
+                    "INSERT INTO twitch_leases (name, holder, expires_at)
+                     VALUES ($1, $2, clock_timestamp() + make_interval(secs => $3))
+                     ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
+                     WHERE twitch_leases.expires_at <= clock_timestamp() OR twitch_leases.holder = EXCLUDED.holder",
+                    &[&name, &self.inner.holder, &ttl.as_secs_f64()],
+                )
+                .await
+                .map_err(|e| self.error(e))?;
+            Ok(changed == 1)
+        })
+    }
+
+    fn release<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let c = self.client().await?;
+            c.execute("DELETE FROM twitch_leases WHERE name = $1 AND holder = $2", &[&name, &self.inner.holder])
+                .await
+                .map(drop)
+                .map_err(|e| self.error(e))
+        })
+    }
+
+    fn lease_ttl(&self) -> Duration {
+        self.lease_ttl
+    }
+}
+
+/// tokio-postgres's TLS hooks on tokio-rustls with a given configuration.
+#[derive(Clone)]
+struct MakeRustls {
+    config: Arc<rustls::ClientConfig>,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> MakeTlsConnect<S> for MakeRustls {
+    type Stream = RustlsStream<S>;
+    type TlsConnect = RustlsConnect;
+    type Error = std::io::Error;
+
+    fn make_tls_connect(&mut self, domain: &str) -> std::io::Result<RustlsConnect> {
+        // Without a host name (a Unix socket, `hostaddr` only) there is
+        // nothing to verify against: a TLS attempt fails in `connect`.
+        let name = rustls::pki_types::ServerName::try_from(domain.to_owned()).ok();
+        Ok(RustlsConnect { connector: tokio_rustls::TlsConnector::from(Arc::clone(&self.config)), name })
+    }
+}
+
+struct RustlsConnect {
+    connector: tokio_rustls::TlsConnector,
+    name: Option<rustls::pki_types::ServerName<'static>>,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> TlsConnect<S> for RustlsConnect {
+    type Stream = RustlsStream<S>;
+    type Error = std::io::Error;
+    type Future = BoxFuture<'static, std::io::Result<RustlsStream<S>>>;
+
+    fn connect(self, stream: S) -> Self::Future {
+        Box::pin(async move {
+            let name = self.name.ok_or_else(|| {
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, "TLS to PostgreSQL needs a host name to verify")
+            })?;
+            self.connector.connect(name, stream).await.map(RustlsStream)
+        })
+    }
+}
+
+struct RustlsStream<S>(tokio_rustls::client::TlsStream<S>);
+
+impl<S: AsyncRead + AsyncWrite + Unpin> tokio_postgres::tls::TlsStream for RustlsStream<S> {
+    fn channel_binding(&self) -> ChannelBinding {
+        ChannelBinding::none()
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for RustlsStream<S> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for RustlsStream<S> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}

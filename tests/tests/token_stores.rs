@@ -1,0 +1,338 @@
+//! The shared token stores on real databases: SQLite files and a throwaway
+//! PostgreSQL (tests/support/postgres.rs; these tests fail, saying so, when
+//! PostgreSQL is not installed). The same contract for both: versions,
+//! the app token, leases that exclude and expire, migrations, damaged rows;
+//! then two token managers on one database (as two processes would be):
+//! one refresh, one validation.
+
+#[path = "support/postgres.rs"]
+mod pg;
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use pg::Postgres;
+use support::{Request, Response, TestServer};
+use twitch::tokens::{PostgresStore, SharedTokenStore, SqliteStore, Versioned};
+use twitch::{AppToken, Client, ClientSecret, Error, OAuth, Timestamp, TokenManager, TokenStore, UserToken};
+
+fn temp_path(name: &str) -> std::path::PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "twitch-stores-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn user(token: &str, refresh: &str) -> UserToken {
+    UserToken::new(token, "1", "a").with_refresh_token(refresh).with_scopes(["user:edit"])
+}
+
+/// What every shared store does; `a` and `b` are two instances on one
+/// database, as two processes would hold.
+async fn contract(a: &dyn TokenStore, b: &dyn TokenStore) {
+    let (sa, sb) = (a.shared().expect("a shared store"), b.shared().expect("a shared store"));
+    let one: twitch::UserId = "1".into();
+    assert_eq!(sa.load_user_versioned(&one).await.unwrap(), None);
+
+    // Versions: 1 on the first save, one more per save, seen by the other.
+    assert_eq!(sa.save_user_versioned(user("t1", "r1")).await.unwrap(), 1);
+    assert_eq!(sa.save_user_versioned(user("t2", "r2")).await.unwrap(), 2);
+    let seen = sb.load_user_versioned(&one).await.unwrap().unwrap();
+    assert_eq!(seen, Versioned::new(user("t2", "r2"), 2));
+    assert_eq!(seen.token.refresh_token.as_ref().unwrap().secret(), "r2");
+    b.save_user(UserToken::new("u2", "2", "b")).await.unwrap();
+    let all: Vec<String> = a.load().await.unwrap().into_iter().map(|t| t.user_id.to_string()).collect();
+    assert_eq!(all, ["1", "2"]);
+    a.remove_user("2".into()).await.unwrap();
+    assert_eq!(sb.load_user_versioned(&"2".into()).await.unwrap(), None);
+
+    // The app token, apart from the users.
+    assert_eq!(sa.load_app().await.unwrap(), None);
+    let app = AppToken::new("app-1", Some(Timestamp::in_secs(3600)));
+    assert_eq!(sb.save_app(app.clone()).await.unwrap(), 1);
+    assert_eq!(sa.load_app().await.unwrap(), Some(Versioned::new(app, 1)));
+    assert_eq!(a.load().await.unwrap().len(), 1, "the app token is not a user");
+
+    // Leases: one holder at a time; the holder renews; released, free.
+    let long = Duration::from_secs(60);
+    assert!(sa.try_lease("user:1", long).await.unwrap());
+    assert!(!sb.try_lease("user:1", long).await.unwrap());
+    assert!(sa.try_lease("user:1", long).await.unwrap(), "the holder renews");
+    assert!(sb.try_lease("user:2", long).await.unwrap(), "leases are per name");
+    sb.release("user:1").await.unwrap(); // not b's: changes nothing
+    assert!(!sb.try_lease("user:1", long).await.unwrap());
+    sa.release("user:1").await.unwrap();
+    assert!(sb.try_lease("user:1", long).await.unwrap());
+
+    // A holder that never releases (it died) blocks only until expiry.
+    assert!(sa.try_lease("app", Duration::from_millis(300)).await.unwrap());
+    assert!(!sb.try_lease("app", long).await.unwrap());
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(sb.try_lease("app", long).await.unwrap(), "an expired lease is taken over");
+    assert!(!sa.try_lease("app", long).await.unwrap(), "and is no longer the first holder's");
+}
+
+#[tokio::test]
+async fn sqlite_store_keeps_versions_the_app_token_and_leases() {
+    let path = temp_path("tokens.sqlite");
+    let a = SqliteStore::open(&path).unwrap();
+    let b = SqliteStore::open(&path).unwrap();
+    assert_ne!(a.holder(), b.holder());
+    assert!(a.holder().starts_with(&format!("{}-", std::process::id())));
+    contract(&a, &b).await;
+    assert_eq!(a.lease_holder("app").await.unwrap().as_deref(), Some(b.holder()));
+    assert_eq!(a.lease_holder("nothing").await.unwrap(), None);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    // Opened again, as the next run would: migrations are not run twice,
+    // and nothing is lost.
+    drop((a, b));
+    let again = SqliteStore::open(&path).unwrap();
+    assert_eq!(again.schema_version().await.unwrap(), 1);
+    assert_eq!(again.load().await.unwrap(), [user("t2", "r2")]);
+    assert_eq!(again.load_user_versioned(&"1".into()).await.unwrap().unwrap().version, 2);
+}
+
+#[tokio::test]
+async fn sqlite_store_refuses_a_newer_schema_and_names_a_damaged_row() {
+    let path = temp_path("tokens.sqlite");
+    let store = SqliteStore::open(&path).unwrap();
+    store.save_user(user("t1", "r1")).await.unwrap();
+    drop(store);
+    let db = rusqlite::Connection::open(&path).unwrap();
+    db.execute("UPDATE twitch_tokens SET body = '{\"access_token\": 5' WHERE key = 'user:1'", []).unwrap();
+    let store = SqliteStore::open(&path).unwrap();
+    match store.load().await.unwrap_err() {
+        Error::TokenStore { location, .. } => assert!(location.ends_with("(user:1)"), "{location}"),
+        other => panic!("{other:?}"),
+    }
+    drop(store);
+
+    db.execute("UPDATE twitch_schema_version SET version = 99", []).unwrap();
+    let err = SqliteStore::open(&path).unwrap_err();
+    assert!(matches!(err, Error::TokenStore { .. }), "{err:?}");
+    assert!(err.to_string().contains("schema version 99"), "{err}");
+    let still: i64 = db.query_row("SELECT version FROM twitch_schema_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(still, 99, "a newer schema is left alone");
+
+    // A file that is not a database is an error, not a panic.
+    let junk = temp_path("junk.sqlite");
+    std::fs::write(&junk, b"this is not sqlite, only some text long enough to look like a header").unwrap();
+    assert!(matches!(SqliteStore::open(&junk), Err(Error::TokenStore { .. })));
+}
+
+#[tokio::test]
+async fn postgres_store_keeps_versions_the_app_token_and_leases() {
+    let pg = Postgres::start();
+    let params = pg.params();
+    let (a, b) = tokio::join!(PostgresStore::connect(&params), PostgresStore::connect(&params));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    contract(&a, &b).await;
+    assert_eq!(a.lease_holder("app").await.unwrap().as_deref(), Some(b.holder()));
+    assert_eq!(a.schema_version().await.unwrap(), 1);
+    let again = PostgresStore::connect(&pg.params()).await.unwrap();
+    assert_eq!(again.schema_version().await.unwrap(), 1, "migrations are not run twice");
+    assert_eq!(again.load().await.unwrap(), [user("t2", "r2")]);
+
+    // A newer schema is refused and left alone; a damaged row is named.
+    let (db, conn) = tokio_postgres::connect(&pg.params(), tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    db.batch_execute("UPDATE twitch_tokens SET body = 'not json' WHERE key = 'user:1'").await.unwrap();
+    match again.load_user_versioned(&"1".into()).await.unwrap_err() {
+        Error::TokenStore { location, .. } => assert!(location.ends_with("(user:1)"), "{location}"),
+        other => panic!("{other:?}"),
+    }
+    db.batch_execute("UPDATE twitch_schema_version SET version = 99").await.unwrap();
+    let err = PostgresStore::connect(&pg.params()).await.unwrap_err();
+    assert!(err.to_string().contains("schema version 99"), "{err}");
+}
+
+#[tokio::test]
+async fn postgres_store_reconnects_after_its_connection_is_cut() {
+    let pg = Postgres::start();
+    let store = PostgresStore::connect(&pg.params()).await.unwrap();
+    store.save_user(user("t1", "r1")).await.unwrap();
+    // Every connection is cut; the store connects again when next used.
+    let (db, conn) = tokio_postgres::connect(&pg.params(), tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    db.batch_execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND datname = 'postgres'",
+    )
+    .await
+    .unwrap();
+    // The first call may meet the cut connection; the next one reconnects.
+    let _ = store.load_user_versioned(&"1".into()).await;
+    let v = store.load_user_versioned(&"1".into()).await.unwrap().unwrap();
+    assert_eq!(v.token, user("t1", "r1"));
+}
+
+#[tokio::test]
+async fn postgres_secrets_stay_out_of_errors_and_debug() {
+    // Nothing listens on this port: the connection fails.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let params = format!("host=127.0.0.1 port={port} user=bot password=hunter2 dbname=tokens connect_timeout=5");
+    let err = PostgresStore::connect(&params).await.unwrap_err();
+    let text = format!("{err} {err:?}");
+    assert!(!text.contains("hunter2"), "{text}");
+    assert!(text.contains(&format!("postgres://bot@127.0.0.1:{port}/tokens")), "{text}");
+    let bad = PostgresStore::connect("host=127.0.0.1 password=hunter2 port=notaport").await.unwrap_err();
+    assert!(!format!("{bad} {bad:?}").contains("hunter2"), "{bad:?}");
+
+    let pg = Postgres::start();
+    let store = PostgresStore::connect(&format!("{} password=hunter2", pg.params())).await.unwrap();
+    assert!(!format!("{store:?}").contains("hunter2"), "{store:?}");
+}
+
+/// A fake Twitch (Helix and the identity service) with single-use refresh
+/// tokens: refreshing `refresh-N` yields `token-N+1` and `refresh-N+1`, and
+/// `refresh-N` is spent.
+#[derive(Default)]
+struct Twitch {
+    refreshes: AtomicUsize,
+    validations: AtomicUsize,
+    state: std::sync::Mutex<(Vec<String>, Vec<String>)>,
+}
+
+fn twitch(valid: &[&str], refresh: &[&str]) -> Arc<Twitch> {
+    let t = Arc::new(Twitch::default());
+    *t.state.lock().unwrap() =
+        (valid.iter().map(|s| s.to_string()).collect(), refresh.iter().map(|s| s.to_string()).collect());
+    t
+}
+
+fn handler(t: Arc<Twitch>) -> impl Fn(&Request) -> Response + Send + Sync + 'static {
+    move |req| {
+        let mut st = t.state.lock().unwrap();
+        match req.path.as_str() {
+            "/oauth2/token" => {
+                t.refreshes.fetch_add(1, Ordering::SeqCst);
+                let pairs = support::parse_pairs(&req.body_str());
+                let r = pairs.iter().find(|(k, _)| k == "refresh_token").map(|(_, v)| v.clone()).unwrap_or_default();
+                let Some(pos) = st.1.iter().position(|x| *x == r) else {
+                    return Response::json(400, r#"{"status":400,"message":"Invalid refresh token"}"#);
+                };
+                st.1.remove(pos);
+                let n: usize = r.trim_start_matches("refresh-").parse().unwrap_or(0) + 1;
+                st.0.push(format!("token-{n}"));
+                st.1.push(format!("refresh-{n}"));
+                Response::json(
+                    200,
+                    &format!(
+                        r#"{{"access_token":"token-{n}","refresh_token":"refresh-{n}","expires_in":14400,"scope":["user:edit"],"token_type":"bearer"}}"#
+                    ),
+                )
+            }
+            "/oauth2/validate" => {
+                t.validations.fetch_add(1, Ordering::SeqCst);
+                let token = req.header("authorization").unwrap_or("").trim_start_matches("OAuth ");
+                if st.0.iter().any(|v| v == token) {
+                    Response::json(200, r#"{"client_id":"cid","login":"a","user_id":"1","scopes":[],"expires_in":100}"#)
+                } else {
+                    Response::json(401, r#"{"status":401,"message":"invalid access token"}"#)
+                }
+            }
+            _ => {
+                let token = req.header("authorization").unwrap_or("").trim_start_matches("Bearer ");
+                if st.0.iter().any(|v| v == token) {
+                    Response::json(200, r#"{"data":[]}"#)
+                } else {
+                    Response::json(401, r#"{"error":"Unauthorized","status":401,"message":"Invalid OAuth token"}"#)
+                }
+            }
+        }
+    }
+}
+
+fn client(server: &TestServer, m: &TokenManager) -> Client {
+    Client::builder()
+        .client_id("cid")
+        .token_manager(m.clone())
+        .helix_url(format!("{}/helix", server.url()))
+        .build()
+        .unwrap()
+}
+
+fn oauth(server: &TestServer) -> OAuth {
+    OAuth::new("cid", None::<ClientSecret>).auth_url(format!("{}/oauth2", server.url()))
+}
+
+fn expired() -> Timestamp {
+    Timestamp::from(std::time::SystemTime::now() - Duration::from_secs(60))
+}
+
+/// Two managers on two store instances of one database, their user's token
+/// expired, 20 requests each at once: one refresh, the same new token.
+async fn two_managers_one_refresh<S: TokenStore + Clone>(a: S, b: S) {
+    let t = twitch(&[], &["refresh-1"]);
+    let server = TestServer::start(handler(t.clone())).await;
+    a.save_user(user("token-1", "refresh-1").with_expiry(expired())).await.unwrap();
+    let ma = TokenManager::with_store(oauth(&server), a.clone()).await.unwrap();
+    let mb = TokenManager::with_store(oauth(&server), b.clone()).await.unwrap();
+    let (ca, cb) = (client(&server, &ma), client(&server, &mb));
+    let calls: Vec<_> =
+        (0..20).flat_map(|_| [tokio::spawn(ca.get_users().send()), tokio::spawn(cb.get_users().send())]).collect();
+    for c in calls {
+        c.await.unwrap().unwrap();
+    }
+    assert_eq!(t.refreshes.load(Ordering::SeqCst), 1, "one refresh for both");
+    let one = "1".into();
+    assert_eq!(ma.user_token(&one).await.unwrap().secret(), "token-2");
+    assert_eq!(mb.user_token(&one).await.unwrap().secret(), "token-2");
+    let stored = a.shared().unwrap().load_user_versioned(&one).await.unwrap().unwrap();
+    assert_eq!((stored.token.access_token.secret(), stored.version), ("token-2", 2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_managers_on_one_sqlite_file_refresh_once() {
+    let path = temp_path("tokens.sqlite");
+    two_managers_one_refresh(SqliteStore::open(&path).unwrap(), SqliteStore::open(&path).unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_managers_on_one_postgres_refresh_once() {
+    let pg = Postgres::start();
+    let a = PostgresStore::connect(&pg.params()).await.unwrap();
+    let b = PostgresStore::connect(&pg.params()).await.unwrap();
+    two_managers_one_refresh(a, b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hourly_validation_runs_in_one_process() {
+    let path = temp_path("tokens.sqlite");
+    let (a, b) = (SqliteStore::open(&path).unwrap(), SqliteStore::open(&path).unwrap());
+    let t = twitch(&["token-1"], &[]);
+    let server = TestServer::start(handler(t.clone())).await;
+    a.save_user(user("token-1", "refresh-1")).await.unwrap();
+    let ma = TokenManager::with_store(oauth(&server), a.clone()).await.unwrap();
+    let mb = TokenManager::with_store(oauth(&server), b.clone()).await.unwrap();
+    let hour = Duration::from_secs(3600);
+    let (ha, hb) = (ma.spawn_validation(hour), mb.spawn_validation(hour));
+    // Both first ticks are at once; wait until the lease was taken and the
+    // one validation done, then give the other tick time to skip.
+    let holder = loop {
+        if let Some(h) = a.lease_holder("validation").await.unwrap()
+            && t.validations.load(Ordering::SeqCst) == 1
+        {
+            break h;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(t.validations.load(Ordering::SeqCst), 1, "one validation across both");
+    assert!(holder == a.holder() || holder == b.holder());
+    // The lease lasts the interval: validating again before it is over is
+    // the other's turn only when it expired.
+    assert!(!b.shared().unwrap().try_lease("validation", hour).await.unwrap() || holder == b.holder());
+    ha.abort();
+    hb.abort();
+}

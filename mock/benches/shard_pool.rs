@@ -25,7 +25,7 @@
 //! connections (the pool also attaches its shards), lets them idle and reads
 //! `VmRSS` again: (after - before) / n is the cost of one connection. The
 //! bare sockets are then attached to the conduit through Helix as well, and
-//! the mock's `POST /eventsub/trigger` with `count` sends fresh chat
+//! the mock's `POST /control/trigger` with `count` sends fresh chat
 //! notifications (a warm-up round, then the measured one) spread round-robin
 //! over the shards; the rate is notifications received / time from the
 //! trigger request to the last one received. Bare sockets count raw text
@@ -519,7 +519,7 @@ async fn control(url: &str, path: &str, body: &Value) -> Result<Value, String> {
 /// Ask the mock for `count` notifications of the subscription.
 async fn trigger(url: String, subscription_id: String, count: usize) -> Result<Value, String> {
     let body = json!({"type": SUB_TYPE, "version": "1", "subscription_id": subscription_id, "count": count});
-    control(&url, "/eventsub/trigger", &body).await
+    control(&url, "/control/trigger", &body).await
 }
 
 /// What both kinds of client share: the client, a conduit of their own and

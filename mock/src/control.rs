@@ -1,17 +1,17 @@
-//! `/eventsub/...`: the mock's own control API (JSON in and out, no auth),
+//! `/control/...`: the mock's own control API (JSON in and out, no auth),
 //! also used by the CLI's subcommands.
 //!
 //! | request | does |
 //! |---|---|
-//! | `POST /eventsub/trigger {"type", "version"?, "session_id"?, "subscription_id"?, "condition"?, "count"?}` | deliver a fresh example event (`count` fresh events) |
-//! | `POST /eventsub/chat {"broadcaster_id", "chatter_id", "chatter_login"?, "text", "badges"?: [{"set_id", "id", "info"?}], "reply_parent_message_id"?, "message_id"?}` | a chat line from any chatter, as a `channel.chat.message` notification |
-//! | `POST /eventsub/reconnect {"session_id"?}` | send `session_reconnect` (one session or all) |
-//! | `POST /eventsub/revoke {"subscription_id", "status"?}` | revoke a subscription (default `authorization_revoked`) |
-//! | `POST /eventsub/close {"code", "session_id"?}` | close sessions with a close code |
-//! | `POST /eventsub/faults {"latency_ms"?, "status"?, "count"?, "expire_tokens"?, "drop"?}` | inject Helix faults |
-//! | `DELETE /eventsub/faults` | clear them |
-//! | `GET /eventsub/sessions` | sessions, subscriptions and conduits |
-//! | `POST /eventsub/tokens {"kind": "app"|"user", "client_id"?, "user_id"?, "login"?, "scopes"?}` | mint a token |
+//! | `POST /control/trigger {"type", "version"?, "session_id"?, "subscription_id"?, "condition"?, "count"?}` | deliver a fresh example event (`count` fresh events) |
+//! | `POST /control/chat {"broadcaster_id", "chatter_id", "chatter_login"?, "text", "badges"?: [{"set_id", "id", "info"?}], "reply_parent_message_id"?, "message_id"?}` | a chat line from any chatter, as a `channel.chat.message` notification |
+//! | `POST /control/reconnect {"session_id"?}` | send `session_reconnect` (one session or all) |
+//! | `POST /control/revoke {"subscription_id", "status"?}` | revoke a subscription (default `authorization_revoked`) |
+//! | `POST /control/close {"code", "session_id"?}` | close sessions with a close code |
+//! | `POST /control/faults {"latency_ms"?, "status"?, "count"?, "expire_tokens"?, "drop"?}` | inject Helix faults |
+//! | `DELETE /control/faults` | clear them |
+//! | `GET /control/sessions` | sessions, subscriptions and conduits |
+//! | `POST /control/tokens {"kind": "app"|"user", "client_id"?, "user_id"?, "login"?, "scopes"?}` | mint a token |
 
 use std::time::Duration;
 
@@ -27,7 +27,7 @@ use crate::wire::{Req, Resp};
 /// Most events one trigger request may ask for.
 const MAX_TRIGGER_COUNT: u64 = 10_000_000;
 
-/// Answer one control request (`path` is what follows `/eventsub`).
+/// Answer one control request (`path` is what follows `/control`).
 pub(crate) fn handle(shared: &Shared, req: &Req, path: &str) -> Resp {
     let body: Value = if req.body.iter().all(u8::is_ascii_whitespace) {
         json!({})

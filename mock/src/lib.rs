@@ -15,9 +15,13 @@
 //! - Webhooks, with [`Mock::deliver_webhooks`]: the verification challenge,
 //!   notifications and revocations posted, signed, to each webhook
 //!   subscription's callback.
-//! - `/eventsub/...`: control endpoints to trigger events, chat lines from
+//! - `/control/...`: control endpoints to trigger events, chat lines from
 //!   any chatter ([`MockServer::chat`]), reconnects, revocations, close
 //!   codes and Helix faults.
+//! - The Twitch CLI's mock layout over the same state, for clients with a
+//!   switch for it: Helix under `/mock/...`, the identity service under
+//!   `/auth/...`, the CLI's `/units/...`, and Helix's EventSub endpoints at
+//!   `/eventsub/...` as the CLI's WebSocket server serves them.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -385,7 +389,7 @@ impl MockServer {
         control::apply(&self.shared, fault);
     }
 
-    /// Sessions, subscriptions and conduits, as `GET /eventsub/sessions` shows them.
+    /// Sessions, subscriptions and conduits, as `GET /control/sessions` shows them.
     pub fn state(&self) -> serde_json::Value {
         control::sessions(&self.shared)
     }

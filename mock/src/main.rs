@@ -138,7 +138,7 @@ async fn run(args: Vec<String>) -> Result<ExitCode, String> {
             }
             let body = json!({"type": sub_type, "version": s("--version"), "session_id": s("--session"),
                 "subscription_id": s("--subscription"), "condition": condition, "count": args.num::<u64>("--count")?});
-            ("POST", "/eventsub/trigger", body)
+            ("POST", "/control/trigger", body)
         }
         "chat" => {
             args.only(&["--url", "--broadcaster", "--chatter", "--login", "--badge", "--reply", "--message-id"])?;
@@ -161,26 +161,26 @@ async fn run(args: Vec<String>) -> Result<ExitCode, String> {
             }
             let body = json!({"broadcaster_id": broadcaster, "chatter_id": chatter, "chatter_login": s("--login"),
                 "text": text, "badges": badges, "reply_parent_message_id": s("--reply"), "message_id": s("--message-id")});
-            ("POST", "/eventsub/chat", body)
+            ("POST", "/control/chat", body)
         }
         "reconnect" => {
             args.only(&["--url", "--session"])?;
-            ("POST", "/eventsub/reconnect", json!({"session_id": s("--session")}))
+            ("POST", "/control/reconnect", json!({"session_id": s("--session")}))
         }
         "revoke" => {
             args.only(&["--url", "--status"])?;
             let id = args.positional.get(1).ok_or("revoke needs a subscription id")?;
-            ("POST", "/eventsub/revoke", json!({"subscription_id": id, "status": s("--status")}))
+            ("POST", "/control/revoke", json!({"subscription_id": id, "status": s("--status")}))
         }
         "close" => {
             args.only(&["--url", "--session"])?;
             let code: u16 = args.positional.get(1).and_then(|c| c.parse().ok()).ok_or("close needs a close code")?;
-            ("POST", "/eventsub/close", json!({"code": code, "session_id": s("--session")}))
+            ("POST", "/control/close", json!({"code": code, "session_id": s("--session")}))
         }
         "fault" => {
             args.only(&["--url", "--latency-ms", "--status", "--count", "--expire-tokens", "--drop", "--clear"])?;
             if args.has("--clear") {
-                ("DELETE", "/eventsub/faults", json!({}))
+                ("DELETE", "/control/faults", json!({}))
             } else {
                 let body = json!({
                     "latency_ms": args.num::<u64>("--latency-ms")?,
@@ -189,12 +189,12 @@ async fn run(args: Vec<String>) -> Result<ExitCode, String> {
                     "expire_tokens": args.has("--expire-tokens"),
                     "drop": args.num::<u32>("--drop")?,
                 });
-                ("POST", "/eventsub/faults", body)
+                ("POST", "/control/faults", body)
             }
         }
         "sessions" => {
             args.only(&["--url"])?;
-            ("GET", "/eventsub/sessions", Value::Null)
+            ("GET", "/control/sessions", Value::Null)
         }
         "token" => {
             args.only(&["--url", "--client-id", "--user-id", "--login", "--scopes"])?;
@@ -203,7 +203,7 @@ async fn run(args: Vec<String>) -> Result<ExitCode, String> {
                 args.get("--scopes").map(|s| s.split(',').filter(|s| !s.is_empty()).collect()).unwrap_or_default();
             let body = json!({"kind": kind, "client_id": s("--client-id"), "user_id": s("--user-id"),
                 "login": s("--login"), "scopes": scopes});
-            ("POST", "/eventsub/tokens", body)
+            ("POST", "/control/tokens", body)
         }
         other => return Err(format!("unknown command {other}")),
     };
@@ -296,7 +296,8 @@ async fn serve(args: &Args) -> Result<ExitCode, String> {
     println!("  helix      {}", server.helix_url());
     println!("  oauth2     {}", server.auth_url());
     println!("  eventsub   {}", server.ws_url());
-    println!("  control    {}/eventsub (see --help)", server.url());
+    println!("  control    {}/control (see --help)", server.url());
+    println!("  twitch cli {0}/mock, {0}/auth, {0}/units, {0}/eventsub/subscriptions", server.url());
     println!("  client id  {client_id}");
     println!("  app token  {app}");
     println!("  user token {user} (every scope)");

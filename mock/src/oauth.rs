@@ -4,7 +4,8 @@
 //! code), `device`, `authorize` (approves at once, as the configured user),
 //! `validate` and `revoke`; with the `openid` scope, OpenID Connect
 //! (`crate::oidc`). Any client id and secret are accepted unless the mock
-//! was given a list of clients.
+//! was given a list of clients. Also served under `/auth/...`, the Twitch
+//! CLI's layout, with the CLI's `POST /authorize?grant_type=user_token`.
 
 use std::time::{Duration, Instant};
 
@@ -21,6 +22,7 @@ pub(crate) fn handle(shared: &Shared, req: &Req, path: &str) -> Resp {
         ("POST", "/token") => token(shared, req),
         ("POST", "/device") => device(shared, req),
         ("GET", "/authorize") => authorize(shared, req),
+        ("POST", "/authorize") => cli_user_token(shared, req),
         ("GET", "/validate") => validate(shared, req),
         ("POST", "/revoke") => revoke(shared, req),
         ("GET", "/activate") => {
@@ -168,6 +170,30 @@ fn token(shared: &Shared, req: &Req) -> Resp {
         "" => Resp::oauth_error(400, "missing grant_type"),
         _ => Resp::oauth_error(400, "unsupported grant type"),
     }
+}
+
+/// The Twitch CLI mock's user token: `POST /authorize` with `client_id`,
+/// `client_secret`, `grant_type=user_token`, `user_id` and `scope`, in the
+/// query or a form, answered at once for that user (no login).
+fn cli_user_token(shared: &Shared, req: &Req) -> Resp {
+    let form = req.form();
+    let get = |k: &str| form_get(&form, k);
+    if get("grant_type") != "user_token" {
+        return Resp::oauth_error(400, "grant_type must be user_token");
+    }
+    if get("client_secret").is_empty() {
+        return Resp::oauth_error(400, "missing client secret");
+    }
+    if let Err(r) = check_client(shared, get("client_id"), Some(get("client_secret"))) {
+        return r;
+    }
+    if get("user_id").is_empty() {
+        return Resp::oauth_error(400, "missing user_id");
+    }
+    let scopes = get("scope").split([' ', '+']).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+    let mut g = shared.lock();
+    let user = g.user_or_synth(get("user_id"));
+    user_tokens(&mut g, Grant { client_id: get("client_id").to_owned(), user, scopes })
 }
 
 fn device(shared: &Shared, req: &Req) -> Resp {

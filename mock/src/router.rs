@@ -1,6 +1,10 @@
 //! The HTTP/1.1 server (hyper) and the one router: by path prefix to the
-//! area that answers (`/helix`, `/oauth2`, `/ws`, `/eventsub` for control).
-//! The areas share state through [`Shared`] and never call each other.
+//! area that answers (`/helix`, `/oauth2`, `/ws`, `/control` for the mock's
+//! own control API), and the Twitch CLI's layout over the same areas
+//! (`/mock` for Helix, `/auth` for the identity service, `/units`,
+//! `/eventsub` for Helix's EventSub endpoints as the CLI's WebSocket server
+//! serves them). The areas share state through [`Shared`] and never call
+//! each other.
 
 use std::sync::Arc;
 
@@ -68,10 +72,13 @@ async fn route(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<F
         Err(_) => return Ok(to_hyper(Resp::error(413, "The request body is too large"))),
     };
     let req = Req { method, path, query, headers: parts.headers, body };
-    let outcome = if let Some(rest) = req.path.strip_prefix("/helix") {
-        let rest = rest.to_owned();
-        crate::helix::handle(&shared, &req, &rest).await
-    } else if let Some(rest) = req.path.strip_prefix("/oauth2") {
+    let path = req.path.clone();
+    let outcome = if let Some(rest) = prefixed(&path, "/helix").or_else(|| prefixed(&path, "/mock")) {
+        crate::helix::handle(&shared, &req, rest).await
+    } else if path == "/eventsub" || path.starts_with("/eventsub/") {
+        // The CLI's WebSocket server takes subscriptions at the root.
+        crate::helix::handle(&shared, &req, &path).await
+    } else if let Some(rest) = prefixed(&path, "/oauth2").or_else(|| prefixed(&path, "/auth")) {
         match (req.method.as_str(), rest) {
             // OpenID Connect's own endpoints.
             ("GET", "/keys" | "/userinfo" | "/.well-known/openid-configuration") => {
@@ -79,16 +86,21 @@ async fn route(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<F
             }
             _ => crate::oauth::handle(&shared, &req, rest).into(),
         }
-    } else if let Some(rest) = req.path.strip_prefix("/eventsub") {
+    } else if let Some(rest) = prefixed(&path, "/units") {
+        crate::helix::units(&shared, &req, rest).into()
+    } else if let Some(rest) = prefixed(&path, "/control") {
         crate::control::handle(&shared, &req, rest).into()
-    } else if req.path == "/" {
+    } else if path == "/" {
+        let url = shared.url();
         Resp::json(
             200,
             &json!({
-                "helix": format!("{}/helix", shared.url()),
-                "oauth2": format!("{}/oauth2", shared.url()),
+                "helix": format!("{url}/helix"),
+                "oauth2": format!("{url}/oauth2"),
                 "eventsub_websocket": format!("ws://{}/ws", shared.addr),
-                "control": format!("{}/eventsub", shared.url()),
+                "control": format!("{url}/control"),
+                "twitch_cli": {"mock": format!("{url}/mock"), "auth": format!("{url}/auth"),
+                    "units": format!("{url}/units"), "eventsub": format!("{url}/eventsub/subscriptions")},
             }),
         )
         .into()
@@ -99,6 +111,11 @@ async fn route(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<F
         Outcome::Answer(r) => Ok(to_hyper(r)),
         Outcome::Drop => Err(Dropped),
     }
+}
+
+/// What follows `prefix` when the path is `prefix` or `prefix/...`.
+fn prefixed<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
+    path.strip_prefix(prefix).filter(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 fn to_hyper(r: Resp) -> Response<Full<Bytes>> {

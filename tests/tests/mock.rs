@@ -897,7 +897,7 @@ async fn a_subscribed_session_gets_triggered_events_through_the_control_api() {
         &session_id,
     )
     .await;
-    let (status, out) = control(&mock, "/eventsub/trigger", json!({"type": "channel.follow"})).await;
+    let (status, out) = control(&mock, "/control/trigger", json!({"type": "channel.follow"})).await;
     assert_eq!((status, out["delivered"].as_u64(), out["version"].as_str()), (200, Some(1), Some("2")), "{out}");
     let n = next_message(&mut ws).await;
     assert_eq!(n["metadata"]["message_type"], "notification");
@@ -920,7 +920,7 @@ async fn a_subscribed_session_gets_triggered_events_through_the_control_api() {
     assert_eq!(t.delivered, 1);
     assert_eq!(next_message(&mut ws).await["metadata"]["message_type"], "notification");
     // Unknown types are a 404 from the control API.
-    let (status, _) = control(&mock, "/eventsub/trigger", json!({"type": "no.such.type"})).await;
+    let (status, _) = control(&mock, "/control/trigger", json!({"type": "no.such.type"})).await;
     assert_eq!(status, 404);
 }
 
@@ -933,7 +933,7 @@ async fn reconnect_moves_the_session_to_the_new_url() {
     let (mut old, session_id) = session(&mock.ws_url()).await;
     let token = mock.mint_user_token("1", "one", &[]);
     subscribe(&mock, &token, "stream.online", "1", json!({"broadcaster_user_id": "1"}), &session_id).await;
-    let (status, out) = control(&mock, "/eventsub/reconnect", json!({})).await;
+    let (status, out) = control(&mock, "/control/reconnect", json!({})).await;
     assert_eq!((status, out["sessions"].clone()), (200, json!([session_id])));
     let r = next_message(&mut old).await;
     assert_eq!(r["metadata"]["message_type"], "session_reconnect");
@@ -975,7 +975,7 @@ async fn revocation_and_forced_close_codes() {
     let token = mock.mint_user_token("1", "one", &["channel:read:subscriptions"]);
     let sub =
         subscribe(&mock, &token, "channel.subscribe", "1", json!({"broadcaster_user_id": "1"}), &session_id).await;
-    let (status, _) = control(&mock, "/eventsub/revoke", json!({"subscription_id": sub})).await;
+    let (status, _) = control(&mock, "/control/revoke", json!({"subscription_id": sub})).await;
     assert_eq!(status, 200);
     let r = next_message(&mut ws).await;
     assert_eq!(r["metadata"]["message_type"], "revocation");
@@ -984,10 +984,10 @@ async fn revocation_and_forced_close_codes() {
     assert!(r["payload"].get("event").is_none());
     // A revoked subscription gets no more events.
     assert_eq!(mock.trigger("channel.subscribe", None, TriggerOptions::default()).unwrap().delivered, 0);
-    let (status, _) = control(&mock, "/eventsub/revoke", json!({"subscription_id": "nope"})).await;
+    let (status, _) = control(&mock, "/control/revoke", json!({"subscription_id": "nope"})).await;
     assert_eq!(status, 404);
 
-    let (status, out) = control(&mock, "/eventsub/close", json!({"session_id": session_id, "code": 4000})).await;
+    let (status, out) = control(&mock, "/control/close", json!({"session_id": session_id, "code": 4000})).await;
     assert_eq!((status, out["closed"].clone()), (200, json!([session_id])));
     assert_eq!(close_code(&mut ws).await, Some(4000));
     // Its subscriptions are no longer enabled and the session is gone.
@@ -1091,7 +1091,7 @@ async fn faults_5xx_latency_expiry_and_dropped_connections() {
         .build()
         .unwrap();
     // Two 503s: the client's retries get through.
-    let (status, _) = control(&mock, "/eventsub/faults", json!({"status": 503, "count": 2})).await;
+    let (status, _) = control(&mock, "/control/faults", json!({"status": 503, "count": 2})).await;
     assert_eq!(status, 200);
     let a = send(&mock, &get("/games/top", &[]), Some(&token)).await;
     assert_eq!((a.status, a.body["status"].as_u64()), (503, Some(503)));
@@ -1125,7 +1125,7 @@ async fn faults_5xx_latency_expiry_and_dropped_connections() {
     mock.fault(Fault::Clear);
 
     // Expired tokens: 401 until a new one is issued.
-    let (status, _) = control(&mock, "/eventsub/faults", json!({"expire_tokens": true})).await;
+    let (status, _) = control(&mock, "/control/faults", json!({"expire_tokens": true})).await;
     assert_eq!(status, 200);
     let e = c.get_top_games().send().await.unwrap_err();
     assert!(matches!(&e, Error::Unauthorized { message, .. } if message == "Invalid OAuth token"), "{e:?}");
@@ -1137,18 +1137,17 @@ async fn faults_5xx_latency_expiry_and_dropped_connections() {
 async fn control_api_lists_sessions_and_mints_tokens() {
     let mock = start(Mock::builder().welcome_window(Duration::from_secs(600))).await;
     let (_ws, session_id) = session(&mock.ws_url()).await;
-    let resp = http().get(format!("{}/eventsub/sessions", mock.url())).send().await.unwrap();
+    let resp = http().get(format!("{}/control/sessions", mock.url())).send().await.unwrap();
     let state: Value = serde_json::from_str(&resp.text().await.unwrap()).unwrap();
     assert_eq!(state["sessions"][0]["id"].as_str(), Some(session_id.as_str()));
     let (status, minted) =
-        control(&mock, "/eventsub/tokens", json!({"kind": "user", "user_id": "5", "scopes": ["user:read:email"]}))
-            .await;
+        control(&mock, "/control/tokens", json!({"kind": "user", "user_id": "5", "scopes": ["user:read:email"]})).await;
     assert_eq!(status, 200);
     let a = send(&mock, &get("/users", &[]), minted["access_token"].as_str()).await;
     assert_eq!(a.body["data"][0]["id"], "5");
-    let (status, _) = control(&mock, "/eventsub/close", json!({"code": "not a number"})).await;
+    let (status, _) = control(&mock, "/control/close", json!({"code": "not a number"})).await;
     assert_eq!(status, 200, "a missing code closes with 4000");
-    let resp = http().post(format!("{}/eventsub/trigger", mock.url())).body("{broken").send().await.unwrap();
+    let resp = http().post(format!("{}/control/trigger", mock.url())).body("{broken").send().await.unwrap();
     assert_eq!(resp.status().as_u16(), 400);
 }
 

@@ -36,6 +36,11 @@ async fn request(mock: &MockServer, method: &str, url: &str, token: Option<&str>
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
+/// A response's JSON body (`Null` when empty or not JSON).
+async fn json_of(resp: reqwest::Response) -> Value {
+    serde_json::from_str(&resp.text().await.expect("body")).unwrap_or(Value::Null)
+}
+
 /// A Helix request (`path_and_query` after `/helix`).
 async fn helix(
     mock: &MockServer,
@@ -209,4 +214,158 @@ async fn a_client_that_closes_the_old_socket_itself_within_the_grace_keeps_its_s
     assert_eq!(mock.trigger("stream.online", None, TriggerOptions::default()).unwrap().delivered, 1);
     assert_eq!(next_message(&mut new).await.unwrap()["metadata"]["subscription_type"], "stream.online");
     assert_eq!(mock.state()["subscriptions"][0]["status"], "enabled");
+}
+
+// ---------------------------------------------------------------------------
+// The Twitch CLI's layout
+
+#[tokio::test]
+async fn a_client_pointed_at_the_cli_layout_gets_tokens_from_auth_and_reads_helix_under_mock() {
+    let mock = Mock::builder().client("cli-client", "cli-secret-123").start().await.unwrap();
+    let url = mock.url();
+    // The CLI's app token: client credentials in the query of POST /auth/token.
+    let resp = http()
+        .post(format!(
+            "{url}/auth/token?client_id=cli-client&client_secret=cli-secret-123&grant_type=client_credentials"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let answer = json_of(resp).await;
+    let app = answer["access_token"].as_str().expect("access_token").to_owned();
+    assert_eq!(answer["token_type"], "bearer");
+    let (status, users) = request(&mock, "GET", &format!("{url}/mock/users?login=twitchdev"), Some(&app), None).await;
+    assert_eq!((status, users["data"][0]["id"].as_str()), (200, Some("141981764")), "{users}");
+    // The same token and state on /helix: one mock, two layouts.
+    let (status, _) = request(&mock, "GET", &format!("{url}/helix/users?login=twitchdev"), Some(&app), None).await;
+    assert_eq!(status, 200);
+    // A wrong secret is refused as on /oauth2.
+    let resp = http()
+        .post(format!("{url}/auth/token?client_id=cli-client&client_secret=wrong&grant_type=client_credentials"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 403);
+
+    // The CLI's user token: POST /auth/authorize?grant_type=user_token.
+    let resp = http()
+        .post(format!(
+            "{url}/auth/authorize?client_id=cli-client&client_secret=cli-secret-123&grant_type=user_token&user_id=10005&scope=user:read:email%20user:write:chat"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let answer = json_of(resp).await;
+    assert_eq!(answer["scope"], json!(["user:read:email", "user:write:chat"]));
+    let user = answer["access_token"].as_str().unwrap().to_owned();
+    let (status, me) = request(&mock, "GET", &format!("{url}/mock/users"), Some(&user), None).await;
+    assert_eq!((status, me["data"][0]["login"].as_str()), (200, Some("mockuser5")), "{me}");
+    // Validate under /auth too.
+    let resp = http().get(format!("{url}/auth/validate")).header("Authorization", format!("OAuth {user}")).send().await;
+    let v = json_of(resp.unwrap()).await;
+    assert_eq!((v["user_id"].as_str(), v["client_id"].as_str()), (Some("10005"), Some("cli-client")));
+
+    // Our own client, configured with the CLI layout's URLs.
+    let oauth = twitch::OAuth::new("cli-client", Some(twitch::ClientSecret::new("cli-secret-123")))
+        .auth_url(format!("{url}/auth"));
+    let token = oauth.client_credentials().await.expect("client credentials under /auth");
+    let client = twitch::Client::builder()
+        .client_id("cli-client")
+        .helix_url(format!("{url}/mock"))
+        .app_token(token.access_token.secret())
+        .build()
+        .unwrap();
+    let users = client.get_users().login("mockuser1").send().await.expect("Get Users under /mock");
+    assert_eq!(users[0].login, "mockuser1");
+    let mut streams = client.get_streams().first(50).paginate();
+    let mut n = 0;
+    while streams.try_next().await.expect("a page under /mock").is_some() {
+        n += 1;
+    }
+    assert_eq!(n, 120, "every item of the data set, walked under /mock");
+}
+
+#[tokio::test]
+async fn units_list_clients_users_categories_streams_subscriptions_and_videos() {
+    let mock = Mock::builder().client("cli-client", "cli-secret-123").page_items(30).start().await.unwrap();
+    let unit = |name: &str, query: &str| {
+        let url = format!("{}/units/{name}{query}", mock.url());
+        async move {
+            let resp = http().get(url).send().await.unwrap();
+            (resp.status().as_u16(), json_of(resp).await)
+        }
+    };
+    let (status, clients) = unit("clients", "").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        clients["data"],
+        json!([{"ID": "cli-client", "Secret": "", "Name": "twitch-mock client", "IsExtension": false}])
+    );
+    assert!(!clients.to_string().contains("cli-secret-123"), "no secret is shown");
+    let (_, users) = unit("users", "").await;
+    let logins: Vec<&str> = users["data"].as_array().unwrap().iter().filter_map(|u| u["login"].as_str()).collect();
+    assert!(logins.contains(&"twitchdev") && logins.contains(&"mockuser99"), "{logins:?}");
+    // 101 users: twitchdev and mockuser1..=100, 100 to a page by default.
+    assert_eq!((users["total"].as_u64(), logins.len()), (Some(101), 100));
+    assert!(!users["cursor"].as_str().unwrap_or("").is_empty());
+    for (name, field) in
+        [("categories", "box_art_url"), ("streams", "viewer_count"), ("subscriptions", "tier"), ("videos", "duration")]
+    {
+        let (status, body) = unit(name, "").await;
+        assert_eq!(status, 200, "{name}: {body}");
+        assert_eq!(body["total"], 30, "{name}: {body}");
+        assert!(body["data"][0].get(field).is_some(), "{name} items look like Helix's: {body}");
+    }
+    // Paged as the CLI pages units.
+    let (_, first) = unit("streams", "?first=20").await;
+    assert_eq!(first["data"].as_array().unwrap().len(), 20);
+    let cursor = first["cursor"].as_str().unwrap().to_owned();
+    assert!(!cursor.is_empty());
+    let (_, rest) = unit("streams", &format!("?first=20&after={cursor}")).await;
+    assert_eq!((rest["data"].as_array().unwrap().len(), rest["cursor"].as_str()), (10, Some("")));
+    assert_eq!(unit("streams", "?after=garbage").await.0, 400);
+    assert_eq!(unit("nothing", "").await.0, 404);
+}
+
+#[tokio::test]
+async fn eventsub_subscriptions_at_the_root_are_helix_and_the_control_api_has_its_own_prefix() {
+    let mock = Mock::builder().welcome_window(Duration::from_secs(600)).start().await.unwrap();
+    let url = mock.url();
+    let mut ws = ws_connect(&mock.ws_url()).await;
+    let session_id = next_message(&mut ws).await.unwrap()["payload"]["session"]["id"].as_str().unwrap().to_owned();
+    let token = mock.mint_user_token("1", "one", &[]);
+    // Subscribe at the CLI WebSocket server's address.
+    let body = json!({"type": "stream.online", "version": "1", "condition": {"broadcaster_user_id": "1"},
+        "transport": {"method": "websocket", "session_id": session_id}});
+    let (status, created) =
+        request(&mock, "POST", &format!("{url}/eventsub/subscriptions"), Some(&token), Some(body)).await;
+    assert_eq!(status, 202, "{created}");
+    let id = created["data"][0]["id"].as_str().unwrap().to_owned();
+    // Listed there and on /helix: the same subscriptions.
+    for base in [format!("{url}/eventsub"), format!("{url}/helix/eventsub"), format!("{url}/mock/eventsub")] {
+        let (status, list) = request(&mock, "GET", &format!("{base}/subscriptions"), Some(&token), None).await;
+        assert_eq!((status, list["data"][0]["id"].as_str()), (200, Some(id.as_str())), "{base}: {list}");
+    }
+    // The control API, under /control, triggers it.
+    let resp = http().post(format!("{url}/control/trigger")).body(r#"{"type": "stream.online"}"#).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let n = next_message(&mut ws).await.unwrap();
+    assert_eq!(n["payload"]["subscription"]["id"], id.as_str());
+    let resp = http().get(format!("{url}/control/sessions")).send().await.unwrap();
+    let sessions = json_of(resp).await;
+    assert_eq!(sessions["sessions"][0]["id"], session_id.as_str());
+    // The old control paths are gone: /eventsub/... is Helix's, and Helix
+    // knows no /eventsub/trigger (nor answers it without a token).
+    let resp =
+        http().post(format!("{url}/eventsub/trigger")).body(r#"{"type": "stream.online"}"#).send().await.unwrap();
+    assert!(matches!(resp.status().as_u16(), 401 | 404), "{}", resp.status());
+    let (status, _) = request(&mock, "GET", &format!("{url}/eventsub/sessions"), Some(&token), None).await;
+    assert_eq!(status, 404);
+    // Delete at the root.
+    let (status, _) =
+        request(&mock, "DELETE", &format!("{url}/eventsub/subscriptions?id={id}"), Some(&token), None).await;
+    assert_eq!(status, 204);
+    assert_eq!(mock.state()["subscriptions"], json!([]));
 }

@@ -13,7 +13,10 @@ use crate::wire::{Caller, Outcome, Req, Resp};
 
 mod data;
 mod eventsub;
+mod units;
+
 use crate::{chat, util};
+pub(crate) use units::handle as units;
 
 /// Answer one Helix request (`path` is what follows `/helix`).
 pub(crate) async fn handle(shared: &Arc<Shared>, req: &Req, path: &str) -> Outcome {

@@ -6,7 +6,8 @@ use serde_json::{Value, json};
 use twitch::EndpointMeta;
 
 use super::data;
-use crate::state::{Conduit, Inner, Kind, Shard, Shared, Subscription, Transport};
+use crate::delivery::close_reason;
+use crate::state::{Conduit, Inner, Kind, Out, Shard, Shared, Subscription, Transport};
 use crate::wire::{Caller, Req, Resp};
 use crate::{util, webhook};
 
@@ -342,7 +343,7 @@ fn update_shards(shared: &Shared, caller: &Caller, body: &Value) -> Resp {
     let Some(ci) = g.conduits.iter().position(|c| c.id == id && c.client_id == caller.client_id) else {
         return Resp::error(404, "Conduit not found.");
     };
-    let (mut done, mut errors) = (Vec::new(), Vec::new());
+    let (mut done, mut errors, mut displaced) = (Vec::new(), Vec::new(), Vec::new());
     for u in updates {
         let shard_id = match u.get("id") {
             Some(Value::String(s)) => s.clone(),
@@ -389,7 +390,28 @@ fn update_shards(shared: &Shared, caller: &Caller, body: &Value) -> Resp {
             }
         };
         done.push(shard_json(index, &shard));
-        g.conduits[ci].shards[index] = shard;
+        let previous = std::mem::replace(&mut g.conduits[ci].shards[index], shard);
+        displaced.extend(previous.session_id);
     }
+    close_unused(&g, displaced);
     Resp::json(202, &json!({"data": done, "errors": errors}))
+}
+
+/// Sessions whose shard went to another session and that nothing else
+/// uses now (no shard, no enabled subscription) are closed with 4003, as
+/// Twitch closes an unused connection: their owner learns the shard is gone.
+fn close_unused(g: &Inner, displaced: Vec<String>) {
+    for id in displaced {
+        let on_shard = g.conduits.iter().any(|c| c.shards.iter().any(|s| s.session_id.as_deref() == Some(id.as_str())));
+        let subscribed = g.subs.iter().any(|s| {
+            s.status == "enabled"
+                && matches!(&s.transport, Transport::WebSocket { session_id, .. } if *session_id == id)
+        });
+        if !on_shard
+            && !subscribed
+            && let Some(session) = g.sessions.get(&id)
+        {
+            let _ = session.conn.tx.send(Out::Close(4003, close_reason(4003).to_owned()));
+        }
+    }
 }

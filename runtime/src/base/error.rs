@@ -501,6 +501,14 @@ pub enum EventSubError {
         /// Twitch's message.
         message: String,
     },
+    /// A shard pool that claims shards found none free (every shard of
+    /// its range enabled on other sessions), or lost every race for them.
+    NoFreeShard {
+        /// The conduit.
+        conduit_id: String,
+        /// The shard ids the pool claims from, e.g. `0..8` or `any`.
+        range: String,
+    },
     /// The session was closed.
     Closed,
 }
@@ -528,6 +536,9 @@ impl fmt::Display for EventSubError {
             ),
             EventSubError::ShardOutOfRange { shard_id, message } => {
                 write!(f, "the conduit has no shard {shard_id} ({message}); its socket is closed")
+            }
+            EventSubError::NoFreeShard { conduit_id, range } => {
+                write!(f, "no free shard ({range}) in conduit {conduit_id}: every one is enabled on another session")
             }
             EventSubError::Closed => f.write_str("the EventSub session is closed"),
         }

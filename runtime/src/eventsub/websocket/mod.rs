@@ -26,8 +26,8 @@ pub use session::{Session, SessionBuilder, SessionHandle, Subscribed};
 pub use typed::Events;
 pub use types::{
     CloseCode, Delivered, DisconnectReason, FailedResubscribe, Lost, MAX_CONNECTIONS_PER_USER, MAX_MESSAGE_AGE,
-    MAX_SUBSCRIPTIONS_PER_CONNECTION, OnTokenInvalid, Recovered, Revocation, SessionItem, SubscriptionStatus,
-    TokenInvalidated, UnknownMessage,
+    MAX_SUBSCRIPTIONS_PER_CONNECTION, OnTokenInvalid, Recovered, ReleaseReason, Revocation, SessionItem, ShardClaimed,
+    ShardReleased, SubscriptionStatus, TokenInvalidated, UnknownMessage,
 };
 
 pub use crate::base::error::EventSubError;

@@ -9,8 +9,19 @@
 //! disabled, and merges every shard into one deduplicated stream. A shard
 //! Twitch refuses is tried again with backoff, a bounded number of times;
 //! one the conduit no longer has is closed.
+//!
+//! A pool runs fixed shard ids (it *owns* them: after a loss it takes them
+//! back at once), claims shards, or both. Claiming, it reads Get Conduit
+//! Shards and attaches the lowest ids that are not `enabled` (within its
+//! range); a claimed shard it loses (its session is closed, Twitch refuses
+//! it, or the health check finds it elsewhere) is looked up first: enabled
+//! on a session this pool never had, or no longer in the conduit, it is let
+//! go ([`SessionItem::ShardReleased`]) and a free shard claimed in its place.
+//! So two processes that race for one shard settle on one each, instead of
+//! taking it from each other forever.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::{Bound, RangeBounds};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll};
@@ -18,10 +29,12 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::api::{EventSubApi, ShardAttach, ShardError};
+use super::api::{EventSubApi, ShardAttach, ShardError, ShardStatus};
 use super::engine::{self, Command, Config, Current, Emit, Engine, Hooks};
 use super::typed::Events;
-use super::types::{OnTokenInvalid, Recovered, SessionItem, TokenInvalidated, lock};
+use super::types::{
+    OnTokenInvalid, Recovered, ReleaseReason, SessionItem, ShardClaimed, ShardReleased, TokenInvalidated, lock,
+};
 use crate::base::error::EventSubError;
 use crate::base::error::{Error, Result};
 use crate::base::seen::SeenIds;
@@ -32,13 +45,49 @@ use crate::http::credentials::TokenEvent;
 /// Most shards sent in one update call.
 const MAX_BATCH: usize = 100;
 
+/// Most rounds of one claim: each round claims shards or loses every one it
+/// tried to another process (which then holds them, so they are not tried
+/// again); the bound only matters when many processes race at once.
+const CLAIM_ROUNDS: usize = 8;
+
+/// The shard ids a pool claims from, and how many it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Claim {
+    /// `None`: every free shard of the range.
+    count: Option<u32>,
+    start: u32,
+    /// Exclusive; `None`: unbounded.
+    end: Option<u32>,
+}
+
+impl Claim {
+    fn any() -> Self {
+        Self { count: None, start: 0, end: None }
+    }
+
+    fn contains(&self, id: u32) -> bool {
+        id >= self.start && self.end.is_none_or(|end| id < end)
+    }
+
+    /// For errors: `any`, `4..`, `0..8`.
+    fn describe(&self) -> String {
+        match (self.start, self.end) {
+            (0, None) => "any".into(),
+            (start, None) => format!("{start}.."),
+            (start, Some(end)) => format!("{start}..{end}"),
+        }
+    }
+}
+
 /// Configures and starts a [`ShardPool`].
 #[must_use]
 pub struct ShardPoolBuilder<E> {
     api: Arc<dyn EventSubApi>,
     conduit_id: ConduitId,
     cfg: Config,
-    shards: Vec<u32>,
+    /// Ids the pool owns; `None`: shard 0, unless it claims.
+    fixed: Option<Vec<u32>>,
+    claim: Option<Claim>,
     grow_to: Option<u32>,
     batch_window: Duration,
     attach_attempts: u32,
@@ -53,7 +102,8 @@ impl<E> std::fmt::Debug for ShardPoolBuilder<E> {
         f.debug_struct("ShardPoolBuilder")
             .field("conduit_id", &self.conduit_id)
             .field("url", &self.cfg.base_url)
-            .field("shards", &self.shards.len())
+            .field("shards", &self.fixed.as_ref().map(Vec::len))
+            .field("claim", &self.claim)
             .finish()
     }
 }
@@ -66,7 +116,8 @@ impl<E: EventPayload + Send + 'static> ShardPoolBuilder<E> {
             api,
             conduit_id: conduit_id.into(),
             cfg: Config::new(url.into()),
-            shards: vec![0],
+            fixed: None,
+            claim: None,
             grow_to: None,
             batch_window: Duration::from_millis(50),
             attach_attempts: 5,
@@ -79,13 +130,47 @@ impl<E: EventPayload + Send + 'static> ShardPoolBuilder<E> {
 
     /// Run shards `0..count` (one process serving the whole conduit).
     pub fn shard_count(mut self, count: u32) -> Self {
-        self.shards = (0..count).collect();
+        self.fixed = Some((0..count).collect());
         self
     }
 
-    /// Run exactly these shard ids (one of several processes sharing a conduit).
+    /// Run exactly these shard ids (one of several processes sharing a
+    /// conduit). The pool owns them: a shard another session takes is
+    /// taken back at once.
     pub fn shards(mut self, ids: impl IntoIterator<Item = u32>) -> Self {
-        self.shards = ids.into_iter().collect();
+        self.fixed = Some(ids.into_iter().collect());
+        self
+    }
+
+    /// Claim `count` shards (at least 1) that Get Conduit Shards lists as
+    /// not `enabled`, lowest ids first, from any id or from
+    /// [`claim_range`](Self::claim_range): processes need no fixed
+    /// assignment. Claimed shards are not owned: one another session takes
+    /// is let go ([`SessionItem::ShardReleased`]) and a free one claimed in
+    /// its place ([`SessionItem::ShardClaimed`]); the health check also
+    /// claims free shards while the pool holds fewer than `count`. Without
+    /// [`shards`](Self::shards) or [`shard_count`](Self::shard_count), the
+    /// pool runs claimed shards only, and [`start`](Self::start) fails with
+    /// [`EventSubError::NoFreeShard`] when it finds none free.
+    pub fn claim(mut self, count: u32) -> Self {
+        self.claim.get_or_insert_with(Claim::any).count = Some(count.max(1));
+        self
+    }
+
+    /// Claim from these shard ids only (`4..8`, `..4`, `..`); without
+    /// [`claim`](Self::claim), every one of them that is free.
+    pub fn claim_range(mut self, range: impl RangeBounds<u32>) -> Self {
+        let claim = self.claim.get_or_insert_with(Claim::any);
+        claim.start = match range.start_bound() {
+            Bound::Included(s) => *s,
+            Bound::Excluded(s) => s.saturating_add(1),
+            Bound::Unbounded => 0,
+        };
+        claim.end = match range.end_bound() {
+            Bound::Included(e) => Some(e.saturating_add(1)),
+            Bound::Excluded(e) => Some(*e),
+            Bound::Unbounded => None,
+        };
         self
     }
 
@@ -111,6 +196,8 @@ impl<E: EventPayload + Send + 'static> ShardPoolBuilder<E> {
     /// Set the conduit's shard count to `count` once this pool's shards are
     /// connected and before they are attached: how a process joining with
     /// new shard ids grows a conduit without a window of disabled shards.
+    /// A pool that claims raises the count before it looks for free shards
+    /// (the new ids are disabled for the time it takes to connect).
     pub fn grow_conduit_to(mut self, count: u32) -> Self {
         self.grow_to = Some(count);
         self
@@ -133,6 +220,9 @@ impl<E: EventPayload + Send + 'static> ShardPoolBuilder<E> {
     /// Twitch has disabled although they are connected here, and attach them
     /// again (default every 5 minutes; `None` turns it off). It finds what
     /// `conduit.shard.disabled` cannot report: every shard disabled at once.
+    /// A claiming pool also lets go of claimed shards it finds on another
+    /// session or gone from the conduit, and claims free shards while it
+    /// holds fewer than it claims.
     pub fn health_check(mut self, every: Option<Duration>) -> Self {
         self.health_check = every;
         self
@@ -147,7 +237,10 @@ impl<E: EventPayload + Send + 'static> ShardPoolBuilder<E> {
     }
 
     /// Start every shard and attach it; returns once each shard was
-    /// attached, or given up (which is an error).
+    /// attached, or given up (which is an error). A claiming pool then
+    /// claims its shards; it fails with [`EventSubError::NoFreeShard`] if
+    /// it would run no shard at all, and yields that error as an item when
+    /// it found fewer free shards than it claims.
     pub async fn start(self) -> Result<ShardPool<E>> {
         let (tx, rx) = mpsc::channel(self.buffer);
         let (attach_tx, attach_rx) = mpsc::channel(1024);
@@ -162,10 +255,28 @@ impl<E: EventPayload + Send + 'static> ShardPoolBuilder<E> {
             tx: Mutex::new(Some(tx)),
             dedup: Arc::new(Mutex::new(SeenIds::new(self.dedup))),
             shards: Mutex::new(BTreeMap::new()),
+            claim: self.claim,
+            owned: Mutex::new(BTreeSet::new()),
+            attached: Mutex::new(BTreeMap::new()),
+            claiming: tokio::sync::Mutex::new(()),
         });
-        if let Err(e) = start_shards(&ctx, self.shards, self.grow_to).await {
+        let fixed = self.fixed.unwrap_or_else(|| if ctx.claim.is_some() { Vec::new() } else { vec![0] });
+        if let Err(e) = start_shards(&ctx, fixed, self.grow_to).await {
             close_pool(&ctx).await;
             return Err(e);
+        }
+        if ctx.claim.is_some() {
+            let (_, error) = claim_free(&ctx).await;
+            if lock(&ctx.shards).is_empty() {
+                close_pool(&ctx).await;
+                return Err(error.unwrap_or_else(|| no_free_shard(&ctx)));
+            }
+            let short = ctx.missing().is_some_and(|n| n > 0);
+            if let Some(e) = error.or_else(|| short.then(|| no_free_shard(&ctx)))
+                && let Some(tx) = ctx.tx()
+            {
+                let _ = tx.try_send(SessionItem::Error(e));
+            }
         }
         if let Some(every) = self.health_check {
             tokio::spawn(health_check(Arc::downgrade(&ctx), every));
@@ -180,6 +291,16 @@ impl<E: EventPayload + Send + 'static> ShardPoolBuilder<E> {
 struct ShardCtl {
     cmd: mpsc::Sender<Command>,
     state: watch::Receiver<Option<Current>>,
+}
+
+/// How an attach ended, short of an error.
+#[derive(Debug)]
+enum Outcome {
+    Attached,
+    /// The shard's session changed meanwhile: a newer attach takes over.
+    Superseded,
+    /// A claimed shard that is no longer this pool's: it is no longer run.
+    Released(ReleaseReason),
 }
 
 struct AttachReq {
@@ -198,6 +319,14 @@ struct PoolCtx<E> {
     tx: Mutex<Option<mpsc::Sender<SessionItem<E>>>>,
     dedup: Arc<Mutex<SeenIds>>,
     shards: Mutex<BTreeMap<u32, ShardCtl>>,
+    claim: Option<Claim>,
+    /// Ids this pool was configured to run (taken back after a loss, never
+    /// let go); every other running shard was claimed.
+    owned: Mutex<BTreeSet<u32>>,
+    /// The session each shard was last attached to.
+    attached: Mutex<BTreeMap<u32, String>>,
+    /// One claim at a time.
+    claiming: tokio::sync::Mutex<()>,
 }
 
 impl<E> PoolCtx<E> {
@@ -220,10 +349,56 @@ impl<E> PoolCtx<E> {
 
     /// Stop running a shard: its engine closes its socket.
     fn forget(&self, id: u32) {
+        lock(&self.attached).remove(&id);
         if let Some(ctl) = lock(&self.shards).remove(&id) {
             let _ = ctl.cmd.try_send(Command::Close);
         }
     }
+
+    fn owns(&self, id: u32) -> bool {
+        lock(&self.owned).contains(&id)
+    }
+
+    /// Running shards this pool claimed.
+    fn claimed(&self) -> Vec<u32> {
+        let owned = lock(&self.owned).clone();
+        lock(&self.shards).keys().copied().filter(|id| !owned.contains(id)).collect()
+    }
+
+    /// How many more shards the pool claims; `None` without a count.
+    fn missing(&self) -> Option<u32> {
+        let count = self.claim.as_ref()?.count?;
+        Some(count.saturating_sub(self.claimed().len() as u32))
+    }
+
+    /// The sessions a shard is this pool's on: its current one, the one it
+    /// was last attached to, and `also`.
+    fn sessions_of(&self, id: u32, also: Option<&str>) -> Vec<String> {
+        let mut mine: Vec<String> = self.session_of(id).into_iter().collect();
+        mine.extend(lock(&self.attached).get(&id).cloned());
+        mine.extend(also.map(str::to_owned));
+        mine
+    }
+
+    /// Whether claimed shard `id` is no longer this pool's, by Get Conduit Shards.
+    async fn lost(&self, id: u32, also: Option<&str>) -> Result<Option<ReleaseReason>> {
+        let listed = self.api.conduit_shards(self.conduit_id.clone()).await?;
+        Ok(release_reason(&listed, id, &self.sessions_of(id, also)))
+    }
+}
+
+/// Why shard `id` is not this pool's any more, if it is not: the listing
+/// has it enabled on a session that is not one of `mine`, or lacks it.
+fn release_reason(listed: &[ShardStatus], id: u32, mine: &[String]) -> Option<ReleaseReason> {
+    let key = id.to_string();
+    let Some(s) = listed.iter().find(|s| s.shard_id == key) else { return Some(ReleaseReason::Removed) };
+    let ours = s.session_id.as_ref().is_some_and(|sid| mine.iter().any(|m| m == sid.as_str()));
+    (s.status == "enabled" && !ours).then(|| ReleaseReason::Taken { session_id: s.session_id.clone() })
+}
+
+fn no_free_shard<E>(ctx: &PoolCtx<E>) -> Error {
+    let range = ctx.claim.as_ref().map_or_else(|| "any".into(), Claim::describe);
+    Error::EventSub(EventSubError::NoFreeShard { conduit_id: ctx.conduit_id.to_string(), range })
 }
 
 /// Twitch's per-shard error for a shard id the conduit does not have.
@@ -234,23 +409,47 @@ fn out_of_range(e: &ShardError) -> bool {
 /// Attach `shard_id` to `session_id`, trying again with backoff while
 /// Twitch refuses (each refusal but the last reported through `tx`). A
 /// shard the conduit does not have, or one every attempt failed for, is
-/// no longer run: its socket is closed and the error says why. `Ok(false)`:
-/// the shard's session changed meanwhile, so a newer attach takes over.
-async fn attach<E: Send + 'static>(ctx: &PoolCtx<E>, shard_id: u32, session_id: &str) -> Result<bool> {
+/// no longer run: its socket is closed and the error says why. A claimed
+/// shard Twitch refuses is looked up first: taken by another session or
+/// gone from the conduit, it is let go ([`Outcome::Released`]).
+async fn attach<E: Send + 'static>(ctx: &PoolCtx<E>, shard_id: u32, session_id: &str) -> Result<Outcome> {
     let mut attempt = 0;
     loop {
         attempt += 1;
         let e = match ctx.attach_once(shard_id, session_id.to_owned()).await {
-            Ok(()) => return Ok(true),
+            Ok(()) => {
+                lock(&ctx.attached).insert(shard_id, session_id.to_owned());
+                return Ok(Outcome::Attached);
+            }
             Err(e) => e,
         };
+        let claimed = !ctx.owns(shard_id);
         if out_of_range(&e) {
             tracing::warn!(shard = shard_id, message = %e.message, "eventsub: the conduit has no such shard; closing it");
             ctx.forget(shard_id);
+            if claimed {
+                return Ok(Outcome::Released(ReleaseReason::Removed));
+            }
+            lock(&ctx.owned).remove(&shard_id);
             return Err(Error::EventSub(EventSubError::ShardOutOfRange {
                 shard_id: shard_id.to_string(),
                 message: e.message,
             }));
+        }
+        // Another process may have claimed it first (Twitch answers the
+        // loser's update with an error): then it is theirs.
+        if claimed {
+            match ctx.lost(shard_id, Some(session_id)).await {
+                Ok(Some(reason)) => {
+                    tracing::info!(shard = shard_id, message = %e.message, "eventsub: a claimed shard went to another session; letting it go");
+                    ctx.forget(shard_id);
+                    return Ok(Outcome::Released(reason));
+                }
+                Ok(None) => {}
+                Err(look) => {
+                    tracing::warn!(shard = shard_id, error = %look, "eventsub: could not read the conduit's shards after a refusal")
+                }
+            }
         }
         if attempt >= ctx.attach_attempts {
             tracing::warn!(shard = shard_id, attempts = attempt, "eventsub: giving up a shard Twitch keeps refusing");
@@ -270,7 +469,7 @@ async fn attach<E: Send + 'static>(ctx: &PoolCtx<E>, shard_id: u32, session_id: 
         }
         tokio::time::sleep(ctx.cfg.backoff.delay(attempt - 1)).await;
         if ctx.session_of(shard_id).as_deref() != Some(session_id) {
-            return Ok(false);
+            return Ok(Outcome::Superseded);
         }
     }
 }
@@ -330,23 +529,37 @@ struct ShardHooks<E> {
     shard_id: u32,
 }
 
-/// Attach a shard again and report how it went.
-fn reattach<E: Send + 'static>(
+/// Attach a shard again and report how it went. With `check`, a claimed
+/// shard is looked up first (its session was lost, or Twitch disabled it:
+/// another process may hold it now) and let go if it is no longer ours.
+fn reattach<E: EventPayload + Send + 'static>(
     ctx: Weak<PoolCtx<E>>,
     shard_id: u32,
     session_id: String,
     report: bool,
+    check: bool,
     tx: Emit<E>,
 ) -> Option<BoxFuture<'static, ()>> {
     let ctx = ctx.upgrade()?;
     Some(Box::pin(async move {
+        if check && !ctx.owns(shard_id) {
+            match ctx.lost(shard_id, None).await {
+                Ok(Some(reason)) => return release(&ctx, shard_id, reason, &tx).await,
+                Ok(None) => {}
+                // Keep the shard: a transient fault must not give it away.
+                Err(e) => {
+                    tracing::warn!(shard = shard_id, error = %e, "eventsub: could not read the conduit's shards; attaching the claimed shard again")
+                }
+            }
+        }
         let item = match attach(&ctx, shard_id, &session_id).await {
-            Ok(true) if report => SessionItem::Recovered(Recovered {
+            Ok(Outcome::Attached) if report => SessionItem::Recovered(Recovered {
                 session_id,
                 resubscribed: 0,
                 failed: Vec::new(),
                 shard: Some(shard_id),
             }),
+            Ok(Outcome::Released(reason)) => return release(&ctx, shard_id, reason, &tx).await,
             Ok(_) => return,
             Err(e) => SessionItem::Error(e),
         };
@@ -354,13 +567,46 @@ fn reattach<E: Send + 'static>(
     }))
 }
 
-impl<E: Send + 'static> Hooks<E> for ShardHooks<E> {
+/// Let go of a claimed shard, say so, and claim a free one in its place.
+async fn release<E: EventPayload + Send + 'static>(
+    ctx: &Arc<PoolCtx<E>>,
+    shard_id: u32,
+    reason: ReleaseReason,
+    tx: &Emit<E>,
+) {
+    tracing::info!(shard = shard_id, reason = ?reason, "eventsub: letting go of a claimed shard");
+    ctx.forget(shard_id);
+    let _ = tx.send(SessionItem::ShardReleased(ShardReleased { shard: shard_id, reason })).await;
+    top_up(ctx, tx, true).await;
+}
+
+/// Claim free shards while the pool holds fewer than it claims, and report
+/// each one; `after_loss`: say so when none was free.
+async fn top_up<E: EventPayload + Send + 'static>(ctx: &Arc<PoolCtx<E>>, tx: &Emit<E>, after_loss: bool) {
+    if ctx.missing() == Some(0) {
+        return;
+    }
+    let (claimed, error) = claim_free(ctx).await;
+    for shard in claimed {
+        if let Some(session_id) = ctx.session_of(shard) {
+            let item = SessionItem::ShardClaimed(ShardClaimed { shard, session_id: session_id.into() });
+            let _ = tx.send(item).await;
+        }
+    }
+    let short = after_loss && ctx.missing().is_some_and(|n| n > 0);
+    if let Some(e) = error.or_else(|| short.then(|| no_free_shard(ctx))) {
+        let _ = tx.send(SessionItem::Error(e)).await;
+    }
+}
+
+impl<E: EventPayload + Send + 'static> Hooks<E> for ShardHooks<E> {
     fn fresh(&self, session_id: String, tx: Emit<E>) -> Option<BoxFuture<'static, ()>> {
-        reattach(self.ctx.clone(), self.shard_id, session_id, true, tx)
+        reattach(self.ctx.clone(), self.shard_id, session_id, true, true, tx)
     }
 
     fn moved(&self, session_id: String, tx: Emit<E>) -> Option<BoxFuture<'static, ()>> {
-        reattach(self.ctx.clone(), self.shard_id, session_id, false, tx)
+        // A reconnect handover: the same connection, still ours.
+        reattach(self.ctx.clone(), self.shard_id, session_id, false, false, tx)
     }
 
     fn revoked(&self, _: &SubscriptionInfo) {}
@@ -373,14 +619,16 @@ impl<E: Send + 'static> Hooks<E> for ShardHooks<E> {
         let id: u32 = shard_id.parse().ok()?;
         let session = ctx.session_of(id)?;
         tracing::info!(shard = id, "eventsub: Twitch disabled one of our shards; attaching it again");
-        reattach(self.ctx.clone(), id, session, true, tx)
+        reattach(self.ctx.clone(), id, session, true, true, tx)
     }
 }
 
 /// Now and then, Get Conduit Shards: a shard of this pool that is
-/// connected here but that Twitch reports disabled (or pointed elsewhere)
-/// is attached again. Ends with the pool.
-async fn health_check<E: Send + 'static>(ctx: Weak<PoolCtx<E>>, every: Duration) {
+/// connected here but that Twitch reports disabled (or, owned, pointed
+/// elsewhere) is attached again; a claimed one on another session or gone
+/// from the conduit is let go; free shards are claimed while the pool
+/// holds fewer than it claims. Ends with the pool.
+async fn health_check<E: EventPayload + Send + 'static>(ctx: Weak<PoolCtx<E>>, every: Duration) {
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -394,17 +642,30 @@ async fn health_check<E: Send + 'static>(ctx: Weak<PoolCtx<E>>, every: Duration)
                 continue;
             }
         };
-        for s in listed {
-            let Ok(id) = s.shard_id.parse::<u32>() else { continue };
+        let running: Vec<u32> = lock(&pool.shards).keys().copied().collect();
+        for id in running {
+            // Reconnecting, or still being attached: that path decides.
             let Some(mine) = pool.session_of(id) else { continue };
+            if !lock(&pool.attached).contains_key(&id) {
+                continue;
+            }
+            if !pool.owns(id)
+                && let Some(reason) = release_reason(&listed, id, &pool.sessions_of(id, None))
+            {
+                release(&pool, id, reason, &tx).await;
+                continue;
+            }
+            let key = id.to_string();
+            let Some(s) = listed.iter().find(|s| s.shard_id == key) else { continue };
             if s.status == "enabled" && s.session_id.as_deref() == Some(mine.as_str()) {
                 continue;
             }
             tracing::info!(shard = id, status = %s.status, "eventsub: health check found one of our shards disabled; attaching it again");
-            if let Some(f) = reattach(ctx.clone(), id, mine, true, tx.clone()) {
+            if let Some(f) = reattach(ctx.clone(), id, mine, true, false, tx.clone()) {
                 tokio::spawn(f);
             }
         }
+        top_up(&pool, &tx, false).await;
     }
 }
 
@@ -445,7 +706,11 @@ async fn watch_app_token<E: EventPayload + Send + 'static>(
             }
         }
         let Some(pool) = ctx.upgrade() else { return };
-        match start_shards(&pool, ids.clone(), None).await {
+        // Owned shards come back as they were; claimed ones are claimed afresh.
+        let ids: Vec<u32> = ids.into_iter().filter(|id| pool.owns(*id)).collect();
+        let started = start_shards(&pool, ids.clone(), None).await;
+        top_up(&pool, &tx, false).await;
+        match started {
             Ok(()) => {
                 for id in ids {
                     if let Some(session_id) = pool.session_of(id) {
@@ -504,6 +769,12 @@ impl<E: EventPayload + Send + 'static> ShardPool<E> {
         lock(&self.ctx.shards).keys().copied().collect()
     }
 
+    /// The shard ids this pool runs because it claimed them (not owned:
+    /// let go when another session takes them).
+    pub fn claimed_shard_ids(&self) -> Vec<u32> {
+        self.ctx.claimed()
+    }
+
     /// Each shard's current session id (`None` while it reconnects).
     pub fn sessions(&self) -> BTreeMap<u32, Option<SessionId>> {
         lock(&self.ctx.shards)
@@ -513,10 +784,12 @@ impl<E: EventPayload + Send + 'static> ShardPool<E> {
     }
 
     /// Set the conduit's shard count to `count` and run shards `0..count`
-    /// here. Growing, the new shards are connected first, then the count is
-    /// raised and they are attached at once, so the conduit never waits on
-    /// several disabled shards; shrinking, the count is lowered first, then
-    /// the surplus connections are closed.
+    /// here (owned). Growing, the new shards are connected first, then the
+    /// count is raised and they are attached at once, so the conduit never
+    /// waits on several disabled shards; shrinking, the count is lowered
+    /// first, then the surplus connections are closed. For one process
+    /// serving the whole conduit; with several, see the README's conduit
+    /// section.
     pub async fn scale(&self, count: u32) -> Result<()> {
         let current = self.shard_ids();
         let new: Vec<u32> = (0..count).filter(|id| !current.contains(id)).collect();
@@ -530,8 +803,8 @@ impl<E: EventPayload + Send + 'static> ShardPool<E> {
         Ok(())
     }
 
-    /// Run and attach these shards too (without changing the conduit's
-    /// shard count, which another process may own).
+    /// Run and attach these shards too, owned (without changing the
+    /// conduit's shard count, which another process may own).
     pub async fn add_shards(&self, ids: impl IntoIterator<Item = u32>) -> Result<()> {
         start_shards(&self.ctx, ids.into_iter().collect(), None).await
     }
@@ -539,6 +812,8 @@ impl<E: EventPayload + Send + 'static> ShardPool<E> {
     /// Close these shards' connections (without changing the conduit).
     pub async fn remove_shards(&self, ids: impl IntoIterator<Item = u32>) {
         for id in ids {
+            lock(&self.ctx.owned).remove(&id);
+            lock(&self.ctx.attached).remove(&id);
             let ctl = lock(&self.ctx.shards).remove(&id);
             if let Some(ctl) = ctl {
                 let _ = ctl.cmd.send(Command::Close).await;
@@ -560,7 +835,7 @@ async fn close_pool<E>(ctx: &PoolCtx<E>) {
     lock(&ctx.tx).take();
 }
 
-/// Connect the shards, optionally set the conduit's shard count, then
+/// Connect owned shards, optionally set the conduit's shard count, then
 /// attach them all (in batched calls, refused ones again with backoff). A
 /// shard that cannot be connected or attached is dropped from the pool
 /// and its error returned.
@@ -569,6 +844,73 @@ async fn start_shards<E: EventPayload + Send + 'static>(
     ids: Vec<u32>,
     grow_to: Option<u32>,
 ) -> Result<()> {
+    lock(&ctx.owned).extend(ids.iter().copied());
+    let started = start_each(ctx, ids, grow_to).await;
+    started.error.map_or(Ok(()), Err)
+}
+
+/// Claim free shards until the pool holds as many as it claims (without a
+/// count: every free shard of its range). Each round reads Get Conduit
+/// Shards and attaches the lowest free ids; a shard another process won
+/// meanwhile is let go, and the next round looks again. The claimed ids,
+/// and the first error.
+async fn claim_free<E: EventPayload + Send + 'static>(ctx: &Arc<PoolCtx<E>>) -> (Vec<u32>, Option<Error>) {
+    let Some(claim) = ctx.claim.clone() else { return (Vec::new(), None) };
+    let _one = ctx.claiming.lock().await;
+    let (mut claimed, mut error) = (Vec::new(), None);
+    for _ in 0..CLAIM_ROUNDS {
+        let want = ctx.missing().map_or(usize::MAX, |n| n as usize);
+        if want == 0 {
+            break;
+        }
+        let listed = match ctx.api.conduit_shards(ctx.conduit_id.clone()).await {
+            Ok(listed) => listed,
+            Err(e) => {
+                error.get_or_insert(e);
+                break;
+            }
+        };
+        let running: BTreeSet<u32> = lock(&ctx.shards).keys().copied().collect();
+        let mut free: Vec<u32> = listed
+            .iter()
+            .filter(|s| s.status != "enabled")
+            .filter_map(|s| s.shard_id.parse().ok())
+            .filter(|id| claim.contains(*id) && !running.contains(id))
+            .collect();
+        free.sort_unstable();
+        free.truncate(want);
+        if free.is_empty() {
+            break;
+        }
+        tracing::debug!(shards = ?free, "eventsub: claiming free shards");
+        let started = start_each(ctx, free, None).await;
+        claimed.extend(started.attached);
+        if let Some(e) = started.error {
+            error.get_or_insert(e);
+        }
+        if started.released.is_empty() {
+            break;
+        }
+        for (id, reason) in started.released {
+            tracing::info!(shard = id, reason = ?reason, "eventsub: lost a claim to another session; looking again");
+        }
+    }
+    (claimed, error)
+}
+
+/// What starting some shards came to.
+struct Started {
+    attached: Vec<u32>,
+    /// Claimed shards that turned out to be another session's.
+    released: Vec<(u32, ReleaseReason)>,
+    error: Option<Error>,
+}
+
+async fn start_each<E: EventPayload + Send + 'static>(
+    ctx: &Arc<PoolCtx<E>>,
+    ids: Vec<u32>,
+    grow_to: Option<u32>,
+) -> Started {
     let mut pending = Vec::new();
     for id in ids {
         if lock(&ctx.shards).contains_key(&id) {
@@ -596,13 +938,15 @@ async fn start_shards<E: EventPayload + Send + 'static>(
             }
         }
     }
+    let mut started = Started { attached: Vec::new(), released: Vec::new(), error: None };
     if let Some(count) = grow_to
         && let Err(e) = ctx.api.update_conduit(ctx.conduit_id.clone(), count).await
     {
         for (id, _, _) in connected {
             ctx.forget(id);
         }
-        return Err(e);
+        started.error = Some(e);
+        return started;
     }
     let mut attaching = Vec::new();
     for (id, gate, done) in connected {
@@ -610,13 +954,18 @@ async fn start_shards<E: EventPayload + Send + 'static>(
         attaching.push((id, done));
     }
     for (id, done) in attaching {
-        if let Err(e) = done.await.unwrap_or_else(|_| Err(closed())) {
-            tracing::warn!(shard = id, error = %e, "eventsub: shard not attached");
-            ctx.forget(id);
-            first_error.get_or_insert(e);
+        match done.await.unwrap_or_else(|_| Err(closed())) {
+            Ok(Outcome::Attached | Outcome::Superseded) => started.attached.push(id),
+            Ok(Outcome::Released(reason)) => started.released.push((id, reason)),
+            Err(e) => {
+                tracing::warn!(shard = id, error = %e, "eventsub: shard not attached");
+                ctx.forget(id);
+                first_error.get_or_insert(e);
+            }
         }
     }
-    first_error.map_or(Ok(()), Err)
+    started.error = first_error;
+    started
 }
 
 fn closed() -> Error {
@@ -628,7 +977,7 @@ struct Steps {
     connected: oneshot::Sender<Result<()>>,
     /// Released when the shard may be attached.
     gate: oneshot::Receiver<()>,
-    done: oneshot::Sender<Result<()>>,
+    done: oneshot::Sender<Result<Outcome>>,
 }
 
 /// One shard: connect (with backoff), wait for the go, attach, then run
@@ -669,11 +1018,12 @@ async fn run_shard<E: EventPayload + Send + 'static>(
         _ = cmd.recv() => return,
         go = steps.gate => if go.is_err() { return },
     }
-    let attached = attach(&pool, shard_id, &welcome.id).await.map(|_| ());
-    let failed = attached.is_err();
+    let attached = attach(&pool, shard_id, &welcome.id).await;
+    let runs = matches!(attached, Ok(Outcome::Attached | Outcome::Superseded));
     let _ = steps.done.send(attached);
     let Some(tx) = pool.tx() else { return };
-    if failed {
+    if !runs {
+        engine::close(ws).await;
         return;
     }
     let engine = Engine {

@@ -98,6 +98,8 @@ fn typed<E, T: FromEvent<E>>(item: SessionItem<E>) -> Option<SessionItem<T::Even
         SessionItem::EventsMayBeLost(l) => SessionItem::EventsMayBeLost(l),
         SessionItem::Recovered(r) => SessionItem::Recovered(r),
         SessionItem::TokenInvalid(t) => SessionItem::TokenInvalid(t),
+        SessionItem::ShardReleased(r) => SessionItem::ShardReleased(r),
+        SessionItem::ShardClaimed(c) => SessionItem::ShardClaimed(c),
         SessionItem::Unknown(u) => SessionItem::Unknown(u),
         SessionItem::Error(e) => SessionItem::Error(e),
     })

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::frame::MessageMetadata;
 use crate::base::error::Error;
-use crate::base::types::UserId;
+use crate::base::types::{SessionId, UserId};
 use crate::eventsub::decode::{RawSubscription, SubscriptionInfo};
 
 /// A lock that a panicked holder did not poison for good: the state it
@@ -287,6 +287,45 @@ pub enum OnTokenInvalid {
     WaitForNewToken,
 }
 
+/// Why a shard pool let go of a shard it had claimed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReleaseReason {
+    /// Get Conduit Shards lists the shard enabled on a session this pool
+    /// never had: another process took it.
+    Taken {
+        /// The session it delivers to now (`None`: not a WebSocket shard).
+        session_id: Option<SessionId>,
+    },
+    /// The conduit no longer has this shard id (it was shrunk).
+    Removed,
+}
+
+/// A shard pool let go of a shard it had claimed (not one it was
+/// configured to own): its socket is closed, and the pool looks for a
+/// free shard in its place ([`SessionItem::ShardClaimed`], or an
+/// [`EventSubError::NoFreeShard`](crate::base::error::EventSubError::NoFreeShard)
+/// error if there is none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ShardReleased {
+    /// The shard id.
+    pub shard: u32,
+    /// Why.
+    pub reason: ReleaseReason,
+}
+
+/// A shard pool claimed a free shard after it started: in place of one it
+/// let go, or one it could not find free when it started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ShardClaimed {
+    /// The shard id.
+    pub shard: u32,
+    /// The session it is attached to.
+    pub session_id: SessionId,
+}
+
 /// A message of a type this crate does not know.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -311,6 +350,11 @@ pub enum SessionItem<E> {
     Recovered(Recovered),
     /// The token was refused for good and the connections are closed.
     TokenInvalid(TokenInvalidated),
+    /// A shard pool let go of a claimed shard another session took over
+    /// (or the conduit no longer has).
+    ShardReleased(ShardReleased),
+    /// A shard pool claimed a free shard after it started.
+    ShardClaimed(ShardClaimed),
     /// A message type this crate does not know.
     Unknown(UnknownMessage),
     /// A frame that could not be read, or a shard that could not be

@@ -10,8 +10,11 @@
 //! shards (default 4) and subscribes it to `stream.online` and
 //! `stream.offline` for the broadcaster. `TWITCH_SHARDS=0-1` makes this
 //! process run shards 0 and 1 only: start one process per range to spread a
-//! conduit over machines (see the README's "Conduits" section). The
-//! `TWITCH_*_URL` variables point it at `twitch-mock`, as in `chat_reader`.
+//! conduit over machines (see the README's "Conduits" section).
+//! `TWITCH_CLAIM=2` makes it claim two shards that are not enabled instead
+//! (from the `TWITCH_SHARDS` range if set): start as many processes as you
+//! like, with no assignment. The `TWITCH_*_URL` variables point it at
+//! `twitch-mock`, as in `chat_reader`.
 
 use twitch::eventsub::stream::{StreamOfflineV1, StreamOnlineV1};
 use twitch::websocket::SessionItem;
@@ -54,15 +57,30 @@ async fn main() -> Result<()> {
     };
 
     // Which shard ids this process runs: `2-3`, `5`, or all of them.
-    let shards: Vec<u32> = match var("TWITCH_SHARDS") {
-        Some(range) => match range.split_once('-') {
-            Some((a, b)) => (a.parse()?..=b.parse()?).collect(),
-            None => vec![range.parse()?],
-        },
-        None => (0..u32::from(shard_count)).collect(),
+    let range: Option<(u32, u32)> = match var("TWITCH_SHARDS") {
+        Some(range) => Some(match range.split_once('-') {
+            Some((a, b)) => (a.parse()?, b.parse()?),
+            None => (range.parse()?, range.parse()?),
+        }),
+        None => None,
     };
-    let mut pool = client.shard_pool(conduit_id.clone()).shards(shards.clone()).start().await?;
-    eprintln!("Running shards {shards:?} of conduit {conduit_id}.");
+    let builder = client.shard_pool(conduit_id.clone());
+    let mut pool = match var("TWITCH_CLAIM") {
+        Some(count) => {
+            let builder = builder.claim(count.parse()?);
+            match range {
+                Some((a, b)) => builder.claim_range(a..=b),
+                None => builder,
+            }
+            .start()
+            .await?
+        }
+        None => {
+            let (a, b) = range.unwrap_or((0, u32::from(shard_count) - 1));
+            builder.shards(a..=b).start().await?
+        }
+    };
+    eprintln!("Running shards {:?} of conduit {conduit_id}.", pool.shard_ids());
 
     while let Some(item) = pool.next().await {
         match item {
@@ -73,6 +91,8 @@ async fn main() -> Result<()> {
                 eprintln!("shard {:?} lost its connection: {}", lost.shard, lost.reason)
             }
             SessionItem::Recovered(r) => eprintln!("shard {:?} is attached again as {}", r.shard, r.session_id),
+            SessionItem::ShardReleased(r) => eprintln!("let shard {} go: {:?}", r.shard, r.reason),
+            SessionItem::ShardClaimed(c) => eprintln!("claimed shard {} on {}", c.shard, c.session_id),
             SessionItem::Error(e) => eprintln!("error: {e}"),
             other => eprintln!("{other:?}"),
         }

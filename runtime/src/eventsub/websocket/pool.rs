@@ -733,6 +733,31 @@ async fn watch_app_token<E: EventPayload + Send + 'static>(
 
 /// WebSocket shards of one conduit, merged into one `Stream` of
 /// [`SessionItem`]s (each notification says which shard got it).
+///
+/// # Several processes on one conduit
+///
+/// Each process runs a pool that either owns fixed ids
+/// ([`ShardPoolBuilder::shards`]) or claims free shards
+/// ([`ShardPoolBuilder::claim`], [`ShardPoolBuilder::claim_range`]).
+/// Twitch gives a shard to whichever session asks last, so two processes
+/// that claim the same free shard both get it for a moment; the one that
+/// loses it (its socket closed, or its update refused) finds the shard
+/// enabled on a session it never had, lets it go
+/// ([`SessionItem::ShardReleased`]) and claims another free one
+/// ([`SessionItem::ShardClaimed`]), or yields
+/// [`EventSubError::NoFreeShard`]. Owned shards are taken back at once.
+///
+/// Rolling rescale, one process at a time (Twitch drops notifications
+/// while more than one WebSocket shard is disabled):
+///
+/// - grow: raise the conduit's shard count (Update Conduits, or
+///   [`ShardPoolBuilder::grow_conduit_to`] on the first new process), then
+///   start processes that claim; each finds new ids free;
+/// - shrink: stop processes ([`close`](Self::close)), then lower the count;
+///   a claiming process whose shard was removed lets it go
+///   ([`ReleaseReason::Removed`](super::ReleaseReason::Removed)) at its next
+///   health check (or when Twitch closes its session) and claims a shard a
+///   stopped process left free.
 pub struct ShardPool<E> {
     rx: mpsc::Receiver<SessionItem<E>>,
     ctx: Arc<PoolCtx<E>>,

@@ -1073,3 +1073,101 @@ impl<E> futures_core::Stream for ShardPool<E> {
         self.rx.poll_recv(cx)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listed() -> Vec<ShardStatus> {
+        vec![
+            ShardStatus::new("0", "enabled", Some("mine".into())),
+            ShardStatus::new("1", "enabled", Some("theirs".into())),
+            ShardStatus::new("2", "websocket_disconnected", Some("theirs".into())),
+            ShardStatus::new("3", "enabled", None),
+        ]
+    }
+
+    #[test]
+    fn a_claimed_shard_is_released_only_when_another_session_holds_it_or_it_is_gone() {
+        let mine = vec!["mine".to_owned(), "mine-before".to_owned()];
+        assert_eq!(release_reason(&listed(), 0, &mine), None);
+        assert_eq!(
+            release_reason(&listed(), 1, &mine),
+            Some(ReleaseReason::Taken { session_id: Some("theirs".into()) })
+        );
+        // Disabled, whoever had it last: free, so still ours to attach.
+        assert_eq!(release_reason(&listed(), 2, &mine), None);
+        // Enabled on something that is no WebSocket session (a webhook).
+        assert_eq!(release_reason(&listed(), 3, &mine), Some(ReleaseReason::Taken { session_id: None }));
+        assert_eq!(release_reason(&listed(), 4, &mine), Some(ReleaseReason::Removed));
+        // Twitch has not noticed the lost socket yet: the session it lists is one we had.
+        let listed = [ShardStatus::new("5", "enabled", Some("mine-before".into()))];
+        assert_eq!(release_reason(&listed, 5, &mine), None);
+    }
+
+    #[test]
+    fn claim_ranges() {
+        let b = ShardPoolBuilder::<Nothing>::new(Arc::new(NoApi), "c", "ws://127.0.0.1:9");
+        let claim = |b: ShardPoolBuilder<_>| b.claim.expect("claims");
+        let c = claim(b.claim(2));
+        assert_eq!((c.count, c.describe()), (Some(2), "any".to_owned()));
+        let b = ShardPoolBuilder::<Nothing>::new(Arc::new(NoApi), "c", "ws://127.0.0.1:9");
+        let c = claim(b.claim_range(4..=7));
+        assert_eq!((c.count, c.describe()), (None, "4..8".to_owned()));
+        assert!(c.contains(4) && c.contains(7) && !c.contains(3) && !c.contains(8));
+        let b = ShardPoolBuilder::<Nothing>::new(Arc::new(NoApi), "c", "ws://127.0.0.1:9");
+        let c = claim(b.claim_range(3..).claim(0));
+        assert_eq!((c.count, c.describe()), (Some(1), "3..".to_owned()));
+        assert!(c.contains(u32::MAX));
+    }
+
+    /// Never decoded: the builder only names it.
+    struct Nothing;
+
+    impl EventPayload for Nothing {
+        fn decode(_: &str, _: &str, _: &str) -> Result<Self> {
+            Ok(Nothing)
+        }
+        fn unknown(_: crate::eventsub::decode::UnknownEvent) -> Self {
+            Nothing
+        }
+        fn kind(&self) -> (&str, &str) {
+            ("", "")
+        }
+    }
+
+    /// Never called: the builder only holds it.
+    struct NoApi;
+
+    impl EventSubApi for NoApi {
+        fn create_subscription(
+            &self,
+            _: super::super::api::NewSubscription,
+        ) -> BoxFuture<'_, Result<super::super::api::CreatedSubscription>> {
+            unreachable!()
+        }
+        fn delete_subscription(
+            &self,
+            _: crate::base::types::SubscriptionId,
+            _: Option<crate::base::types::UserId>,
+        ) -> BoxFuture<'_, Result<()>> {
+            unreachable!()
+        }
+        fn update_conduit_shards(&self, _: ConduitId, _: Vec<ShardAttach>) -> BoxFuture<'_, Result<Vec<ShardError>>> {
+            unreachable!()
+        }
+        fn update_conduit(&self, _: ConduitId, _: u32) -> BoxFuture<'_, Result<()>> {
+            unreachable!()
+        }
+        fn subscriptions(
+            &self,
+            _: String,
+            _: Option<crate::base::types::UserId>,
+        ) -> BoxFuture<'_, Result<Vec<SubscriptionInfo>>> {
+            unreachable!()
+        }
+        fn conduit_shards(&self, _: ConduitId) -> BoxFuture<'_, Result<Vec<ShardStatus>>> {
+            unreachable!()
+        }
+    }
+}

@@ -336,3 +336,176 @@ async fn the_hourly_validation_runs_in_one_process() {
     ha.abort();
     hb.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_token_is_fetched_once_for_the_processes() {
+    let path = temp_path("tokens.sqlite");
+    let (a, b) = (SqliteStore::open(&path).unwrap(), SqliteStore::open(&path).unwrap());
+    let grants = Arc::new(AtomicUsize::new(0));
+    let g = grants.clone();
+    let server = TestServer::start(move |req| {
+        if req.path == "/oauth2/token" && req.body_str().contains("grant_type=client_credentials") {
+            let n = g.fetch_add(1, Ordering::SeqCst) + 1;
+            return Response::json(
+                200,
+                &format!(r#"{{"access_token":"app-{n}","expires_in":5000000,"token_type":"bearer"}}"#),
+            );
+        }
+        Response::json(200, r#"{"data":[]}"#)
+    })
+    .await;
+    let secret = || OAuth::new("cid", Some(ClientSecret::new("s3cret"))).auth_url(format!("{}/oauth2", server.url()));
+    let ma = TokenManager::with_store(secret(), a.clone()).await.unwrap();
+    let mb = TokenManager::with_store(secret(), b).await.unwrap();
+    let (ta, tb) = tokio::join!(ma.app_token(), mb.app_token());
+    assert_eq!((ta.unwrap().secret(), tb.unwrap().secret()), ("app-1", "app-1"));
+    assert_eq!(grants.load(Ordering::SeqCst), 1);
+    // A process started later finds it in the store.
+    let mc = TokenManager::with_store(secret(), SqliteStore::open(&path).unwrap()).await.unwrap();
+    assert_eq!(mc.app_token().await.unwrap().secret(), "app-1");
+    assert_eq!(grants.load(Ordering::SeqCst), 1);
+    let stored = a.shared().unwrap().load_app().await.unwrap().unwrap();
+    assert_eq!((stored.token.access_token.secret(), stored.version), ("app-1", 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_added_by_another_process_is_found_on_first_use() {
+    let path = temp_path("tokens.sqlite");
+    let t = twitch(&["token-1"], &[]);
+    let server = TestServer::start(handler(t.clone())).await;
+    let ma = TokenManager::with_store(oauth(&server), SqliteStore::open(&path).unwrap()).await.unwrap();
+    let mb = TokenManager::with_store(oauth(&server), SqliteStore::open(&path).unwrap()).await.unwrap();
+    ma.add_user(user("token-1", "refresh-1")).await.unwrap();
+    client(&server, &mb).get_users().as_user("1").send().await.unwrap();
+    assert_eq!(mb.users(), ["1"]);
+}
+
+/// A shared store whose saves fail while `failing` is set: the store of a
+/// database that is away for a moment.
+#[derive(Clone)]
+struct Flaky {
+    store: SqliteStore,
+    failing: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Flaky {
+    fn check(&self) -> twitch::Result<()> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(Error::TokenStore { location: "flaky".into(), source: "the database is away".into() });
+        }
+        Ok(())
+    }
+}
+
+impl TokenStore for Flaky {
+    fn load(&self) -> twitch::BoxFuture<'_, twitch::Result<Vec<UserToken>>> {
+        self.store.load()
+    }
+    fn save_user(&self, token: UserToken) -> twitch::BoxFuture<'_, twitch::Result<()>> {
+        Box::pin(async move {
+            self.check()?;
+            self.store.save_user(token).await
+        })
+    }
+    fn remove_user(&self, user: twitch::UserId) -> twitch::BoxFuture<'_, twitch::Result<()>> {
+        self.store.remove_user(user)
+    }
+    fn shared(&self) -> Option<&dyn SharedTokenStore> {
+        Some(self)
+    }
+}
+
+impl SharedTokenStore for Flaky {
+    fn load_user_versioned<'a>(
+        &'a self,
+        user: &'a twitch::UserId,
+    ) -> twitch::BoxFuture<'a, twitch::Result<Option<Versioned<UserToken>>>> {
+        self.store.load_user_versioned(user)
+    }
+    fn save_user_versioned(&self, token: UserToken) -> twitch::BoxFuture<'_, twitch::Result<u64>> {
+        Box::pin(async move {
+            self.check()?;
+            self.store.save_user_versioned(token).await
+        })
+    }
+    fn load_app(&self) -> twitch::BoxFuture<'_, twitch::Result<Option<Versioned<AppToken>>>> {
+        self.store.load_app()
+    }
+    fn save_app(&self, token: AppToken) -> twitch::BoxFuture<'_, twitch::Result<u64>> {
+        self.store.save_app(token)
+    }
+    fn try_lease<'a>(&'a self, name: &'a str, ttl: Duration) -> twitch::BoxFuture<'a, twitch::Result<bool>> {
+        self.store.try_lease(name, ttl)
+    }
+    fn release<'a>(&'a self, name: &'a str) -> twitch::BoxFuture<'a, twitch::Result<()>> {
+        self.store.release(name)
+    }
+    fn lease_ttl(&self) -> Duration {
+        self.store.lease_ttl()
+    }
+    fn poll_interval(&self) -> Duration {
+        Duration::from_millis(10)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refreshed_token_the_store_cannot_take_is_kept_and_its_lease_held() {
+    let path = temp_path("tokens.sqlite");
+    let t = twitch(&[], &["refresh-1"]);
+    let server = TestServer::start(handler(t.clone())).await;
+    let flaky = Flaky { store: SqliteStore::open(&path).unwrap(), failing: Arc::default() };
+    flaky.save_user(user("token-1", "refresh-1").with_expiry(expired())).await.unwrap();
+    let m = TokenManager::with_store(oauth(&server), flaky.clone()).await.unwrap();
+    flaky.failing.store(true, Ordering::SeqCst);
+    client(&server, &m).get_users().send().await.unwrap();
+    assert_eq!(t.refreshes.load(Ordering::SeqCst), 1);
+    assert_eq!(m.user_token(&"1".into()).await.unwrap().secret(), "token-2", "kept in memory");
+    // The lease stays taken, so no other process refreshes with the spent
+    // refresh token before it expires.
+    let holder = flaky.store.lease_holder("user:1").await.unwrap();
+    assert_eq!(holder.as_deref(), Some(flaky.store.holder()));
+    let stored = flaky.store.load_user_versioned(&"1".into()).await.unwrap().unwrap();
+    assert_eq!(stored.token.access_token.secret(), "token-1");
+    // The database is back: the next store operation saves the pair.
+    flaky.failing.store(false, Ordering::SeqCst);
+    m.validate_all().await;
+    let stored = flaky.store.load_user_versioned(&"1".into()).await.unwrap().unwrap();
+    assert_eq!(stored.token.refresh_token.unwrap().secret(), "refresh-2");
+}
+
+/// The normal dependencies of `twitch` with these features, one per line.
+fn tree(features: &str) -> String {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args(["tree", "--offline", "-p", "twitch", "-e", "normal", "--prefix", "none", "--no-default-features"])
+        .args(["--features", features])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .output()
+        .expect("cargo tree runs");
+    assert!(out.status.success(), "cargo tree failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn versions_of<'a>(tree: &'a str, krate: &str) -> std::collections::BTreeSet<&'a str> {
+    tree.lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            (w.next() == Some(krate)).then(|| w.next()).flatten()
+        })
+        .collect()
+}
+
+#[test]
+fn the_store_features_are_off_by_default_and_use_the_one_tls_stack() {
+    let default = tree("default");
+    for krate in ["rusqlite", "libsqlite3-sys", "tokio-postgres", "postgres-protocol"] {
+        assert!(versions_of(&default, krate).is_empty(), "the default build pulls in {krate}");
+    }
+    assert_eq!(versions_of(&tree("sqlite"), "libsqlite3-sys").len(), 1);
+    let pg = tree("postgres");
+    assert_eq!(versions_of(&pg, "tokio-postgres").len(), 1);
+    assert_eq!(versions_of(&pg, "rustls").len(), 1, "one rustls");
+    for other in ["aws-lc-rs", "aws-lc-sys", "openssl", "native-tls", "tokio-postgres-rustls"] {
+        assert!(versions_of(&pg, other).is_empty(), "the postgres feature pulls in {other}");
+    }
+}

@@ -464,7 +464,7 @@ impl TokenManager {
 
     /// The scopes of a user's token, if held (also when it was found invalid).
     pub async fn scopes(&self, user: &UserId) -> Option<Vec<Scope>> {
-        let slot = self.slot(user)?;
+        let slot = self.slot_or_load(user).await.ok()?;
         let st = slot.state.lock().await;
         Some(st.token.scopes.clone())
     }
@@ -634,7 +634,8 @@ impl TokenManager {
                 Err(e) => return Err(failed(st, format!("the shared token store failed: {e}"))),
             };
             if newer(st, &stored) {
-                return Ok(self.adopt(st, stored));
+                self.adopt(st, stored);
+                return Ok(());
             }
             match shared.try_lease(&lease, shared.lease_ttl()).await {
                 Ok(true) => break,

@@ -175,3 +175,13 @@ impl std::ops::Deref for Client {
 pub fn decode_notification(payload: &str) -> Result<Notification<Event>> {
     Notification::decode(payload)
 }
+
+#[cfg(feature = "eventsub")]
+/// Decode an EventSub notification payload whose subscription type and
+/// version are known (a webhook's `Twitch-Eventsub-Subscription-Type` and
+/// `-Version` headers) into the typed [`Event`]; see
+/// [`Notification::decode_as`].
+#[inline]
+pub fn decode_notification_as(subscription_type: &str, version: &str, payload: &str) -> Result<Notification<Event>> {
+    Notification::decode_as(subscription_type, version, payload)
+}

@@ -11,8 +11,10 @@
 //! one-pass.
 //!
 //! The last table covers every subscription type's example: the WebSocket
-//! frame through `decode_frame` and the webhook body through
-//! `twitch::decode_notification`, each beside `IgnoredAny` over its own bytes.
+//! frame through `decode_frame`, the webhook body through
+//! `twitch::decode_notification` (the body alone) and through
+//! `twitch::decode_notification_as` (type and version from the headers, as
+//! `WebhookVerifier` decodes), each beside `IgnoredAny` over its own bytes.
 //!
 //! A second table splits the typed time in two: the frame with its event
 //! skipped (metadata, the raw `subscription`, dispatch), and the event
@@ -189,6 +191,10 @@ fn side_by_side<const N: usize>(mut runs: [&mut dyn FnMut() -> f64; N]) -> [f64;
 }
 
 fn main() {
+    // `EVENTSUB_DECODE_EVERY_TYPE=1` runs only the table of every type.
+    if std::env::var_os("EVENTSUB_DECODE_EVERY_TYPE").is_some() {
+        return every_type();
+    }
     // `EVENTSUB_DECODE_PROFILE=<type>` runs only the typed decode of that
     // type, for a profiler (`perf record`), instead of the table.
     if let Ok(what) = std::env::var("EVENTSUB_DECODE_PROFILE") {
@@ -354,16 +360,21 @@ fn every_type() {
         start.elapsed().as_nanos() as f64 / f64::from(N)
     };
     println!();
-    println!("every subscription type: WebSocket frame (decode_frame) and webhook body (decode_notification)");
-    println!("{:<58} {:>10} {:>10}", "type", "frame", "webhook");
-    let (mut frame_ratios, mut body_ratios) = (Vec::new(), Vec::new());
+    println!(
+        "every subscription type: WebSocket frame (decode_frame), webhook body alone (decode_notification) \
+         and with its headers (decode_notification_as)"
+    );
+    println!("{:<58} {:>10} {:>10} {:>10}", "type", "frame", "body", "headers");
+    let (mut frame_ratios, mut body_ratios, mut header_ratios) = (Vec::new(), Vec::new(), Vec::new());
     for meta in twitch::meta::subscriptions() {
         let Some(example) = meta.example else { continue };
         let body = compact(example);
         let frame = frames::notification(meta.subscription_type, meta.version, example);
         twitch::decode_notification(&body).expect("the body decodes");
         decode_frame::<Event>(&frame).expect("the frame decodes");
-        let [fi, ft, bi, bt] = side_by_side([
+        let (ty, version) = (meta.subscription_type, meta.version);
+        twitch::decode_notification_as(ty, version, &body).expect("the body decodes");
+        let [fi, ft, bi, bt, ht] = side_by_side([
             &mut || {
                 time_n(&mut || {
                     black_box(serde_json::from_str::<IgnoredAny>(black_box(&frame)).unwrap());
@@ -376,10 +387,16 @@ fn every_type() {
                 })
             },
             &mut || time_n(&mut || drop(black_box(twitch::decode_notification(black_box(&body)).unwrap()))),
+            &mut || {
+                time_n(&mut || {
+                    drop(black_box(twitch::decode_notification_as(ty, version, black_box(&body)).unwrap()));
+                })
+            },
         ]);
-        println!("{:<58} {:>9.2}x {:>9.2}x", format!("{} v{}", meta.subscription_type, meta.version), ft / fi, bt / bi);
+        println!("{:<58} {:>9.2}x {:>9.2}x {:>9.2}x", format!("{ty} v{version}"), ft / fi, bt / bi, ht / bi);
         frame_ratios.push(ft / fi);
         body_ratios.push(bt / bi);
+        header_ratios.push(ht / bi);
     }
     let stats = |v: &mut Vec<f64>| {
         v.sort_by(f64::total_cmp);
@@ -387,8 +404,10 @@ fn every_type() {
     };
     let (fm, fw) = stats(&mut frame_ratios);
     let (bm, bw) = stats(&mut body_ratios);
+    let (hm, hw) = stats(&mut header_ratios);
     println!(
-        "{} types: frame median {fm:.2}x, worst {fw:.2}x; webhook median {bm:.2}x, worst {bw:.2}x (goal: at most 2.5x)",
+        "{} types: frame median {fm:.2}x, worst {fw:.2}x; webhook body median {bm:.2}x, worst {bw:.2}x; \
+         with headers median {hm:.2}x, worst {hw:.2}x (goal: at most 2.5x)",
         frame_ratios.len()
     );
 }

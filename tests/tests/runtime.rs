@@ -319,6 +319,22 @@ fn notification_bodies_decode_in_any_order() {
     assert!(matches!(&first.event, twitch::Event::ChannelFollowV2(e) if e.user_login == "cool_user"));
     let both = twitch::decode_notification(&format!(r#"{{"subscription":{sub},"events":[],"event":{event}}}"#));
     assert_eq!(both.unwrap(), first);
+    // Type and version are read wherever they are in the subscription
+    // (`sub` has its keys sorted: both come last), escaped or not.
+    let escaped = sub.replace(r#""channel.follow""#, r#""channel\u002efollow""#);
+    assert_ne!(escaped, sub);
+    let n = twitch::decode_notification(&format!(r#"{{"subscription":{escaped},"event":{event}}}"#)).unwrap();
+    assert_eq!(n.event, first.event);
+    // Known from a webhook's headers: the same, in any order.
+    for body in
+        [format!(r#"{{"subscription":{sub},"event":{event}}}"#), format!(r#"{{"event":{event},"subscription":{sub}}}"#)]
+    {
+        assert_eq!(twitch::decode_notification_as("channel.follow", "2", &body).unwrap(), first);
+    }
+    let unversioned = sub.replace(r#""version":"2""#, r#""versions":"2""#);
+    assert_ne!(unversioned, sub);
+    let err = twitch::decode_notification(&format!(r#"{{"subscription":{unversioned},"event":{event}}}"#));
+    assert!(matches!(err, Err(Error::Decode { .. })), "{err:?}");
 
     let mut odd = usual.clone();
     odd["subscription"]["transport"]["callback"] = serde_json::json!({"not": "a string"});

@@ -71,6 +71,26 @@ fn a_signed_notification_is_delivered_once() {
     assert!(matches!(msg, WebhookMessage::Duplicate { .. }));
 }
 
+/// With Twitch's subscription headers the event is typed from them; the
+/// result is the one the body alone gives.
+#[test]
+fn subscription_headers_type_the_event_as_the_body_does() {
+    let v = WebhookVerifier::new(SECRET);
+    let now = at(TS) + Duration::from_secs(5);
+    let decoded = |id: &str, extra: &[(&str, &str)]| {
+        let mut h = hdrs(id, TS, &sign(FOLLOW, id, TS), "notification");
+        h.extend(extra.iter().map(|(k, v)| (k.to_ascii_lowercase(), (*v).to_owned())));
+        match handle(&v, &h, FOLLOW, now).unwrap().1 {
+            WebhookMessage::Notification { notification, .. } => notification,
+            other => panic!("{other:?}"),
+        }
+    };
+    let with = decoded("h-1", &[(headers::SUBSCRIPTION_TYPE, "channel.follow"), (headers::SUBSCRIPTION_VERSION, "2")]);
+    let without = decoded("h-2", &[]);
+    assert_eq!(with, without);
+    assert!(matches!(with.event, Event::ChannelFollowV2(_)));
+}
+
 #[test]
 fn tampering_is_refused() {
     let v = WebhookVerifier::new(SECRET);

@@ -358,18 +358,92 @@ struct OnePass<E> {
 
 /// A subscription's type and version, read from its raw JSON (borrowed:
 /// Twitch's type and version strings have no escapes).
-#[derive(Deserialize)]
 struct Kind<'a> {
-    #[serde(rename = "type", borrow)]
     subscription_type: std::borrow::Cow<'a, str>,
-    #[serde(borrow)]
     version: std::borrow::Cow<'a, str>,
 }
 
 impl<'a> Kind<'a> {
+    /// Twitch sends `type` and `version` ahead of `condition` and
+    /// `transport`, the bulk of a subscription: the object's top-level keys
+    /// are scanned until both are found and the rest is left unread (the
+    /// raw value was checked to be JSON when it was read). A key or value
+    /// with an escape, or a value that is not a string, takes serde's way.
     fn of(raw: &'a RawValue) -> serde_json::Result<Self> {
-        serde_json::from_str(raw.get())
+        match scan_type_and_version(raw.get()) {
+            Some((subscription_type, version)) => {
+                Ok(Kind { subscription_type: subscription_type.into(), version: version.into() })
+            }
+            None => Self::read(raw.get()),
+        }
     }
+
+    fn read(json: &'a str) -> serde_json::Result<Self> {
+        #[derive(Deserialize)]
+        struct Full<'a> {
+            #[serde(rename = "type", borrow)]
+            subscription_type: std::borrow::Cow<'a, str>,
+            #[serde(borrow)]
+            version: std::borrow::Cow<'a, str>,
+        }
+        let full: Full<'a> = serde_json::from_str(json)?;
+        Ok(Kind { subscription_type: full.subscription_type, version: full.version })
+    }
+}
+
+/// The string values of the top-level keys `type` and `version` of a JSON
+/// object known to be well-formed, scanned byte by byte; `None` when either
+/// is missing, is not a plain string or an escape is met on the way.
+fn scan_type_and_version(json: &str) -> Option<(&str, &str)> {
+    let b = json.as_bytes();
+    // The end of the string whose opening quote is at `at`; `None` on an escape.
+    let string_end = |at: usize| -> Option<usize> {
+        let len = b[at + 1..].iter().position(|&c| c == b'"' || c == b'\\')?;
+        (b[at + 1 + len] == b'"').then_some(at + 1 + len)
+    };
+    let (mut ty, mut version) = (None, None);
+    let (mut i, mut depth, mut expect_key) = (0, 0usize, false);
+    while i < b.len() {
+        match b[i] {
+            b'{' => {
+                depth += 1;
+                expect_key = depth == 1;
+            }
+            b'[' => depth += 1,
+            b'}' | b']' => depth = depth.checked_sub(1)?,
+            b',' if depth == 1 => expect_key = true,
+            b'"' if depth == 1 && expect_key => {
+                let end = string_end(i)?;
+                let key = &json[i + 1..end];
+                i = end + 1;
+                while b.get(i).is_some_and(|c| c.is_ascii_whitespace() || *c == b':') {
+                    i += 1;
+                }
+                let slot = match key {
+                    "type" => &mut ty,
+                    "version" => &mut version,
+                    _ => {
+                        expect_key = false;
+                        continue;
+                    }
+                };
+                if b.get(i) != Some(&b'"') {
+                    return None;
+                }
+                let end = string_end(i)?;
+                *slot = Some(&json[i + 1..end]);
+                if let (Some(ty), Some(version)) = (ty, version) {
+                    return Some((ty, version));
+                }
+                i = end;
+                expect_key = false;
+            }
+            b'"' => i = string_end(i)?,
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 /// An event that came before its subscription, kept raw until the type is known.
@@ -380,8 +454,18 @@ fn deserialize_raw_event<E: EventPayload>(kind: &Kind<'_>, raw: &RawValue) -> se
     Ok(e)
 }
 
-impl<'de, E: EventPayload> Deserialize<'de> for OnePass<E> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+/// Reads a payload in one pass; `known` is the subscription's type and
+/// version when they came from elsewhere (a webhook's headers), so the
+/// event is decoded in place wherever it is.
+struct OnePassSeed<'k, E> {
+    known: Option<&'k Kind<'k>>,
+    event: std::marker::PhantomData<E>,
+}
+
+impl<'de, E: EventPayload> serde::de::DeserializeSeed<'de> for OnePassSeed<'_, E> {
+    type Value = OnePass<E>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<OnePass<E>, D::Error> {
         use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, Visitor};
 
         #[derive(Deserialize)]
@@ -402,33 +486,46 @@ impl<'de, E: EventPayload> Deserialize<'de> for OnePass<E> {
             }
         }
 
-        struct V<E>(std::marker::PhantomData<E>);
-        impl<'de, E: EventPayload> Visitor<'de> for V<E> {
+        struct V<'k, E>(Option<&'k Kind<'k>>, std::marker::PhantomData<E>);
+        impl<'de, E: EventPayload> Visitor<'de> for V<'_, E> {
             type Value = OnePass<E>;
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("an EventSub notification payload")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<OnePass<E>, A::Error> {
                 let (mut subscription, mut event, mut from_event) = (None::<Box<RawValue>>, None, false);
-                // An event ahead of its subscription: kept raw, decoded once the type is known.
+                // An event ahead of its subscription (and of a known type):
+                // kept raw, decoded once the type is known.
                 let mut early: Option<(Box<RawValue>, bool)> = None;
                 while let Some(key) = map.next_key::<Key>()? {
                     let is_event = matches!(key, Key::Event);
                     match (key, &subscription) {
                         (Key::Subscription, _) => subscription = Some(map.next_value()?),
                         // `event` wins over `events`, whichever comes first.
-                        (Key::Events, Some(_)) if from_event => {
+                        (Key::Events, _) if from_event => {
                             map.next_value::<IgnoredAny>()?;
                         }
-                        (Key::Event | Key::Events, Some(raw)) => {
-                            from_event = is_event;
-                            let kind = Kind::of(raw).map_err(A::Error::custom)?;
-                            event = Some(map.next_value_seed(Seed::<E>(&kind, std::marker::PhantomData))?);
+                        (Key::Event | Key::Events, raw) => {
+                            let read;
+                            let kind = match (self.0, raw) {
+                                (Some(known), _) => Some(known),
+                                (None, Some(raw)) => {
+                                    read = Kind::of(raw).map_err(A::Error::custom)?;
+                                    Some(&read)
+                                }
+                                (None, None) => None,
+                            };
+                            match kind {
+                                Some(kind) => {
+                                    from_event = is_event;
+                                    event = Some(map.next_value_seed(Seed::<E>(kind, std::marker::PhantomData))?);
+                                }
+                                None if !is_event && early.as_ref().is_some_and(|(_, from_event)| *from_event) => {
+                                    map.next_value::<IgnoredAny>()?;
+                                }
+                                None => early = Some((map.next_value()?, is_event)),
+                            }
                         }
-                        (Key::Events, None) if early.as_ref().is_some_and(|(_, from_event)| *from_event) => {
-                            map.next_value::<IgnoredAny>()?;
-                        }
-                        (Key::Event | Key::Events, None) => early = Some((map.next_value()?, is_event)),
                         (Key::Other, _) => {
                             map.next_value::<IgnoredAny>()?;
                         }
@@ -445,7 +542,7 @@ impl<'de, E: EventPayload> Deserialize<'de> for OnePass<E> {
                 Ok(OnePass { subscription, event })
             }
         }
-        d.deserialize_map(V(std::marker::PhantomData))
+        d.deserialize_map(V(self.known, std::marker::PhantomData))
     }
 }
 
@@ -469,13 +566,30 @@ impl<E: EventPayload> Notification<E> {
     /// raw and decoded once the type is known). On an error the careful
     /// two-pass way runs, which names the failing JSON path.
     pub fn decode(payload: &str) -> Result<Self> {
+        Self::decode_one_pass(payload, None).map_or_else(|| Self::decode_in_two_passes(payload), Ok)
+    }
+
+    /// Decode a notification payload whose subscription type and version
+    /// are known from elsewhere: a webhook's `Twitch-Eventsub-Subscription-Type`
+    /// and `Twitch-Eventsub-Subscription-Version` headers. The event is
+    /// decoded in place wherever it is in the body, without a look into
+    /// the subscription. On an error the payload is decoded as by
+    /// [`decode`](Self::decode), from its own subscription.
+    pub fn decode_as(subscription_type: &str, version: &str, payload: &str) -> Result<Self> {
+        let kind = Kind { subscription_type: subscription_type.into(), version: version.into() };
+        Self::decode_one_pass(payload, Some(&kind)).map_or_else(|| Self::decode_in_two_passes(payload), Ok)
+    }
+
+    fn decode_one_pass(payload: &str, known: Option<&Kind<'_>>) -> Option<Self> {
+        use serde::de::DeserializeSeed as _;
         let de = &mut serde_json::Deserializer::from_str(payload);
-        if let Ok(OnePass { subscription: raw, event: Some(event) }) = OnePass::<E>::deserialize(&mut *de)
-            && de.end().is_ok()
-        {
-            return Ok(Self { subscription: RawSubscription::new(RawJson(raw)), event });
+        let seed = OnePassSeed::<E> { known, event: std::marker::PhantomData };
+        match seed.deserialize(&mut *de) {
+            Ok(OnePass { subscription: raw, event: Some(event) }) if de.end().is_ok() => {
+                Some(Self { subscription: RawSubscription::new(RawJson(raw)), event })
+            }
+            _ => None,
         }
-        Self::decode_in_two_passes(payload)
     }
 
     fn decode_in_two_passes(payload: &str) -> Result<Self> {
@@ -496,5 +610,26 @@ impl<E: EventPayload> Notification<E> {
         })?;
         let event = E::decode(&info.subscription_type, &info.version, raw.get())?;
         Ok(Self { subscription, event })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scan_type_and_version as scan;
+
+    #[test]
+    fn type_and_version_are_found_at_the_top_level_only() {
+        let usual = r#"{"id":"f1","type":"channel.follow","version":"2","status":"enabled","condition":{}}"#;
+        assert_eq!(scan(usual), Some(("channel.follow", "2")));
+        let nested = r#"{"condition":{"type":"no","version":"no","x":[{"type":"no"}]},"version":"1","type":"a.b"}"#;
+        assert_eq!(scan(nested), Some(("a.b", "1")));
+        let spaced = "{ \"id\" : \"{[\" ,\n \"type\" : \"a\" , \"cost\": 1, \"version\":\"1\"}";
+        assert_eq!(scan(spaced), Some(("a", "1")));
+        // Left to serde: escapes, values that are not strings, a missing key.
+        assert_eq!(scan(r#"{"type":"a\u002eb","version":"1"}"#), None);
+        assert_eq!(scan(r#"{"id":"\"","type":"a","version":"1"}"#), None);
+        assert_eq!(scan(r#"{"type":"a","version":1}"#), None);
+        assert_eq!(scan(r#"{"type":"a"}"#), None);
+        assert_eq!(scan(r#"{}"#), None);
     }
 }

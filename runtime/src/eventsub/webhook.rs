@@ -30,6 +30,10 @@ pub mod headers {
     pub const MESSAGE_SIGNATURE: &str = "Twitch-Eventsub-Message-Signature";
     /// `notification`, `webhook_callback_verification` or `revocation`.
     pub const MESSAGE_TYPE: &str = "Twitch-Eventsub-Message-Type";
+    /// The subscription's type (not signed: the body's subscription names it too).
+    pub const SUBSCRIPTION_TYPE: &str = "Twitch-Eventsub-Subscription-Type";
+    /// The subscription's version (not signed, as the type).
+    pub const SUBSCRIPTION_VERSION: &str = "Twitch-Eventsub-Subscription-Version";
 }
 
 /// The `Twitch-Eventsub-Message-Type` of the callback check.
@@ -205,7 +209,10 @@ impl WebhookVerifier {
         if kind != VERIFICATION && seen(&|s| s.contains(id)) {
             return Ok((WebhookReply::no_content(), WebhookMessage::Duplicate { message_id: id.to_owned() }));
         }
-        let (reply, message) = decode::<E>(kind, id, body)?;
+        // The subscription headers let the event decode without a look
+        // into the subscription; a body without them names its own.
+        let subscription = header(headers::SUBSCRIPTION_TYPE).zip(header(headers::SUBSCRIPTION_VERSION));
+        let (reply, message) = decode::<E>(kind, id, subscription, body)?;
         // Only a message that was decoded (and is handed over by the
         // caller next) counts as handled: one that failed is refused, and
         // Twitch's redelivery of it is a new attempt, not a duplicate.
@@ -253,6 +260,7 @@ fn decode_error(body: &[u8], path: &str, message: String) -> WebhookError {
 fn decode<E: EventPayload>(
     kind: &str,
     id: &str,
+    subscription: Option<(&str, &str)>,
     body: &[u8],
 ) -> Result<(WebhookReply, WebhookMessage<E>), WebhookError> {
     let text = std::str::from_utf8(body).map_err(|e| decode_error(body, "", e.to_string()))?;
@@ -279,7 +287,11 @@ fn decode<E: EventPayload>(
             Ok((WebhookReply::no_content(), WebhookMessage::Revocation { subscription: r.subscription }))
         }
         "notification" => {
-            let notification = Notification::decode(text).map_err(WebhookError::Decode)?;
+            let notification = match subscription {
+                Some((ty, version)) => Notification::decode_as(ty, version, text),
+                None => Notification::decode(text),
+            }
+            .map_err(WebhookError::Decode)?;
             Ok((WebhookReply::no_content(), WebhookMessage::Notification { message_id: id.to_owned(), notification }))
         }
         other => Err(WebhookError::UnknownMessageType(other.to_owned())),

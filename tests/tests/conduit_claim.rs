@@ -1,9 +1,10 @@
 //! Shard pools that claim conduit shards instead of running fixed ids,
 //! against `twitch-mock`: claiming from a range and from any id, two pools
 //! (and two OS processes) racing for one free shard, a claimed shard lost
-//! to another session and let go, a configured owner taking its shard
-//! back, and the rolling rescale of the README (grow, then start
-//! processes; stop processes, then shrink).
+//! to another session (its socket closed, or found by the health check)
+//! and let go, a configured owner taking its shard back, and the rolling
+//! rescale of the README (grow, then start processes; stop processes, then
+//! shrink).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -453,6 +454,98 @@ async fn a_claimed_shard_taken_by_an_owner_is_let_go_and_replaced() {
     }
     assert_eq!(got, BTreeSet::from([0, 1]));
     assert_eq!(sessions(&owner)[&0], owner_session, "the owner kept its session");
+}
+
+/// The generated client's calls, except that once `hide` is set, Get
+/// Conduit Shards reports that shard enabled on another session: another
+/// process took it, and Twitch did not close this pool's socket.
+struct Elsewhere {
+    client: Client,
+    hide: std::sync::Mutex<Option<u32>>,
+}
+
+impl EventSubApi for Elsewhere {
+    fn create_subscription(&self, new: NewSubscription) -> BoxFuture<'_, twitch::Result<CreatedSubscription>> {
+        self.client.create_subscription(new)
+    }
+
+    fn delete_subscription(
+        &self,
+        id: twitch::SubscriptionId,
+        as_user: Option<twitch::UserId>,
+    ) -> BoxFuture<'_, twitch::Result<()>> {
+        self.client.delete_subscription(id, as_user)
+    }
+
+    fn update_conduit_shards(
+        &self,
+        conduit_id: ConduitId,
+        shards: Vec<ShardAttach>,
+    ) -> BoxFuture<'_, twitch::Result<Vec<ShardError>>> {
+        EventSubApi::update_conduit_shards(&self.client, conduit_id, shards)
+    }
+
+    fn update_conduit(&self, conduit_id: ConduitId, shard_count: u32) -> BoxFuture<'_, twitch::Result<()>> {
+        EventSubApi::update_conduit(&self.client, conduit_id, shard_count)
+    }
+
+    fn subscriptions(
+        &self,
+        subscription_type: String,
+        as_user: Option<twitch::UserId>,
+    ) -> BoxFuture<'_, twitch::Result<Vec<SubscriptionInfo>>> {
+        self.client.subscriptions(subscription_type, as_user)
+    }
+
+    fn conduit_shards(&self, conduit_id: ConduitId) -> BoxFuture<'_, twitch::Result<Vec<ShardStatus>>> {
+        Box::pin(async move {
+            let mut listed = EventSubApi::conduit_shards(&self.client, conduit_id).await?;
+            let hide = *self.hide.lock().unwrap();
+            for s in &mut listed {
+                if Some(s.shard_id.as_str()) == hide.map(|h| h.to_string()).as_deref() {
+                    *s = ShardStatus::new(s.shard_id.clone(), "enabled", Some("elsewhere".into()));
+                }
+            }
+            Ok(listed)
+        })
+    }
+}
+
+#[tokio::test]
+async fn the_health_check_lets_go_of_a_claimed_shard_found_on_another_session() {
+    let mock = Mock::builder().start().await.expect("mock");
+    let client = app_client(&mock);
+    let id = conduit(&client, 2).await;
+    let api = Arc::new(Elsewhere { client: client.clone(), hide: std::sync::Mutex::new(None) });
+    let mut pool = twitch::websocket::ShardPoolBuilder::<twitch::Event>::new(api.clone(), id.clone(), mock.ws_url())
+        .claim(1)
+        .backoff(fast())
+        .health_check(Some(Duration::from_millis(50)))
+        .start()
+        .await
+        .expect("pool");
+    assert_eq!(pool.shard_ids(), [0]);
+    *api.hide.lock().unwrap() = Some(0);
+    let seen = until(&mut pool, |i| matches!(i, SessionItem::ShardClaimed(_))).await;
+    match &seen[..] {
+        [SessionItem::ShardReleased(r), SessionItem::ShardClaimed(c)] => {
+            assert_eq!(r.shard, 0);
+            assert_eq!(r.reason, ReleaseReason::Taken { session_id: Some("elsewhere".into()) });
+            assert_eq!(c.shard, 1);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(pool.shard_ids(), [1]);
+    // Its socket for shard 0 is closed; shard 1 runs on the new one.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let listed = shards(&client, &id).await;
+        if listed[&0].0 != "enabled" && listed[&1] == ("enabled".to_owned(), sessions(&pool).get(&1).cloned()) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{listed:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 #[tokio::test]

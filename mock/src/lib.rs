@@ -42,6 +42,7 @@
 
 // The bottom: settings, helpers, state, the wire types.
 mod config;
+mod paging;
 pub mod ratelimit;
 mod state;
 mod util;
@@ -51,6 +52,7 @@ mod chat;
 mod delivery;
 mod idtoken;
 mod messages;
+mod store;
 mod webhook;
 // The areas, one router over them.
 mod control;
@@ -360,6 +362,22 @@ impl MockServer {
         let mut g = self.shared.lock();
         let user = g.user_or_synth(user_id);
         g.grant(broadcaster_id, user, role).map_err(|(_, message)| message.to_owned())
+    }
+
+    /// A viewer redeems a custom reward that Create Custom Rewards made in
+    /// this channel (viewers redeem on Twitch; no Helix endpoint does): an
+    /// `UNFULFILLED` redemption that Get Custom Reward Redemption lists and
+    /// Update Redemption Status changes. Returns the redemption as Helix
+    /// shows it; an error names a reward the mock does not hold. No
+    /// EventSub notification is sent (trigger one with [`MockServer::trigger`]).
+    pub fn redeem(
+        &self,
+        broadcaster_id: &str,
+        reward_id: &str,
+        user_id: &str,
+        user_input: &str,
+    ) -> Result<serde_json::Value, String> {
+        store::redeem(&self.shared, broadcaster_id, reward_id, user_id, user_input)
     }
 
     /// Every Send Chat Message request so far, in order (the latest 10,000):

@@ -337,6 +337,8 @@ pub(crate) struct Inner {
     pub chat_log: VecDeque<ChatLogEntry>,
     pub faults: Faults,
     pub datasets: HashMap<&'static str, Arc<Vec<Value>>>,
+    /// The store's resources: (resource, owner) to items, in the order written.
+    pub store: HashMap<(&'static str, String), Vec<Value>>,
     pub next_conn: u64,
 }
 

@@ -280,6 +280,54 @@ fn token_for(mock: &MockServer, meta: &twitch::EndpointMeta, body: Option<&Value
     }
 }
 
+/// For an update or delete example of something the mock keeps (rewards,
+/// polls, predictions, schedule segments, blocked terms): create one in the
+/// example's channel and answer its id.
+async fn own_item(mock: &MockServer, id: &str, c: &Call) -> Option<String> {
+    let q = |k: &str| c.query.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    let b = |k: &str| c.body.as_ref().and_then(|b| b[k].as_str()).unwrap_or("").to_owned();
+    let (path, query, body, scope): (&str, Vec<(&str, String)>, Value, &str) = match id {
+        "update-custom-reward" | "delete-custom-reward" => (
+            "/channel_points/custom_rewards",
+            vec![("broadcaster_id", q("broadcaster_id"))],
+            json!({"title": format!("own {}", c.method), "cost": 1}),
+            "channel:manage:redemptions",
+        ),
+        "remove-blocked-term" => (
+            "/moderation/blocked_terms",
+            vec![("broadcaster_id", q("broadcaster_id")), ("moderator_id", q("moderator_id"))],
+            json!({"text": "own term"}),
+            "moderator:manage:blocked_terms",
+        ),
+        "end-poll" => (
+            "/polls",
+            vec![],
+            json!({"broadcaster_id": b("broadcaster_id"), "title": "own", "choices": [{"title": "a"}, {"title": "b"}], "duration": 60}),
+            "channel:manage:polls",
+        ),
+        "end-prediction" => (
+            "/predictions",
+            vec![],
+            json!({"broadcaster_id": b("broadcaster_id"), "title": "own", "outcomes": [{"title": "a"}, {"title": "b"}], "prediction_window": 60}),
+            "channel:manage:predictions",
+        ),
+        "update-channel-stream-schedule-segment" | "delete-channel-stream-schedule-segment" => (
+            "/schedule/segment",
+            vec![("broadcaster_id", q("broadcaster_id"))],
+            json!({"start_time": "2030-01-01T18:00:00Z", "timezone": "America/New_York", "duration": "60", "title": "own"}),
+            "channel:manage:schedule",
+        ),
+        _ => return None,
+    };
+    let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let token = mock.mint_user_token("141981764", "twitchdev", &[scope]);
+    let a = send(mock, &call("POST", path, &query, Some(body)), Some(&token)).await;
+    assert_eq!(a.status, 200, "{id}: creating our own: {}", a.text);
+    let data = &a.body["data"];
+    let item = if data.is_array() { &data[0] } else { &data["segments"][0] };
+    Some(item["id"].as_str().expect("an id").to_owned())
+}
+
 /// Replace a string everywhere in a request (ids of Twitch's examples that
 /// must name something that exists in the mock).
 fn substitute(c: &mut Call, from: &str, to: &str) {
@@ -434,6 +482,19 @@ async fn every_endpoint_answers_a_scoped_token_and_refuses_the_rest() {
                 let t = mock.mint_user_token("141981764", "twitchdev", &["moderator:manage:banned_users"]);
                 let a = send(&mock, &ban, Some(&t)).await;
                 assert!(a.status == 200 || a.status == 400, "{}", a.text);
+            }
+
+            // Updates and deletes of what the mock keeps name Twitch's
+            // example ids: make one of our own in the same channel first.
+            if let Some(own) = own_item(&mock, meta.id, &c).await {
+                let example_id = c
+                    .query
+                    .iter()
+                    .find(|(k, _)| k == "id")
+                    .map(|(_, v)| v.clone())
+                    .or_else(|| c.body.as_ref().and_then(|b| b["id"].as_str()).map(str::to_owned))
+                    .expect("an id to replace");
+                substitute(&mut c, &example_id, &own);
             }
 
             let a = send(&mock, &c, Some(&token)).await;

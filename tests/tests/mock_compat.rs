@@ -120,6 +120,21 @@ async fn create_conduits_and_other_writes_take_query_fields_typed_as_documented(
     assert_eq!(status, 400);
     let (status, _) = helix(&mock, "POST", "/eventsub/conduits?shard_count=many", &app, None).await;
     assert_eq!(status, 400);
+
+    // A boolean and a number of Create Custom Rewards from the query.
+    let user = mock.mint_user_token("141981764", "twitchdev", &["channel:manage:redemptions"]);
+    let (status, body) = helix(
+        &mock,
+        "POST",
+        "/channel_points/custom_rewards?broadcaster_id=141981764&title=from%20the%20query&cost=250&is_enabled=false",
+        &user,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let reward = &body["data"][0];
+    assert_eq!((reward["title"].as_str(), reward["cost"].as_u64()), (Some("from the query"), Some(250)), "{body}");
+    assert_eq!(reward["is_enabled"], false, "{body}");
 }
 
 // ---------------------------------------------------------------------------

@@ -296,7 +296,6 @@ fn check_value(p: &twitch::ParamMeta, v: &Value, from_query: bool) -> Result<(),
 fn dispatch(shared: &Arc<Shared>, meta: &'static EndpointMeta, caller: &Caller, req: &Req, body: &Value) -> Resp {
     match meta.id {
         "get-users" => get_users(shared, meta, caller, req),
-        "update-user" => update_user(meta, caller, req),
         "ban-user" => ban_user(shared, caller, req, body),
         "unban-user" => unban_user(shared, meta, req),
         "get-banned-users" => get_banned_users(shared, meta, req),
@@ -316,7 +315,7 @@ fn dispatch(shared: &Arc<Shared>, meta: &'static EndpointMeta, caller: &Caller, 
         | "delete-conduit"
         | "get-conduit-shards"
         | "update-conduit-shards" => eventsub::helix(shared, meta, caller, req, body),
-        _ => data::answer(shared, meta, req),
+        _ => crate::store::handle(shared, meta, caller, req, body).unwrap_or_else(|| data::answer(shared, meta, req)),
     }
 }
 
@@ -338,6 +337,18 @@ fn user_json(meta: &EndpointMeta, u: &User, caller: &Caller) -> Value {
 
 fn get_users(shared: &Shared, meta: &EndpointMeta, caller: &Caller, req: &Req) -> Resp {
     let g = shared.lock();
+    // What Update User changed (the description).
+    let user_json = |meta: &EndpointMeta, u: &User, caller: &Caller| {
+        let mut item = user_json(meta, u, caller);
+        if let Some(Value::Object(stored)) = crate::store::user_fields(&g, &u.id) {
+            for (k, v) in stored {
+                if k != "email" && item.get(&k).is_some() {
+                    item[k] = v;
+                }
+            }
+        }
+        item
+    };
     let ids = req.query_all("id");
     let logins = req.query_all("login");
     let mut found: Vec<Value> = Vec::new();
@@ -355,15 +366,6 @@ fn get_users(shared: &Shared, meta: &EndpointMeta, caller: &Caller, req: &Req) -
         }
     }
     Resp::json(200, &json!({"data": found}))
-}
-
-fn update_user(meta: &EndpointMeta, caller: &Caller, req: &Req) -> Resp {
-    let Some(u) = &caller.user else { return Resp::error(401, "Missing User OAUTH Token") };
-    let mut item = user_json(meta, u, caller);
-    if let Some(d) = req.query_one("description") {
-        item["description"] = json!(d);
-    }
-    Resp::json(200, &json!({"data": [item]}))
 }
 
 fn ban_user(shared: &Shared, caller: &Caller, req: &Req, body: &Value) -> Resp {

@@ -1,0 +1,399 @@
+//! The mock's stateful writes: every write answers with what it created
+//! or changed, and later reads show it (create → get shows it; update →
+//! get shows the change; delete → gone), per family of endpoints. On
+//! 127.0.0.1, through raw Helix requests and through the generated client.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use twitch_mock::{Mock, MockServer};
+
+/// Hang guard for anything awaited; never an assertion about speed.
+const GUARD: Duration = Duration::from_secs(60);
+
+const ME: &str = "141981764";
+
+fn http() -> reqwest::Client {
+    twitch::__rt::tls::client_builder().expect("TLS setup").pool_max_idle_per_host(0).build().expect("reqwest client")
+}
+
+/// A Helix request as the user `ME` with every scope these tests need:
+/// status and JSON body (`Null` when empty).
+async fn helix(mock: &MockServer, method: &str, path_and_query: &str, body: Option<Value>) -> (u16, Value) {
+    let token = mock.mint_user_token(
+        ME,
+        "twitchdev",
+        &[
+            "channel:manage:redemptions",
+            "channel:manage:polls",
+            "channel:manage:predictions",
+            "channel:manage:broadcast",
+            "channel:manage:schedule",
+            "clips:edit",
+            "moderator:manage:blocked_terms",
+            "moderator:manage:chat_settings",
+            "moderator:manage:shield_mode",
+            "channel:manage:raids",
+            "user:edit",
+            "user:manage:chat_color",
+            "moderator:manage:automod_settings",
+            "moderator:read:automod_settings",
+            "user:manage:blocked_users",
+            "user:read:blocked_users",
+            "channel:manage:guest_star",
+            "channel:read:guest_star",
+        ],
+    );
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut req = http()
+        .request(method, format!("{}{path_and_query}", mock.helix_url()))
+        .header("Client-Id", mock.client_id())
+        .header("Authorization", format!("Bearer {token}"));
+    if let Some(b) = body {
+        req = req.header("Content-Type", "application/json").body(b.to_string());
+    }
+    let resp = tokio::time::timeout(GUARD, req.send()).await.expect("hang guard").expect("request");
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+async fn mock() -> MockServer {
+    Mock::builder().start().await.expect("start the mock")
+}
+
+fn ids(body: &Value) -> Vec<String> {
+    body["data"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn custom_rewards_and_their_redemptions() {
+    let mock = mock().await;
+    let (status, created) = helix(
+        &mock,
+        "POST",
+        &format!("/channel_points/custom_rewards?broadcaster_id={ME}"),
+        Some(json!({"title": "mock reward", "cost": 100, "is_max_per_stream_enabled": true, "max_per_stream": 3})),
+    )
+    .await;
+    assert_eq!(status, 200, "{created}");
+    let reward = &created["data"][0];
+    assert_eq!((reward["title"].as_str(), reward["cost"].as_u64()), (Some("mock reward"), Some(100)), "{created}");
+    assert_eq!(reward["max_per_stream_setting"], json!({"is_enabled": true, "max_per_stream": 3}));
+    assert_eq!(
+        (reward["broadcaster_id"].as_str(), reward["broadcaster_login"].as_str()),
+        (Some(ME), Some("twitchdev"))
+    );
+    let id = reward["id"].as_str().unwrap().to_owned();
+    assert_ne!(id, "92af127c-7326-4483-a52b-b0da0be61c01", "a fresh id, not the example's");
+    let (_, second) = helix(
+        &mock,
+        "POST",
+        &format!("/channel_points/custom_rewards?broadcaster_id={ME}"),
+        Some(json!({"title": "two", "cost": 5})),
+    )
+    .await;
+    let second_id = second["data"][0]["id"].as_str().unwrap().to_owned();
+    // Get shows both, in order; by id, the one.
+    let (_, list) = helix(&mock, "GET", &format!("/channel_points/custom_rewards?broadcaster_id={ME}"), None).await;
+    assert_eq!(ids(&list), [id.clone(), second_id.clone()]);
+    let (_, one) =
+        helix(&mock, "GET", &format!("/channel_points/custom_rewards?broadcaster_id={ME}&id={id}"), None).await;
+    assert_eq!(one["data"][0]["title"], "mock reward");
+    // Update answers the change; Get shows it.
+    let (status, updated) = helix(
+        &mock,
+        "PATCH",
+        &format!("/channel_points/custom_rewards?broadcaster_id={ME}&id={id}"),
+        Some(json!({"cost": 250, "is_paused": true})),
+    )
+    .await;
+    assert_eq!((status, updated["data"][0]["cost"].as_u64()), (200, Some(250)), "{updated}");
+    let (_, one) =
+        helix(&mock, "GET", &format!("/channel_points/custom_rewards?broadcaster_id={ME}&id={id}"), None).await;
+    assert_eq!((one["data"][0]["cost"].as_u64(), one["data"][0]["is_paused"].as_bool()), (Some(250), Some(true)));
+
+    // A viewer redeems it (control API); the redemption lists and changes.
+    let redemption = mock.redeem(ME, &id, "10005", "hi").expect("redeem");
+    let rid = redemption["id"].as_str().unwrap().to_owned();
+    assert!(mock.redeem(ME, "no-such-reward", "10005", "").is_err());
+    let path =
+        format!("/channel_points/custom_rewards/redemptions?broadcaster_id={ME}&reward_id={id}&status=UNFULFILLED");
+    let (status, list) = helix(&mock, "GET", &path, None).await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(ids(&list), [rid.clone()]);
+    let r = &list["data"][0];
+    assert_eq!((r["user_login"].as_str(), r["user_input"].as_str()), (Some("mockuser5"), Some("hi")));
+    assert_eq!((r["reward"]["id"].as_str(), r["reward"]["cost"].as_u64()), (Some(id.as_str()), Some(250)));
+    let (status, changed) = helix(
+        &mock,
+        "PATCH",
+        &format!("/channel_points/custom_rewards/redemptions?broadcaster_id={ME}&reward_id={id}&id={rid}"),
+        Some(json!({"status": "FULFILLED"})),
+    )
+    .await;
+    assert_eq!((status, changed["data"][0]["status"].as_str()), (200, Some("FULFILLED")), "{changed}");
+    let (_, unfulfilled) = helix(&mock, "GET", &path, None).await;
+    assert_eq!(ids(&unfulfilled), Vec::<String>::new());
+    let (_, fulfilled) = helix(&mock, "GET", &path.replace("UNFULFILLED", "FULFILLED"), None).await;
+    assert_eq!(ids(&fulfilled), [rid]);
+
+    // Delete: gone, and deleting again is Twitch's 404.
+    let del = format!("/channel_points/custom_rewards?broadcaster_id={ME}&id={id}");
+    assert_eq!(helix(&mock, "DELETE", &del, None).await.0, 204);
+    let (_, list) = helix(&mock, "GET", &format!("/channel_points/custom_rewards?broadcaster_id={ME}"), None).await;
+    assert_eq!(ids(&list), [second_id]);
+    assert_eq!(helix(&mock, "DELETE", &del, None).await.0, 404);
+    // A channel nothing was written to answers from Twitch's example.
+    let (_, other) = helix(&mock, "GET", "/channel_points/custom_rewards?broadcaster_id=274637212", None).await;
+    assert_eq!(other["data"][0]["title"], "game analysis");
+}
+
+#[tokio::test]
+async fn polls_and_predictions_through_the_generated_client() {
+    let mock = mock().await;
+    let (status, created) = helix(
+        &mock,
+        "POST",
+        "/polls",
+        Some(json!({"broadcaster_id": ME, "title": "Rust or Rust?", "choices": [{"title": "Rust"}, {"title": "Also Rust"}], "duration": 60})),
+    )
+    .await;
+    assert_eq!(status, 200, "{created}");
+    let poll = &created["data"][0];
+    assert_eq!(
+        (poll["title"].as_str(), poll["duration"].as_u64(), poll["status"].as_str()),
+        (Some("Rust or Rust?"), Some(60), Some("ACTIVE"))
+    );
+    let choices: Vec<&str> = poll["choices"].as_array().unwrap().iter().map(|c| c["title"].as_str().unwrap()).collect();
+    assert_eq!(choices, ["Rust", "Also Rust"]);
+    assert_ne!(poll["choices"][0]["id"], poll["choices"][1]["id"]);
+    let id = poll["id"].as_str().unwrap().to_owned();
+    // End it; Get Polls shows it ended.
+    let (status, ended) =
+        helix(&mock, "PATCH", "/polls", Some(json!({"broadcaster_id": ME, "id": id, "status": "TERMINATED"}))).await;
+    assert_eq!((status, ended["data"][0]["status"].as_str()), (200, Some("TERMINATED")), "{ended}");
+    assert!(ended["data"][0]["ended_at"].is_string(), "{ended}");
+    // The generated client reads it back, typed.
+    let token = mock.mint_user_token(ME, "twitchdev", &["channel:read:polls"]);
+    let client = mock.client_builder().user_token(token).build().unwrap();
+    let polls = client.get_polls(ME).send().await.expect("Get Polls").data;
+    assert_eq!(polls.len(), 1);
+    assert_eq!(polls[0].title, "Rust or Rust?");
+    assert_eq!(&*polls[0].id, id.as_str());
+
+    let (status, created) = helix(
+        &mock,
+        "POST",
+        "/predictions",
+        Some(json!({"broadcaster_id": ME, "title": "Will it build?", "outcomes": [{"title": "yes"}, {"title": "no"}], "prediction_window": 120})),
+    )
+    .await;
+    assert_eq!(status, 200, "{created}");
+    let p = &created["data"][0];
+    assert_eq!((p["status"].as_str(), p["winning_outcome_id"].as_str()), (Some("ACTIVE"), None));
+    let id = p["id"].as_str().unwrap().to_owned();
+    let yes = p["outcomes"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(p["outcomes"][0]["title"], "yes");
+    let (_, resolved) = helix(
+        &mock,
+        "PATCH",
+        "/predictions",
+        Some(json!({"broadcaster_id": ME, "id": id, "status": "RESOLVED", "winning_outcome_id": yes})),
+    )
+    .await;
+    assert_eq!(resolved["data"][0]["winning_outcome_id"], yes.as_str(), "{resolved}");
+    let (_, list) = helix(&mock, "GET", &format!("/predictions?broadcaster_id={ME}&id={id}"), None).await;
+    assert_eq!(
+        (list["data"][0]["status"].as_str(), list["data"][0]["winning_outcome_id"].as_str()),
+        (Some("RESOLVED"), Some(yes.as_str()))
+    );
+    // An unknown poll in a channel with polls: 404.
+    let (status, _) =
+        helix(&mock, "PATCH", "/polls", Some(json!({"broadcaster_id": ME, "id": "nope", "status": "ARCHIVED"}))).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn stream_markers_schedule_segments_clips_and_blocked_terms() {
+    let mock = mock().await;
+    // Markers: created, then listed under the user's latest video.
+    let (status, created) =
+        helix(&mock, "POST", "/streams/markers", Some(json!({"user_id": ME, "description": "good bit"}))).await;
+    assert_eq!((status, created["data"][0]["description"].as_str()), (200, Some("good bit")), "{created}");
+    let marker = created["data"][0]["id"].as_str().unwrap().to_owned();
+    let (_, list) = helix(&mock, "GET", &format!("/streams/markers?user_id={ME}"), None).await;
+    assert_eq!(list["data"][0]["user_id"], ME);
+    assert_eq!(list["data"][0]["videos"][0]["markers"][0]["id"], marker.as_str(), "{list}");
+
+    // Schedule segments: create, update, delete.
+    let seg = json!({"start_time": "2030-01-01T18:00:00Z", "timezone": "Europe/Berlin", "duration": "90", "title": "Building a mock", "category_id": "1469308723"});
+    let (status, created) = helix(&mock, "POST", &format!("/schedule/segment?broadcaster_id={ME}"), Some(seg)).await;
+    assert_eq!(status, 200, "{created}");
+    let s = &created["data"]["segments"][0];
+    assert_eq!((s["title"].as_str(), s["category"]["id"].as_str()), (Some("Building a mock"), Some("1469308723")));
+    let sid = s["id"].as_str().unwrap().to_owned();
+    let (status, updated) = helix(
+        &mock,
+        "PATCH",
+        &format!("/schedule/segment?broadcaster_id={ME}&id={sid}"),
+        Some(json!({"title": "Still building", "is_canceled": true})),
+    )
+    .await;
+    assert_eq!((status, updated["data"]["segments"][0]["title"].as_str()), (200, Some("Still building")), "{updated}");
+    let (_, schedule) = helix(&mock, "GET", &format!("/schedule?broadcaster_id={ME}"), None).await;
+    let titles: Vec<&str> =
+        schedule["data"]["segments"].as_array().unwrap().iter().map(|s| s["title"].as_str().unwrap()).collect();
+    assert_eq!(titles, ["Still building"]);
+    assert_eq!(helix(&mock, "DELETE", &format!("/schedule/segment?broadcaster_id={ME}&id={sid}"), None).await.0, 204);
+    let (_, schedule) = helix(&mock, "GET", &format!("/schedule?broadcaster_id={ME}"), None).await;
+    assert_eq!(schedule["data"]["segments"], json!([]));
+
+    // Clips: Create Clip answers the id and edit URL; Get Clips finds it.
+    let (status, created) = helix(&mock, "POST", &format!("/clips?broadcaster_id={ME}&title=nice%20one"), None).await;
+    assert_eq!(status, 202, "{created}");
+    let clip = created["data"][0]["id"].as_str().unwrap().to_owned();
+    assert!(created["data"][0]["edit_url"].as_str().unwrap().contains(&clip), "{created}");
+    assert_eq!(created["data"][0].as_object().unwrap().len(), 2, "Create Clip's own shape: {created}");
+    let (_, found) = helix(&mock, "GET", &format!("/clips?id={clip}"), None).await;
+    assert_eq!(
+        (found["data"][0]["id"].as_str(), found["data"][0]["title"].as_str()),
+        (Some(clip.as_str()), Some("nice one"))
+    );
+    let (_, theirs) = helix(&mock, "GET", &format!("/clips?broadcaster_id={ME}"), None).await;
+    assert_eq!(ids(&theirs), [clip]);
+
+    // Blocked terms.
+    let q = format!("broadcaster_id={ME}&moderator_id={ME}");
+    let (status, added) =
+        helix(&mock, "POST", &format!("/moderation/blocked_terms?{q}"), Some(json!({"text": "bad word"}))).await;
+    assert_eq!((status, added["data"][0]["text"].as_str()), (200, Some("bad word")), "{added}");
+    let term = added["data"][0]["id"].as_str().unwrap().to_owned();
+    let (_, list) = helix(&mock, "GET", &format!("/moderation/blocked_terms?{q}"), None).await;
+    assert_eq!(ids(&list), [term.clone()]);
+    assert_eq!(helix(&mock, "DELETE", &format!("/moderation/blocked_terms?{q}&id={term}"), None).await.0, 204);
+    let (_, list) = helix(&mock, "GET", &format!("/moderation/blocked_terms?{q}"), None).await;
+    assert_eq!(list["data"], json!([]));
+}
+
+#[tokio::test]
+async fn channel_settings_shield_mode_user_description_and_raids() {
+    let mock = mock().await;
+    // Chat settings.
+    let q = format!("broadcaster_id={ME}&moderator_id={ME}");
+    let (status, changed) = helix(
+        &mock,
+        "PATCH",
+        &format!("/chat/settings?{q}"),
+        Some(json!({"slow_mode": true, "slow_mode_wait_time": 30})),
+    )
+    .await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(
+        (changed["data"][0]["slow_mode"].as_bool(), changed["data"][0]["slow_mode_wait_time"].as_u64()),
+        (Some(true), Some(30))
+    );
+    assert_eq!(changed["data"][0]["broadcaster_id"], ME);
+    let (_, got) = helix(&mock, "GET", &format!("/chat/settings?{q}"), None).await;
+    assert_eq!(got["data"][0]["slow_mode_wait_time"], 30, "{got}");
+
+    // Channel information: Modify (204), then Get shows it, for this channel only.
+    let (status, _) = helix(
+        &mock,
+        "PATCH",
+        &format!("/channels?broadcaster_id={ME}"),
+        Some(json!({"title": "A new title", "game_id": "1469308723", "tags": ["Rust"]})),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (_, info) = helix(&mock, "GET", &format!("/channels?broadcaster_id={ME}&broadcaster_id=10001"), None).await;
+    assert_eq!(
+        (info["data"][0]["title"].as_str(), info["data"][0]["game_id"].as_str()),
+        (Some("A new title"), Some("1469308723"))
+    );
+    assert_eq!(info["data"][0]["tags"], json!(["Rust"]));
+    assert_eq!(
+        (info["data"][1]["broadcaster_id"].as_str(), info["data"][1]["broadcaster_login"].as_str()),
+        (Some("10001"), Some("mockuser1"))
+    );
+    assert_ne!(info["data"][1]["title"], "A new title");
+    // And the generated client reads it typed.
+    let token = mock.mint_user_token(ME, "twitchdev", &[]);
+    let client = mock.client_builder().user_token(token).build().unwrap();
+    let channels = client.get_channel_information(ME).send().await.expect("Get Channel Information");
+    assert_eq!(channels[0].title, "A new title");
+
+    // Shield mode.
+    let (status, shield) =
+        helix(&mock, "PUT", &format!("/moderation/shield_mode?{q}"), Some(json!({"is_active": true}))).await;
+    assert_eq!(status, 200, "{shield}");
+    let s = &shield["data"][0];
+    assert_eq!(
+        (s["is_active"].as_bool(), s["moderator_id"].as_str(), s["moderator_login"].as_str()),
+        (Some(true), Some(ME), Some("twitchdev"))
+    );
+    let (_, got) = helix(&mock, "GET", &format!("/moderation/shield_mode?{q}"), None).await;
+    assert_eq!(got["data"][0], *s);
+    let (_, off) =
+        helix(&mock, "PUT", &format!("/moderation/shield_mode?{q}"), Some(json!({"is_active": false}))).await;
+    assert_eq!(off["data"][0]["is_active"], false);
+
+    // Update User's description shows in Get Users.
+    let (status, updated) = helix(&mock, "PUT", "/users?description=I%20build%20mocks", None).await;
+    assert_eq!((status, updated["data"][0]["description"].as_str()), (200, Some("I build mocks")), "{updated}");
+    let (_, me) = helix(&mock, "GET", &format!("/users?id={ME}"), None).await;
+    assert_eq!(
+        (me["data"][0]["description"].as_str(), me["data"][0]["login"].as_str()),
+        (Some("I build mocks"), Some("twitchdev"))
+    );
+
+    // Chat color and AutoMod settings.
+    assert_eq!(helix(&mock, "PUT", &format!("/chat/color?user_id={ME}&color=blue_violet"), None).await.0, 204);
+    let (_, color) = helix(&mock, "GET", &format!("/chat/color?user_id={ME}"), None).await;
+    assert_eq!(
+        color["data"],
+        json!([{"user_id": ME, "user_name": "TwitchDev", "user_login": "twitchdev", "color": "blue_violet"}])
+    );
+    let (status, automod) = helix(
+        &mock,
+        "PUT",
+        &format!("/moderation/automod/settings?{q}"),
+        Some(json!({"aggression": 4, "bullying": 1})),
+    )
+    .await;
+    assert_eq!((status, automod["data"][0]["aggression"].as_u64()), (200, Some(4)), "{automod}");
+    let (_, got) = helix(&mock, "GET", &format!("/moderation/automod/settings?{q}"), None).await;
+    assert_eq!((got["data"][0]["aggression"].as_u64(), got["data"][0]["bullying"].as_u64()), (Some(4), Some(1)));
+    assert_eq!(got["data"][0]["broadcaster_id"], ME);
+
+    // The block list: block twice (one entry), unblock, gone.
+    for _ in 0..2 {
+        assert_eq!(helix(&mock, "PUT", "/users/blocks?target_user_id=10007", None).await.0, 204);
+    }
+    let (_, blocks) = helix(&mock, "GET", &format!("/users/blocks?broadcaster_id={ME}"), None).await;
+    assert_eq!(blocks["data"], json!([{"user_id": "10007", "user_login": "mockuser7", "display_name": "Mockuser7"}]));
+    assert_eq!(helix(&mock, "DELETE", "/users/blocks?target_user_id=10007", None).await.0, 204);
+    let (_, blocks) = helix(&mock, "GET", &format!("/users/blocks?broadcaster_id={ME}"), None).await;
+    assert_eq!(blocks["data"], json!([]));
+    assert_eq!(helix(&mock, "DELETE", "/users/blocks?target_user_id=10007", None).await.0, 404);
+
+    // Guest Star settings (beta).
+    let path = format!("/guest_star/channel_settings?broadcaster_id={ME}");
+    let (status, _) =
+        helix(&mock, "PUT", &path, Some(json!({"slot_count": 3, "group_layout": "SCREENSHARE_LAYOUT"}))).await;
+    assert_eq!(status, 204);
+    let (_, got) = helix(&mock, "GET", &format!("{path}&moderator_id={ME}"), None).await;
+    assert_eq!(
+        (got["data"][0]["slot_count"].as_u64(), got["data"][0]["layout"].as_str()),
+        (Some(3), Some("SCREENSHARE_LAYOUT")),
+        "{got}"
+    );
+
+    // A raid is pending until cancelled; a second cancel finds none.
+    let (status, raid) =
+        helix(&mock, "POST", &format!("/raids?from_broadcaster_id={ME}&to_broadcaster_id=10001"), None).await;
+    assert_eq!(status, 200, "{raid}");
+    assert!(raid["data"][0]["created_at"].as_str().is_some_and(|t| !t.starts_with("2022")), "{raid}");
+    assert_eq!(helix(&mock, "DELETE", &format!("/raids?broadcaster_id={ME}"), None).await.0, 204);
+    assert_eq!(helix(&mock, "DELETE", &format!("/raids?broadcaster_id={ME}"), None).await.0, 404);
+}

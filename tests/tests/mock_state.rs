@@ -121,7 +121,7 @@ async fn custom_rewards_and_their_redemptions() {
         format!("/channel_points/custom_rewards/redemptions?broadcaster_id={ME}&reward_id={id}&status=UNFULFILLED");
     let (status, list) = helix(&mock, "GET", &path, None).await;
     assert_eq!(status, 200, "{list}");
-    assert_eq!(ids(&list), [rid.clone()]);
+    assert_eq!(ids(&list), [rid.as_str()]);
     let r = &list["data"][0];
     assert_eq!((r["user_login"].as_str(), r["user_input"].as_str()), (Some("mockuser5"), Some("hi")));
     assert_eq!((r["reward"]["id"].as_str(), r["reward"]["cost"].as_u64()), (Some(id.as_str()), Some(250)));
@@ -270,7 +270,7 @@ async fn stream_markers_schedule_segments_clips_and_blocked_terms() {
     assert_eq!((status, added["data"][0]["text"].as_str()), (200, Some("bad word")), "{added}");
     let term = added["data"][0]["id"].as_str().unwrap().to_owned();
     let (_, list) = helix(&mock, "GET", &format!("/moderation/blocked_terms?{q}"), None).await;
-    assert_eq!(ids(&list), [term.clone()]);
+    assert_eq!(ids(&list), [term.as_str()]);
     assert_eq!(helix(&mock, "DELETE", &format!("/moderation/blocked_terms?{q}&id={term}"), None).await.0, 204);
     let (_, list) = helix(&mock, "GET", &format!("/moderation/blocked_terms?{q}"), None).await;
     assert_eq!(list["data"], json!([]));

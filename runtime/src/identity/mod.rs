@@ -7,6 +7,7 @@ pub mod callback;
 mod jwks;
 pub mod oauth;
 pub mod oidc;
+mod store;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod stores;
 pub mod tokens;

@@ -12,7 +12,7 @@ use super::{APP_KEY, DEFAULT_LEASE_TTL, NewerSchema, decode, encode, holder_id, 
 use crate::base::error::Result;
 use crate::base::types::{BoxFuture, UserId};
 use crate::identity::oauth::{AppToken, UserToken};
-use crate::identity::tokens::{SharedTokenStore, TokenStore, Versioned};
+use crate::identity::store::{SharedTokenStore, TokenStore, Versioned};
 
 /// The migrations, in order; the schema version is how many ran. Only
 /// ever append.

@@ -12,6 +12,7 @@
 //! | `POST /control/faults {"latency_ms"?, "status"?, "count"?, "expire_tokens"?, "drop"?}` | inject Helix faults |
 //! | `DELETE /control/faults` | clear them |
 //! | `GET /control/sessions` | sessions, subscriptions and conduits |
+//! | `GET /control/dashboard` | the same, with the latest Helix calls, events sent, faults and every subscription type: what the dashboard (`GET /dashboard`) shows |
 //! | `POST /control/tokens {"kind": "app"|"user", "client_id"?, "user_id"?, "login"?, "scopes"?}` | mint a token |
 
 use std::time::Duration;
@@ -150,6 +151,7 @@ pub(crate) fn handle(shared: &Shared, req: &Req, path: &str) -> Resp {
         }
         ("GET", "/faults") => faults_json(shared),
         ("GET", "/sessions") => Resp::json(200, &sessions(shared)),
+        ("GET", "/dashboard") => Resp::json(200, &dashboard(shared)),
         ("POST", "/tokens") => {
             let client_id = s("client_id").map(str::to_owned).unwrap_or_else(|| shared.default_client_id());
             let scopes: Vec<String> = body
@@ -205,6 +207,47 @@ fn faults_json(shared: &Shared) -> Resp {
             "drop": f.drop,
         }),
     )
+}
+
+/// The dashboard: a page served at `/dashboard` that reads
+/// `GET /control/dashboard` every second and drives the control API.
+pub(crate) fn page() -> Resp {
+    Resp::text(200, "text/html; charset=utf-8", include_str!("dashboard.html"))
+}
+
+/// What the dashboard shows: sessions, conduits and subscriptions, the
+/// latest Helix calls (with their rate-limit headers) and events sent,
+/// the faults in force, and every subscription type to trigger.
+fn dashboard(shared: &Shared) -> Value {
+    let mut out = sessions(shared);
+    let faults: Value = serde_json::from_slice(&faults_json(shared).body).unwrap_or(Value::Null);
+    let g = shared.lock();
+    let helix: Vec<Value> = g
+        .helix_log
+        .iter()
+        .map(|h| {
+            json!({"at": h.at, "method": h.method, "path": h.path, "status": h.status,
+                "limit": h.limit, "remaining": h.remaining, "reset": h.reset})
+        })
+        .collect();
+    let events: Vec<Value> = g
+        .events_log
+        .iter()
+        .map(|e| {
+            json!({"at": e.at, "kind": e.kind, "type": e.sub_type, "version": e.version,
+                "subscription_id": e.subscription_id, "to": e.to, "count": e.count})
+        })
+        .collect();
+    drop(g);
+    let types: Vec<Value> = twitch::meta::subscriptions()
+        .into_iter()
+        .map(|s| json!({"type": s.subscription_type, "version": s.version}))
+        .collect();
+    out["helix"] = json!(helix);
+    out["events"] = json!(events);
+    out["faults"] = faults;
+    out["subscription_types"] = json!(types);
+    out
 }
 
 /// Sessions with their subscriptions, and conduits with their shards.

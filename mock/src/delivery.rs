@@ -7,14 +7,14 @@ use serde_json::{Map, Value, json};
 use twitch::Timestamp;
 
 use crate::messages::{message, message_with};
-use crate::state::{Inner, Out, Shared, Subscription, Transport};
+use crate::state::{DASHBOARD_MEMORY, EventRecord, Inner, Out, Shared, Subscription, Transport};
 use crate::{util, webhook};
 
 /// Send a notification for `sub`. WebSocket subscriptions go to their
 /// session; conduit subscriptions to the conduit's enabled WebSocket shards
 /// in turn. Webhooks are not called. Returns whether it went out.
 pub(crate) fn deliver(g: &mut Inner, sub: &Subscription, event: Value) -> bool {
-    send_for(g, sub, notification(sub, event))
+    send_for(g, sub, "notification", notification(sub, event))
 }
 
 /// The `notification` message of `sub` carrying `event`.
@@ -108,22 +108,43 @@ impl Uuids {
 }
 
 /// Send a text frame where `sub`'s notifications go.
-fn send_for(g: &mut Inner, sub: &Subscription, text: String) -> bool {
-    send_all(g, sub, [text]) == 1
+fn send_for(g: &mut Inner, sub: &Subscription, kind: &'static str, text: String) -> bool {
+    send_all(g, sub, kind, [text]) == 1
 }
 
 /// Send messages where `sub`'s notifications go: a WebSocket
 /// subscription's session, the conduit's enabled WebSocket shards in turn
 /// (one frame each), or a webhook's callback when the mock delivers
 /// webhooks. Returns how many went out.
-fn send_all(g: &mut Inner, sub: &Subscription, texts: impl IntoIterator<Item = String>) -> usize {
+fn send_all(g: &mut Inner, sub: &Subscription, kind: &'static str, texts: impl IntoIterator<Item = String>) -> usize {
+    let (sent, to) = send_texts(g, sub, texts);
+    if sent > 0 {
+        g.events_log.push_back(EventRecord {
+            at: util::now_rfc3339(),
+            kind,
+            sub_type: sub.sub_type.clone(),
+            version: sub.version.clone(),
+            subscription_id: sub.id.clone(),
+            to,
+            count: sent,
+        });
+        if g.events_log.len() > DASHBOARD_MEMORY {
+            g.events_log.pop_front();
+        }
+    }
+    sent
+}
+
+/// `send_all` without the record: how many went out, and where (for the
+/// dashboard).
+fn send_texts(g: &mut Inner, sub: &Subscription, texts: impl IntoIterator<Item = String>) -> (usize, String) {
     if let Transport::Webhook { callback, secret, deliver: true } = &sub.transport {
         let mut sent = 0;
         for text in texts {
             webhook::post(callback.clone(), secret.clone(), text);
             sent += 1;
         }
-        return sent;
+        return (sent, callback.clone());
     }
     let (live, conduit): (Vec<String>, Option<usize>) = match &sub.transport {
         Transport::WebSocket { session_id, .. } => (vec![session_id.clone()], None),
@@ -140,8 +161,12 @@ fn send_all(g: &mut Inner, sub: &Subscription, texts: impl IntoIterator<Item = S
         Transport::Webhook { .. } => (Vec::new(), None),
     };
     if live.is_empty() {
-        return 0;
+        return (0, String::new());
     }
+    let to = match &sub.transport {
+        Transport::Conduit { conduit_id } => format!("conduit {conduit_id}"),
+        _ => format!("session {}", live[0]),
+    };
     let mut sent = 0;
     for text in texts {
         let pick = match conduit {
@@ -156,7 +181,7 @@ fn send_all(g: &mut Inner, sub: &Subscription, texts: impl IntoIterator<Item = S
             sent += 1;
         }
     }
-    sent
+    (sent, to)
 }
 
 /// The subscription type's example event with fresh ids (`id`,
@@ -372,7 +397,7 @@ pub(crate) fn trigger(
         left -= n;
         for (sub, copy) in &copies {
             let texts: Vec<String> = (0..n).map(|_| copy.render(&mut uuids)).collect();
-            delivered += send_all(&mut shared.lock(), sub, texts);
+            delivered += send_all(&mut shared.lock(), sub, "notification", texts);
         }
     }
     Ok(Triggered { delivered, event: base, version })
@@ -389,7 +414,7 @@ pub(crate) fn revoke(shared: &Shared, subscription_id: &str, status: &str) -> bo
     sub.status = status.to_owned();
     let sub = sub.clone();
     let text = message("revocation", Some(&sub), json!({"subscription": sub.to_json()}));
-    send_for(&mut g, &sub, text);
+    send_for(&mut g, &sub, "revocation", text);
     true
 }
 

@@ -15,6 +15,7 @@
 //! - Webhooks, with [`Mock::deliver_webhooks`]: the verification challenge,
 //!   notifications and revocations posted, signed, to each webhook
 //!   subscription's callback.
+//! - `/dashboard`: a live page for the browser over the control API.
 //! - `/control/...`: control endpoints to trigger events, chat lines from
 //!   any chatter ([`MockServer::chat`]), reconnects, revocations, close
 //!   codes and Helix faults.

@@ -88,6 +88,8 @@ async fn route(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<F
         }
     } else if let Some(rest) = prefixed(&path, "/units") {
         crate::helix::units(&shared, &req, rest).into()
+    } else if path == "/dashboard" || path == "/dashboard/" {
+        crate::control::page().into()
     } else if let Some(rest) = prefixed(&path, "/control") {
         crate::control::handle(&shared, &req, rest).into()
     } else if path == "/" {
@@ -99,6 +101,7 @@ async fn route(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<F
                 "oauth2": format!("{url}/oauth2"),
                 "eventsub_websocket": format!("ws://{}/ws", shared.addr),
                 "control": format!("{url}/control"),
+                "dashboard": format!("{url}/dashboard"),
                 "twitch_cli": {"mock": format!("{url}/mock"), "auth": format!("{url}/auth"),
                     "units": format!("{url}/units"), "eventsub": format!("{url}/eventsub/subscriptions")},
             }),

@@ -304,6 +304,37 @@ impl ChatLogEntry {
     }
 }
 
+/// Helix calls and events the dashboard lists (the latest of each).
+pub(crate) const DASHBOARD_MEMORY: usize = 200;
+
+/// A Helix call, as the dashboard lists it.
+#[derive(Debug, Clone)]
+pub(crate) struct HelixRecord {
+    pub at: String,
+    pub method: String,
+    /// The path with its query (tokens travel in headers, never here).
+    pub path: String,
+    pub status: u16,
+    pub limit: u64,
+    pub remaining: u64,
+    pub reset: u64,
+}
+
+/// Messages sent for a subscription, as the dashboard lists them.
+#[derive(Debug, Clone)]
+pub(crate) struct EventRecord {
+    pub at: String,
+    /// `notification` or `revocation`.
+    pub kind: &'static str,
+    pub sub_type: String,
+    pub version: String,
+    pub subscription_id: String,
+    /// The session, conduit or callback it went to.
+    pub to: String,
+    /// How many messages (a counted trigger sends many at once).
+    pub count: usize,
+}
+
 /// Faults injected into Helix.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Faults {
@@ -337,6 +368,9 @@ pub(crate) struct Inner {
     pub chat_log: VecDeque<ChatLogEntry>,
     pub faults: Faults,
     pub datasets: HashMap<&'static str, Arc<Vec<Value>>>,
+    /// The latest Helix calls and subscription messages (dashboard).
+    pub helix_log: VecDeque<HelixRecord>,
+    pub events_log: VecDeque<EventRecord>,
     /// The store's resources: (resource, owner) to items, in the order written.
     pub store: HashMap<(&'static str, String), Vec<Value>>,
     pub next_conn: u64,

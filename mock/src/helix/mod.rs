@@ -75,6 +75,27 @@ pub(crate) async fn handle(shared: &Arc<Shared>, req: &Req, path: &str) -> Outco
         },
         (None, Ok(_)) => Resp::error(404, "Not Found"),
     };
+    {
+        let mut g = shared.lock();
+        let path = match req.query.is_empty() {
+            true => req.path.clone(),
+            false => {
+                format!("{}?{}", req.path, util::encode_pairs(req.query.iter().map(|(k, v)| (k.as_str(), v.as_str()))))
+            }
+        };
+        g.helix_log.push_back(crate::state::HelixRecord {
+            at: util::now_rfc3339(),
+            method: req.method.clone(),
+            path,
+            status: resp.status,
+            limit: taken.limit,
+            remaining: taken.remaining,
+            reset: taken.reset,
+        });
+        if g.helix_log.len() > crate::state::DASHBOARD_MEMORY {
+            g.helix_log.pop_front();
+        }
+    }
     resp.header("Ratelimit-Limit", taken.limit.to_string())
         .header("Ratelimit-Remaining", taken.remaining.to_string())
         .header("Ratelimit-Reset", taken.reset.to_string())

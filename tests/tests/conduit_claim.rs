@@ -119,12 +119,26 @@ async fn a_pool_claims_the_free_shards_of_its_range() {
     let fixed = client.shard_pool(id.clone()).shards([0, 1]).backoff(fast()).start().await.expect("fixed pool");
     assert!(fixed.claimed_shard_ids().is_empty());
     // Every free shard of 1..5: 1 is enabled elsewhere, so 2, 3 and 4.
-    let ranged = client.shard_pool(id.clone()).claim_range(1..5).backoff(fast()).start().await.expect("claim 1..5");
+    let ranged = client
+        .shard_pool(id.clone())
+        .claim_range(1..5)
+        .backoff(fast())
+        .health_check(None)
+        .start()
+        .await
+        .expect("claim 1..5");
     assert_eq!(ranged.shard_ids(), [2, 3, 4]);
     assert_eq!(ranged.claimed_shard_ids(), [2, 3, 4]);
     // Two of 4..: only 5 is free; the pool runs it and says it is one short.
-    let mut short =
-        client.shard_pool(id.clone()).claim(2).claim_range(4..).backoff(fast()).start().await.expect("claim 4..");
+    let mut short = client
+        .shard_pool(id.clone())
+        .claim(2)
+        .claim_range(4..)
+        .backoff(fast())
+        .health_check(Some(Duration::from_millis(50)))
+        .start()
+        .await
+        .expect("claim 4..");
     assert_eq!(short.shard_ids(), [5]);
     match tokio::time::timeout(WAIT, short.next()).await.expect("an item").expect("the pool goes on") {
         SessionItem::Error(e) => assert_eq!(no_free_shard(&e), Some("4.."), "{e}"),
@@ -137,6 +151,16 @@ async fn a_pool_claims_the_free_shards_of_its_range() {
     assert_eq!(no_free_shard(&e), Some("0..2"), "{e}");
     assert!(e.to_string().contains("no free shard (0..2)"), "{e}");
     // The failed pool took nothing: the conduit is as it was.
+    settled(&client, &id, &[&fixed, &ranged, &short]).await;
+
+    // Shard 4 comes free: the pool one short claims it at its next health check.
+    ranged.remove_shards([4]).await;
+    let seen = until(&mut short, |i| matches!(i, SessionItem::ShardClaimed(_))).await;
+    match &seen[..] {
+        [SessionItem::ShardClaimed(c)] => assert_eq!(c.shard, 4),
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!((ranged.shard_ids(), short.shard_ids()), (vec![2, 3], vec![4, 5]));
     settled(&client, &id, &[&fixed, &ranged, &short]).await;
 }
 

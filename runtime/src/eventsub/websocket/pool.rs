@@ -174,6 +174,14 @@ impl<E: EventPayload + Send + 'static> ShardPoolBuilder<E> {
         self
     }
 
+    /// Observe mode: every event is read once more for what the schema
+    /// lacks (see [`crate::observe`]); sessions and pools made from a
+    /// client with an observer get it without this call.
+    pub fn observe(mut self, observer: crate::Observer) -> Self {
+        self.cfg.observer = Some(observer);
+        self
+    }
+
     /// Ask Twitch for a keepalive every `seconds` (10 to 600) of silence.
     pub fn keepalive_timeout_seconds(mut self, seconds: u32) -> Self {
         self.cfg.keepalive = Some(seconds);
@@ -665,7 +673,13 @@ async fn health_check<E: EventPayload + Send + 'static>(ctx: Weak<PoolCtx<E>>, e
                 tokio::spawn(f);
             }
         }
-        top_up(&pool, &tx, false).await;
+        // Short of shards, and the listing shows free ones: claim them.
+        if pool.missing() != Some(0)
+            && let Some(claim) = &pool.claim
+            && !free_shards(&pool, claim, &listed).is_empty()
+        {
+            top_up(&pool, &tx, false).await;
+        }
     }
 }
 
@@ -895,14 +909,7 @@ async fn claim_free<E: EventPayload + Send + 'static>(ctx: &Arc<PoolCtx<E>>) -> 
                 break;
             }
         };
-        let running: BTreeSet<u32> = lock(&ctx.shards).keys().copied().collect();
-        let mut free: Vec<u32> = listed
-            .iter()
-            .filter(|s| s.status != "enabled")
-            .filter_map(|s| s.shard_id.parse().ok())
-            .filter(|id| claim.contains(*id) && !running.contains(id))
-            .collect();
-        free.sort_unstable();
+        let mut free = free_shards(ctx, &claim, &listed);
         free.truncate(want);
         if free.is_empty() {
             break;
@@ -921,6 +928,20 @@ async fn claim_free<E: EventPayload + Send + 'static>(ctx: &Arc<PoolCtx<E>>) -> 
         }
     }
     (claimed, error)
+}
+
+/// The shards of `listed` that are not enabled, in the claim's range and
+/// not run here, lowest first.
+fn free_shards<E>(ctx: &PoolCtx<E>, claim: &Claim, listed: &[ShardStatus]) -> Vec<u32> {
+    let running: BTreeSet<u32> = lock(&ctx.shards).keys().copied().collect();
+    let mut free: Vec<u32> = listed
+        .iter()
+        .filter(|s| s.status != "enabled")
+        .filter_map(|s| s.shard_id.parse().ok())
+        .filter(|id| claim.contains(*id) && !running.contains(id))
+        .collect();
+    free.sort_unstable();
+    free
 }
 
 /// What starting some shards came to.

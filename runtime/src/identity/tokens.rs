@@ -9,6 +9,16 @@
 //! ([`TokenEvent::Invalid`]), dropped from the store, and every later
 //! request for its user fails at once with [`Error::TokenInvalid`] without
 //! any HTTP call, until the application adds a new token for the user.
+//!
+//! With a store that several processes share (`SqliteStore` and
+//! `PostgresStore` behind the `sqlite` and `postgres` features, or any
+//! [`TokenStore`] answering [`TokenStore::shared`]), a refresh is also one
+//! at a time across the processes: the one that takes the token's lease
+//! refreshes and stores the new pair before it releases the lease; the
+//! others wait for the new version and take it. The one loss that no order
+//! of steps avoids: a process that dies after the identity service
+//! answered and before the store took the answer has spent the refresh
+//! token, and the new one is gone with it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;

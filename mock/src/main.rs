@@ -8,6 +8,8 @@ use serde_json::{Map, Value, json};
 
 const USAGE: &str = "\
 twitch-mock: a local Twitch (Helix, OAuth, EventSub WebSocket) for development and tests.
+It serves /helix, /oauth2, /ws, the Twitch CLI's /mock, /auth, /units and /eventsub,
+a dashboard at /dashboard, and the control API at /control that the subcommands call.
 
 USAGE:
     twitch-mock [OPTIONS]                 run the server
@@ -297,6 +299,7 @@ async fn serve(args: &Args) -> Result<ExitCode, String> {
     println!("  oauth2     {}", server.auth_url());
     println!("  eventsub   {}", server.ws_url());
     println!("  control    {}/control (see --help)", server.url());
+    println!("  dashboard  {}/dashboard", server.url());
     println!("  twitch cli {0}/mock, {0}/auth, {0}/units, {0}/eventsub/subscriptions", server.url());
     println!("  client id  {client_id}");
     println!("  app token  {app}");

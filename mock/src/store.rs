@@ -72,6 +72,9 @@ struct Entry {
     /// field it matches (`id` and `id`, but Unblock User names a user).
     /// A create with another key replaces the item with the same key.
     key: (&'static str, &'static str),
+    /// A resource whose items own these (a reward's redemptions): once the
+    /// channel has one, this resource counts as written too.
+    parent: Option<&'static str>,
     /// Request fields kept at another (dotted) path of the item.
     aliases: &'static [(&'static str, &'static str)],
     /// Fields set when this endpoint writes an item.
@@ -98,12 +101,28 @@ const fn entry(
     scope: &'static str,
     shape: &'static str,
 ) -> Entry {
-    Entry { endpoint, op, resource, scope, shape, key: ("id", "id"), aliases: &[], fills: &[], wrap: Wrap::Data }
+    Entry {
+        endpoint,
+        op,
+        resource,
+        scope,
+        shape,
+        key: ("id", "id"),
+        parent: None,
+        aliases: &[],
+        fills: &[],
+        wrap: Wrap::Data,
+    }
 }
 
 impl Entry {
     const fn key(mut self, param: &'static str, field: &'static str) -> Self {
         self.key = (param, field);
+        self
+    }
+
+    const fn parent(mut self, resource: &'static str) -> Self {
+        self.parent = Some(resource);
         self
     }
 
@@ -134,8 +153,10 @@ const TABLE: &[Entry] = &[
     entry("delete-custom-reward", Op::Delete, "reward", "broadcaster_id", "get-custom-reward"),
     entry("get-custom-reward", Op::List, "reward", "broadcaster_id", "get-custom-reward"),
     entry("get-custom-reward-redemption", Op::List, "redemption", "broadcaster_id", "get-custom-reward-redemption")
+        .parent("reward")
         .aliases(REDEMPTION_ALIASES),
     entry("update-redemption-status", Op::Update, "redemption", "broadcaster_id", "get-custom-reward-redemption")
+        .parent("reward")
         .aliases(REDEMPTION_ALIASES),
     // Polls and predictions.
     entry("create-poll", Op::Create, "poll", "broadcaster_id", "get-polls").fills(&[
@@ -496,10 +517,12 @@ pub(crate) fn handle(
         Op::Update | Op::Delete => {
             let scope = scopes.first()?.clone();
             let ids = values_of(&params, e.key.0);
-            let Some(items) = g.store.get(&(e.resource, scope.clone())) else {
+            if !touched(&g, e, &scope) {
                 // Nothing written to this channel: the example answers.
                 return None;
-            };
+            }
+            let none = Vec::new();
+            let items = g.store.get(&(e.resource, scope.clone())).unwrap_or(&none);
             let hit: Vec<usize> = (0..items.len())
                 .filter(|&i| ids.is_empty() || ids.contains(&at(&items[i], e.key.1).map(as_text).unwrap_or_default()))
                 .collect();
@@ -507,7 +530,7 @@ pub(crate) fn handle(
                 return Some(Resp::error(404, not_found(e)));
             }
             if e.op == Op::Delete {
-                let items = g.store.get_mut(&(e.resource, scope)).expect("looked up above");
+                let items = g.store.entry((e.resource, scope)).or_default();
                 let mut i = 0;
                 items.retain(|_| {
                     i += 1;
@@ -529,7 +552,8 @@ pub(crate) fn handle(
         }
         Op::List => {
             let items: Vec<Value> = match scopes.first() {
-                Some(scope) => g.store.get(&(e.resource, scope.clone()))?.clone(),
+                Some(scope) if !touched(&g, e, scope) => return None,
+                Some(scope) => g.store.get(&(e.resource, scope.clone())).cloned().unwrap_or_default(),
                 // No owner named (Get Clips by id): what was written anywhere.
                 None => g.store.iter().filter(|((r, _), _)| *r == e.resource).flat_map(|(_, v)| v.clone()).collect(),
             };
@@ -589,6 +613,12 @@ pub(crate) fn handle(
             Some(Resp::json(meta.success_status, &json!({"data": [item]})))
         }
     }
+}
+
+/// Was anything written to this channel's resource (or its parent)?
+fn touched(g: &Inner, e: &Entry, scope: &str) -> bool {
+    let key = |r: &'static str| (r, scope.to_owned());
+    g.store.contains_key(&key(e.resource)) || e.parent.is_some_and(|p| g.store.contains_key(&key(p)))
 }
 
 /// A channel's settings: what was written, or the example's with the

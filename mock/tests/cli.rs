@@ -40,8 +40,19 @@ fn serves_and_answers_control_subcommands() {
     let first = lines.next().unwrap().unwrap();
     let url = first.rsplit(' ').next().unwrap().to_owned();
     assert!(url.starts_with("http://127.0.0.1:"), "{first}");
-    let printed: Vec<String> = lines.take(7).map(|l| l.unwrap()).collect();
+    // Read through the last line it prints (the user token): a closed pipe
+    // would fail its printing.
+    let mut printed: Vec<String> = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let last = line.contains("user token");
+        printed.push(line);
+        if last {
+            break;
+        }
+    }
     assert!(printed.iter().any(|l| l.contains("app token")), "{printed:?}");
+    assert!(printed.iter().any(|l| l.contains("/dashboard")), "{printed:?}");
 
     let out = Command::new(BIN).args(["trigger", "stream.online", "--url", &url]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -72,6 +83,12 @@ fn serves_and_answers_control_subcommands() {
     assert!(out.status.success());
     let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!((answer["status"].as_u64(), answer["count"].as_u64()), (Some(503), Some(2)));
+
+    // The subcommands reach the control API under /control.
+    let out = Command::new(BIN).args(["sessions", "--url", &url]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["sessions"], serde_json::json!([]));
 
     let out = Command::new(BIN).args(["revoke", "nope", "--url", &url]).output().unwrap();
     assert!(!out.status.success(), "an unknown subscription is an error");

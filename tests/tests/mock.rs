@@ -484,6 +484,20 @@ async fn every_endpoint_answers_a_scoped_token_and_refuses_the_rest() {
                 assert!(a.status == 200 || a.status == 400, "{}", a.text);
             }
 
+            // A redemption needs a reward of the mock's and a viewer's redeeming.
+            if meta.id == "update-redemption-status" {
+                let q = |k: &str| c.query.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+                let (broadcaster, example_reward, example_id) = (q("broadcaster_id"), q("reward_id"), q("id"));
+                let t = mock.mint_user_token("141981764", "twitchdev", &["channel:manage:redemptions"]);
+                let body = json!({"title": "to redeem", "cost": 1});
+                let create =
+                    call("POST", "/channel_points/custom_rewards", &[("broadcaster_id", &broadcaster)], Some(body));
+                let a = send(&mock, &create, Some(&t)).await;
+                let reward = a.body["data"][0]["id"].as_str().expect("a reward").to_owned();
+                let redemption = mock.redeem(&broadcaster, &reward, "10005", "").expect("redeem");
+                substitute(&mut c, &example_reward, &reward);
+                substitute(&mut c, &example_id, redemption["id"].as_str().unwrap());
+            }
             // Updates and deletes of what the mock keeps name Twitch's
             // example ids: make one of our own in the same channel first.
             if let Some(own) = own_item(&mock, meta.id, &c).await {

@@ -114,11 +114,14 @@ async fn custom_rewards_and_their_redemptions() {
     assert_eq!((one["data"][0]["cost"].as_u64(), one["data"][0]["is_paused"].as_bool()), (Some(250), Some(true)));
 
     // A viewer redeems it (control API); the redemption lists and changes.
+    // Before that, the reward has no redemptions (not the example's).
+    let path =
+        format!("/channel_points/custom_rewards/redemptions?broadcaster_id={ME}&reward_id={id}&status=UNFULFILLED");
+    let (_, none) = helix(&mock, "GET", &path, None).await;
+    assert_eq!(none["data"], json!([]), "{none}");
     let redemption = mock.redeem(ME, &id, "10005", "hi").expect("redeem");
     let rid = redemption["id"].as_str().unwrap().to_owned();
     assert!(mock.redeem(ME, "no-such-reward", "10005", "").is_err());
-    let path =
-        format!("/channel_points/custom_rewards/redemptions?broadcaster_id={ME}&reward_id={id}&status=UNFULFILLED");
     let (status, list) = helix(&mock, "GET", &path, None).await;
     assert_eq!(status, 200, "{list}");
     assert_eq!(ids(&list), [rid.as_str()]);

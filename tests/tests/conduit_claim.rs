@@ -1,6 +1,6 @@
 //! Shard pools that claim conduit shards instead of running fixed ids,
 //! against `twitch-mock`: claiming from a range and from any id, two pools
-//! (and two OS processes) racing for one free shard, a claimed shard lost
+//! (and three OS processes) racing for one free shard, a claimed shard lost
 //! to another session (its socket closed, or found by the health check)
 //! and let go, a configured owner taking its shard back, and the rolling
 //! rescale of the README (grow, then start processes; stop processes, then
@@ -687,24 +687,27 @@ async fn rolling_rescale_stop_processes_then_shrink_the_conduit() {
 }
 
 // ---------------------------------------------------------------------------
-// Two OS processes racing for one shard.
+// OS processes racing for one shard.
+
+/// How many race.
+const PROCESSES: usize = 3;
 
 /// Where a child reports, one line each: `SHARDS <id>=<session> ...`.
 const REPORT: &str = "SHARDS";
 
 #[test]
-fn two_processes_racing_for_one_free_shard_end_with_one_each() {
+fn three_processes_racing_for_one_free_shard_end_with_one_each() {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     rt.block_on(async {
         let mock = Mock::builder().start().await.expect("mock");
         let client = app_client(&mock);
-        let id = conduit(&client, 2).await;
+        let id = conduit(&client, PROCESSES as u16).await;
         let gate = std::env::temp_dir().join(format!("conduit-claim-{}-{}", std::process::id(), id));
         std::fs::create_dir_all(&gate).expect("gate directory");
-        let children: Vec<Child> = (0..2).map(|k| Child::spawn(&mock, &id, &gate, k)).collect();
+        let children: Vec<Child> = (0..PROCESSES).map(|k| Child::spawn(&mock, &id, &gate, k)).collect();
 
-        // Each child ends up with one shard, the two differ, and the
-        // conduit has both enabled on the children's sessions.
+        // Each child ends up with one shard, no two the same, and the
+        // conduit has every shard enabled on the session of its child.
         let deadline = tokio::time::Instant::now() + WAIT;
         let settled = loop {
             let reports: Vec<BTreeMap<u32, String>> = children.iter().map(Child::last_report).collect();
@@ -715,7 +718,7 @@ fn two_processes_racing_for_one_free_shard_end_with_one_each() {
             let matches = listed.iter().all(|(s, (status, session))| {
                 status == "enabled" && session.is_some() && held.get(s) == session.as_ref()
             });
-            if one_each && distinct && matches && held.len() == 2 {
+            if one_each && distinct && matches && held.len() == PROCESSES {
                 break held;
             }
             if tokio::time::Instant::now() > deadline {
@@ -724,14 +727,14 @@ fn two_processes_racing_for_one_free_shard_end_with_one_each() {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         };
-        assert_eq!(settled.keys().copied().collect::<Vec<_>>(), [0, 1]);
+        assert_eq!(settled.keys().copied().collect::<Vec<_>>(), (0..PROCESSES as u32).collect::<Vec<_>>());
         let mut out = String::new();
         for child in children {
             out.push_str(&child.finish());
         }
-        // Both claimed shard 0 at once (the gate held their updates until
-        // both had read the conduit); one of them let it go.
-        assert_eq!(out.matches("RELEASED 0").count(), 1, "{out}");
+        // All claimed shard 0 at once (the gate held their updates until
+        // every one had read the conduit); all but one let it go.
+        assert_eq!(out.matches("RELEASED 0").count(), PROCESSES - 1, "{out}");
         let _ = std::fs::remove_dir_all(&gate);
     });
 }
@@ -826,7 +829,7 @@ impl EventSubApi for FileGate {
             if !self.passed.swap(true, Ordering::SeqCst) {
                 std::fs::write(self.dir.join(&self.me), b"").expect("write the gate file");
                 let deadline = tokio::time::Instant::now() + WAIT;
-                while std::fs::read_dir(&self.dir).expect("the gate directory").count() < 2 {
+                while std::fs::read_dir(&self.dir).expect("the gate directory").count() < PROCESSES {
                     assert!(tokio::time::Instant::now() < deadline, "the other child never came");
                     tokio::time::sleep(Duration::from_millis(5)).await;
                 }
@@ -853,7 +856,7 @@ impl EventSubApi for FileGate {
 }
 
 #[test]
-#[ignore = "run by two_processes_racing_for_one_free_shard_end_with_one_each in a child process"]
+#[ignore = "run by three_processes_racing_for_one_free_shard_end_with_one_each in a child process"]
 fn claiming_child_process() {
     let var = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} is set by the parent test"));
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");

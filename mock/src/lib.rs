@@ -7,7 +7,12 @@
 //!   and parameter checks, Twitch's rate-limit bucket and headers, answers
 //!   from Twitch's examples, paginated data sets, and state where writes
 //!   should show in reads (EventSub subscriptions, conduits, bans,
-//!   moderators and VIPs, chat with Twitch's chat limits).
+//!   moderators and VIPs, chat with Twitch's chat limits, and through one
+//!   table-driven store custom rewards and redemptions, polls,
+//!   predictions, stream markers, schedule segments, clips, blocked
+//!   terms, channel and chat settings, shield mode and more: see the
+//!   crate's README). Documented body fields are also taken from the
+//!   query string, as Twitch does.
 //! - `/oauth2/...`: the identity service (token, device, authorize,
 //!   validate, revoke), and OpenID Connect (signed ID tokens, keys,
 //!   userinfo, discovery).

@@ -54,10 +54,10 @@ async fn element(base: &str, session: &str, css: &str) -> String {
     let found = tokio::time::timeout(GUARD, async {
         loop {
             let v = wd(base, reqwest::Method::POST, &format!("/session/{session}/element"), Some(find.clone())).await;
-            if let Some(id) = v.as_object().and_then(|o| o.values().next()).and_then(Value::as_str) {
-                if v.get("error").is_none() {
-                    return id.to_owned();
-                }
+            if v.get("error").is_none()
+                && let Some(id) = v.as_object().and_then(|o| o.values().next()).and_then(Value::as_str)
+            {
+                return id.to_owned();
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

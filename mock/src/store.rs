@@ -33,6 +33,10 @@ enum Op {
     Get,
     /// Change one-per-channel settings; answer them.
     Set,
+    /// An action nothing reads back (Start Commercial, Warn Chat User):
+    /// answer the endpoint's example with what the request said; keep
+    /// nothing.
+    Echo,
 }
 
 /// A field set when an item is written.
@@ -263,6 +267,23 @@ const TABLE: &[Entry] = &[
         .key("target_user_id", "user_id")
         .aliases(BLOCK_ALIASES),
     entry("get-user-block-list", Op::List, "block", "broadcaster_id", "get-user-block-list"),
+    // Actions: their answer says what the request did; nothing reads them back.
+    entry("start-commercial", Op::Echo, "commercial", "broadcaster_id", "start-commercial"),
+    entry("warn-chat-user", Op::Echo, "warning", "broadcaster_id", "warn-chat-user"),
+    entry("add-suspicious-status-to-chat-user", Op::Echo, "suspicious", "broadcaster_id", "add-suspicious-status-to-chat-user")
+        .fills(&[("updated_at", Fill::Now)]),
+    entry(
+        "remove-suspicious-status-from-chat-user",
+        Op::Echo,
+        "suspicious",
+        "broadcaster_id",
+        "remove-suspicious-status-from-chat-user",
+    )
+    .fills(&[("updated_at", Fill::Now)]),
+    entry("resolve-unban-requests", Op::Echo, "unban-request", "broadcaster_id", "resolve-unban-requests")
+        .aliases(&[("unban_request_id", "id")]),
+    entry("update-extension-bits-product", Op::Echo, "bits-product", "sku", "update-extension-bits-product")
+        .aliases(&[("amount", "cost.amount"), ("type", "cost.type")]),
     // A pending raid (no endpoint reads it; Cancel a Raid needs one).
     entry("start-a-raid", Op::Create, "raid", "from_broadcaster_id", "start-a-raid")
         .fills(&[("created_at", Fill::Now)]),
@@ -324,11 +345,11 @@ fn params(req: &Req, body: &Value) -> Vec<(String, Value)> {
             many => out.push((k.clone(), json!(many))),
         }
     }
-    if let Some(o) = body.as_object() {
-        for (k, v) in o {
-            if !v.is_null() && !out.iter().any(|(n, _)| n == k) {
-                out.push((k.clone(), v.clone()));
-            }
+    // Ban User and Warn Chat User wrap their fields in a `data` object.
+    let inner = body.get("data").and_then(Value::as_object).into_iter().flatten();
+    for (k, v) in body.as_object().into_iter().flatten().chain(inner) {
+        if !v.is_null() && !out.iter().any(|(n, _)| n == k) {
+            out.push((k.clone(), v.clone()));
         }
     }
     out
@@ -600,6 +621,12 @@ pub(crate) fn handle(
             }
             let items: Vec<Value> = scopes.iter().map(|s| settings(&g, e, s)).collect();
             Some(Resp::json(meta.success_status, &json!({"data": items})))
+        }
+        Op::Echo => {
+            let mut item = example_item(meta.id);
+            overlay(&g, e, &mut item, &params);
+            apply_fills(e, &mut item);
+            Some(Resp::json(meta.success_status, &json!({"data": [item]})))
         }
         Op::Set => {
             let scope = scopes.first()?.clone();

@@ -42,6 +42,9 @@ async fn helix(mock: &MockServer, method: &str, path_and_query: &str, body: Opti
             "user:read:blocked_users",
             "channel:manage:guest_star",
             "channel:read:guest_star",
+            "channel:edit:commercial",
+            "moderator:manage:warnings",
+            "moderator:manage:suspicious_users",
         ],
     );
     let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
@@ -399,4 +402,38 @@ async fn channel_settings_shield_mode_user_description_and_raids() {
     assert!(raid["data"][0]["created_at"].as_str().is_some_and(|t| !t.starts_with("2022")), "{raid}");
     assert_eq!(helix(&mock, "DELETE", &format!("/raids?broadcaster_id={ME}"), None).await.0, 204);
     assert_eq!(helix(&mock, "DELETE", &format!("/raids?broadcaster_id={ME}"), None).await.0, 404);
+}
+
+#[tokio::test]
+async fn actions_answer_with_what_the_request_said() {
+    let mock = mock().await;
+    let (status, c) =
+        helix(&mock, "POST", "/channels/commercial", Some(json!({"broadcaster_id": ME, "length": 90}))).await;
+    assert_eq!((status, c["data"][0]["length"].as_u64()), (200, Some(90)), "{c}");
+    let q = format!("broadcaster_id={ME}&moderator_id={ME}");
+    let (status, w) = helix(
+        &mock,
+        "POST",
+        &format!("/moderation/warnings?{q}"),
+        Some(json!({"data": {"user_id": "10005", "reason": "calm down"}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{w}");
+    assert_eq!(
+        w["data"][0],
+        json!({"broadcaster_id": ME, "user_id": "10005", "moderator_id": ME, "reason": "calm down"})
+    );
+    let (status, s) = helix(
+        &mock,
+        "POST",
+        &format!("/moderation/suspicious_users?{q}"),
+        Some(json!({"user_id": "10005", "status": "ACTIVE_MONITORING"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{s}");
+    assert_eq!(
+        (s["data"][0]["user_id"].as_str(), s["data"][0]["status"].as_str()),
+        (Some("10005"), Some("ACTIVE_MONITORING"))
+    );
+    assert_ne!(s["data"][0]["updated_at"], "2025-12-01T23:08:18+00:00");
 }

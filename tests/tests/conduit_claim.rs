@@ -14,7 +14,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use twitch::websocket::{
     Backoff, BoxFuture, CloseCode, CreatedSubscription, DisconnectReason, EventSubApi, EventSubError, NewSubscription,
-    ReleaseReason, ShardAttach, ShardError, ShardStatus,
+    OnTokenInvalid, ReleaseReason, ShardAttach, ShardError, ShardStatus,
 };
 use twitch::{Client, ConduitId, Error, SessionItem, SubscriptionInfo};
 use twitch_mock::{Mock, MockServer, TriggerOptions};
@@ -109,6 +109,136 @@ fn no_free_shard(e: &Error) -> Option<&str> {
     }
 }
 
+/// The generated client's Helix calls, with what a test needs on top: the
+/// first update call held until every racer made one (`barrier` in one
+/// process, `file_gate` across processes); the first update naming a
+/// shard finding a rival already there and answered with an error entry,
+/// as when another process's claim reached Twitch first (`beaten`); a
+/// shard that Get Conduit Shards lists on another session, as when another
+/// process took it and Twitch left this pool's socket open (`hide`); token
+/// events the test sends (`tokens`).
+struct Twisted {
+    client: Client,
+    barrier: Option<Arc<tokio::sync::Barrier>>,
+    /// The shared directory and this racer's file in it.
+    file_gate: Option<(std::path::PathBuf, String)>,
+    beaten: Option<(u32, twitch::SessionId)>,
+    hide: std::sync::Mutex<Option<u32>>,
+    tokens: Option<tokio::sync::broadcast::Sender<twitch::TokenEvent>>,
+    updated: AtomicBool,
+    beaten_once: AtomicBool,
+}
+
+impl Twisted {
+    fn new(client: Client) -> Self {
+        Self {
+            client,
+            barrier: None,
+            file_gate: None,
+            beaten: None,
+            hide: std::sync::Mutex::new(None),
+            tokens: None,
+            updated: AtomicBool::new(false),
+            beaten_once: AtomicBool::new(false),
+        }
+    }
+
+    fn pool(
+        self: &Arc<Self>,
+        conduit: &ConduitId,
+        ws_url: String,
+    ) -> twitch::websocket::ShardPoolBuilder<twitch::Event> {
+        let api: Arc<dyn EventSubApi> = self.clone();
+        twitch::websocket::ShardPoolBuilder::new(api, conduit.clone(), ws_url).backoff(fast())
+    }
+
+    async fn hold_first_update(&self) {
+        if self.updated.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        if let Some(barrier) = &self.barrier {
+            barrier.wait().await;
+        }
+        if let Some((dir, me)) = &self.file_gate {
+            std::fs::write(dir.join(me), b"").expect("write the gate file");
+            let deadline = tokio::time::Instant::now() + WAIT;
+            while std::fs::read_dir(dir).expect("the gate directory").count() < PROCESSES {
+                assert!(tokio::time::Instant::now() < deadline, "the other children never came");
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    }
+}
+
+impl EventSubApi for Twisted {
+    fn create_subscription(&self, new: NewSubscription) -> BoxFuture<'_, twitch::Result<CreatedSubscription>> {
+        self.client.create_subscription(new)
+    }
+
+    fn delete_subscription(
+        &self,
+        id: twitch::SubscriptionId,
+        as_user: Option<twitch::UserId>,
+    ) -> BoxFuture<'_, twitch::Result<()>> {
+        self.client.delete_subscription(id, as_user)
+    }
+
+    fn update_conduit_shards(
+        &self,
+        conduit_id: ConduitId,
+        shards: Vec<ShardAttach>,
+    ) -> BoxFuture<'_, twitch::Result<Vec<ShardError>>> {
+        Box::pin(async move {
+            self.hold_first_update().await;
+            let beaten = self.beaten.as_ref().filter(|(shard, _)| {
+                shards.iter().any(|s| s.shard_id == *shard) && !self.beaten_once.swap(true, Ordering::SeqCst)
+            });
+            let Some((shard, rival)) = beaten else {
+                return EventSubApi::update_conduit_shards(&self.client, conduit_id, shards).await;
+            };
+            let first = ShardAttach { shard_id: *shard, session_id: rival.clone() };
+            let refused = EventSubApi::update_conduit_shards(&self.client, conduit_id.clone(), vec![first]).await?;
+            assert!(refused.is_empty(), "the rival's update: {refused:?}");
+            let rest: Vec<ShardAttach> = shards.into_iter().filter(|s| s.shard_id != *shard).collect();
+            let mut errors = if rest.is_empty() {
+                Vec::new()
+            } else {
+                EventSubApi::update_conduit_shards(&self.client, conduit_id, rest).await?
+            };
+            errors.push(ShardError::new(shard.to_string(), "The shard is assigned to another session", "conflict"));
+            Ok(errors)
+        })
+    }
+
+    fn update_conduit(&self, conduit_id: ConduitId, shard_count: u32) -> BoxFuture<'_, twitch::Result<()>> {
+        EventSubApi::update_conduit(&self.client, conduit_id, shard_count)
+    }
+
+    fn subscriptions(
+        &self,
+        subscription_type: String,
+        as_user: Option<twitch::UserId>,
+    ) -> BoxFuture<'_, twitch::Result<Vec<SubscriptionInfo>>> {
+        self.client.subscriptions(subscription_type, as_user)
+    }
+
+    fn conduit_shards(&self, conduit_id: ConduitId) -> BoxFuture<'_, twitch::Result<Vec<ShardStatus>>> {
+        Box::pin(async move {
+            let mut listed = EventSubApi::conduit_shards(&self.client, conduit_id).await?;
+            if let Some(hidden) = *self.hide.lock().unwrap() {
+                for s in listed.iter_mut().filter(|s| s.shard_id == hidden.to_string()) {
+                    *s = ShardStatus::new(s.shard_id.clone(), "enabled", Some("elsewhere".into()));
+                }
+            }
+            Ok(listed)
+        })
+    }
+
+    fn token_events(&self) -> Option<twitch::tokens::TokenEvents> {
+        self.tokens.as_ref().map(|t| t.subscribe())
+    }
+}
+
 #[tokio::test]
 async fn a_pool_claims_the_free_shards_of_its_range() {
     let mock = Mock::builder().start().await.expect("mock");
@@ -190,57 +320,6 @@ async fn pools_claim_any_free_shard_and_a_restarted_one_needs_no_assignment() {
     settled(&client, &id, &[&a, &restarted, &c]).await;
 }
 
-/// The generated client's calls, with two pools' first update calls held
-/// until both were made: both pools have read the same free shards by then.
-struct Gate {
-    client: Client,
-    barrier: Arc<tokio::sync::Barrier>,
-    passed: AtomicBool,
-}
-
-impl EventSubApi for Gate {
-    fn create_subscription(&self, new: NewSubscription) -> BoxFuture<'_, twitch::Result<CreatedSubscription>> {
-        self.client.create_subscription(new)
-    }
-
-    fn delete_subscription(
-        &self,
-        id: twitch::SubscriptionId,
-        as_user: Option<twitch::UserId>,
-    ) -> BoxFuture<'_, twitch::Result<()>> {
-        self.client.delete_subscription(id, as_user)
-    }
-
-    fn update_conduit_shards(
-        &self,
-        conduit_id: ConduitId,
-        shards: Vec<ShardAttach>,
-    ) -> BoxFuture<'_, twitch::Result<Vec<ShardError>>> {
-        Box::pin(async move {
-            if !self.passed.swap(true, Ordering::SeqCst) {
-                self.barrier.wait().await;
-            }
-            EventSubApi::update_conduit_shards(&self.client, conduit_id, shards).await
-        })
-    }
-
-    fn update_conduit(&self, conduit_id: ConduitId, shard_count: u32) -> BoxFuture<'_, twitch::Result<()>> {
-        EventSubApi::update_conduit(&self.client, conduit_id, shard_count)
-    }
-
-    fn subscriptions(
-        &self,
-        subscription_type: String,
-        as_user: Option<twitch::UserId>,
-    ) -> BoxFuture<'_, twitch::Result<Vec<SubscriptionInfo>>> {
-        self.client.subscriptions(subscription_type, as_user)
-    }
-
-    fn conduit_shards(&self, conduit_id: ConduitId) -> BoxFuture<'_, twitch::Result<Vec<ShardStatus>>> {
-        EventSubApi::conduit_shards(&self.client, conduit_id)
-    }
-}
-
 #[tokio::test]
 async fn two_pools_racing_for_one_free_shard_end_with_one_each() {
     let mock = Mock::builder().start().await.expect("mock");
@@ -248,13 +327,9 @@ async fn two_pools_racing_for_one_free_shard_end_with_one_each() {
     let id = conduit(&client, 2).await;
     let barrier = Arc::new(tokio::sync::Barrier::new(2));
     let pool = |client: Client| {
-        let api = Arc::new(Gate { client: client.clone(), barrier: barrier.clone(), passed: AtomicBool::new(false) });
-        twitch::websocket::ShardPoolBuilder::<twitch::Event>::new(api, id.clone(), mock.ws_url())
-            .claim(1)
-            .backoff(fast())
-            // Only the lost socket tells the loser (Twitch closes it with 4003).
-            .health_check(None)
-            .start()
+        let api = Arc::new(Twisted { barrier: Some(barrier.clone()), ..Twisted::new(client) });
+        // Only the lost socket tells the loser (Twitch closes it with 4003).
+        api.pool(&id, mock.ws_url()).claim(1).health_check(None).start()
     };
     let (a, b) = tokio::join!(pool(app_client(&mock)), pool(app_client(&mock)));
     let (mut a, mut b) = (a.expect("a"), b.expect("b"));
@@ -298,75 +373,6 @@ async fn two_pools_racing_for_one_free_shard_end_with_one_each() {
     settled(&client, &id, &[loser, winner]).await;
 }
 
-/// The generated client's calls, except that the first update naming
-/// `shard` finds another session already there: as when another process's
-/// claim of the same shard reached Twitch first, Twitch answers it with an
-/// error entry for the shard.
-struct Beaten {
-    client: Client,
-    shard: u32,
-    rival: twitch::SessionId,
-    done: AtomicBool,
-}
-
-impl EventSubApi for Beaten {
-    fn create_subscription(&self, new: NewSubscription) -> BoxFuture<'_, twitch::Result<CreatedSubscription>> {
-        self.client.create_subscription(new)
-    }
-
-    fn delete_subscription(
-        &self,
-        id: twitch::SubscriptionId,
-        as_user: Option<twitch::UserId>,
-    ) -> BoxFuture<'_, twitch::Result<()>> {
-        self.client.delete_subscription(id, as_user)
-    }
-
-    fn update_conduit_shards(
-        &self,
-        conduit_id: ConduitId,
-        shards: Vec<ShardAttach>,
-    ) -> BoxFuture<'_, twitch::Result<Vec<ShardError>>> {
-        Box::pin(async move {
-            let beaten = shards.iter().any(|s| s.shard_id == self.shard) && !self.done.swap(true, Ordering::SeqCst);
-            if !beaten {
-                return EventSubApi::update_conduit_shards(&self.client, conduit_id, shards).await;
-            }
-            let rival = ShardAttach { shard_id: self.shard, session_id: self.rival.clone() };
-            let refused = EventSubApi::update_conduit_shards(&self.client, conduit_id.clone(), vec![rival]).await?;
-            assert!(refused.is_empty(), "the rival's update: {refused:?}");
-            let rest: Vec<ShardAttach> = shards.into_iter().filter(|s| s.shard_id != self.shard).collect();
-            let mut errors = if rest.is_empty() {
-                Vec::new()
-            } else {
-                EventSubApi::update_conduit_shards(&self.client, conduit_id, rest).await?
-            };
-            errors.push(ShardError::new(
-                self.shard.to_string(),
-                "The shard is assigned to another session",
-                "conflict",
-            ));
-            Ok(errors)
-        })
-    }
-
-    fn update_conduit(&self, conduit_id: ConduitId, shard_count: u32) -> BoxFuture<'_, twitch::Result<()>> {
-        EventSubApi::update_conduit(&self.client, conduit_id, shard_count)
-    }
-
-    fn subscriptions(
-        &self,
-        subscription_type: String,
-        as_user: Option<twitch::UserId>,
-    ) -> BoxFuture<'_, twitch::Result<Vec<SubscriptionInfo>>> {
-        self.client.subscriptions(subscription_type, as_user)
-    }
-
-    fn conduit_shards(&self, conduit_id: ConduitId) -> BoxFuture<'_, twitch::Result<Vec<ShardStatus>>> {
-        EventSubApi::conduit_shards(&self.client, conduit_id)
-    }
-}
-
 type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
 
 /// A bare EventSub WebSocket connection to the mock: its socket (kept open)
@@ -391,18 +397,8 @@ async fn a_claim_twitch_refuses_because_the_shard_was_taken_goes_to_the_next_fre
     let client = app_client(&mock);
     let id = conduit(&client, 2).await;
     let (_rival_ws, rival) = bare_session(&mock).await;
-    let api = Arc::new(Beaten {
-        client: client.clone(),
-        shard: 0,
-        rival: rival.as_str().into(),
-        done: AtomicBool::new(false),
-    });
-    let pool = twitch::websocket::ShardPoolBuilder::<twitch::Event>::new(api, id.clone(), mock.ws_url())
-        .claim(1)
-        .backoff(fast())
-        .start()
-        .await
-        .expect("pool");
+    let beaten = || Arc::new(Twisted { beaten: Some((0, rival.as_str().into())), ..Twisted::new(client.clone()) });
+    let pool = beaten().pool(&id, mock.ws_url()).claim(1).start().await.expect("pool");
     // Refused on shard 0, which the rival now holds: the pool took shard 1.
     assert_eq!(pool.shard_ids(), [1]);
     let listed = shards(&client, &id).await;
@@ -411,18 +407,7 @@ async fn a_claim_twitch_refuses_because_the_shard_was_taken_goes_to_the_next_fre
 
     // With one shard, the loser has nowhere to go: start says no shard is free.
     let id = conduit(&client, 1).await;
-    let api = Arc::new(Beaten {
-        client: client.clone(),
-        shard: 0,
-        rival: rival.as_str().into(),
-        done: AtomicBool::new(false),
-    });
-    let e = twitch::websocket::ShardPoolBuilder::<twitch::Event>::new(api, id.clone(), mock.ws_url())
-        .claim(1)
-        .backoff(fast())
-        .start()
-        .await
-        .expect_err("no free shard");
+    let e = beaten().pool(&id, mock.ws_url()).claim(1).start().await.expect_err("no free shard");
     assert_eq!(no_free_shard(&e), Some("any"), "{e}");
     assert_eq!(shards(&client, &id).await[&0], ("enabled".to_owned(), Some(rival)));
 }
@@ -480,70 +465,15 @@ async fn a_claimed_shard_taken_by_an_owner_is_let_go_and_replaced() {
     assert_eq!(sessions(&owner)[&0], owner_session, "the owner kept its session");
 }
 
-/// The generated client's calls, except that once `hide` is set, Get
-/// Conduit Shards reports that shard enabled on another session: another
-/// process took it, and Twitch did not close this pool's socket.
-struct Elsewhere {
-    client: Client,
-    hide: std::sync::Mutex<Option<u32>>,
-}
-
-impl EventSubApi for Elsewhere {
-    fn create_subscription(&self, new: NewSubscription) -> BoxFuture<'_, twitch::Result<CreatedSubscription>> {
-        self.client.create_subscription(new)
-    }
-
-    fn delete_subscription(
-        &self,
-        id: twitch::SubscriptionId,
-        as_user: Option<twitch::UserId>,
-    ) -> BoxFuture<'_, twitch::Result<()>> {
-        self.client.delete_subscription(id, as_user)
-    }
-
-    fn update_conduit_shards(
-        &self,
-        conduit_id: ConduitId,
-        shards: Vec<ShardAttach>,
-    ) -> BoxFuture<'_, twitch::Result<Vec<ShardError>>> {
-        EventSubApi::update_conduit_shards(&self.client, conduit_id, shards)
-    }
-
-    fn update_conduit(&self, conduit_id: ConduitId, shard_count: u32) -> BoxFuture<'_, twitch::Result<()>> {
-        EventSubApi::update_conduit(&self.client, conduit_id, shard_count)
-    }
-
-    fn subscriptions(
-        &self,
-        subscription_type: String,
-        as_user: Option<twitch::UserId>,
-    ) -> BoxFuture<'_, twitch::Result<Vec<SubscriptionInfo>>> {
-        self.client.subscriptions(subscription_type, as_user)
-    }
-
-    fn conduit_shards(&self, conduit_id: ConduitId) -> BoxFuture<'_, twitch::Result<Vec<ShardStatus>>> {
-        Box::pin(async move {
-            let mut listed = EventSubApi::conduit_shards(&self.client, conduit_id).await?;
-            let hide = *self.hide.lock().unwrap();
-            for s in &mut listed {
-                if Some(s.shard_id.as_str()) == hide.map(|h| h.to_string()).as_deref() {
-                    *s = ShardStatus::new(s.shard_id.clone(), "enabled", Some("elsewhere".into()));
-                }
-            }
-            Ok(listed)
-        })
-    }
-}
-
 #[tokio::test]
 async fn the_health_check_lets_go_of_a_claimed_shard_found_on_another_session() {
     let mock = Mock::builder().start().await.expect("mock");
     let client = app_client(&mock);
     let id = conduit(&client, 2).await;
-    let api = Arc::new(Elsewhere { client: client.clone(), hide: std::sync::Mutex::new(None) });
-    let mut pool = twitch::websocket::ShardPoolBuilder::<twitch::Event>::new(api.clone(), id.clone(), mock.ws_url())
+    let api = Arc::new(Twisted::new(client.clone()));
+    let mut pool = api
+        .pool(&id, mock.ws_url())
         .claim(1)
-        .backoff(fast())
         .health_check(Some(Duration::from_millis(50)))
         .start()
         .await
@@ -570,6 +500,47 @@ async fn the_health_check_lets_go_of_a_claimed_shard_found_on_another_session() 
         assert!(tokio::time::Instant::now() < deadline, "{listed:?}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+#[tokio::test]
+async fn after_a_new_app_token_a_pool_claims_afresh_and_takes_nothing_back() {
+    let mock = Mock::builder().start().await.expect("mock");
+    let client = app_client(&mock);
+    let id = conduit(&client, 2).await;
+    let (tokens, _) = tokio::sync::broadcast::channel(16);
+    let api = Arc::new(Twisted { tokens: Some(tokens.clone()), ..Twisted::new(client.clone()) });
+    let mut pool = api
+        .pool(&id, mock.ws_url())
+        .claim(1)
+        .health_check(None)
+        .on_token_invalid(OnTokenInvalid::WaitForNewToken)
+        .start()
+        .await
+        .expect("pool");
+    assert_eq!(pool.shard_ids(), [0]);
+
+    // The app token is refused for good: the pool closes its shard ...
+    tokens.send(twitch::TokenEvent::AppTokenInvalid).expect("the pool listens");
+    match tokio::time::timeout(WAIT, pool.next()).await.expect("an item").expect("the pool waits") {
+        SessionItem::TokenInvalid(t) => assert_eq!(t.policy, OnTokenInvalid::WaitForNewToken),
+        other => panic!("unexpected {other:?}"),
+    }
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while shards(&client, &id).await[&0].0 == "enabled" {
+        assert!(tokio::time::Instant::now() < deadline, "shard 0 stays enabled");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // ... which another process claims meanwhile.
+    let other = client.shard_pool(id.clone()).claim(1).backoff(fast()).start().await.expect("other");
+    assert_eq!(other.shard_ids(), [0]);
+
+    // With a new token, the pool claims a free shard: 1, not its old 0.
+    tokens.send(twitch::TokenEvent::AppTokenRenewed).expect("the pool listens");
+    match tokio::time::timeout(WAIT, pool.next()).await.expect("an item").expect("the pool goes on") {
+        SessionItem::ShardClaimed(c) => assert_eq!(c.shard, 1),
+        other => panic!("unexpected {other:?}"),
+    }
+    settled(&client, &id, &[&pool, &other]).await;
 }
 
 #[tokio::test]
@@ -798,63 +769,6 @@ impl Child {
     }
 }
 
-/// The generated client's calls, with the first update call held until
-/// every child made one (a file per child in a shared directory).
-struct FileGate {
-    client: Client,
-    dir: std::path::PathBuf,
-    me: String,
-    passed: AtomicBool,
-}
-
-impl EventSubApi for FileGate {
-    fn create_subscription(&self, new: NewSubscription) -> BoxFuture<'_, twitch::Result<CreatedSubscription>> {
-        self.client.create_subscription(new)
-    }
-
-    fn delete_subscription(
-        &self,
-        id: twitch::SubscriptionId,
-        as_user: Option<twitch::UserId>,
-    ) -> BoxFuture<'_, twitch::Result<()>> {
-        self.client.delete_subscription(id, as_user)
-    }
-
-    fn update_conduit_shards(
-        &self,
-        conduit_id: ConduitId,
-        shards: Vec<ShardAttach>,
-    ) -> BoxFuture<'_, twitch::Result<Vec<ShardError>>> {
-        Box::pin(async move {
-            if !self.passed.swap(true, Ordering::SeqCst) {
-                std::fs::write(self.dir.join(&self.me), b"").expect("write the gate file");
-                let deadline = tokio::time::Instant::now() + WAIT;
-                while std::fs::read_dir(&self.dir).expect("the gate directory").count() < PROCESSES {
-                    assert!(tokio::time::Instant::now() < deadline, "the other child never came");
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                }
-            }
-            EventSubApi::update_conduit_shards(&self.client, conduit_id, shards).await
-        })
-    }
-
-    fn update_conduit(&self, conduit_id: ConduitId, shard_count: u32) -> BoxFuture<'_, twitch::Result<()>> {
-        EventSubApi::update_conduit(&self.client, conduit_id, shard_count)
-    }
-
-    fn subscriptions(
-        &self,
-        subscription_type: String,
-        as_user: Option<twitch::UserId>,
-    ) -> BoxFuture<'_, twitch::Result<Vec<SubscriptionInfo>>> {
-        self.client.subscriptions(subscription_type, as_user)
-    }
-
-    fn conduit_shards(&self, conduit_id: ConduitId) -> BoxFuture<'_, twitch::Result<Vec<ShardStatus>>> {
-        EventSubApi::conduit_shards(&self.client, conduit_id)
-    }
-}
-
 #[test]
 #[ignore = "run by three_processes_racing_for_one_free_shard_end_with_one_each in a child process"]
 fn claiming_child_process() {
@@ -868,23 +782,16 @@ fn claiming_child_process() {
             .eventsub_ws_url(var("CLAIM_CHILD_WS"))
             .build()
             .expect("client");
-        let api = Arc::new(FileGate {
-            client,
-            dir: var("CLAIM_CHILD_GATE").into(),
-            me: var("CLAIM_CHILD_INDEX"),
-            passed: AtomicBool::new(false),
-        });
-        let mut pool = twitch::websocket::ShardPoolBuilder::<twitch::Event>::new(
-            api,
-            var("CLAIM_CHILD_CONDUIT"),
-            var("CLAIM_CHILD_WS"),
-        )
-        .claim(1)
-        .backoff(fast())
-        .health_check(None)
-        .start()
-        .await
-        .expect("the child's pool");
+        let gate = Some((var("CLAIM_CHILD_GATE").into(), var("CLAIM_CHILD_INDEX")));
+        let api = Arc::new(Twisted { file_gate: gate, ..Twisted::new(client) });
+        let conduit = ConduitId::from(var("CLAIM_CHILD_CONDUIT"));
+        let mut pool = api
+            .pool(&conduit, var("CLAIM_CHILD_WS"))
+            .claim(1)
+            .health_check(None)
+            .start()
+            .await
+            .expect("the child's pool");
         let report = |pool: &twitch::ShardPool| {
             let pairs: Vec<String> = sessions(pool).iter().map(|(s, session)| format!("{s}={session}")).collect();
             println!("{REPORT} {}", pairs.join(" "));

@@ -270,8 +270,14 @@ const TABLE: &[Entry] = &[
     // Actions: their answer says what the request did; nothing reads them back.
     entry("start-commercial", Op::Echo, "commercial", "broadcaster_id", "start-commercial"),
     entry("warn-chat-user", Op::Echo, "warning", "broadcaster_id", "warn-chat-user"),
-    entry("add-suspicious-status-to-chat-user", Op::Echo, "suspicious", "broadcaster_id", "add-suspicious-status-to-chat-user")
-        .fills(&[("updated_at", Fill::Now)]),
+    entry(
+        "add-suspicious-status-to-chat-user",
+        Op::Echo,
+        "suspicious",
+        "broadcaster_id",
+        "add-suspicious-status-to-chat-user",
+    )
+    .fills(&[("updated_at", Fill::Now)]),
     entry(
         "remove-suspicious-status-from-chat-user",
         Op::Echo,
@@ -686,28 +692,37 @@ fn written(g: &Inner, e: &Entry, meta: &EndpointMeta, scope: &str, items: Vec<Va
         return Resp::empty(meta.success_status);
     }
     let own = example_item(meta.id);
-    let shape_keys = |v: &Value| v.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()).unwrap_or_default();
-    let short = e.wrap == Wrap::Data && meta.id != e.shape && {
-        let have = shape_keys(&template(e));
-        !shape_keys(&own).iter().all(|k| have.contains(k))
-    } || e.wrap == Wrap::Markers;
+    let keys = |v: &Value| v.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()).unwrap_or_default();
+    let own_keys = keys(&own);
+    // Create Clip's `{id, edit_url}` and Create Stream Marker's marker are
+    // shorter than (or beside) what the reads show.
+    let short = match e.wrap {
+        Wrap::Markers => true,
+        Wrap::Schedule => false,
+        Wrap::Data => {
+            let have = keys(&template(e));
+            !own_keys.iter().all(|k| have.contains(k))
+        }
+    };
     if short {
+        let own_id = own.get("id").map(as_text).unwrap_or_default();
         let items: Vec<Value> = items
             .iter()
             .map(|item| {
-                let mut out = Map::new();
-                for k in shape_keys(&own) {
-                    let v = item.get(&k).cloned().unwrap_or_else(|| {
-                        let mut v = own[&k].clone();
-                        if let Some(id) = item.get("id") {
-                            rename_id(&mut v, &as_text(&example_item(meta.id)["id"]), &as_text(id));
-                            rename_id(&mut v, old_id, &as_text(id));
+                let fields = own_keys.iter().map(|k| {
+                    let v = item.get(k).cloned().unwrap_or_else(|| {
+                        // A field only the write's example has: its value,
+                        // naming the new id where it named the example's.
+                        let mut v = own[k].clone();
+                        if let Some(id) = item.get("id").map(as_text) {
+                            rename_id(&mut v, &own_id, &id);
+                            rename_id(&mut v, old_id, &id);
                         }
                         v
                     });
-                    out.insert(k, v);
-                }
-                Value::Object(out)
+                    (k.clone(), v)
+                });
+                Value::Object(fields.collect::<Map<String, Value>>())
             })
             .collect();
         return Resp::json(meta.success_status, &json!({"data": items}));

@@ -193,6 +193,38 @@ async fn postgres_secrets_stay_out_of_errors_and_debug() {
     assert!(!format!("{store:?}").contains("hunter2"), "{store:?}");
 }
 
+#[tokio::test]
+async fn postgres_store_speaks_tls_through_rustls_and_verifies_the_server() {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let pg = Postgres::start_tls();
+    // host names the certificate; hostaddr is where the server listens.
+    let params = format!("host=localhost hostaddr=127.0.0.1 port={} user=twitch dbname=postgres", pg.port);
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(CertificateDer::from_pem_file(pg.certificate()).unwrap()).unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let config = Arc::new(config);
+    // The server takes TLS connections only, so a store that works spoke TLS.
+    let store = PostgresStore::connect_with_tls(&format!("{params} sslmode=require"), config.clone()).await.unwrap();
+    store.save_user(user("t1", "r1")).await.unwrap();
+    assert_eq!(store.load().await.unwrap(), [user("t1", "r1")]);
+    // Without TLS the server refuses; with the platform's verifier (which
+    // does not know this self-signed certificate) the handshake fails.
+    let plain = PostgresStore::connect(&format!("{params} sslmode=disable")).await;
+    assert!(matches!(plain, Err(Error::TokenStore { .. })), "{plain:?}");
+    let unverified = PostgresStore::connect(&format!("{params} sslmode=require")).await.unwrap_err();
+    assert!(matches!(unverified, Error::TokenStore { .. }), "{unverified:?}");
+    assert!(plain.unwrap_err().to_string().contains("no encryption"), "the server's reason is in the message");
+    assert!(unverified.to_string().contains("TLS"), "{unverified}");
+    // A certificate for another name is refused too.
+    let wrong = format!("host=127.0.0.1 port={} user=twitch dbname=postgres sslmode=require", pg.port);
+    assert!(PostgresStore::connect_with_tls(&wrong, config).await.is_err());
+}
+
 /// A fake Twitch (Helix and the identity service) with single-use refresh
 /// tokens: refreshing `refresh-N` yields `token-N+1` and `refresh-N+1`, and
 /// `refresh-N` is spent.

@@ -59,6 +59,17 @@ impl Postgres {
     /// Start one; panics (failing the test) with a clear message when
     /// PostgreSQL is not installed or does not start.
     pub fn start() -> Postgres {
+        Self::start_with(false)
+    }
+
+    /// Start one that takes TLS connections only, with a self-signed
+    /// certificate for `localhost` ([`Postgres::certificate`]; made by the
+    /// `openssl` tool, which Debian's PostgreSQL packages depend on).
+    pub fn start_tls() -> Postgres {
+        Self::start_with(true)
+    }
+
+    fn start_with(tls: bool) -> Postgres {
         let bin = find_bin().unwrap_or_else(|| {
             panic!(
                 "PostgreSQL is not installed: no initdb in $TWITCH_TEST_PG_BIN, /usr/lib/postgresql/*/bin or PATH. \
@@ -96,12 +107,39 @@ impl Postgres {
             "--no-instructions",
         ]));
         assert!(init.status.success(), "initdb failed: {}", String::from_utf8_lossy(&init.stderr));
+        let mut ssl = String::new();
+        if tls {
+            let (key, cert) = (pg.dir.join("server.key"), pg.dir.join("server.crt"));
+            let made = Command::new("openssl")
+                .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost"])
+                .args(["-addext", "subjectAltName=DNS:localhost", "-addext", "basicConstraints=critical,CA:FALSE"])
+                .arg("-keyout")
+                .arg(&key)
+                .arg("-out")
+                .arg(&cert)
+                .output()
+                .unwrap_or_else(|e| {
+                    panic!("the openssl tool is needed for the TLS test (apt-get install openssl): {e}")
+                });
+            assert!(made.status.success(), "openssl failed: {}", String::from_utf8_lossy(&made.stderr));
+            let chowned = match &pg.run_as {
+                Some(user) => output(Command::new("chown").arg(user).arg(&key).arg(&cert)).status.success(),
+                None => true,
+            };
+            assert!(chowned, "chown the server key");
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+            // TLS connections only: a plain one is refused.
+            std::fs::write(data.join("pg_hba.conf"), "local all all trust\nhostssl all all 127.0.0.1/32 trust\n")
+                .unwrap();
+            ssl = format!(" -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}", cert.display(), key.display());
+        }
         // A free port can be taken by someone else before the server binds
         // it: try a few.
         let mut last = String::new();
         for _ in 0..5 {
             pg.port = free_port();
-            let opts = format!("-h 127.0.0.1 -p {} -k {} -F", pg.port, pg.dir.join("sock").display());
+            let opts = format!("-h 127.0.0.1 -p {} -k {} -F{ssl}", pg.port, pg.dir.join("sock").display());
             let out = output(
                 pg.command("pg_ctl")
                     .arg("-D")
@@ -133,6 +171,11 @@ impl Postgres {
     /// A connection string for the `postgres` database as `twitch`.
     pub fn params(&self) -> String {
         format!("host=127.0.0.1 port={} user=twitch dbname=postgres sslmode=disable", self.port)
+    }
+
+    /// The server's certificate (PEM), for [`Postgres::start_tls`].
+    pub fn certificate(&self) -> PathBuf {
+        self.dir.join("server.crt")
     }
 
     pub fn dir(&self) -> &Path {

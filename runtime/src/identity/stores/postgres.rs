@@ -104,8 +104,9 @@ impl PostgresStore {
     /// own (a private certificate authority, client certificates).
     pub async fn connect_with_tls(params: &str, tls: Arc<rustls::ClientConfig>) -> Result<Self> {
         // The parse error of tokio-postgres names no part of the string.
-        let config: tokio_postgres::Config =
-            params.parse().map_err(|e| store_error("postgres (connection string)", e))?;
+        let config: tokio_postgres::Config = params
+            .parse()
+            .map_err(|e: tokio_postgres::Error| store_error("postgres (connection string)", readable(e.into())))?;
         let location = location(&config);
         let store = Self {
             inner: Arc::new(Inner {
@@ -152,7 +153,7 @@ impl PostgresStore {
     }
 
     fn error(&self, e: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> crate::base::error::Error {
-        store_error(&self.inner.location, e)
+        store_error(&self.inner.location, readable(e.into()))
     }
 
     /// The connection, made (again) if there is none or it broke.
@@ -335,6 +336,36 @@ impl SharedTokenStore for PostgresStore {
 
     fn lease_ttl(&self) -> Duration {
         self.lease_ttl
+    }
+}
+
+/// A tokio-postgres error that says what the server said: its own text is
+/// only the kind ("db error"), the server's message is in its source.
+#[derive(Debug)]
+struct PgError(tokio_postgres::Error);
+
+impl std::fmt::Display for PgError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.0.as_db_error(), std::error::Error::source(&self.0)) {
+            (Some(db), _) => write!(f, "{}: {} (SQLSTATE {})", self.0, db.message(), db.code().code()),
+            (None, Some(cause)) => write!(f, "{}: {cause}", self.0),
+            (None, None) => write!(f, "{}", self.0),
+        }
+    }
+}
+
+impl std::error::Error for PgError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+fn readable(
+    e: Box<dyn std::error::Error + Send + Sync + 'static>,
+) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+    match e.downcast::<tokio_postgres::Error>() {
+        Ok(pg) => Box::new(PgError(*pg)),
+        Err(other) => other,
     }
 }
 

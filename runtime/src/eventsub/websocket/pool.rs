@@ -143,7 +143,8 @@ impl<E: EventPayload + Send + 'static> ShardPoolBuilder<E> {
     }
 
     /// Claim `count` shards (at least 1) that Get Conduit Shards lists as
-    /// not `enabled`, lowest ids first, from any id or from
+    /// not `enabled` (nor `webhook_callback_verification_pending`), lowest
+    /// ids first, from any id or from
     /// [`claim_range`](Self::claim_range): processes need no fixed
     /// assignment. Claimed shards are not owned: one another session takes
     /// is let go ([`SessionItem::ShardReleased`]) and a free one claimed in
@@ -930,13 +931,19 @@ async fn claim_free<E: EventPayload + Send + 'static>(ctx: &Arc<PoolCtx<E>>) -> 
     (claimed, error)
 }
 
-/// The shards of `listed` that are not enabled, in the claim's range and
-/// not run here, lowest first.
+/// A shard in this status may be claimed: not enabled, and not a webhook
+/// Twitch is verifying (someone's, about to be enabled).
+fn is_free(status: &str) -> bool {
+    status != "enabled" && status != "webhook_callback_verification_pending"
+}
+
+/// The free shards of `listed`, in the claim's range and not run here,
+/// lowest first.
 fn free_shards<E>(ctx: &PoolCtx<E>, claim: &Claim, listed: &[ShardStatus]) -> Vec<u32> {
     let running: BTreeSet<u32> = lock(&ctx.shards).keys().copied().collect();
     let mut free: Vec<u32> = listed
         .iter()
-        .filter(|s| s.status != "enabled")
+        .filter(|s| is_free(&s.status))
         .filter_map(|s| s.shard_id.parse().ok())
         .filter(|id| claim.contains(*id) && !running.contains(id))
         .collect();
@@ -1124,6 +1131,13 @@ mod tests {
         // Twitch has not noticed the lost socket yet: the session it lists is one we had.
         let listed = [ShardStatus::new("5", "enabled", Some("mine-before".into()))];
         assert_eq!(release_reason(&listed, 5, &mine), None);
+    }
+
+    #[test]
+    fn free_shards_are_neither_enabled_nor_a_webhook_being_verified() {
+        assert!(is_free("websocket_disconnected") && is_free("websocket_failed_ping_pong"));
+        assert!(is_free("webhook_callback_verification_failed") && is_free("some_new_status"));
+        assert!(!is_free("enabled") && !is_free("webhook_callback_verification_pending"));
     }
 
     #[test]

@@ -47,12 +47,19 @@ impl Client {
         if let Some(user) = self.token_source().and_then(|m| m.default_user()) {
             b = b.as_user(user);
         }
+        if let Some(o) = self.observer() {
+            b = b.observe(o.clone());
+        }
         b
     }
 
     /// Configure a pool of WebSocket shards for a conduit (app token).
     pub fn shard_pool(&self, conduit_id: impl Into<ConduitId>) -> ShardPoolBuilder<Event> {
-        ShardPoolBuilder::new(Arc::new(self.clone()), conduit_id, self.eventsub_ws_url())
+        let pool = ShardPoolBuilder::new(Arc::new(self.clone()), conduit_id, self.eventsub_ws_url());
+        match self.observer() {
+            Some(o) => pool.observe(o.clone()),
+            None => pool,
+        }
     }
 }
 

@@ -116,7 +116,7 @@ pub use twitch_runtime::callback;
 pub use twitch_runtime::webhook;
 #[cfg(feature = "oauth")]
 pub use twitch_runtime::{auth, tokens};
-pub use twitch_runtime::{reqwest, tls};
+pub use twitch_runtime::{observe, reqwest, tls};
 
 #[cfg(feature = "eventsub")]
 pub use eventsub::Event;
@@ -125,10 +125,10 @@ pub use eventsub::Event;
 pub use twitch_runtime::FromEvent;
 pub use twitch_runtime::{
     AccessToken, Backoff, BoxFuture, ClientSecret, EndpointMeta, Error, EventSubError, InvalidParam, Method,
-    Notification, OAuthError, Page, Paginator, ParamMeta, PreparedRequest, RawJson, RawRequest, RawSubscription,
-    RefreshToken, ResponseBody, ResponseFuture, ResponseShape, Result, RetryPolicy, RuleKind, RuleMeta, Scope, Secret,
-    SubscriptionInfo, SubscriptionMeta, SubscriptionTransport, SubscriptionType, Timestamp, TimestampError, TokenEvent,
-    TokenEvents, TokenKind, TokenSource, UnknownEvent, UserId, UserLogin,
+    Notification, OAuthError, Observer, Page, Paginator, ParamMeta, PreparedRequest, RawJson, RawRequest,
+    RawSubscription, RefreshToken, ResponseBody, ResponseFuture, ResponseShape, Result, RetryPolicy, RuleKind,
+    RuleMeta, Scope, Secret, SubscriptionInfo, SubscriptionMeta, SubscriptionTransport, SubscriptionType, Timestamp,
+    TimestampError, TokenEvent, TokenEvents, TokenKind, TokenSource, UnknownEvent, UserId, UserLogin,
 };
 #[cfg(feature = "oauth")]
 pub use twitch_runtime::{

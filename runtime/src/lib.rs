@@ -37,7 +37,8 @@ pub use serde as __serde;
 #[doc(hidden)]
 pub use smol_str::SmolStr as __SmolStr;
 
-pub use base::{check, de, decode, duration, query};
+pub use base::observe::Observer;
+pub use base::{check, de, decode, duration, observe, query};
 #[cfg(feature = "webhook")]
 pub use eventsub::webhook;
 #[cfg(feature = "websocket")]

@@ -259,3 +259,22 @@ fn a_body_that_failed_is_not_a_duplicate_when_redelivered() {
         assert!(matches!(msg, WebhookMessage::Duplicate { .. }), "{kind}: {msg:?}");
     }
 }
+
+/// A verifier with an observer notes what the event carries beyond the
+/// schema; the event is delivered as without one.
+#[test]
+fn an_observing_verifier_notes_unknown_fields() {
+    let observer = twitch::Observer::new();
+    let v = WebhookVerifier::new(SECRET).observe(observer.clone());
+    let body = FOLLOW.replace(r#""user_login":"cool_user""#, r#""user_login":"cool_user","brand_new":[1]"#);
+    assert_ne!(body, FOLLOW);
+    let now = at(TS) + Duration::from_secs(5);
+    let h = hdrs("o-1", TS, &sign(&body, "o-1", TS), "notification");
+    assert!(matches!(handle(&v, &h, &body, now).unwrap().1, WebhookMessage::Notification { .. }));
+    match &observer.report().findings[..] {
+        [twitch::observe::Finding::UnknownField { path, json_type, .. }] => {
+            assert_eq!((path.as_str(), json_type.as_str()), ("brand_new", "array"));
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -238,6 +238,10 @@ pub fn event_enum(schema: &Schema) -> TokenStream {
             fn kind(&self) -> (&str, &str) {
                 Event::kind(self)
             }
+
+            fn is_unknown(&self) -> bool {
+                matches!(self, Self::Unknown(_))
+            }
         }
     }
 }

@@ -216,6 +216,7 @@ fn constructor(schema: &Schema, m: &Model, from: &[String]) -> TokenStream {
 /// ```
 pub fn string_enum(e: &Enum) -> TokenStream {
     let name = format_ident!("{}", e.name);
+    let name_str = &e.name;
     let docs = doc(&e.doc);
     let variants = e.values.iter().map(|v| {
         let id = format_ident!("{}", v.rust);
@@ -286,7 +287,13 @@ pub fn string_enum(e: &Enum) -> TokenStream {
 
         impl<'de> serde::Deserialize<'de> for #name {
             fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                crate::__rt::de::string_enum(deserializer, |s: &str| Self::from(s))
+                crate::__rt::de::string_enum(deserializer, |s: &str| match Self::from(s) {
+                    Self::Unknown(value) => {
+                        crate::__rt::observe::unknown_enum_value(#name_str, &value);
+                        Self::Unknown(value)
+                    }
+                    known => known,
+                })
             }
         }
 

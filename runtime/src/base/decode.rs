@@ -8,18 +8,29 @@ use crate::base::error::{Error, Result};
 
 fn decode_error(endpoint: &str, body: &[u8], e: serde_path_to_error::Error<serde_json::Error>) -> Error {
     let path = e.path().to_string();
+    decode_error_at(endpoint, body, path, e.into_inner())
+}
+
+pub(crate) fn decode_error_at(endpoint: &str, body: &[u8], path: String, e: serde_json::Error) -> Error {
     // serde's message can quote the value that failed: not when it is a secret.
     let last = path.rsplit(['.', '[']).next().unwrap_or("");
     let message = if crate::base::error::SECRET_FIELDS.contains(&last) {
         "the value of a secret field did not decode (not shown)".to_owned()
     } else {
-        e.into_inner().to_string()
+        e.to_string()
     };
     Error::Decode { endpoint: endpoint.to_owned(), path, message, body: crate::base::error::ResponseBody::new(body) }
 }
 
-/// The whole body as `T`.
+/// The whole body as `T`. Observed (see [`crate::observe`]) when the
+/// client has an observer.
 pub fn json<T: DeserializeOwned>(endpoint: &str, body: &[u8]) -> Result<T> {
+    if crate::base::observe::active()
+        && let Ok(text) = std::str::from_utf8(body)
+    {
+        return crate::base::observe::decode_observed(text, "")
+            .map_err(|(path, e)| decode_error_at(endpoint, body, path, e));
+    }
     let de = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(de).map_err(|e| decode_error(endpoint, body, e))
 }

@@ -9,6 +9,7 @@ pub mod duration;
 pub mod env;
 pub mod error;
 pub mod meta;
+pub mod observe;
 pub mod query;
 // Written by the generator from schema/scopes.yaml (`twitch-codegen sync`).
 #[rustfmt::skip]

@@ -62,6 +62,12 @@ pub trait EventPayload: Sized {
 
     /// The subscription type and version the event belongs to.
     fn kind(&self) -> (&str, &str);
+
+    /// Whether the type and version were unknown (the event is kept raw
+    /// through [`unknown`](Self::unknown)).
+    fn is_unknown(&self) -> bool {
+        false
+    }
 }
 
 /// An event of a type or version the schema does not know, kept raw.
@@ -610,6 +616,44 @@ impl<E: EventPayload> Notification<E> {
         })?;
         let event = E::decode(&info.subscription_type, &info.version, raw.get())?;
         Ok(Self { subscription, event })
+    }
+}
+
+impl crate::base::observe::Observer {
+    /// Observe one EventSub notification payload (`{"subscription", "event"}`,
+    /// a webhook body or a WebSocket message's `payload`), decoding its
+    /// event as `E` a second time. Sessions and the verifier do this when
+    /// they have an observer; call it for payloads that reach you otherwise.
+    pub fn observe_notification<E: EventPayload>(&self, payload: &str) {
+        observe::<E>(self, payload);
+    }
+}
+
+/// Observe one notification payload: its event decoded as `E` once more,
+/// noting what the schema lacks (see [`crate::observe`]).
+fn observe<E: EventPayload>(observer: &crate::base::observe::Observer, payload: &str) {
+    use crate::base::observe::{Finding, Source};
+    let Ok(env) = serde_json::from_str::<Envelope<'_>>(payload) else { return };
+    let Ok(kind) = Kind::of(env.subscription) else { return };
+    let Some(raw) = env.event.or(env.events) else { return };
+    let source =
+        Source::Event { subscription_type: kind.subscription_type.to_string(), version: kind.version.to_string() };
+
+    struct Seed<'k, E>(&'k Kind<'k>, std::marker::PhantomData<E>);
+    impl<'de, E: EventPayload> serde::de::DeserializeSeed<'de> for Seed<'_, E> {
+        type Value = E;
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<E, D::Error> {
+            E::deserialize_event(&self.0.subscription_type, &self.0.version, d)
+        }
+    }
+    let decoded = observer.decoding(source.clone(), || {
+        crate::base::observe::decode_observed_seed(raw.get(), "", Seed::<E>(&kind, std::marker::PhantomData))
+    });
+    if let Ok(event) = decoded
+        && event.is_unknown()
+    {
+        let example = serde_json::from_str(raw.get()).unwrap_or_default();
+        observer.record(Finding::UnknownEvent { source, example });
     }
 }
 

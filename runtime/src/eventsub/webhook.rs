@@ -141,6 +141,7 @@ pub use crate::base::seen::SeenIds;
 pub struct WebhookVerifier {
     key: ring::hmac::Key,
     seen: Mutex<SeenIds>,
+    observer: Option<crate::base::observe::Observer>,
 }
 
 impl std::fmt::Debug for WebhookVerifier {
@@ -164,7 +165,16 @@ impl WebhookVerifier {
         Self {
             key: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.as_ref()),
             seen: Mutex::new(SeenIds::new(10_000)),
+            observer: None,
         }
+    }
+
+    /// Observe mode: every notification's event is read once more for what
+    /// the schema lacks (see [`crate::observe`]).
+    #[must_use]
+    pub fn observe(mut self, observer: crate::base::observe::Observer) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// Is `signature` (`sha256=<hex>`) right for this id, timestamp and body?
@@ -213,6 +223,11 @@ impl WebhookVerifier {
         // into the subscription; a body without them names its own.
         let subscription = header(headers::SUBSCRIPTION_TYPE).zip(header(headers::SUBSCRIPTION_VERSION));
         let (reply, message) = decode::<E>(kind, id, subscription, body)?;
+        if let (Some(o), WebhookMessage::Notification { .. }) = (&self.observer, &message)
+            && let Ok(text) = std::str::from_utf8(body)
+        {
+            o.observe_notification::<E>(text);
+        }
         // Only a message that was decoded (and is handed over by the
         // caller next) counts as handled: one that failed is refused, and
         // Twitch's redelivery of it is a new attempt, not a duplicate.

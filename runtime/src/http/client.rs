@@ -80,6 +80,7 @@ struct Inner {
     http: reqwest::Client,
     limiter: Limiter,
     retry: RetryPolicy,
+    observer: Option<crate::base::observe::Observer>,
     client_id: String,
     credentials: Credentials,
     helix_url: String,
@@ -116,6 +117,7 @@ pub struct ClientBuilder<C = Client> {
     connect_timeout: Duration,
     http: Option<reqwest::Client>,
     retry: RetryPolicy,
+    observer: Option<crate::base::observe::Observer>,
     _out: PhantomData<fn() -> C>,
 }
 
@@ -149,8 +151,18 @@ impl<C: From<Client>> ClientBuilder<C> {
             connect_timeout: Duration::from_secs(10),
             http: None,
             retry: RetryPolicy::default(),
+            observer: None,
             _out: PhantomData,
         }
+    }
+
+    /// Observe mode (off unless set): record what responses, and the
+    /// events of sessions made from this client, carry that the schema
+    /// does not describe (see [`crate::observe`]). The observer is shared:
+    /// keep a clone to read or write its report.
+    pub fn observe(mut self, observer: crate::base::observe::Observer) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// The application's client id (sent as `Client-Id`).
@@ -302,6 +314,7 @@ impl<C: From<Client>> ClientBuilder<C> {
                 http,
                 limiter: Limiter::default(),
                 retry: self.retry,
+                observer: self.observer,
                 client_id,
                 credentials: self.credentials,
                 helix_url: self.helix_url,
@@ -374,6 +387,11 @@ impl Client {
     /// The application's client id.
     pub fn client_id(&self) -> &str {
         &self.inner.client_id
+    }
+
+    /// The observer given to [`ClientBuilder::observe`], if any.
+    pub fn observer(&self) -> Option<&crate::base::observe::Observer> {
+        self.inner.observer.as_ref()
     }
 
     /// Helix base URL in use.
@@ -725,8 +743,14 @@ impl RawRequest {
     /// Send and decode the body as `T` (use `serde_json::Value` for anything).
     pub async fn send<T: serde::de::DeserializeOwned>(self) -> Result<T> {
         let path = self.path.clone();
+        let observer = self.client.observer().cloned();
         let body = self.send_bytes().await?;
         let body = if body.is_empty() { b"null".to_vec() } else { body };
-        crate::base::decode::json(&path, &body)
+        match observer {
+            Some(o) => o.decoding(crate::base::observe::Source::Endpoint(path.clone()), || {
+                crate::base::decode::json(&path, &body)
+            }),
+            None => crate::base::decode::json(&path, &body),
+        }
     }
 }

@@ -138,7 +138,12 @@ pub fn send<E: Endpoint>(req: E) -> ResponseFuture<E::Output> {
         async move {
             let out = outgoing(&req)?;
             let ok = req.client().execute(out).await?;
-            E::decode(&ok.body)
+            match req.client().observer() {
+                Some(o) => {
+                    o.decoding(crate::base::observe::Source::Endpoint(meta.id.to_owned()), || E::decode(&ok.body))
+                }
+                None => E::decode(&ok.body),
+            }
         }
         .instrument(span),
     )

@@ -46,6 +46,8 @@ pub(crate) struct Config {
     pub welcome_timeout: Duration,
     /// What to do when the token is refused for good.
     pub on_token_invalid: OnTokenInvalid,
+    /// Observe mode: events read once more for what the schema lacks.
+    pub observer: Option<crate::base::observe::Observer>,
 }
 
 impl Config {
@@ -59,6 +61,7 @@ impl Config {
             connect_timeout: Duration::from_secs(10),
             welcome_timeout: Duration::from_secs(10),
             on_token_invalid: OnTokenInvalid::End,
+            observer: None,
         }
     }
 
@@ -502,6 +505,9 @@ impl<E: EventPayload + Send + 'static> Engine<E> {
             Message::Notification { subscription, event, decode_error } => {
                 if !self.first_time(&md) {
                     return (Step::Go, true);
+                }
+                if let Some(o) = &self.cfg.observer {
+                    super::frame::observe_frame::<E>(o, text);
                 }
                 if event.kind().0 == SHARD_DISABLED
                     && let Some((conduit, shard)) = shard_of(text)

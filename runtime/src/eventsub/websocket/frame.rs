@@ -235,6 +235,13 @@ pub fn decode_frame<E: EventPayload>(text: &str) -> Result<Frame<E>, Error> {
     slow(text)
 }
 
+/// Observe mode: a notification frame's event read once more.
+pub(crate) fn observe_frame<E: EventPayload>(observer: &crate::base::observe::Observer, text: &str) {
+    if let Ok(RawFrame { payload: Some(payload), .. }) = serde_json::from_str::<RawFrame<'_>>(text) {
+        observer.observe_notification::<E>(payload.get());
+    }
+}
+
 pub(crate) fn frame_error(text: &str, path: String, message: String) -> Error {
     Error::Decode { endpoint: "eventsub websocket message".into(), path, message, body: text.into() }
 }

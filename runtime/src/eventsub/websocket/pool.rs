@@ -178,7 +178,7 @@ impl<E: EventPayload + Send + 'static> ShardPoolBuilder<E> {
     /// Observe mode: every event is read once more for what the schema
     /// lacks (see [`crate::observe`]); sessions and pools made from a
     /// client with an observer get it without this call.
-    pub fn observe(mut self, observer: crate::Observer) -> Self {
+    pub fn observe(mut self, observer: crate::base::observe::Observer) -> Self {
         self.cfg.observer = Some(observer);
         self
     }

@@ -127,6 +127,14 @@ impl<E: EventPayload + Send + 'static> SessionBuilder<E> {
         }
     }
 
+    /// Observe mode: every event is read once more for what the schema
+    /// lacks (see [`crate::observe`]); sessions and pools made from a
+    /// client with an observer get it without this call.
+    pub fn observe(mut self, observer: crate::base::observe::Observer) -> Self {
+        self.cfg.observer = Some(observer);
+        self
+    }
+
     /// Ask Twitch for a keepalive every `seconds` (10 to 600) of silence.
     pub fn keepalive_timeout_seconds(mut self, seconds: u32) -> Self {
         self.cfg.keepalive = Some(seconds);

@@ -16,12 +16,41 @@ struct Types<'a> {
     enums: BTreeMap<&'a str, &'a Enum>,
 }
 
+impl<'a> Types<'a> {
+    fn of(schema: &'a Schema) -> Self {
+        Types {
+            models: schema.modules.iter().flat_map(|m| &m.models).map(|m| (m.name.as_str(), m)).collect(),
+            enums: schema.modules.iter().flat_map(|m| &m.enums).map(|e| (e.name.as_str(), e)).collect(),
+        }
+    }
+}
+
+/// Every mismatch between a response body of the endpoint `id` and the
+/// schema (`None`: no such endpoint). Used for any body, not only the
+/// examples: `learn`'s tests check observed payloads with it.
+pub fn check_response_body(schema: &Schema, id: &str, body: &Value) -> Option<Vec<String>> {
+    let types = Types::of(schema);
+    let ep = schema.modules.iter().flat_map(|m| &m.endpoints).find(|e| e.id == id)?;
+    let mut errs = Vec::new();
+    check_response(&types, ep, body, &mut errs);
+    Some(errs)
+}
+
+/// Every mismatch between an event (the `event` object, or a batched
+/// type's `events` list) and the schema (`None`: no such type or version).
+pub fn check_event(schema: &Schema, ty: &str, version: &str, event: &Value) -> Option<Vec<String>> {
+    let types = Types::of(schema);
+    let s = schema.modules.iter().flat_map(|m| &m.subscriptions).find(|s| s.ty == ty && s.version == version)?;
+    let t = Ty::Named(s.event.clone());
+    let t = if s.batched { Ty::Vec(Box::new(t)) } else { t };
+    let mut errs = Vec::new();
+    check_value(&types, &t, event, "", &mut errs);
+    Some(errs)
+}
+
 /// Every mismatch between an example and its model.
 pub fn check_examples(schema: &Schema) -> Diagnostics {
-    let types = Types {
-        models: schema.modules.iter().flat_map(|m| &m.models).map(|m| (m.name.as_str(), m)).collect(),
-        enums: schema.modules.iter().flat_map(|m| &m.enums).map(|e| (e.name.as_str(), e)).collect(),
-    };
+    let types = Types::of(schema);
     let mut diags = Diagnostics::default();
     for m in &schema.modules {
         let file = format!("schema/{}", m.rel_path);

@@ -18,6 +18,8 @@ pub mod diag;
 pub mod emit;
 #[cfg(feature = "maintainer")]
 pub mod examples_check;
+#[cfg(feature = "maintainer")]
+pub mod learn;
 pub mod load;
 pub mod model;
 pub mod render;

@@ -5,6 +5,7 @@
 //! twitch-codegen --out DIR [--schema DIR]
 //! twitch-codegen sync [--schema DIR]     (the generated files kept in the repository)
 //! twitch-codegen audit --docs DIR [--all] [--schema DIR]   (--all: accepted differences too)
+//! twitch-codegen learn REPORT.json [--write] [--date YYYY-MM-DD] [--schema DIR]
 //! ```
 
 use std::path::PathBuf;
@@ -23,8 +24,20 @@ fn main() -> ExitCode {
     let mut audit = false;
     let mut all = false;
     let mut sync = false;
+    let mut learn: Option<PathBuf> = None;
+    let mut write = false;
+    let mut date: Option<String> = None;
     while let Some(a) = args.next() {
         match a.as_str() {
+            "learn" => match args.next() {
+                Some(report) => learn = Some(PathBuf::from(report)),
+                None => {
+                    eprintln!("learn needs the report: twitch-codegen learn REPORT.json");
+                    return ExitCode::from(2);
+                }
+            },
+            "--write" => write = true,
+            "--date" => date = args.next(),
             "audit" => audit = true,
             "sync" => sync = true,
             "--all" => all = true,
@@ -34,7 +47,7 @@ fn main() -> ExitCode {
             "--out" => out = args.next().map(PathBuf::from),
             "-h" | "--help" => {
                 println!(
-                    "usage: twitch-codegen --check [--schema DIR]\n       twitch-codegen --out DIR [--schema DIR]\n       twitch-codegen sync [--schema DIR]\n       twitch-codegen audit --docs DIR [--all] [--schema DIR]"
+                    "usage: twitch-codegen --check [--schema DIR]\n       twitch-codegen --out DIR [--schema DIR]\n       twitch-codegen sync [--schema DIR]\n       twitch-codegen audit --docs DIR [--all] [--schema DIR]\n       twitch-codegen learn REPORT.json [--write] [--date YYYY-MM-DD] [--schema DIR]"
                 );
                 return ExitCode::SUCCESS;
             }
@@ -43,6 +56,41 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         }
+    }
+    if let Some(report) = learn {
+        let text = match std::fs::read_to_string(&report) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("cannot read {}: {e}", report.display());
+                return ExitCode::FAILURE;
+            }
+        };
+        let date = date.unwrap_or_else(today);
+        return match twitch_codegen::learn::learn(&schema, &text, &date) {
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::FAILURE
+            }
+            Ok(proposal) => {
+                print!("{}", proposal.diff());
+                for n in &proposal.notes {
+                    eprintln!("note: {n}");
+                }
+                if write {
+                    if let Err(e) = proposal.apply(&schema) {
+                        eprintln!("cannot write the schema: {e}");
+                        return ExitCode::FAILURE;
+                    }
+                    eprintln!(
+                        "wrote {} schema files; review, regenerate and describe the new items",
+                        proposal.changes.len()
+                    );
+                } else if proposal.changes.is_empty() {
+                    eprintln!("nothing to propose");
+                }
+                ExitCode::SUCCESS
+            }
+        };
     }
     if audit {
         let Some(docs) = docs else {
@@ -134,4 +182,21 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
     }
+}
+
+/// Today's date (UTC) as `YYYY-MM-DD`, from the system clock.
+fn today() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let days = (secs / 86_400) as i64;
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
 }

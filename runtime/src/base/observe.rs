@@ -209,7 +209,7 @@ impl Observer {
     }
 
     /// Run `f` (a decode of something from `source`) with this observer
-    /// noting what it meets; see [`decode_observed`].
+    /// noting what it meets (the client and sessions do this themselves).
     pub fn decoding<T>(&self, source: Source, f: impl FnOnce() -> T) -> T {
         let previous = CURRENT.with(|c| c.replace(Some((self.clone(), source))));
         let out = f();

@@ -196,17 +196,19 @@ pub(crate) fn apply(shared: &Shared, fault: Fault) {
 }
 
 fn faults_json(shared: &Shared) -> Resp {
+    Resp::json(200, &faults(shared))
+}
+
+/// The faults in force, as `GET /control/faults` answers them.
+fn faults(shared: &Shared) -> Value {
     let g = shared.lock();
     let f = &g.faults;
-    Resp::json(
-        200,
-        &json!({
-            "latency_ms": f.latency.map(|d| d.as_millis() as u64),
-            "status": f.status.map(|(s, _)| s),
-            "count": f.status.map(|(_, n)| n),
-            "drop": f.drop,
-        }),
-    )
+    json!({
+        "latency_ms": f.latency.map(|d| d.as_millis() as u64),
+        "status": f.status.map(|(s, _)| s),
+        "count": f.status.map(|(_, n)| n),
+        "drop": f.drop,
+    })
 }
 
 /// The dashboard: a page served at `/dashboard` that reads
@@ -220,7 +222,7 @@ pub(crate) fn page() -> Resp {
 /// the faults in force, and every subscription type to trigger.
 fn dashboard(shared: &Shared) -> Value {
     let mut out = sessions(shared);
-    let faults: Value = serde_json::from_slice(&faults_json(shared).body).unwrap_or(Value::Null);
+    let faults = faults(shared);
     let g = shared.lock();
     let helix: Vec<Value> = g
         .helix_log

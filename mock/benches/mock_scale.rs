@@ -24,21 +24,19 @@
 //!   open; the time from the request to the last notification received on
 //!   that socket, and the mock's peak memory (`VmHWM`).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+mod common;
+use common::{MockProcess, http, spawn_mock};
+
 use futures_util::{StreamExt, stream};
-use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use serde_json::json;
 use tokio::sync::{Notify, oneshot};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-const MOCK: &str = env!("CARGO_BIN_EXE_twitch-mock");
 const BROADCASTER: &str = "141981764";
 const NOTIFICATION: &str = r#""message_type":"notification""#;
 const KEEPALIVE: &str = r#""message_type":"session_keepalive""#;
@@ -88,48 +86,6 @@ async fn bench(scale: Scale) -> Result<(), String> {
 
 // ---------------------------------------------------------------------------
 // Start-up.
-
-/// The mock's process; killed when dropped.
-struct MockProcess {
-    child: Child,
-    _stdout: BufReader<ChildStdout>,
-    url: String,
-    ws_url: String,
-}
-
-impl Drop for MockProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn spawn_mock(extra: &[&str]) -> Result<MockProcess, String> {
-    let mut child = Command::new(MOCK)
-        .args(["--port", "0"])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| format!("cannot start {MOCK}: {e}"))?;
-    let mut stdout = BufReader::new(child.stdout.take().ok_or("no stdout")?);
-    let (mut url, mut ws_url) = (None, None);
-    let mut line = String::new();
-    while url.is_none() || ws_url.is_none() {
-        line.clear();
-        if stdout.read_line(&mut line).map_err(|e| e.to_string())? == 0 {
-            let _ = child.kill();
-            return Err("the mock exited before printing its URLs".into());
-        }
-        let l = line.trim();
-        if let Some(rest) = l.strip_prefix("twitch-mock listening on") {
-            url = Some(rest.trim().to_owned());
-        } else if let Some(rest) = l.strip_prefix("eventsub") {
-            ws_url = Some(rest.trim().to_owned());
-        }
-    }
-    Ok(MockProcess { child, _stdout: stdout, url: url.unwrap_or_default(), ws_url: ws_url.unwrap_or_default() })
-}
 
 fn stats(mut ms: Vec<f64>) -> String {
     ms.sort_by(f64::total_cmp);
@@ -189,25 +145,7 @@ impl Seen {
 /// frames until the connection ends.
 async fn session(ws_url: String, seen: Arc<Seen>, ready: oneshot::Sender<Result<String, String>>) {
     let config = WebSocketConfig::default().read_buffer_size(4 * 1024).write_buffer_size(0);
-    let opened = async {
-        let authority = ws_url.strip_prefix("ws://").and_then(|r| r.split('/').next()).ok_or("bad ws URL")?;
-        let tcp = TcpStream::connect(authority).await.map_err(|e| e.to_string())?;
-        tcp.set_nodelay(true).ok();
-        let (mut ws, _) = tokio_tungstenite::client_async_with_config(ws_url.as_str(), tcp, Some(config))
-            .await
-            .map_err(|e| e.to_string())?;
-        loop {
-            match ws.next().await {
-                Some(Ok(WsMessage::Text(t))) => {
-                    let v: Value = serde_json::from_str(&t).map_err(|e| e.to_string())?;
-                    let id = v["payload"]["session"]["id"].as_str().ok_or("no welcome")?.to_owned();
-                    return Ok::<_, String>((ws, id));
-                }
-                Some(Ok(_)) => {}
-                other => return Err(format!("no welcome: {other:?}")),
-            }
-        }
-    };
+    let opened = common::open_session(&ws_url, Some(config));
     let mut ws = match opened.await {
         Ok((ws, id)) => {
             let _ = ready.send(Ok(id));
@@ -369,35 +307,4 @@ async fn sessions_and_trigger(scale: Scale) -> Result<(), String> {
         return Err(format!("after the trigger: {closed} sessions closed, {extra} extra notifications ({answer})"));
     }
     Ok(())
-}
-
-/// One HTTP/1.1 request to the mock; the JSON answer of a 2xx.
-async fn http(
-    url: &str,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: Option<Value>,
-) -> Result<Value, String> {
-    let authority = url.strip_prefix("http://").ok_or("bad mock URL")?.trim_end_matches('/');
-    let mut stream = TcpStream::connect(authority).await.map_err(|e| e.to_string())?;
-    let payload = body.map(|b| b.to_string()).unwrap_or_default();
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
-        payload.len()
-    );
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).await.map_err(|e| e.to_string())?;
-    stream.write_all(payload.as_bytes()).await.map_err(|e| e.to_string())?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.map_err(|e| e.to_string())?;
-    let text = String::from_utf8_lossy(&raw);
-    let (head, body) = text.split_once("\r\n\r\n").ok_or("malformed HTTP answer")?;
-    if !head.starts_with("HTTP/1.1 2") {
-        return Err(format!("{method} {path}: {head} {body}"));
-    }
-    serde_json::from_str(body).map_err(|e| format!("{method} {path}: {e}: {body}"))
 }

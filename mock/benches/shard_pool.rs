@@ -36,22 +36,22 @@
 //! machine's cores, so the end-to-end rates include the mock's own work.
 
 use std::hint::black_box;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod common;
+use common::MockProcess;
+
 use futures_util::StreamExt;
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::{Notify, oneshot};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use twitch::websocket::{Message, SessionItem, decode_frame};
 
-const MOCK: &str = env!("CARGO_BIN_EXE_twitch-mock");
 /// First argument of this binary when it runs as one measured client.
 const CHILD: &str = "__shard_pool_client";
 /// The goal for one idle shard connection.
@@ -122,60 +122,9 @@ fn main() {
 // ---------------------------------------------------------------------------
 // The parent: the mock, one child per client, the table.
 
-/// The mock server's process; killed when dropped.
-struct MockProcess {
-    child: Child,
-    _stdout: BufReader<ChildStdout>,
-    url: String,
-    ws_url: String,
-    client_id: String,
-    app_token: String,
-}
-
-impl Drop for MockProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn start_mock() -> Result<MockProcess, String> {
     // A long welcome window: bare sockets idle unattached while memory is measured.
-    let mut child = Command::new(MOCK)
-        .args(["--port", "0", "--welcome-window", "3600"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| format!("cannot start {MOCK}: {e}"))?;
-    let mut stdout = BufReader::new(child.stdout.take().ok_or("no stdout")?);
-    let (mut url, mut ws_url, mut client_id, mut app_token) = (None, None, None, None);
-    let mut line = String::new();
-    while app_token.is_none() || client_id.is_none() || ws_url.is_none() || url.is_none() {
-        line.clear();
-        if stdout.read_line(&mut line).map_err(|e| e.to_string())? == 0 {
-            let _ = child.kill();
-            return Err("the mock exited before printing its URLs".into());
-        }
-        let l = line.trim();
-        let last = || l.rsplit(' ').next().map(str::to_owned);
-        if l.starts_with("twitch-mock listening on") {
-            url = last();
-        } else if let Some(rest) = l.strip_prefix("eventsub") {
-            ws_url = Some(rest.trim().to_owned());
-        } else if let Some(rest) = l.strip_prefix("client id") {
-            client_id = Some(rest.trim().to_owned());
-        } else if let Some(rest) = l.strip_prefix("app token") {
-            app_token = Some(rest.trim().to_owned());
-        }
-    }
-    Ok(MockProcess {
-        child,
-        _stdout: stdout,
-        url: url.unwrap_or_default(),
-        ws_url: ws_url.unwrap_or_default(),
-        client_id: client_id.unwrap_or_default(),
-        app_token: app_token.unwrap_or_default(),
-    })
+    common::spawn_mock(&["--welcome-window", "3600"])
 }
 
 /// Run one client in a fresh child process; its result line.
@@ -456,25 +405,7 @@ async fn bare_socket(
     counter: Arc<Counter>,
     ready: oneshot::Sender<Result<String, String>>,
 ) {
-    let opened = async {
-        let authority = ws_url.strip_prefix("ws://").and_then(|r| r.split('/').next()).ok_or("bad ws URL")?;
-        let tcp = TcpStream::connect(authority).await.map_err(|e| e.to_string())?;
-        tcp.set_nodelay(true).ok();
-        let (mut ws, _) = tokio_tungstenite::client_async_with_config(ws_url.as_str(), tcp, config)
-            .await
-            .map_err(|e| e.to_string())?;
-        loop {
-            match ws.next().await {
-                Some(Ok(WsMessage::Text(t))) => {
-                    let v: Value = serde_json::from_str(&t).map_err(|e| e.to_string())?;
-                    let id = v["payload"]["session"]["id"].as_str().ok_or("no welcome")?.to_owned();
-                    return Ok::<_, String>((ws, id));
-                }
-                Some(Ok(_)) => {}
-                other => return Err(format!("no welcome: {other:?}")),
-            }
-        }
-    };
+    let opened = common::open_session(&ws_url, config);
     let mut ws = match opened.await {
         Ok((ws, id)) => {
             let _ = ready.send(Ok(id));
@@ -494,26 +425,9 @@ async fn bare_socket(
     }
 }
 
-/// One HTTP/1.1 request to the mock's control API; the JSON answer.
+/// One POST to the mock's control API; the JSON answer.
 async fn control(url: &str, path: &str, body: &Value) -> Result<Value, String> {
-    let authority = url.strip_prefix("http://").ok_or("bad mock URL")?.trim_end_matches('/');
-    let mut stream = TcpStream::connect(authority).await.map_err(|e| e.to_string())?;
-    let payload = body.to_string();
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
-         Connection: close\r\n\r\n",
-        payload.len()
-    );
-    stream.write_all(head.as_bytes()).await.map_err(|e| e.to_string())?;
-    stream.write_all(payload.as_bytes()).await.map_err(|e| e.to_string())?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.map_err(|e| e.to_string())?;
-    let text = String::from_utf8_lossy(&raw);
-    let (head, body) = text.split_once("\r\n\r\n").ok_or("malformed HTTP answer")?;
-    if !head.starts_with("HTTP/1.1 200") {
-        return Err(format!("{path}: {head} {body}"));
-    }
-    serde_json::from_str(body).map_err(|e| e.to_string())
+    common::http(url, "POST", path, &[], Some(body.clone())).await
 }
 
 /// Ask the mock for `count` notifications of the subscription.

@@ -20,6 +20,16 @@ fn has(tree: &str, krate: &str) -> bool {
     tree.lines().any(|l| l.split_whitespace().next() == Some(krate))
 }
 
+/// The versions of `krate` in the tree.
+fn versions_of<'a>(tree: &'a str, krate: &str) -> std::collections::BTreeSet<&'a str> {
+    tree.lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            (w.next() == Some(krate)).then(|| w.next()).flatten()
+        })
+        .collect()
+}
+
 /// What only the WebSocket client brings (TLS itself, tokio-rustls, is
 /// reqwest's too: one stack).
 const WEBSOCKET: &[&str] = &["tokio-tungstenite", "tungstenite", "sha1", "rand"];
@@ -40,4 +50,19 @@ fn a_helix_only_build_has_no_websocket_crate() {
     assert!(has(&tree("http2"), "h2"));
     assert!(has(&tree("axum"), "axum"));
     assert!(!has(&tree("webhook"), "axum"));
+}
+
+#[test]
+fn the_store_features_are_off_by_default_and_use_the_one_tls_stack() {
+    let default = tree("default");
+    for krate in ["rusqlite", "libsqlite3-sys", "tokio-postgres", "postgres-protocol"] {
+        assert!(versions_of(&default, krate).is_empty(), "the default build pulls in {krate}");
+    }
+    assert_eq!(versions_of(&tree("sqlite"), "libsqlite3-sys").len(), 1);
+    let pg = tree("postgres");
+    assert_eq!(versions_of(&pg, "tokio-postgres").len(), 1);
+    assert_eq!(versions_of(&pg, "rustls").len(), 1, "one rustls");
+    for other in ["aws-lc-rs", "aws-lc-sys", "openssl", "native-tls", "tokio-postgres-rustls"] {
+        assert!(versions_of(&pg, other).is_empty(), "the postgres feature pulls in {other}");
+    }
 }

@@ -453,6 +453,16 @@ fn scan_type_and_version(json: &str) -> Option<(&str, &str)> {
 }
 
 /// An event that came before its subscription, kept raw until the type is known.
+/// An event decoded as the type and version in `.0` name.
+struct EventSeed<'k, E>(&'k Kind<'k>, std::marker::PhantomData<E>);
+
+impl<'de, E: EventPayload> serde::de::DeserializeSeed<'de> for EventSeed<'_, E> {
+    type Value = E;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<E, D::Error> {
+        E::deserialize_event(&self.0.subscription_type, &self.0.version, d)
+    }
+}
+
 fn deserialize_raw_event<E: EventPayload>(kind: &Kind<'_>, raw: &RawValue) -> serde_json::Result<E> {
     let de = &mut serde_json::Deserializer::from_str(raw.get());
     let e = E::deserialize_event(&kind.subscription_type, &kind.version, &mut *de)?;
@@ -472,7 +482,7 @@ impl<'de, E: EventPayload> serde::de::DeserializeSeed<'de> for OnePassSeed<'_, E
     type Value = OnePass<E>;
 
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<OnePass<E>, D::Error> {
-        use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, Visitor};
+        use serde::de::{Error as _, IgnoredAny, MapAccess, Visitor};
 
         #[derive(Deserialize)]
         #[serde(field_identifier, rename_all = "snake_case")]
@@ -482,14 +492,6 @@ impl<'de, E: EventPayload> serde::de::DeserializeSeed<'de> for OnePassSeed<'_, E
             Events,
             #[serde(other)]
             Other,
-        }
-
-        struct Seed<'s, E>(&'s Kind<'s>, std::marker::PhantomData<E>);
-        impl<'de, E: EventPayload> DeserializeSeed<'de> for Seed<'_, E> {
-            type Value = E;
-            fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<E, D::Error> {
-                E::deserialize_event(&self.0.subscription_type, &self.0.version, d)
-            }
         }
 
         struct V<'k, E>(Option<&'k Kind<'k>>, std::marker::PhantomData<E>);
@@ -524,7 +526,7 @@ impl<'de, E: EventPayload> serde::de::DeserializeSeed<'de> for OnePassSeed<'_, E
                             match kind {
                                 Some(kind) => {
                                     from_event = is_event;
-                                    event = Some(map.next_value_seed(Seed::<E>(kind, std::marker::PhantomData))?);
+                                    event = Some(map.next_value_seed(EventSeed::<E>(kind, std::marker::PhantomData))?);
                                 }
                                 None if !is_event && early.as_ref().is_some_and(|(_, from_event)| *from_event) => {
                                     map.next_value::<IgnoredAny>()?;
@@ -639,15 +641,8 @@ fn observe<E: EventPayload>(observer: &crate::base::observe::Observer, payload: 
     let source =
         Source::Event { subscription_type: kind.subscription_type.to_string(), version: kind.version.to_string() };
 
-    struct Seed<'k, E>(&'k Kind<'k>, std::marker::PhantomData<E>);
-    impl<'de, E: EventPayload> serde::de::DeserializeSeed<'de> for Seed<'_, E> {
-        type Value = E;
-        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<E, D::Error> {
-            E::deserialize_event(&self.0.subscription_type, &self.0.version, d)
-        }
-    }
     let decoded = observer.decoding(source.clone(), || {
-        crate::base::observe::decode_observed_seed(raw.get(), "", Seed::<E>(&kind, std::marker::PhantomData))
+        crate::base::observe::decode_observed_seed(raw.get(), "", EventSeed::<E>(&kind, std::marker::PhantomData))
     });
     if let Ok(event) = decoded
         && event.is_unknown()

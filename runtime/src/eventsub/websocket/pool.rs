@@ -275,7 +275,18 @@ impl<E: EventPayload + Send + 'static> ShardPoolBuilder<E> {
             return Err(e);
         }
         if ctx.claim.is_some() {
-            let (_, error) = claim_free(&ctx).await;
+            // A claim won and then lost to another process before this
+            // check (its socket closed with 4003 once the other's update
+            // landed) leaves the pool empty although other shards may be
+            // free: claim again while claims are being won.
+            let mut error = None;
+            for _ in 0..CLAIM_ROUNDS {
+                let (claimed, e) = claim_free(&ctx).await;
+                error = e;
+                if error.is_some() || claimed.is_empty() || !lock(&ctx.shards).is_empty() {
+                    break;
+                }
+            }
             if lock(&ctx.shards).is_empty() {
                 close_pool(&ctx).await;
                 return Err(error.unwrap_or_else(|| no_free_shard(&ctx)));

@@ -162,18 +162,29 @@ async fn postgres_store_reconnects_after_its_connection_is_cut() {
     let pg = Postgres::start();
     let store = PostgresStore::connect(&pg.params()).await.unwrap();
     store.save_user(user("t1", "r1")).await.unwrap();
-    // Every connection is cut; the store connects again when next used.
     let (db, conn) = tokio_postgres::connect(&pg.params(), tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(conn);
-    db.batch_execute(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND datname = 'postgres'",
-    )
-    .await
-    .unwrap();
-    // The first call may meet the cut connection; the next one reconnects.
-    let _ = store.load_user_versioned(&"1".into()).await;
-    let v = store.load_user_versioned(&"1".into()).await.unwrap().unwrap();
-    assert_eq!(v.token, user("t1", "r1"));
+    let cut_the_others = async || {
+        db.batch_execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND datname = 'postgres'",
+        )
+        .await
+        .unwrap();
+    };
+    // Every call right after the store's connection was cut goes through:
+    // the statement that meets the cut is sent again on a new connection.
+    for round in 0..5 {
+        cut_the_others().await;
+        let v = store.load_user_versioned(&"1".into()).await.unwrap().unwrap();
+        assert_eq!(v.token, user("t1", "r1"), "round {round}");
+        cut_the_others().await;
+        assert!(store.save_user_versioned(user("t1", "r1")).await.unwrap() > v.version, "round {round}");
+        cut_the_others().await;
+        assert!(store.try_lease("user:1", Duration::from_secs(30)).await.unwrap(), "round {round}");
+    }
+    // A server that stays away is an error, not a hang.
+    drop(pg);
+    assert!(matches!(store.load().await, Err(Error::TokenStore { .. })));
 }
 
 #[tokio::test]

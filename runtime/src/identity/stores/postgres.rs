@@ -43,7 +43,9 @@ const MIGRATION_LOCK: i64 = 0x7477_6974_6368_746b;
 /// tables are created (and migrated) when the store connects.
 ///
 /// The connection is one `tokio-postgres` connection, made again when it
-/// broke; TLS goes through the library's rustls (ring, the platform's
+/// broke: a statement that meets a cut connection (a restarted server, a
+/// proxy's idle timeout) is sent once more on a new one, so the caller sees
+/// the fault only if the server stays out of reach. TLS goes through the library's rustls (ring, the platform's
 /// verifier), as `sslmode` in the connection string asks (`prefer` unless
 /// told otherwise). SCRAM channel binding is not offered. The connection
 /// string's password appears in no `Debug` output or error.
@@ -137,23 +139,55 @@ impl PostgresStore {
     /// Who holds the lease `name` (`user:<id>`, `app`, `validation`), if
     /// anyone does and it has not expired: for operators and tests.
     pub async fn lease_holder(&self, name: &str) -> Result<Option<String>> {
-        let c = self.client().await?;
-        let row = c
-            .query_opt("SELECT holder FROM twitch_leases WHERE name = $1 AND expires_at > clock_timestamp()", &[&name])
-            .await
-            .map_err(|e| self.error(e))?;
+        let row = self
+            .run(|c| async move {
+                c.query_opt(
+                    "SELECT holder FROM twitch_leases WHERE name = $1 AND expires_at > clock_timestamp()",
+                    &[&name],
+                )
+                .await
+            })
+            .await?;
         row.map(|r| r.try_get(0).map_err(|e| self.error(e))).transpose()
     }
 
     /// The schema version the tables are at.
     pub async fn schema_version(&self) -> Result<i64> {
-        let c = self.client().await?;
-        let row = c.query_one("SELECT version FROM twitch_schema_version", &[]).await.map_err(|e| self.error(e))?;
+        let row =
+            self.run(|c| async move { c.query_one("SELECT version FROM twitch_schema_version", &[]).await }).await?;
         row.try_get(0).map_err(|e| self.error(e))
     }
 
     fn error(&self, e: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> crate::base::error::Error {
         store_error(&self.inner.location, readable(e.into()))
+    }
+
+    /// Run a statement, and once more on a new connection when the one it
+    /// went out on turned out to be cut. Every statement here may run twice:
+    /// reads and lease statements are idempotent, and a save that landed
+    /// before its answer was lost only bumps the version once more.
+    async fn run<T, F, Fut>(&self, statement: F) -> Result<T>
+    where
+        F: Fn(Arc<tokio_postgres::Client>) -> Fut,
+        Fut: std::future::Future<Output = std::result::Result<T, tokio_postgres::Error>>,
+    {
+        let client = self.client().await?;
+        match statement(Arc::clone(&client)).await {
+            Err(e) if connection_lost(&e) || client.is_closed() => {
+                tracing::debug!(store = %self.inner.location, error = %e, "the token store's connection was cut; sending again");
+                self.forget(&client).await;
+                statement(self.client().await?).await.map_err(|e| self.error(e))
+            }
+            other => other.map_err(|e| self.error(e)),
+        }
+    }
+
+    /// Drop `client` from the slot (if no other call replaced it already).
+    async fn forget(&self, client: &Arc<tokio_postgres::Client>) {
+        let mut slot = self.inner.client.lock().await;
+        if slot.as_ref().is_some_and(|c| Arc::ptr_eq(c, client)) {
+            *slot = None;
+        }
     }
 
     /// The connection, made (again) if there is none or it broke.
@@ -215,11 +249,12 @@ impl PostgresStore {
     }
 
     async fn load_row<T: serde::de::DeserializeOwned>(&self, key: String) -> Result<Option<Versioned<T>>> {
-        let c = self.client().await?;
-        let row = c
-            .query_opt("SELECT body, version FROM twitch_tokens WHERE key = $1", &[&key])
-            .await
-            .map_err(|e| self.error(e))?;
+        let row = self
+            .run(|c| {
+                let key = &key;
+                async move { c.query_opt("SELECT body, version FROM twitch_tokens WHERE key = $1", &[key]).await }
+            })
+            .await?;
         let Some(row) = row else { return Ok(None) };
         let body: String = row.try_get(0).map_err(|e| self.error(e))?;
         let v: i64 = row.try_get(1).map_err(|e| self.error(e))?;
@@ -228,17 +263,21 @@ impl PostgresStore {
     }
 
     async fn save_row(&self, key: String, body: String) -> Result<u64> {
-        let c = self.client().await?;
-        let row = c
-            .query_one(
-                "INSERT INTO twitch_tokens (key, body, version, updated_at) VALUES ($1, $2, 1, now())
-                 ON CONFLICT (key) DO UPDATE SET body = EXCLUDED.body, version = twitch_tokens.version + 1,
-                    updated_at = now()
-                 RETURNING version",
-                &[&key, &body],
-            )
-            .await
-            .map_err(|e| self.error(e))?;
+        let row = self
+            .run(|c| {
+                let (key, body) = (&key, &body);
+                async move {
+                    c.query_one(
+                        "INSERT INTO twitch_tokens (key, body, version, updated_at) VALUES ($1, $2, 1, now())
+                         ON CONFLICT (key) DO UPDATE SET body = EXCLUDED.body, version = twitch_tokens.version + 1,
+                            updated_at = now()
+                         RETURNING version",
+                        &[key, body],
+                    )
+                    .await
+                }
+            })
+            .await?;
         let v: i64 = row.try_get(0).map_err(|e| self.error(e))?;
         version(&self.inner.location, v)
     }
@@ -247,11 +286,11 @@ impl PostgresStore {
 impl TokenStore for PostgresStore {
     fn load(&self) -> BoxFuture<'_, Result<Vec<UserToken>>> {
         Box::pin(async move {
-            let c = self.client().await?;
-            let rows = c
-                .query("SELECT key, body FROM twitch_tokens WHERE key LIKE 'user:%' ORDER BY key", &[])
-                .await
-                .map_err(|e| self.error(e))?;
+            let rows = self
+                .run(|c| async move {
+                    c.query("SELECT key, body FROM twitch_tokens WHERE key LIKE 'user:%' ORDER BY key", &[]).await
+                })
+                .await?;
             rows.iter()
                 .map(|r| {
                     let key: String = r.try_get(0).map_err(|e| self.error(e))?;
@@ -268,11 +307,13 @@ impl TokenStore for PostgresStore {
 
     fn remove_user(&self, user: UserId) -> BoxFuture<'_, Result<()>> {
         Box::pin(async move {
-            let c = self.client().await?;
-            c.execute("DELETE FROM twitch_tokens WHERE key = $1", &[&user_key(&user)])
-                .await
-                .map(drop)
-                .map_err(|e| self.error(e))
+            let key = user_key(&user);
+            self.run(|c| {
+                let key = &key;
+                async move { c.execute("DELETE FROM twitch_tokens WHERE key = $1", &[key]).await }
+            })
+            .await
+            .map(drop)
         })
     }
 
@@ -306,37 +347,52 @@ impl SharedTokenStore for PostgresStore {
 
     fn try_lease<'a>(&'a self, name: &'a str, ttl: Duration) -> BoxFuture<'a, Result<bool>> {
         Box::pin(async move {
-            let c = self.client().await?;
+            let holder = &self.inner.holder;
+            let secs = ttl.as_secs_f64();
             // One statement: the row is taken if it is free, expired, or
             // this store's own; a concurrent taker waits on the row's lock
             // and then finds it held.
-            let changed = c
-                .execute(
-                    "INSERT INTO twitch_leases (name, holder, expires_at)
-                     VALUES ($1, $2, clock_timestamp() + make_interval(secs => $3))
-                     ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
-                     WHERE twitch_leases.expires_at <= clock_timestamp() OR twitch_leases.holder = EXCLUDED.holder",
-                    &[&name, &self.inner.holder, &ttl.as_secs_f64()],
-                )
-                .await
-                .map_err(|e| self.error(e))?;
+            let changed = self
+                .run(|c| async move {
+                    c.execute(
+                        "INSERT INTO twitch_leases (name, holder, expires_at)
+                         VALUES ($1, $2, clock_timestamp() + make_interval(secs => $3))
+                         ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
+                         WHERE twitch_leases.expires_at <= clock_timestamp() OR twitch_leases.holder = EXCLUDED.holder",
+                        &[&name, holder, &secs],
+                    )
+                    .await
+                })
+                .await?;
             Ok(changed == 1)
         })
     }
 
     fn release<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
-            let c = self.client().await?;
-            c.execute("DELETE FROM twitch_leases WHERE name = $1 AND holder = $2", &[&name, &self.inner.holder])
-                .await
-                .map(drop)
-                .map_err(|e| self.error(e))
+            let holder = &self.inner.holder;
+            self.run(|c| async move {
+                c.execute("DELETE FROM twitch_leases WHERE name = $1 AND holder = $2", &[&name, holder]).await
+            })
+            .await
+            .map(drop)
         })
     }
 
     fn lease_ttl(&self) -> Duration {
         self.lease_ttl
     }
+}
+
+/// Whether `e` says the connection is gone rather than that the statement
+/// failed: closed, an I/O error, or the server ending the session (shut
+/// down, restarted, or the backend terminated by an administrator).
+fn connection_lost(e: &tokio_postgres::Error) -> bool {
+    use tokio_postgres::error::SqlState;
+    let ended = [SqlState::ADMIN_SHUTDOWN, SqlState::CRASH_SHUTDOWN, SqlState::CANNOT_CONNECT_NOW];
+    e.is_closed()
+        || e.code().is_some_and(|c| ended.contains(c))
+        || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
 }
 
 /// A tokio-postgres error that says what the server said: its own text is

@@ -29,7 +29,7 @@
 //! cargo run --release -p twitch --example conduit_cluster --features postgres -- --bench
 //! ```
 //!
-//! `--bench-events N` (default 100,000) and `--shards S` (default 4) change
+//! `--bench-events N` (default 500,000) and `--shards S` (default 4) change
 //! its sizes, `--bench-processes 1,2,4` the rounds.
 //!
 //! What happens to notifications while a worker is down: the mock sends a
@@ -134,7 +134,7 @@ impl Cli {
         let mut shards: Option<u32> = None;
         let mut events = 20;
         let mut bench = false;
-        let mut bench_events = 100_000;
+        let mut bench_events = 500_000;
         let mut bench_processes = vec![1, 2, 4];
         let mut it = args.iter();
         while let Some(arg) = it.next() {
@@ -387,6 +387,11 @@ impl Worker {
         let _ = self.child.wait();
     }
 
+    /// User and system CPU time so far, from /proc.
+    fn cpu(&self) -> Option<Duration> {
+        cpu_time(&format!("/proc/{}/stat", self.pid()))
+    }
+
     /// VmRSS and VmHWM (peak) from /proc, in KiB.
     fn memory(&self) -> Option<(u64, u64)> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
@@ -407,6 +412,16 @@ impl Drop for Worker {
             let _ = reader.join();
         }
     }
+}
+
+/// utime + stime of a /proc `stat` file, in clock ticks of 1/100 s (the
+/// USER_HZ Linux reports in /proc on every architecture it runs on here).
+fn cpu_time(path: &str) -> Option<Duration> {
+    let stat = std::fs::read_to_string(path).ok()?;
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
 }
 
 fn lock(h: &Mutex<Heard>) -> MutexGuard<'_, Heard> {
@@ -837,6 +852,10 @@ pub struct BenchRow {
     pub elapsed: Duration,
     /// Each worker: VmRSS once it runs its shards, VmRSS after the rounds, VmHWM (peak); KiB.
     pub memory: Vec<(u64, u64, u64)>,
+    /// CPU time during the measured burst: the workers' together, and this
+    /// process's (the mock building and sending the notifications).
+    pub workers_cpu: Duration,
+    pub mock_cpu: Duration,
 }
 
 impl BenchRow {
@@ -874,18 +893,24 @@ pub async fn bench(launcher: &Launcher, params: &str, options: &BenchOptions) ->
         wait_total(&workers, before + sent as u64).await?;
 
         let before = total(&workers);
+        let cpu = |workers: &[Worker]| workers.iter().filter_map(Worker::cpu).sum::<Duration>();
+        let (workers_cpu, mock_cpu) = (cpu(&workers), cpu_time("/proc/self/stat").unwrap_or_default());
         let start = Instant::now();
         let sent = burst(options.events)?.delivered;
         if sent != options.events {
             return Err(format!("the mock sent {sent} of {} notifications", options.events).into());
         }
         let end = wait_total(&workers, before + sent as u64).await?;
+        let workers_cpu = cpu(&workers).saturating_sub(workers_cpu);
+        let mock_cpu = cpu_time("/proc/self/stat").unwrap_or_default().saturating_sub(mock_cpu);
         let after: Vec<(u64, u64)> = workers.iter().map(|w| w.memory().unwrap_or((0, 0))).collect();
         let row = BenchRow {
             processes: k,
             shards: options.shards,
             events: sent,
             elapsed: end - start,
+            workers_cpu,
+            mock_cpu,
             memory: idle.into_iter().zip(after).map(|(i, (rss, hwm))| (i, rss, hwm)).collect(),
         };
         eprintln!("K = {k}: {:.0} notifications/s", row.per_second());
@@ -903,27 +928,34 @@ pub struct BenchTable<'a>(pub &'a [BenchRow]);
 impl std::fmt::Display for BenchTable<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let base = self.0.first().map(BenchRow::per_second);
+        let first = self.0.first().map_or(1, |r| r.processes);
         writeln!(
             f,
-            "| K | shards each | notifications per second | vs K = {} | VmRSS per worker, running (MiB) | after the rounds | peak (VmHWM) |",
-            self.0.first().map_or(1, |r| r.processes)
+            "| K | shards each | notifications per second | vs K = {first} | workers' CPU per notification | mock's CPU per notification |"
         )?;
-        writeln!(f, "|---|---|---|---|---|---|---|")?;
+        writeln!(f, "|---|---|---|---|---|---|")?;
+        for r in self.0 {
+            let each = claims(r.processes, r.shards).iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+            let per = |d: Duration| d.as_secs_f64() * 1e6 / r.events as f64;
+            writeln!(
+                f,
+                "| {} | {each} | {:.0} | {:.2} | {:.2} µs | {:.2} µs |",
+                r.processes,
+                r.per_second(),
+                base.map_or(1.0, |b| r.per_second() / b),
+                per(r.workers_cpu),
+                per(r.mock_cpu),
+            )?;
+        }
+        writeln!(f)?;
+        writeln!(f, "| K | VmRSS per worker, running (MiB) | all workers | after the burst | peak (VmHWM) |")?;
+        writeln!(f, "|---|---|---|---|---|")?;
         for r in self.0 {
             let mib = |f: fn(&(u64, u64, u64)) -> u64| {
                 r.memory.iter().map(|m| format!("{:.1}", f(m) as f64 / 1024.0)).collect::<Vec<_>>().join(" / ")
             };
-            let each = claims(r.processes, r.shards).iter().map(u32::to_string).collect::<Vec<_>>().join(",");
-            writeln!(
-                f,
-                "| {} | {each} | {:.0} | {:.2} | {} | {} | {} |",
-                r.processes,
-                r.per_second(),
-                base.map_or(1.0, |b| r.per_second() / b),
-                mib(|m| m.0),
-                mib(|m| m.1),
-                mib(|m| m.2),
-            )?;
+            let sum = r.memory.iter().map(|m| m.0).sum::<u64>() as f64 / 1024.0;
+            writeln!(f, "| {} | {} | {sum:.1} | {} | {} |", r.processes, mib(|m| m.0), mib(|m| m.1), mib(|m| m.2))?;
         }
         Ok(())
     }

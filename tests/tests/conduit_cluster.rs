@@ -114,6 +114,10 @@ fn the_command_line_is_checked() {
         cluster::Cli::Deploy(o) => assert_eq!((o.processes, o.shards), (4, 5)),
         other => panic!("unexpected {other:?}"),
     }
+    match parse(&["--bench"]).expect("bench defaults") {
+        cluster::Cli::Bench(b) => assert_eq!((b.processes, b.shards, b.events), (vec![1, 2, 4], 4, 500_000)),
+        other => panic!("unexpected {other:?}"),
+    }
     match parse(&["--bench", "--bench-processes", "1,2", "--bench-events", "500"]).expect("bench") {
         cluster::Cli::Bench(b) => assert_eq!((b.processes, b.shards, b.events), (vec![1, 2], 4, 500)),
         other => panic!("unexpected {other:?}"),

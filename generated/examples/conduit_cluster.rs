@@ -372,7 +372,7 @@ impl Worker {
     }
 
     /// Ask it to stop; kill it if it does not within 10 s.
-    fn stop(&mut self) {
+    async fn stop(&mut self) {
         if let Some(mut stdin) = self.stdin.take() {
             let _ = stdin.write_all(b"quit\n");
         }
@@ -381,7 +381,7 @@ impl Worker {
             if let Ok(Some(_)) = self.child.try_wait() {
                 return;
             }
-            std::thread::sleep(Duration::from_millis(20));
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -595,7 +595,8 @@ pub struct WorkerRow {
     pub shards: Vec<u32>,
     /// `stream.online` notifications received, per phase (index into [`PHASES`]).
     pub received: [usize; 4],
-    /// Stored app token version it holds and whether it is the stored one (`1 same`).
+    /// The stored app token version it held once it had a token, and
+    /// whether that was the stored one (`1 same`).
     pub token: String,
     /// VmRSS in KiB at the end (the killed one: just before the kill).
     pub rss_kib: Option<u64>,
@@ -764,7 +765,7 @@ pub async fn deploy(launcher: &Launcher, params: &str, options: &Options) -> Res
         .collect();
 
     for w in &mut workers {
-        w.stop();
+        w.stop().await;
     }
     let store = PostgresStore::connect(params).await?;
     let app_token_version = store.load_app().await?.map(|v| v.version);
@@ -823,8 +824,9 @@ impl std::fmt::Display for Report {
         match self.app_token_version {
             Some(v) => writeln!(
                 f,
-                "App token: version {v} in the store (one save per client-credentials fetch); each worker's column \
-                 says which version it holds and whether it is the stored one."
+                "App token: version {v} in the store (one save per client-credentials fetch); the app token column \
+                 is the stored version each worker held once it had a token, and whether it was the stored one. \
+                 A token an earlier run left in the store is replaced after the mock refuses it."
             )?,
             None => writeln!(f, "App token: none in the store.")?,
         }
@@ -916,7 +918,7 @@ pub async fn bench(launcher: &Launcher, params: &str, options: &BenchOptions) ->
         eprintln!("K = {k}: {:.0} notifications/s", row.per_second());
         rows.push(row);
         for w in &mut workers {
-            w.stop();
+            w.stop().await;
         }
     }
     Ok(rows)

@@ -151,6 +151,13 @@ pub(crate) fn handle(shared: &Shared, req: &Req, path: &str) -> Resp {
         }
         ("GET", "/faults") => faults_json(shared),
         ("GET", "/sessions") => Resp::json(200, &sessions(shared)),
+        ("GET", "/buckets") => Resp::json(200, &buckets(shared)),
+        ("DELETE", "/buckets") => {
+            let mut g = shared.lock();
+            g.buckets.clear();
+            drop(g);
+            Resp::json(200, &buckets(shared))
+        }
         ("GET", "/dashboard") => Resp::json(200, &dashboard(shared)),
         ("POST", "/tokens") => {
             let client_id = s("client_id").map(str::to_owned).unwrap_or_else(|| shared.default_client_id());
@@ -197,6 +204,24 @@ pub(crate) fn apply(shared: &Shared, fault: Fault) {
 
 fn faults_json(shared: &Shared) -> Resp {
     Resp::json(200, &faults(shared))
+}
+
+/// The rate-limit buckets (one per client id, and per client id and user):
+/// their state and how many requests each let through and refused.
+fn buckets(shared: &Shared) -> Value {
+    let mut g = shared.lock();
+    let mut out: Vec<Value> = g
+        .buckets
+        .iter_mut()
+        .map(|(key, b)| {
+            let (allowed, refused) = b.counts();
+            let t = b.peek();
+            json!({"key": key, "limit": t.limit, "remaining": t.remaining, "reset": t.reset,
+                "allowed": allowed, "refused": refused})
+        })
+        .collect();
+    out.sort_by(|a, b| a["key"].as_str().cmp(&b["key"].as_str()));
+    json!({ "buckets": out })
 }
 
 /// The faults in force, as `GET /control/faults` answers them.

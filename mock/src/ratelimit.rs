@@ -16,6 +16,9 @@ pub struct Bucket {
     rate: f64,
     tokens: f64,
     last: Instant,
+    /// Requests that got a point, and requests answered with a 429.
+    allowed: u64,
+    refused: u64,
 }
 
 /// What a request learned from its bucket.
@@ -36,18 +39,43 @@ impl Bucket {
     pub fn new(capacity: u32, window: Duration) -> Self {
         let capacity = f64::from(capacity.max(1));
         let window = window.as_secs_f64().max(0.001);
-        Self { capacity, rate: capacity / window, tokens: capacity, last: Instant::now() }
+        Self { capacity, rate: capacity / window, tokens: capacity, last: Instant::now(), allowed: 0, refused: 0 }
+    }
+
+    /// Refill up to now.
+    fn refill(&mut self) {
+        let now = Instant::now();
+        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.capacity);
+        self.last = now;
     }
 
     /// Take a point for one request.
     pub fn take(&mut self) -> Taken {
-        let now = Instant::now();
-        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.capacity);
-        self.last = now;
+        self.refill();
         let allowed = self.tokens >= 1.0;
         if allowed {
             self.tokens -= 1.0;
+            self.allowed += 1;
+        } else {
+            self.refused += 1;
         }
+        Taken { allowed, ..self.state() }
+    }
+
+    /// The bucket as it stands (refilled up to now), taking nothing.
+    pub fn peek(&mut self) -> Taken {
+        self.refill();
+        self.state()
+    }
+
+    /// How many requests got a point and how many were refused, so far.
+    pub fn counts(&self) -> (u64, u64) {
+        (self.allowed, self.refused)
+    }
+
+    /// The headers' numbers; `allowed` says whether a point is there now.
+    fn state(&self) -> Taken {
+        let allowed = self.tokens >= 1.0;
         let unix = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs_f64();
         Taken {
             allowed,
@@ -70,5 +98,8 @@ mod tests {
         assert!(r[..3].iter().all(|t| t.allowed));
         assert!(!r[3].allowed);
         assert!(r[3].reset > 0);
+        assert_eq!(b.counts(), (3, 1));
+        assert_eq!(b.peek().remaining, 0);
+        assert_eq!(b.counts(), (3, 1), "peeking takes nothing");
     }
 }

@@ -60,25 +60,61 @@ async fn concurrent_load_stays_inside_the_bucket() {
 }
 
 #[tokio::test]
-async fn a_429_is_waited_out_and_retried() {
+async fn a_429_is_waited_out_for_one_point_not_for_the_reset() {
+    // An empty bucket of 10 points, full again in 10 s: it refills a point a
+    // second, so the retry goes after about a second, long before the reset.
     let calls = Arc::new(AtomicUsize::new(0));
     let n = calls.clone();
     let server = TestServer::start(move |_| {
-        let reset = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() + 1;
+        let reset = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() + 10;
         if n.fetch_add(1, Ordering::SeqCst) == 0 {
             Response::json(429, r#"{"error":"Too Many Requests","status":429,"message":"slow down"}"#)
-                .header("Ratelimit-Limit", "800")
+                .header("Ratelimit-Limit", "10")
                 .header("Ratelimit-Remaining", "0")
                 .header("Ratelimit-Reset", reset.to_string())
         } else {
             Response::json(200, r#"{"data":[]}"#)
+                .header("Ratelimit-Limit", "10")
+                .header("Ratelimit-Remaining", "0")
+                .header("Ratelimit-Reset", reset.to_string())
         }
     })
     .await;
     let started = Instant::now();
     client(&server, fast()).get_users().send().await.unwrap();
     assert_eq!(calls.load(Ordering::SeqCst), 2);
-    assert!(started.elapsed() >= Duration::from_millis(50), "it waited for the reset");
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(900), "it waited for a point to refill: {waited:?}");
+    assert!(waited < Duration::from_secs(8), "it did not wait for the reset: {waited:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn processes_sharing_a_bucket_pace_to_their_share() {
+    // Two clients stand for two processes on one client id and token: each
+    // has a limiter of its own, and the bucket is the server's. After the
+    // first 429s each paces to a share of the refill, so the server refuses
+    // few of their requests (taking the whole refill each, about half).
+    let (server, refused) = bucket_server(20, Duration::from_secs(1)).await;
+    let policy = fast().max_rate_limit_retries(50);
+    let (a, b) = (client(&server, policy), client(&server, policy));
+    let tasks: Vec<_> = [a, b]
+        .into_iter()
+        .flat_map(|c| (0..6).map(move |_| c.clone()))
+        .map(|c| {
+            tokio::spawn(async move {
+                for _ in 0..12 {
+                    c.get_users().login("twitchdev").send().await?;
+                }
+                Ok::<_, Error>(())
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().expect("no error reaches the caller");
+    }
+    let refused = refused.load(Ordering::SeqCst);
+    assert_eq!(server.request_count() - refused, 144);
+    assert!(refused < 144 / 4, "{refused} of 144 requests refused");
 }
 
 #[tokio::test]

@@ -556,18 +556,31 @@ impl Client {
                     continue;
                 }
             }
-            // The bucket ran dry: wait for its reset and send again (Twitch
+            // The bucket ran dry: wait for a refill and send again (Twitch
             // did nothing, so this holds for every request). A 429 while the
             // bucket still has points is an endpoint's own cooldown.
             if status == 429 && !is_cooldown(&rate) && limited < policy.max_rate_limit_retries {
                 limited += 1;
-                let wait = rate.wait().unwrap_or(Duration::from_secs(1)).min(Duration::from_secs(60))
-                    + Duration::from_millis(50);
+                if policy.limiter {
+                    self.inner.limiter.refused(&bucket, policy.share_bucket);
+                }
+                // The bucket refills continuously: a point is back after
+                // one point's interval, not at the reset. The wait is spread
+                // (other processes were refused at the same moment); the
+                // limiter, when on, then paces the retry to its share, and
+                // without it the waits double with each refusal.
+                let point = rate.point_interval().unwrap_or(Duration::from_secs(1));
+                let wait = if policy.limiter {
+                    crate::base::types::Backoff { initial: point, max: point }.delay(0)
+                } else {
+                    crate::base::types::Backoff { initial: point.saturating_mul(2), max: Duration::from_secs(60) }
+                        .delay(limited - 1)
+                };
                 tracing::warn!(
                     endpoint,
                     attempt = limited,
                     wait_ms = wait.as_millis() as u64,
-                    "429: waiting for the bucket's reset"
+                    "429: waiting for the bucket to refill"
                 );
                 tokio::time::sleep(wait).await;
                 continue;

@@ -6,11 +6,22 @@
 //! are left (`Ratelimit-Remaining`), the size (`Ratelimit-Limit`) and when the
 //! bucket is full again (`Ratelimit-Reset`, Unix seconds). Requests from
 //! many tasks share what those headers say: each reserves a point before it
-//! is sent, and when none is left they wait for the reset instead of
+//! is sent, and when none is left they wait for the refill instead of
 //! sending requests Twitch would refuse.
+//!
+//! The bucket refills continuously, so an empty bucket has a point again
+//! after `window / limit` (75 ms on Twitch), not at the reset. Other
+//! processes with the same client id and token draw from the same bucket
+//! unseen: each answer's `Ratelimit-Remaining` shows what they left, but
+//! the refill between answers is theirs too. A limiter that counts on the
+//! whole refill is refused K - 1 requests of every K when K processes share
+//! an empty bucket; so a 429 on an empty bucket halves the share of the
+//! refill this limiter counts on, and the share grows back over a few
+//! windows without 429s (as TCP paces to a link it shares). A process alone
+//! is never refused and keeps the whole refill. BENCHMARKS.md has numbers.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// How failed requests are retried.
@@ -24,8 +35,16 @@ pub struct RetryPolicy {
     pub backoff: crate::base::types::Backoff,
     /// Retries after a 429 whose reset time is waited out.
     pub max_rate_limit_retries: u32,
-    /// Keep a client-side account of each bucket and wait for its reset.
+    /// Keep a client-side account of each bucket and wait for its refill.
     pub limiter: bool,
+    /// Assume other processes may draw from the same bucket (several
+    /// processes of one service with one client id and token): after a 429
+    /// on an empty bucket the limiter halves the share of the refill it
+    /// takes, and grows it back over a bucket's window while no 429 comes.
+    /// With it off, each process takes the whole refill for itself, and K
+    /// processes on one bucket are refused K - 1 requests of every K once it
+    /// is empty. On by default; it changes nothing for a process alone.
+    pub share_bucket: bool,
     /// Retry requests to endpoints that are not idempotent (sending a chat
     /// message, banning, creating a reward, a poll, a clip) after a 5xx or
     /// a transport error too. Off by default: Twitch may have done what was
@@ -42,6 +61,7 @@ impl Default for RetryPolicy {
             backoff: crate::base::types::Backoff { initial: Duration::from_millis(250), max: Duration::from_secs(8) },
             max_rate_limit_retries: 3,
             limiter: true,
+            share_bucket: true,
             retry_non_idempotent: false,
         }
     }
@@ -69,6 +89,19 @@ impl RetryPolicy {
     /// (see [`RetryPolicy::retry_non_idempotent`]).
     pub fn retry_non_idempotent(mut self, on: bool) -> Self {
         self.retry_non_idempotent = on;
+        self
+    }
+
+    /// With this many retries after a 429 on an empty bucket.
+    pub fn max_rate_limit_retries(mut self, n: u32) -> Self {
+        self.max_rate_limit_retries = n;
+        self
+    }
+
+    /// Whether the limiter paces to a share of the bucket when other
+    /// processes draw from it (see [`RetryPolicy::share_bucket`]).
+    pub fn share_bucket(mut self, on: bool) -> Self {
+        self.share_bucket = on;
         self
     }
 
@@ -104,10 +137,26 @@ struct Bucket {
     updated_at: f64,
     /// Refill rate in points per second, estimated from the headers.
     rate: f64,
+    /// The share of the refill this limiter counts on, in
+    /// `MIN_SHARE..=1`: halved by a 429 on an empty bucket, grown back
+    /// while none comes (see the module's documentation).
+    share: f64,
+    /// When `share` was last grown, and last cut (Unix seconds).
+    grown_at: f64,
+    cut_at: f64,
 }
 
+/// The smallest share of the refill a limiter counts on. What others leave
+/// unused still shows in the answers' `Ratelimit-Remaining` and is spent;
+/// the share only paces the wait for points that no answer reported yet.
+const MIN_SHARE: f64 = 1.0 / 64.0;
+
+/// How many of the bucket's windows a share takes to grow from nothing
+/// back to the whole refill.
+const SHARE_GROWTH_WINDOWS: f64 = 4.0;
+
 impl Bucket {
-    /// Points available now: what was left, plus what refilled since.
+    /// Points in the bucket now: what was left, plus what refilled since.
     fn available(&self, now: f64) -> u64 {
         if now >= self.reset_at as f64 {
             return self.limit;
@@ -115,6 +164,19 @@ impl Bucket {
         // Float-to-int casts saturate; the sum must too (header values are untrusted).
         let refilled = ((now - self.updated_at).max(0.0) * self.rate).floor() as u64;
         self.remaining.saturating_add(refilled).min(self.limit)
+    }
+
+    /// The points of [`Bucket::available`] this limiter counts on: its
+    /// share of them, or all of them while it shares with no one it knows of.
+    fn mine(&self, now: f64) -> u64 {
+        if self.share >= 1.0 {
+            return self.available(now);
+        }
+        // What was left and what refilled are shared alike: every process
+        // on the bucket reads the same `remaining`.
+        let refilled = (now - self.updated_at).max(0.0) * self.rate;
+        let points = (self.remaining as f64 + refilled).min(self.limit as f64);
+        (points * self.share).floor() as u64
     }
 }
 
@@ -140,6 +202,17 @@ impl RateHeaders {
     pub fn wait(&self) -> Option<Duration> {
         self.reset_at.map(|r| clamped_secs(r as f64 - now_secs(), MAX_WAIT))
     }
+
+    /// How long one point takes to refill, from the headers: the missing
+    /// points come back by the reset (at least 5 ms, at most a minute).
+    pub fn point_interval(&self) -> Option<Duration> {
+        let (limit, reset) = (self.limit?, self.wait()?);
+        let missing = limit.saturating_sub(self.remaining.unwrap_or(0)).max(1);
+        Some(
+            (reset / u32::try_from(missing).unwrap_or(u32::MAX))
+                .clamp(Duration::from_millis(5), Duration::from_secs(60)),
+        )
+    }
 }
 
 /// The buckets this client knows of, keyed by token identity.
@@ -148,13 +221,22 @@ pub struct Limiter {
     buckets: Mutex<HashMap<String, Bucket>>,
     /// Woken whenever a response updates a bucket.
     changed: tokio::sync::Notify,
+    /// A queue per bucket: callers waiting for a point get one in the
+    /// order they came (tokio's mutex is fair), so none waits for long
+    /// while later ones go first.
+    queues: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Limiter {
-    /// Reserve a point in `key`'s bucket, waiting for the reset while there
-    /// is none. A bucket whose size is not known yet lets the request through.
+    /// Reserve a point in `key`'s bucket, waiting (in line with the other
+    /// callers) for the refill while there is none. A bucket whose size is not known yet lets the request through.
     /// Returns whether a point was reserved (pass it to [`Limiter::update`]).
     pub async fn acquire(&self, key: &str) -> bool {
+        let queue = match self.queues.lock() {
+            Ok(mut q) => Arc::clone(q.entry(key.to_owned()).or_default()),
+            Err(_) => return false,
+        };
+        let _turn = queue.lock().await;
         loop {
             let notified = self.changed.notified();
             let wait = {
@@ -166,6 +248,9 @@ impl Limiter {
                     in_flight: 0,
                     updated_at: 0.0,
                     rate: 0.0,
+                    share: 1.0,
+                    grown_at: 0.0,
+                    cut_at: 0.0,
                 });
                 match b.limit {
                     // Nothing known yet: let it through, but count it, so the
@@ -176,7 +261,7 @@ impl Limiter {
                     }
                     _ => {
                         let now = now_secs();
-                        let available = b.available(now);
+                        let available = b.mine(now);
                         if available > b.in_flight {
                             b.in_flight = b.in_flight.saturating_add(1);
                             return true;
@@ -184,7 +269,8 @@ impl Limiter {
                         // Wait until the refill covers one more point (or the
                         // reset, or an answer that changes the picture).
                         let short = b.in_flight.saturating_add(1).saturating_sub(available) as f64;
-                        let by_rate = if b.rate > 0.0 { short / b.rate } else { f64::MAX };
+                        let pace = b.rate * b.share;
+                        let by_rate = if pace > 0.0 { short / pace } else { f64::MAX };
                         clamped_secs(by_rate.min(b.reset_at as f64 - now), Duration::from_secs(60))
                             .max(Duration::from_millis(5))
                     }
@@ -222,9 +308,38 @@ impl Limiter {
             }
             b.limit = limit;
             b.reset_at = b.reset_at.max(reset);
+            if b.share < 1.0 && b.rate > 0.0 {
+                let window = limit as f64 / b.rate;
+                b.share = (b.share + (now - b.grown_at).max(0.0) / (window * SHARE_GROWTH_WINDOWS)).min(1.0);
+                b.grown_at = now;
+            }
         }
         drop(buckets);
         self.changed.notify_waiters();
+    }
+
+    /// A 429 on an empty bucket (already passed to [`Limiter::update`]):
+    /// points this limiter counted on went to another process. With
+    /// `share`, halve the share of the refill it counts on, at most once
+    /// per point it would have had (a burst of refusals is one signal).
+    pub fn refused(&self, key: &str, share: bool) {
+        let Ok(mut buckets) = self.buckets.lock() else { return };
+        let Some(b) = buckets.get_mut(key) else { return };
+        let now = now_secs();
+        b.remaining = 0;
+        b.updated_at = now;
+        let pace = b.rate * b.share;
+        if share && b.share > MIN_SHARE && (pace <= 0.0 || now - b.cut_at >= 1.0 / pace) {
+            b.share = (b.share / 2.0).max(MIN_SHARE);
+            (b.cut_at, b.grown_at) = (now, now);
+            tracing::debug!(bucket = key, share = b.share, "rate limit: another process draws from this bucket");
+        }
+    }
+
+    /// The share of `key`'s refill this limiter counts on (1 unless 429s
+    /// said that others draw from it).
+    pub fn share(&self, key: &str) -> f64 {
+        self.buckets.lock().ok().and_then(|b| b.get(key).map(|b| b.share)).unwrap_or(1.0)
     }
 }
 
@@ -258,6 +373,44 @@ mod tests {
             // A full bucket this large has room: the next request goes at once.
             assert_eq!(within(l.acquire("k")).await, Ok(true), "{first:?} then {second:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_429_halves_the_share_once_per_point_and_quiet_time_grows_it_back() {
+        let l = Limiter::default();
+        let k = "app";
+        assert!(l.acquire(k).await);
+        // 2000 points missing, full again in 100 s: 20 points a second.
+        let reset = now_secs() as u64 + 100;
+        l.update(k, headers(2000, 0, reset), true);
+        l.refused(k, false);
+        assert_eq!(l.share(k), 1.0, "without sharing the share stays whole");
+        l.refused(k, true);
+        assert_eq!(l.share(k), 0.5);
+        l.refused(k, true);
+        assert_eq!(l.share(k), 0.5, "a burst of refusals is one signal");
+        // Past a point of the halved pace (0.1 s), the next one counts.
+        l.buckets.lock().unwrap().get_mut(k).unwrap().cut_at -= 0.2;
+        l.refused(k, true);
+        assert_eq!(l.share(k), 0.25);
+        for _ in 0..20 {
+            l.buckets.lock().unwrap().get_mut(k).unwrap().cut_at -= 10.0;
+            l.refused(k, true);
+        }
+        assert_eq!(l.share(k), MIN_SHARE);
+        // The share counts on a part of what is left, too.
+        {
+            let mut g = l.buckets.lock().unwrap();
+            let b = g.get_mut(k).unwrap();
+            (b.remaining, b.updated_at) = (16, now_secs());
+            assert_eq!(b.mine(b.updated_at), 0);
+            b.share = 0.25;
+            assert_eq!(b.mine(b.updated_at), 4);
+            // A window (100 s) without 429s: grown by a quarter of the whole.
+            b.grown_at -= 100.0;
+        }
+        l.update(k, headers(2000, 0, reset), false);
+        assert!((l.share(k) - 0.5).abs() < 0.05, "{}", l.share(k));
     }
 
     #[test]

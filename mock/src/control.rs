@@ -153,9 +153,7 @@ pub(crate) fn handle(shared: &Shared, req: &Req, path: &str) -> Resp {
         ("GET", "/sessions") => Resp::json(200, &sessions(shared)),
         ("GET", "/buckets") => Resp::json(200, &buckets(shared)),
         ("DELETE", "/buckets") => {
-            let mut g = shared.lock();
-            g.buckets.clear();
-            drop(g);
+            shared.lock().buckets.clear();
             Resp::json(200, &buckets(shared))
         }
         ("GET", "/dashboard") => Resp::json(200, &dashboard(shared)),

@@ -36,25 +36,31 @@ fn fast() -> RetryPolicy {
     RetryPolicy::default().base_delay(Duration::from_millis(10))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_load_stays_inside_the_bucket() {
-    // Twitch's shape compressed: 20 points per second instead of per 10 s.
-    let (server, refused) = bucket_server(20, Duration::from_secs(1)).await;
-    let c = client(&server, fast());
-    let tasks: Vec<_> = (0..20)
-        .map(|_| {
-            let c = c.clone();
+/// `tasks` tasks per client, each sending `calls` Get Users one after the
+/// other; every call must succeed.
+async fn load(clients: &[Client], tasks: usize, calls: usize) {
+    let running: Vec<_> = clients
+        .iter()
+        .flat_map(|c| std::iter::repeat_n(c.clone(), tasks))
+        .map(|c| {
             tokio::spawn(async move {
-                for _ in 0..10 {
+                for _ in 0..calls {
                     c.get_users().login("twitchdev").send().await?;
                 }
                 Ok::<_, Error>(())
             })
         })
         .collect();
-    for t in tasks {
+    for t in running {
         t.await.unwrap().expect("no error reaches the caller");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_load_stays_inside_the_bucket() {
+    // Twitch's shape compressed: 20 points per second instead of per 10 s.
+    let (server, refused) = bucket_server(20, Duration::from_secs(1)).await;
+    load(&[client(&server, fast())], 20, 10).await;
     assert_eq!(server.request_count() - refused.load(Ordering::SeqCst), 200);
     assert_eq!(refused.load(Ordering::SeqCst), 0, "the server had to refuse requests");
 }
@@ -96,22 +102,7 @@ async fn processes_sharing_a_bucket_pace_to_their_share() {
     // few of their requests (taking the whole refill each, about half).
     let (server, refused) = bucket_server(20, Duration::from_secs(1)).await;
     let policy = fast().max_rate_limit_retries(50);
-    let (a, b) = (client(&server, policy), client(&server, policy));
-    let tasks: Vec<_> = [a, b]
-        .into_iter()
-        .flat_map(|c| (0..6).map(move |_| c.clone()))
-        .map(|c| {
-            tokio::spawn(async move {
-                for _ in 0..12 {
-                    c.get_users().login("twitchdev").send().await?;
-                }
-                Ok::<_, Error>(())
-            })
-        })
-        .collect();
-    for t in tasks {
-        t.await.unwrap().expect("no error reaches the caller");
-    }
+    load(&[client(&server, policy), client(&server, policy)], 6, 12).await;
     let refused = refused.load(Ordering::SeqCst);
     assert_eq!(server.request_count() - refused, 144);
     assert!(refused < 144 / 4, "{refused} of 144 requests refused");

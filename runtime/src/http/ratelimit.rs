@@ -125,7 +125,7 @@ fn now_secs() -> f64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs_f64()
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Default)]
 struct Bucket {
     limit: u64,
     remaining: u64,
@@ -144,6 +144,9 @@ struct Bucket {
     /// When `share` was last grown, and last cut (Unix seconds).
     grown_at: f64,
     cut_at: f64,
+    /// Callers waiting for a point get one in the order they came (tokio's
+    /// mutex is fair), so none waits long while later ones go first.
+    queue: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// The smallest share of the refill a limiter counts on. What others leave
@@ -156,27 +159,29 @@ const MIN_SHARE: f64 = 1.0 / 64.0;
 const SHARE_GROWTH_WINDOWS: f64 = 4.0;
 
 impl Bucket {
+    fn new() -> Self {
+        Self { share: 1.0, ..Self::default() }
+    }
+
     /// Points in the bucket now: what was left, plus what refilled since.
     fn available(&self, now: f64) -> u64 {
-        if now >= self.reset_at as f64 {
-            return self.limit;
-        }
-        // Float-to-int casts saturate; the sum must too (header values are untrusted).
-        let refilled = ((now - self.updated_at).max(0.0) * self.rate).floor() as u64;
-        self.remaining.saturating_add(refilled).min(self.limit)
+        self.counted(now, 1.0)
     }
 
     /// The points of [`Bucket::available`] this limiter counts on: its
-    /// share of them, or all of them while it shares with no one it knows of.
+    /// share of them. What was left and what refilled are shared alike:
+    /// every process on the bucket reads the same `remaining`.
     fn mine(&self, now: f64) -> u64 {
-        if self.share >= 1.0 {
-            return self.available(now);
+        self.counted(now, self.share)
+    }
+
+    fn counted(&self, now: f64, share: f64) -> u64 {
+        if now >= self.reset_at as f64 {
+            return (self.limit as f64 * share).floor() as u64;
         }
-        // What was left and what refilled are shared alike: every process
-        // on the bucket reads the same `remaining`.
+        // Float-to-int casts saturate, so do the sums (header values are untrusted).
         let refilled = (now - self.updated_at).max(0.0) * self.rate;
-        let points = (self.remaining as f64 + refilled).min(self.limit as f64);
-        (points * self.share).floor() as u64
+        ((self.remaining as f64 + refilled).min(self.limit as f64) * share).floor() as u64
     }
 }
 
@@ -221,19 +226,16 @@ pub struct Limiter {
     buckets: Mutex<HashMap<String, Bucket>>,
     /// Woken whenever a response updates a bucket.
     changed: tokio::sync::Notify,
-    /// A queue per bucket: callers waiting for a point get one in the
-    /// order they came (tokio's mutex is fair), so none waits for long
-    /// while later ones go first.
-    queues: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Limiter {
     /// Reserve a point in `key`'s bucket, waiting (in line with the other
-    /// callers) for the refill while there is none. A bucket whose size is not known yet lets the request through.
+    /// callers) for the refill while there is none. A bucket whose size is
+    /// not known yet lets the request through.
     /// Returns whether a point was reserved (pass it to [`Limiter::update`]).
     pub async fn acquire(&self, key: &str) -> bool {
-        let queue = match self.queues.lock() {
-            Ok(mut q) => Arc::clone(q.entry(key.to_owned()).or_default()),
+        let queue = match self.buckets.lock() {
+            Ok(mut b) => Arc::clone(&b.entry(key.to_owned()).or_insert_with(Bucket::new).queue),
             Err(_) => return false,
         };
         let _turn = queue.lock().await;
@@ -241,17 +243,7 @@ impl Limiter {
             let notified = self.changed.notified();
             let wait = {
                 let Ok(mut buckets) = self.buckets.lock() else { return false };
-                let b = buckets.entry(key.to_owned()).or_insert(Bucket {
-                    limit: 0,
-                    remaining: 0,
-                    reset_at: 0,
-                    in_flight: 0,
-                    updated_at: 0.0,
-                    rate: 0.0,
-                    share: 1.0,
-                    grown_at: 0.0,
-                    cut_at: 0.0,
-                });
+                let b = buckets.entry(key.to_owned()).or_insert_with(Bucket::new);
                 match b.limit {
                     // Nothing known yet: let it through, but count it, so the
                     // first answer's `remaining` is read net of what is in flight.
@@ -335,17 +327,18 @@ impl Limiter {
             tracing::debug!(bucket = key, share = b.share, "rate limit: another process draws from this bucket");
         }
     }
-
-    /// The share of `key`'s refill this limiter counts on (1 unless 429s
-    /// said that others draw from it).
-    pub fn share(&self, key: &str) -> f64 {
-        self.buckets.lock().ok().and_then(|b| b.get(key).map(|b| b.share)).unwrap_or(1.0)
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl Limiter {
+        /// The share of `key`'s refill this limiter counts on.
+        fn share(&self, key: &str) -> f64 {
+            self.buckets.lock().unwrap().get(key).map_or(1.0, |b| b.share)
+        }
+    }
 
     fn headers(limit: u64, remaining: u64, reset_at: u64) -> RateHeaders {
         RateHeaders { limit: Some(limit), remaining: Some(remaining), reset_at: Some(reset_at) }

@@ -5,8 +5,10 @@
 //! with file and line) → [`model`] (names resolved) → [`emit`] (token
 //! streams) → [`render`] (prettyplease) → [`write`] (only what changed).
 //!
-//! `generated/build.rs`, the snapshot tests and `twitch-codegen --check` all
-//! call [`generate`], so a snapshot is byte for byte what users compile.
+//! `generated/build.rs` and `twitch-codegen --out` call [`generate`], which
+//! renders only the crate's files. The snapshot tests call [`items`], which
+//! renders each endpoint, subscription type and model group on its own from
+//! the same emitters; `twitch-codegen sync` writes [`repository_files`].
 //!
 //! What only maintainers use (the audit against Twitch's pages, the
 //! examples check, the example tests, the command line) is behind the
@@ -35,13 +37,6 @@ pub use diag::{Diagnostic, Diagnostics};
 pub struct Generated {
     /// Files to write below the output directory (`lib.rs`, `helix/users.rs`, ...).
     pub files: Vec<GeneratedFile>,
-    /// The code of each endpoint, subscription type and model group on its
-    /// own, for snapshot tests.
-    pub items: Vec<Item>,
-    /// Files kept in the repository beside hand-written code, relative to
-    /// the repository's root (the runtime's `Scope`): `twitch-codegen sync`
-    /// writes them and a test fails when they are stale.
-    pub repository_files: Vec<GeneratedFile>,
 }
 
 /// One generated file.
@@ -88,6 +83,19 @@ pub fn check_all(schema_dir: &Path) -> Diagnostics {
     let schema = model::build(&files);
     diags.0.extend(examples_check::check_examples(&schema).0);
     diags.sorted()
+}
+
+/// The code of each endpoint, subscription type and model group on its own,
+/// for snapshot tests ([`render::items`]).
+pub fn items(schema_dir: &Path) -> Result<Vec<Item>, Diagnostics> {
+    render::items(&check(schema_dir)?)
+}
+
+/// Files kept in the repository beside hand-written code, relative to the
+/// repository's root (the runtime's `Scope`): `twitch-codegen sync` writes
+/// them and a test fails when they are stale.
+pub fn repository_files(schema_dir: &Path) -> Result<Vec<GeneratedFile>, Diagnostics> {
+    render::repository_files(&check(schema_dir)?)
 }
 
 /// Load and validate only.

@@ -118,15 +118,15 @@ fn main() -> ExitCode {
         };
     }
     if sync {
-        return match twitch_codegen::generate(&schema) {
+        return match twitch_codegen::repository_files(&schema) {
             Err(diags) => {
                 eprintln!("{diags}");
                 ExitCode::FAILURE
             }
-            Ok(generated) => {
+            Ok(files) => {
                 // The repository's root is the schema directory's parent.
                 let root = schema.parent().map(PathBuf::from).unwrap_or_default();
-                for f in &generated.repository_files {
+                for f in &files {
                     let path = root.join(&f.path);
                     if std::fs::read_to_string(&path).is_ok_and(|old| old == f.contents) {
                         continue;
@@ -167,16 +167,14 @@ fn main() -> ExitCode {
                 }
             }
             if check {
-                let examples =
-                    twitch_codegen::check(&schema).map(|s| twitch_codegen::examples_check::check_examples(&s));
-                if let Ok(d) = examples
-                    && !d.is_empty()
-                {
+                let Ok(model) = twitch_codegen::check(&schema) else { return ExitCode::FAILURE };
+                let d = twitch_codegen::examples_check::check_examples(&model);
+                if !d.is_empty() {
                     eprintln!("{d}");
                     return ExitCode::FAILURE;
                 }
-                let eps = generated.items.iter().filter(|i| i.kind == "endpoint").count();
-                let subs = generated.items.iter().filter(|i| i.kind == "subscription").count();
+                let eps: usize = model.modules.iter().map(|m| m.endpoints.len()).sum();
+                let subs: usize = model.modules.iter().map(|m| m.subscriptions.len()).sum();
                 println!("schema ok: {eps} endpoints, {subs} subscription types");
             }
             ExitCode::SUCCESS

@@ -20,6 +20,10 @@ t0=$(now)
 for _ in $(seq "$runs"); do "$gen" --out "$out" >/dev/null; done
 t1=$(now)
 echo "generate whole schema: $(awk "BEGIN { printf \"%.1f\", ($t1 - $t0) * 1000 / $runs }") ms per run (mean of $runs, load+validate+emit+render+write)"
+# A dev build's build script runs the generator unoptimised.
+cargo build -q -p twitch-codegen --target-dir "$target"
+t0=$(now); "$target/debug/twitch-codegen" --out "$out" >/dev/null; t1=$(now)
+echo "generate whole schema, dev profile (the build script of a dev build): $(secs "$t0" "$t1") s"
 rm -rf "$out"
 
 cargo build -q --release -p twitch --target-dir "$target"
@@ -53,9 +57,21 @@ copy=$(mktemp -d)
 cp -r schema/. "$copy"
 export TWITCH_SCHEMA_DIR=$copy
 cargo build -q --release -p twitch --target-dir "$target"
-sed -i '0,/summary: /s//summary: (edited) /' "$copy/helix/users.yaml"
+# An endpoint's summary: one line of helix/users.yaml, so one generated file changes.
+edit() { sed -i "0,/^    summary: /s//    summary: (edited $1) /" "$copy/helix/users.yaml"; }
+edit 1
 t0=$(now); cargo build -q --release -p twitch --target-dir "$target"; t1=$(now)
-echo "incremental after one YAML edit: $(secs "$t0" "$t1") s"
+echo "release rebuild after one YAML edit (release builds are not incremental): $(secs "$t0" "$t1") s"
+# The maintainers' loop (edit, `cargo test`, review snapshots) is a dev build,
+# where rustc's incremental cache keeps what the other generated files made.
+cargo build -q -p twitch --target-dir "$target"
+edit 2
+t0=$(now); cargo build -q -p twitch --target-dir "$target"; t1=$(now)
+echo "dev rebuild after one YAML edit (incremental): $(secs "$t0" "$t1") s"
+CARGO_INCREMENTAL=0 cargo build -q -p twitch --target-dir "$target"
+edit 3
+t0=$(now); CARGO_INCREMENTAL=0 cargo build -q -p twitch --target-dir "$target"; t1=$(now)
+echo "dev rebuild after one YAML edit without the incremental cache: $(secs "$t0" "$t1") s"
 unset TWITCH_SCHEMA_DIR
 rm -rf "$copy"
 

@@ -9,6 +9,9 @@
 #     https://api.twitch.tv),
 #   - the same plus the TLS its users must add to reach Twitch, the stack
 #     twitch itself uses (reqwest's rustls with ring, HTTP/2): like for like,
+#   - the floor: no Twitch crate at all, only what both need to call Helix
+#     (reqwest with rustls and ring, tokio, serde, serde_json): what no
+#     Twitch client on this stack can build faster than,
 # each built from nothing (its own target directory), release, ROUNDS times
 # with the builds taking turns, so every figure saw the same machine.
 # Prints wall time and peak memory per build, the ratios to the peer, and
@@ -45,7 +48,15 @@ project twitch-api-tls "$peer
 reqwest = { version = \"0.13\", default-features = false, features = [\"rustls-no-provider\", \"http2\"] }
 rustls = { version = \"0.23\", default-features = false, features = [\"ring\", \"std\", \"tls12\"] }"
 
-names=(twitch-default twitch-helix twitch-eventsub twitch-api twitch-api-tls)
+project floor "reqwest = { version = \"0.13\", default-features = false, features = [\"rustls-no-provider\"] }
+rustls = { version = \"0.23\", default-features = false, features = [\"ring\", \"std\", \"tls12\"] }
+tokio = { version = \"1\", features = [\"rt\", \"net\", \"time\", \"sync\", \"macros\"] }
+serde = { version = \"1\", features = [\"derive\"] }
+serde_json = \"1\""
+
+# NAMES="floor twitch-helix twitch-api twitch-api-tls" measures some only (the
+# ratios need twitch-api and twitch-api-tls); SHARE=0 skips the generator's share.
+read -r -a names <<< "${NAMES:-twitch-default twitch-helix twitch-eventsub twitch-api twitch-api-tls floor}"
 for n in "${names[@]}"; do
   # Resolve and download first, so the timed builds do no network I/O.
   (cd "$work/$n" && cargo fetch -q)
@@ -75,6 +86,8 @@ for n in "${names[@]}"; do
   tls=$(awk "BEGIN { printf \"%.2f\", ${best[$n]} / ${best[twitch-api-tls]} }")
   echo "  $n: ${best[$n]} s, ${mem[$n]} MiB, ${bare}x twitch_api, ${tls}x twitch_api with TLS"
 done
+
+[ "${SHARE:-1}" = 1 ] || exit 0
 
 # The generator's share of the default build: its dependencies (the crates
 # the rest of the build does not use, and the second, build-time copy of

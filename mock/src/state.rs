@@ -373,6 +373,10 @@ pub(crate) struct Inner {
     pub events_log: VecDeque<EventRecord>,
     /// The store's resources: (resource, owner) to items, in the order written.
     pub store: HashMap<(&'static str, String), Vec<Value>>,
+    /// Guest Star sessions, invites and slots.
+    pub guest_star: crate::helix::guest_star::State,
+    /// Extension configuration, secrets, Bits products, user extensions.
+    pub extensions: crate::helix::extensions::State,
     pub next_conn: u64,
 }
 

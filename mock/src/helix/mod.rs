@@ -13,6 +13,8 @@ use crate::wire::{Caller, Outcome, Req, Resp};
 
 mod data;
 mod eventsub;
+pub(crate) mod extensions;
+pub(crate) mod guest_star;
 mod units;
 
 use crate::{chat, util};
@@ -336,7 +338,10 @@ fn dispatch(shared: &Arc<Shared>, meta: &'static EndpointMeta, caller: &Caller, 
         | "delete-conduit"
         | "get-conduit-shards"
         | "update-conduit-shards" => eventsub::helix(shared, meta, caller, req, body),
-        _ => crate::store::handle(shared, meta, caller, req, body).unwrap_or_else(|| data::answer(shared, meta, req)),
+        _ => guest_star::handle(shared, meta, caller, req, body)
+            .or_else(|| extensions::handle(shared, meta, caller, req, body))
+            .or_else(|| crate::store::handle(shared, meta, caller, req, body))
+            .unwrap_or_else(|| data::answer(shared, meta, req)),
     }
 }
 

@@ -579,6 +579,11 @@ pub(crate) fn handle(
         }
         Op::List => {
             let items: Vec<Value> = match scopes.first() {
+                // A vacation was set on a schedule whose segments nobody wrote:
+                // the example's segments around the broadcaster's vacation.
+                Some(scope) if !touched(&g, e, scope) && e.wrap == Wrap::Schedule && has_vacation(&g, scope) => {
+                    example_item(e.shape)["segments"].as_array().cloned().unwrap_or_default()
+                }
                 Some(scope) if !touched(&g, e, scope) => return None,
                 Some(scope) => g.store.get(&(e.resource, scope.clone())).cloned().unwrap_or_default(),
                 // No owner named (Get Clips by id): what was written anywhere.
@@ -741,6 +746,7 @@ fn wrapped(g: &Inner, e: &Entry, scope: &str, items: Vec<Value>) -> Value {
             schedule["broadcaster_login"] = json!(user.login);
             schedule["broadcaster_name"] = json!(user.display_name);
             schedule["segments"] = Value::Array(items);
+            schedule["vacation"] = g.store.get(&(VACATION, scope.to_owned())).and_then(|v| v.first()).cloned().unwrap_or(Value::Null);
             json!({"data": schedule})
         }
         Wrap::Markers => {
@@ -755,6 +761,55 @@ fn wrapped(g: &Inner, e: &Entry, scope: &str, items: Vec<Value>) -> Value {
             json!({"data": [entry]})
         }
     }
+}
+
+/// The store's resource holding a broadcaster's vacation (`null` once
+/// cancelled).
+const VACATION: &str = "vacation";
+
+fn has_vacation(g: &Inner, scope: &str) -> bool {
+    g.store.contains_key(&(VACATION, scope.to_owned()))
+}
+
+/// Update Channel Stream Schedule: with `is_vacation_enabled=true` the
+/// broadcaster's vacation from `vacation_start_time` to
+/// `vacation_end_time` (both needed, with `timezone`, and the end after the
+/// start), which Get Channel Stream Schedule then shows as its `vacation`;
+/// with `false` the vacation is cancelled (`null`); without it nothing
+/// changes.
+pub(crate) fn set_vacation(shared: &Shared, req: &Req) -> Resp {
+    let broadcaster = req.query_one("broadcaster_id").unwrap_or_default().to_owned();
+    let enabled = match req.query_one("is_vacation_enabled") {
+        None | Some("") => return Resp::empty(204),
+        Some("true") => true,
+        Some("false") => false,
+        Some(_) => return Resp::error(400, "The value in the is_vacation_enabled query parameter is not valid."),
+    };
+    let vacation = if enabled {
+        let time = |name: &str| match req.query_one(name).filter(|t| !t.is_empty()) {
+            None => Err(Resp::error(400, format!("Missing required parameter \"{name}\""))),
+            Some(t) => twitch::Timestamp::parse(t)
+                .map_err(|_| Resp::error(400, format!("The format of the string in {name} is not valid."))),
+        };
+        let (start, end) = match (time("vacation_start_time"), time("vacation_end_time")) {
+            (Ok(start), Ok(end)) => (start, end),
+            (Err(r), _) | (_, Err(r)) => return r,
+        };
+        if req.query_one("timezone").is_none_or(str::is_empty) {
+            return Resp::error(400, "Missing required parameter \"timezone\"");
+        }
+        if end <= start {
+            return Resp::error(
+                400,
+                "The date in vacation_end_time must be later than the date in vacation_start_time.",
+            );
+        }
+        json!({"start_time": start.to_string(), "end_time": end.to_string()})
+    } else {
+        Value::Null
+    };
+    shared.lock().store.insert((VACATION, broadcaster), vec![vacation]);
+    Resp::empty(204)
 }
 
 fn not_found(e: &Entry) -> &'static str {

@@ -271,6 +271,10 @@ fn token_for(mock: &MockServer, meta: &twitch::EndpointMeta, body: Option<&Value
     if meta.id == "delete-eventsub-subscription" {
         return mock.mint_app_token(&mock.client_id());
     }
+    // Twitch's example names another user's entitlements, which only an app token may.
+    if meta.id == "get-drops-entitlements" {
+        return mock.mint_app_token(&mock.client_id());
+    }
     if meta.tokens.contains(&TokenKind::User) {
         mock.mint_user_token("141981764", "twitchdev", &scopes_for(meta))
     } else if meta.tokens.contains(&TokenKind::App) {

@@ -45,8 +45,20 @@ async fn helix(mock: &MockServer, method: &str, path_and_query: &str, body: Opti
             "channel:edit:commercial",
             "moderator:manage:warnings",
             "moderator:manage:suspicious_users",
+            "channel:manage:videos",
         ],
     );
+    helix_with(mock, &token, method, path_and_query, body).await
+}
+
+/// A Helix request with this token: status and JSON body (`Null` when empty).
+async fn helix_with(
+    mock: &MockServer,
+    token: &str,
+    method: &str,
+    path_and_query: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
     let mut req = http()
         .request(method, format!("{}{path_and_query}", mock.helix_url()))
@@ -436,4 +448,175 @@ async fn actions_answer_with_what_the_request_said() {
         (Some("10005"), Some("ACTIVE_MONITORING"))
     );
     assert_ne!(s["data"][0]["updated_at"], "2025-12-01T23:08:18+00:00");
+}
+
+/// Every item of a paginated read, following its cursors.
+async fn walk(mock: &MockServer, token: &str, path_and_query: &str) -> Vec<Value> {
+    let mut items = Vec::new();
+    let mut after = String::new();
+    loop {
+        let (status, page) = helix_with(mock, token, "GET", &format!("{path_and_query}&first=100{after}"), None).await;
+        assert_eq!(status, 200, "{page}");
+        items.extend(page["data"].as_array().unwrap().iter().cloned());
+        match page["pagination"]["cursor"].as_str() {
+            Some(c) => after = format!("&after={c}"),
+            None => return items,
+        }
+    }
+}
+
+#[tokio::test]
+async fn deleted_videos_are_gone_from_get_videos() {
+    let mock = mock().await;
+    let me = mock.mint_user_token(ME, "twitchdev", &["channel:manage:videos"]);
+    let before = walk(&mock, &me, &format!("/videos?user_id={ME}")).await;
+    let (first, second) = (before[0]["id"].as_str().unwrap(), before[1]["id"].as_str().unwrap());
+    // By id: the videos asked for, unknown ids ignored.
+    let (status, got) = helix_with(&mock, &me, "GET", &format!("/videos?id={first}&id={second}&id=000"), None).await;
+    assert_eq!((status, ids(&got)), (200, vec![first.to_owned(), second.to_owned()]), "{got}");
+
+    // Another user may not delete them: nothing is deleted.
+    let other = mock.mint_user_token("10001", "mockuser1", &["channel:manage:videos"]);
+    let (status, refused) = helix_with(&mock, &other, "DELETE", &format!("/videos?id={first}"), None).await;
+    assert_eq!(status, 401, "{refused}");
+    assert_eq!(refused["message"], "The caller is not authorized to delete the specified video.");
+
+    // The owner deletes two; an unknown id is ignored; the answer names what was deleted.
+    let (status, deleted) = helix(&mock, "DELETE", &format!("/videos?id={first}&id={second}&id=000"), None).await;
+    assert_eq!((status, &deleted), (200, &json!({"data": [first, second]})));
+    let (status, gone) = helix_with(&mock, &me, "GET", &format!("/videos?id={first}&id={second}"), None).await;
+    assert_eq!((status, gone["message"].as_str()), (404, Some("The ID in the id query parameter was not found.")));
+    let (status, one) =
+        helix_with(&mock, &me, "GET", &format!("/videos?id={first}&id={}", before[2]["id"].as_str().unwrap()), None)
+            .await;
+    assert_eq!((status, one["data"].as_array().unwrap().len()), (200, 1), "{one}");
+    let after = walk(&mock, &me, &format!("/videos?user_id={ME}")).await;
+    assert_eq!(after.len(), before.len() - 2);
+    assert!(after.iter().all(|v| v["id"] != first && v["id"] != second));
+    // Deleting them again deletes nothing.
+    let (status, again) = helix(&mock, "DELETE", &format!("/videos?id={first}"), None).await;
+    assert_eq!((status, again), (200, json!({"data": []})));
+}
+
+#[tokio::test]
+async fn a_vacation_shows_in_the_schedule_until_cancelled() {
+    let mock = mock().await;
+    let settings = |q: &str| format!("/schedule/settings?broadcaster_id={ME}{q}");
+    let (_, schedule) = helix(&mock, "GET", &format!("/schedule?broadcaster_id={ME}"), None).await;
+    assert_eq!(schedule["data"]["vacation"], Value::Null);
+    let segments = schedule["data"]["segments"].clone();
+
+    let vacation = "&is_vacation_enabled=true&vacation_start_time=2030-05-16T00:00:00Z\
+                    &vacation_end_time=2030-05-23T00:00:00%2B02:00&timezone=America/New_York";
+    let (status, body) = helix(&mock, "PATCH", &settings(vacation), None).await;
+    assert_eq!((status, body), (204, Value::Null));
+    let (_, schedule) = helix(&mock, "GET", &format!("/schedule?broadcaster_id={ME}"), None).await;
+    assert_eq!(
+        schedule["data"]["vacation"],
+        json!({"start_time": "2030-05-16T00:00:00Z", "end_time": "2030-05-22T22:00:00Z"}),
+        "{schedule}"
+    );
+    assert_eq!(schedule["data"]["segments"], segments, "a vacation leaves the segments");
+
+    // A segment written later keeps the vacation beside it.
+    let seg = json!({"start_time": "2030-06-01T18:00:00Z", "timezone": "America/New_York", "duration": "60",
+        "is_recurring": false, "title": "after the break"});
+    let (status, created) = helix(&mock, "POST", &format!("/schedule/segment?broadcaster_id={ME}"), Some(seg)).await;
+    assert_eq!(status, 200, "{created}");
+    assert_eq!(created["data"]["vacation"]["start_time"], "2030-05-16T00:00:00Z");
+
+    // Refusals change nothing.
+    for (q, message) in [
+        (
+            "&is_vacation_enabled=true&vacation_start_time=2030-05-16T00:00:00Z&timezone=UTC",
+            "Missing required parameter \"vacation_end_time\"",
+        ),
+        (
+            "&is_vacation_enabled=true&vacation_start_time=soon&vacation_end_time=2030-05-23T00:00:00Z&timezone=UTC",
+            "The format of the string in vacation_start_time is not valid.",
+        ),
+        (
+            "&is_vacation_enabled=true&vacation_start_time=2030-05-23T00:00:00Z&vacation_end_time=2030-05-16T00:00:00Z&timezone=UTC",
+            "The date in vacation_end_time must be later than the date in vacation_start_time.",
+        ),
+        (
+            "&is_vacation_enabled=true&vacation_start_time=2030-05-16T00:00:00Z&vacation_end_time=2030-05-23T00:00:00Z",
+            "Missing required parameter \"timezone\"",
+        ),
+        ("&is_vacation_enabled=maybe", "The value in the is_vacation_enabled query parameter is not valid."),
+    ] {
+        let (status, body) = helix(&mock, "PATCH", &settings(q), None).await;
+        assert_eq!((status, body["message"].as_str()), (400, Some(message)), "{q}");
+    }
+    let (_, schedule) = helix(&mock, "GET", &format!("/schedule?broadcaster_id={ME}"), None).await;
+    assert_eq!(schedule["data"]["vacation"]["end_time"], "2030-05-22T22:00:00Z");
+
+    // Cancelled.
+    assert_eq!(helix(&mock, "PATCH", &settings("&is_vacation_enabled=false"), None).await.0, 204);
+    let (_, schedule) = helix(&mock, "GET", &format!("/schedule?broadcaster_id={ME}"), None).await;
+    assert_eq!(schedule["data"]["vacation"], Value::Null);
+    let titles: Vec<&str> =
+        schedule["data"]["segments"].as_array().unwrap().iter().map(|s| s["title"].as_str().unwrap()).collect();
+    assert_eq!(titles, ["after the break"]);
+}
+
+#[tokio::test]
+async fn drops_entitlements_take_the_status_written() {
+    let mock = mock().await;
+    let app = mock.mint_app_token(&mock.client_id());
+    let all = walk(&mock, &app, "/entitlements/drops?game_id=33214").await;
+    assert!(all.len() > 3, "a data set to update");
+    let owner = all[0]["user_id"].as_str().unwrap().to_owned();
+    let claimed: Vec<String> = all
+        .iter()
+        .filter(|e| e["fulfillment_status"] == "CLAIMED")
+        .take(2)
+        .map(|e| e["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(claimed.len(), 2);
+
+    let body = json!({"fulfillment_status": "FULFILLED",
+        "entitlement_ids": [claimed[0], claimed[1], "not an id!", "fb78259e-0000-0000-0000-000000000000", claimed[0]]});
+    let (status, answer) = helix_with(&mock, &app, "PATCH", "/entitlements/drops", Some(body)).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        answer,
+        json!({"data": [
+            {"status": "SUCCESS", "ids": [claimed[0], claimed[1]]},
+            {"status": "INVALID_ID", "ids": ["not an id!"]},
+            {"status": "NOT_FOUND", "ids": ["fb78259e-0000-0000-0000-000000000000"]},
+        ]})
+    );
+    let (_, got) =
+        helix_with(&mock, &app, "GET", &format!("/entitlements/drops?id={}&id={}", claimed[0], claimed[1]), None).await;
+    assert_eq!(ids(&got), claimed);
+    for e in got["data"].as_array().unwrap() {
+        assert_eq!(e["fulfillment_status"], "FULFILLED");
+        assert_ne!(e["last_updated"], all.iter().find(|a| a["id"] == e["id"]).unwrap()["last_updated"]);
+    }
+    let fulfilled = walk(&mock, &app, "/entitlements/drops?fulfillment_status=FULFILLED").await;
+    let before = all.iter().filter(|e| e["fulfillment_status"] == "FULFILLED").count();
+    assert_eq!(fulfilled.len(), before + 2);
+
+    // A user token updates and sees only its own user's entitlements.
+    let user = mock.mint_user_token(&owner, "entitled", &[]);
+    let stranger = mock.mint_user_token("10002", "mockuser2", &[]);
+    let body = json!({"fulfillment_status": "CLAIMED", "entitlement_ids": [claimed[0]]});
+    let (_, answer) = helix_with(&mock, &stranger, "PATCH", "/entitlements/drops", Some(body.clone())).await;
+    assert_eq!(answer, json!({"data": [{"status": "UNAUTHORIZED", "ids": [claimed[0]]}]}));
+    assert_eq!(walk(&mock, &stranger, "/entitlements/drops?game_id=33214").await, Vec::<Value>::new());
+    let (status, _) = helix_with(&mock, &stranger, "GET", &format!("/entitlements/drops?user_id={owner}"), None).await;
+    assert_eq!(status, 400);
+    let (_, answer) = helix_with(&mock, &user, "PATCH", "/entitlements/drops", Some(body)).await;
+    assert_eq!(answer, json!({"data": [{"status": "SUCCESS", "ids": [claimed[0]]}]}));
+    let (_, got) = helix_with(&mock, &user, "GET", &format!("/entitlements/drops?id={}", claimed[0]), None).await;
+    assert_eq!(got["data"][0]["fulfillment_status"], "CLAIMED");
+
+    // A status Twitch does not know is refused.
+    let body = json!({"fulfillment_status": "LOST", "entitlement_ids": [claimed[1]]});
+    let (status, answer) = helix_with(&mock, &app, "PATCH", "/entitlements/drops", Some(body)).await;
+    assert_eq!(
+        (status, answer["message"].as_str()),
+        (400, Some("The value in the fulfillment_status field is not valid."))
+    );
 }

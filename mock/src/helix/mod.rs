@@ -15,6 +15,7 @@ mod data;
 mod eventsub;
 pub(crate) mod extensions;
 pub(crate) mod guest_star;
+mod sets;
 mod units;
 
 use crate::{chat, util};
@@ -329,6 +330,11 @@ fn dispatch(shared: &Arc<Shared>, meta: &'static EndpointMeta, caller: &Caller, 
         "get-vips" => list_role(shared, meta, req, Role::Vip),
         "add-channel-vip" => grant_role(shared, meta, req, Role::Vip),
         "remove-channel-vip" => take_role(shared, meta, req, Role::Vip),
+        "get-videos" => sets::get_videos(shared, meta, req),
+        "delete-videos" => sets::delete_videos(shared, meta, caller, req),
+        "get-drops-entitlements" => sets::get_entitlements(shared, meta, caller, req),
+        "update-drops-entitlements" => sets::update_entitlements(shared, meta, caller, body),
+        "update-channel-stream-schedule" => crate::store::set_vacation(shared, req),
         "create-eventsub-subscription"
         | "get-eventsub-subscriptions"
         | "delete-eventsub-subscription"

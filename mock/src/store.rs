@@ -33,7 +33,7 @@ enum Op {
     Get,
     /// Change one-per-channel settings; answer them.
     Set,
-    /// An action nothing reads back (Start Commercial, Warn Chat User):
+    /// An action nothing reads back (Warn Chat User, Add Suspicious Status):
     /// answer the endpoint's example with what the request said; keep
     /// nothing.
     Echo,
@@ -268,7 +268,6 @@ const TABLE: &[Entry] = &[
         .aliases(BLOCK_ALIASES),
     entry("get-user-block-list", Op::List, "block", "broadcaster_id", "get-user-block-list"),
     // Actions: their answer says what the request did; nothing reads them back.
-    entry("start-commercial", Op::Echo, "commercial", "broadcaster_id", "start-commercial"),
     entry("warn-chat-user", Op::Echo, "warning", "broadcaster_id", "warn-chat-user"),
     entry(
         "add-suspicious-status-to-chat-user",
@@ -746,7 +745,8 @@ fn wrapped(g: &Inner, e: &Entry, scope: &str, items: Vec<Value>) -> Value {
             schedule["broadcaster_login"] = json!(user.login);
             schedule["broadcaster_name"] = json!(user.display_name);
             schedule["segments"] = Value::Array(items);
-            schedule["vacation"] = g.store.get(&(VACATION, scope.to_owned())).and_then(|v| v.first()).cloned().unwrap_or(Value::Null);
+            schedule["vacation"] =
+                g.store.get(&(VACATION, scope.to_owned())).and_then(|v| v.first()).cloned().unwrap_or(Value::Null);
             json!({"data": schedule})
         }
         Wrap::Markers => {

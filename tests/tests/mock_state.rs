@@ -46,6 +46,8 @@ async fn helix(mock: &MockServer, method: &str, path_and_query: &str, body: Opti
             "moderator:manage:warnings",
             "moderator:manage:suspicious_users",
             "channel:manage:videos",
+            "channel:manage:ads",
+            "channel:read:ads",
         ],
     );
     helix_with(mock, &token, method, path_and_query, body).await
@@ -419,9 +421,6 @@ async fn channel_settings_shield_mode_user_description_and_raids() {
 #[tokio::test]
 async fn actions_answer_with_what_the_request_said() {
     let mock = mock().await;
-    let (status, c) =
-        helix(&mock, "POST", "/channels/commercial", Some(json!({"broadcaster_id": ME, "length": 90}))).await;
-    assert_eq!((status, c["data"][0]["length"].as_u64()), (200, Some(90)), "{c}");
     let q = format!("broadcaster_id={ME}&moderator_id={ME}");
     let (status, w) = helix(
         &mock,
@@ -619,4 +618,59 @@ async fn drops_entitlements_take_the_status_written() {
         (status, answer["message"].as_str()),
         (400, Some("The value in the fulfillment_status field is not valid."))
     );
+}
+
+#[tokio::test]
+async fn commercials_and_snoozes_show_in_the_ad_schedule() {
+    let mock = mock().await;
+    let (ads, snoozes) =
+        (format!("/channels/ads?broadcaster_id={ME}"), format!("/channels/ads/schedule/snooze?broadcaster_id={ME}"));
+    let get = || helix(&mock, "GET", &ads, None);
+    let snooze = || helix(&mock, "POST", &snoozes, None);
+    let now = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let int = |v: &Value, k: &str| v["data"][0][k].as_i64().unwrap_or_else(|| panic!("{k} in {v}"));
+
+    // Snoozes: each one spent pushes the next ad 5 minutes back.
+    let t0 = now();
+    let (status, first) = snooze().await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(int(&first, "snooze_count"), 2);
+    let next = int(&first, "next_ad_at");
+    assert!((t0 + 3600 + 300..=now() + 3600 + 300).contains(&next), "{first}");
+    assert!(int(&first, "snooze_refresh_at") >= t0 + 3600);
+    let (_, second) = snooze().await;
+    assert_eq!((int(&second, "snooze_count"), int(&second, "next_ad_at")), (1, next + 300));
+    let (_, schedule) = get().await;
+    assert_eq!(int(&schedule, "snooze_count"), 1);
+    assert_eq!(int(&schedule, "next_ad_at"), next + 300);
+    assert_eq!(int(&schedule, "last_ad_at"), 0, "no ad ran yet");
+    assert_eq!(snooze().await.0, 200);
+    let (status, none_left) = snooze().await;
+    assert_eq!((status, none_left["message"].as_str()), (429, Some("Channel has no snoozes left.")));
+
+    // A commercial: the length asked for (at most 180 s), then the cooldown.
+    let (status, ad) =
+        helix(&mock, "POST", "/channels/commercial", Some(json!({"broadcaster_id": ME, "length": 90}))).await;
+    assert_eq!(status, 200, "{ad}");
+    assert_eq!(ad["data"][0], json!({"length": 90, "message": "", "retry_after": 480}));
+    let (_, schedule) = get().await;
+    assert!(int(&schedule, "last_ad_at") >= t0, "{schedule}");
+    assert_eq!(int(&schedule, "snooze_count"), 0);
+    let (status, again) =
+        helix(&mock, "POST", "/channels/commercial", Some(json!({"broadcaster_id": ME, "length": 30}))).await;
+    assert_eq!(status, 429, "{again}");
+
+    // Another channel's schedule is its own.
+    let other = mock.mint_user_token("10003", "mockuser3", &["channel:edit:commercial", "channel:read:ads"]);
+    let (status, long) = helix_with(
+        &mock,
+        &other,
+        "POST",
+        "/channels/commercial",
+        Some(json!({"broadcaster_id": "10003", "length": 180})),
+    )
+    .await;
+    assert_eq!((status, long["data"][0]["length"].as_i64()), (200, Some(180)), "{long}");
+    let (_, theirs) = helix_with(&mock, &other, "GET", "/channels/ads?broadcaster_id=10003", None).await;
+    assert_eq!(int(&theirs, "snooze_count"), 3, "{theirs}");
 }

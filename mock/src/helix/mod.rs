@@ -11,6 +11,7 @@ use twitch::{EndpointMeta, RuleKind, TokenKind};
 use crate::state::{Ban, Kind, Role, Shared, User};
 use crate::wire::{Caller, Outcome, Req, Resp};
 
+mod ads;
 mod data;
 mod eventsub;
 pub(crate) mod extensions;
@@ -330,6 +331,9 @@ fn dispatch(shared: &Arc<Shared>, meta: &'static EndpointMeta, caller: &Caller, 
         "get-vips" => list_role(shared, meta, req, Role::Vip),
         "add-channel-vip" => grant_role(shared, meta, req, Role::Vip),
         "remove-channel-vip" => take_role(shared, meta, req, Role::Vip),
+        "get-ad-schedule" => ads::get(shared, meta, req),
+        "snooze-next-ad" => ads::snooze(shared, meta, req),
+        "start-commercial" => ads::commercial(shared, meta, body),
         "get-videos" => sets::get_videos(shared, meta, req),
         "delete-videos" => sets::delete_videos(shared, meta, caller, req),
         "get-drops-entitlements" => sets::get_entitlements(shared, meta, caller, req),

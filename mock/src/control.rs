@@ -6,6 +6,7 @@
 //! | `POST /control/trigger {"type", "version"?, "session_id"?, "subscription_id"?, "condition"?, "count"?}` | deliver a fresh example event (`count` fresh events) |
 //! | `POST /control/chat {"broadcaster_id", "chatter_id", "chatter_login"?, "text", "badges"?: [{"set_id", "id", "info"?}], "reply_parent_message_id"?, "message_id"?}` | a chat line from any chatter, as a `channel.chat.message` notification |
 //! | `POST /control/redemptions {"broadcaster_id", "reward_id", "user_id", "user_input"?}` | a viewer redeems a custom reward the mock holds |
+//! | `POST /control/unban_requests {"broadcaster_id", "user_id", "text"?}` | a viewer banned in the channel asks to be unbanned |
 //! | `POST /control/reconnect {"session_id"?}` | send `session_reconnect` (one session or all) |
 //! | `POST /control/revoke {"subscription_id", "status"?}` | revoke a subscription (default `authorization_revoked`) |
 //! | `POST /control/close {"code", "session_id"?}` | close sessions with a close code |
@@ -105,6 +106,15 @@ pub(crate) fn handle(shared: &Shared, req: &Req, path: &str) -> Resp {
             match crate::store::redeem(shared, broadcaster, reward, user, s("user_input").unwrap_or("")) {
                 Ok(redemption) => Resp::json(200, &json!({"data": [redemption]})),
                 Err(e) => Resp::error(404, e),
+            }
+        }
+        ("POST", "/unban_requests") => {
+            let (Some(broadcaster), Some(user)) = (s("broadcaster_id"), s("user_id")) else {
+                return Resp::error(400, "Missing \"broadcaster_id\" or \"user_id\"");
+            };
+            match crate::store::unban_request(shared, broadcaster, user, s("text").unwrap_or("")) {
+                Ok(request) => Resp::json(200, &json!({"data": [request]})),
+                Err(e) => Resp::error(400, e),
             }
         }
         ("POST", "/reconnect") => Resp::json(200, &json!({"sessions": eventsub::reconnect(shared, s("session_id"))})),

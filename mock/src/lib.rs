@@ -386,6 +386,15 @@ impl MockServer {
         store::redeem(&self.shared, broadcaster_id, reward_id, user_id, user_input)
     }
 
+    /// A viewer banned in this channel asks to be unbanned (viewers ask on
+    /// Twitch's site; no Helix endpoint does): a `pending` request that Get
+    /// Unban Requests lists and Resolve Unban Requests approves (which lifts
+    /// the ban) or denies. Returns the request as Helix shows it; an error
+    /// when the user is not banned there. No EventSub notification is sent.
+    pub fn unban_request(&self, broadcaster_id: &str, user_id: &str, text: &str) -> Result<serde_json::Value, String> {
+        store::unban_request(&self.shared, broadcaster_id, user_id, text)
+    }
+
     /// Every Send Chat Message request so far, in order (the latest 10,000):
     /// what was sent, and whether it went out or why it was dropped.
     pub fn chat_log(&self) -> Vec<ChatLogEntry> {

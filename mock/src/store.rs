@@ -285,18 +285,22 @@ const TABLE: &[Entry] = &[
         "remove-suspicious-status-from-chat-user",
     )
     .fills(&[("updated_at", Fill::Now)]),
-    entry("resolve-unban-requests", Op::Echo, "unban-request", "broadcaster_id", "resolve-unban-requests")
-        .aliases(&[("unban_request_id", "id")]),
     entry("update-extension-bits-product", Op::Echo, "bits-product", "sku", "update-extension-bits-product")
         .aliases(&[("amount", "cost.amount"), ("type", "cost.type")]),
+    // Unban requests: banned viewers send them (`unban_request` below).
+    entry("get-unban-requests", Op::List, "unban-request", "broadcaster_id", "get-unban-requests"),
+    entry("resolve-unban-requests", Op::Update, "unban-request", "broadcaster_id", "get-unban-requests")
+        .key("unban_request_id", "id")
+        .fills(&[("resolved_at", Fill::Now)]),
     // A pending raid (no endpoint reads it; Cancel a Raid needs one).
     entry("start-a-raid", Op::Create, "raid", "from_broadcaster_id", "start-a-raid")
         .fills(&[("created_at", Fill::Now)]),
     entry("cancel-a-raid", Op::Delete, "raid", "broadcaster_id", "start-a-raid"),
 ];
 
-/// Parameters that page or bound a list in time rather than match a field.
-const PAGING_AND_TIME: &[&str] = &["first", "after", "before", "sort", "start_time", "started_at", "ended_at"];
+/// Parameters that page, bound a list in time or name the caller (the
+/// moderator acting) rather than match a field.
+const NOT_FILTERS: &[&str] = &["first", "after", "before", "sort", "start_time", "started_at", "ended_at", "moderator_id"];
 
 /// An endpoint's example answer, parsed once.
 fn example(id: &str) -> Option<&'static Value> {
@@ -593,7 +597,7 @@ pub(crate) fn handle(
                 .into_iter()
                 .filter(|item| {
                     params.iter().all(|(name, _)| {
-                        if name == e.scope || PAGING_AND_TIME.contains(&name.as_str()) {
+                        if name == e.scope || NOT_FILTERS.contains(&name.as_str()) {
                             return true;
                         }
                         let path = e.aliases.iter().find(|(n, _)| n == name).map_or(name.as_str(), |(_, p)| p);
@@ -822,6 +826,7 @@ fn not_found(e: &Entry) -> &'static str {
         "blocked-term" => "The blocked term specified in the id query parameter was not found.",
         "raid" => "The broadcaster doesn't have a pending raid to cancel.",
         "block" => "The user specified in the target_user_id query parameter is not blocked.",
+        "unban-request" => "The unban request ID was not found.",
         _ => "Not Found",
     }
 }
@@ -865,4 +870,45 @@ pub(crate) fn redeem(
     }
     g.store.entry(("redemption", broadcaster_id.to_owned())).or_default().push(item.clone());
     Ok(item)
+}
+
+/// A banned viewer asks to be unbanned (viewers ask on Twitch's site; no
+/// Helix endpoint does; the control API and
+/// [`MockServer::unban_request`](crate::MockServer::unban_request) do): a
+/// `pending` unban request, which Get Unban Requests then lists and Resolve
+/// Unban Requests approves (lifting the ban) or denies. Only a user banned
+/// in the channel can ask.
+pub(crate) fn unban_request(shared: &Shared, broadcaster_id: &str, user_id: &str, text: &str) -> Result<Value, String> {
+    let mut g = shared.lock();
+    if g.active_ban(broadcaster_id, user_id).is_none() {
+        return Err(format!("user {user_id} is not banned in channel {broadcaster_id}"));
+    }
+    let e = TABLE.iter().find(|e| e.endpoint == "get-unban-requests").expect("in the table");
+    let mut item = template(e);
+    item["id"] = json!(util::uuid());
+    let params = [
+        ("broadcaster_id".to_owned(), json!(broadcaster_id)),
+        ("user_id".to_owned(), json!(user_id)),
+        ("text".to_owned(), json!(text)),
+        ("status".to_owned(), json!("pending")),
+        ("created_at".to_owned(), json!(util::now_rfc3339())),
+    ];
+    overlay(&g, e, &mut item, &params);
+    for field in ["moderator_id", "moderator_login", "moderator_name"] {
+        item[field] = json!("");
+    }
+    item["resolved_at"] = Value::Null;
+    item["resolution_text"] = Value::Null;
+    g.store.entry(("unban-request", broadcaster_id.to_owned())).or_default().push(item.clone());
+    Ok(item)
+}
+
+/// The status and user of a channel's unban request the store holds.
+pub(crate) fn unban_request_of(g: &Inner, broadcaster_id: &str, id: &str) -> Option<(String, String)> {
+    let r = g
+        .store
+        .get(&("unban-request", broadcaster_id.to_owned()))?
+        .iter()
+        .find(|r| r.get("id").map(as_text).as_deref() == Some(id))?;
+    Some((as_text(&r["status"]), as_text(&r["user_id"])))
 }

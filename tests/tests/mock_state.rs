@@ -48,6 +48,8 @@ async fn helix(mock: &MockServer, method: &str, path_and_query: &str, body: Opti
             "channel:manage:videos",
             "channel:manage:ads",
             "channel:read:ads",
+            "moderator:manage:banned_users",
+            "moderator:manage:unban_requests",
         ],
     );
     helix_with(mock, &token, method, path_and_query, body).await
@@ -673,4 +675,66 @@ async fn commercials_and_snoozes_show_in_the_ad_schedule() {
     assert_eq!((status, long["data"][0]["length"].as_i64()), (200, Some(180)), "{long}");
     let (_, theirs) = helix_with(&mock, &other, "GET", "/channels/ads?broadcaster_id=10003", None).await;
     assert_eq!(int(&theirs, "snooze_count"), 3, "{theirs}");
+}
+
+#[tokio::test]
+async fn unban_requests_from_banned_viewers_are_resolved() {
+    let mock = mock().await;
+    let q = format!("broadcaster_id={ME}&moderator_id={ME}");
+    let requests = |status: &str| format!("/moderation/unban_requests?{q}&status={status}");
+    for user in ["10005", "10006"] {
+        let ban = json!({"data": {"user_id": user, "reason": "spam"}});
+        assert_eq!(helix(&mock, "POST", &format!("/moderation/bans?{q}"), Some(ban)).await.0, 200);
+    }
+    // Only a banned viewer can ask; through the API or the control endpoint.
+    assert!(mock.unban_request(ME, "10007", "not banned").is_err());
+    let first = mock.unban_request(ME, "10005", "sorry, it was my cat").expect("an unban request");
+    assert_eq!((first["status"].as_str(), first["user_login"].as_str()), (Some("pending"), Some("mockuser5")));
+    let raw = http()
+        .post(format!("{}/control/unban_requests", mock.url()))
+        .body(json!({"broadcaster_id": ME, "user_id": "10006", "text": "please"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.status().as_u16(), 200);
+    let second: Value = serde_json::from_str(&raw.text().await.unwrap()).unwrap();
+    let (first_id, second_id) = (first["id"].as_str().unwrap(), second["data"][0]["id"].as_str().unwrap());
+
+    let (status, pending) = helix(&mock, "GET", &requests("pending"), None).await;
+    assert_eq!(status, 200, "{pending}");
+    assert_eq!(ids(&pending), [first_id, second_id]);
+    assert_eq!(pending["data"][1]["text"], "please");
+    let (_, from_one) = helix(&mock, "GET", &format!("{}&user_id=10006", requests("pending")), None).await;
+    assert_eq!(ids(&from_one), [second_id]);
+
+    // Approved: the answer says who resolved it and why, and the ban is lifted.
+    let resolve = |id: &str, status: &str| {
+        format!("/moderation/unban_requests?{q}&unban_request_id={id}&status={status}&resolution_text=ok%20then")
+    };
+    let (status, approved) = helix(&mock, "PATCH", &resolve(first_id, "approved"), None).await;
+    assert_eq!(status, 200, "{approved}");
+    let a = &approved["data"][0];
+    assert_eq!(
+        (a["id"].as_str(), a["status"].as_str(), a["resolution_text"].as_str(), a["moderator_login"].as_str()),
+        (Some(first_id), Some("approved"), Some("ok then"), Some("twitchdev"))
+    );
+    assert!(a["resolved_at"].is_string(), "{a}");
+    let (_, bans) = helix(&mock, "GET", &format!("/moderation/banned?broadcaster_id={ME}"), None).await;
+    let banned: Vec<&str> = bans["data"].as_array().unwrap().iter().map(|b| b["user_id"].as_str().unwrap()).collect();
+    assert_eq!(banned, ["10006"]);
+
+    // Denied: the ban stays. Lists follow the status.
+    let (_, denied) = helix(&mock, "PATCH", &resolve(second_id, "denied"), None).await;
+    assert_eq!(denied["data"][0]["status"], "denied");
+    assert_eq!(ids(&helix(&mock, "GET", &requests("approved"), None).await.1), [first_id]);
+    assert_eq!(ids(&helix(&mock, "GET", &requests("denied"), None).await.1), [second_id]);
+    assert_eq!(helix(&mock, "GET", &requests("pending"), None).await.1["data"], json!([]));
+    let (_, bans) = helix(&mock, "GET", &format!("/moderation/banned?broadcaster_id={ME}"), None).await;
+    assert_eq!(bans["data"][0]["user_id"], "10006");
+
+    // Resolved already, or unknown.
+    let (status, again) = helix(&mock, "PATCH", &resolve(first_id, "denied"), None).await;
+    assert_eq!((status, again["message"].as_str()), (400, Some("Invalid requested update")));
+    let (status, unknown) = helix(&mock, "PATCH", &resolve("no-such-request", "approved"), None).await;
+    assert_eq!((status, unknown["message"].as_str()), (404, Some("The unban request ID was not found.")));
 }

@@ -334,6 +334,7 @@ fn dispatch(shared: &Arc<Shared>, meta: &'static EndpointMeta, caller: &Caller, 
         "get-ad-schedule" => ads::get(shared, meta, req),
         "snooze-next-ad" => ads::snooze(shared, meta, req),
         "start-commercial" => ads::commercial(shared, meta, body),
+        "resolve-unban-requests" => resolve_unban_request(shared, meta, caller, req, body),
         "get-videos" => sets::get_videos(shared, meta, req),
         "delete-videos" => sets::delete_videos(shared, meta, caller, req),
         "get-drops-entitlements" => sets::get_entitlements(shared, meta, caller, req),
@@ -460,6 +461,31 @@ fn unban_user(shared: &Shared, meta: &EndpointMeta, req: &Req) -> Resp {
         return Resp::error(400, "The user specified in the user_id query parameter is not banned.");
     }
     Resp::empty(meta.success_status)
+}
+
+/// Resolve Unban Requests: the store changes the request; an approved one
+/// lifts the user's ban. A request resolved already is Twitch's 400.
+fn resolve_unban_request(
+    shared: &Shared,
+    meta: &'static EndpointMeta,
+    caller: &Caller,
+    req: &Req,
+    body: &Value,
+) -> Resp {
+    let broadcaster_id = req.query_one("broadcaster_id").unwrap_or_default();
+    let id = req.query_one("unban_request_id").unwrap_or_default();
+    let held = crate::store::unban_request_of(&shared.lock(), broadcaster_id, id);
+    if held.as_ref().is_some_and(|(status, _)| status != "pending") {
+        return Resp::error(400, "Invalid requested update");
+    }
+    let resp = crate::store::handle(shared, meta, caller, req, body).unwrap_or_else(|| data::answer(shared, meta, req));
+    if let Some((_, user_id)) = held
+        && resp.status == meta.success_status
+        && req.query_one("status") == Some("approved")
+    {
+        shared.lock().bans.retain(|b| !(b.broadcaster_id == broadcaster_id && b.user.id == user_id));
+    }
+    resp
 }
 
 fn get_banned_users(shared: &Shared, meta: &EndpointMeta, req: &Req) -> Resp {

@@ -94,7 +94,10 @@ pub(crate) fn get_entitlements(shared: &Shared, meta: &'static EndpointMeta, cal
     let mut user = req.query_one("user_id").filter(|u| !u.is_empty());
     if let Some(me) = &caller.user {
         if user.is_some_and(|u| u != me.id) {
-            return Resp::error(400, "The ID in the user_id query parameter must match the user ID in the user access token.");
+            return Resp::error(
+                400,
+                "The ID in the user_id query parameter must match the user ID in the user access token.",
+            );
         }
         user = Some(me.id.as_str());
     }

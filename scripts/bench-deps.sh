@@ -12,6 +12,12 @@
 #   - the floor: no Twitch crate at all, only what both need to call Helix
 #     (reqwest with rustls and ring, tokio, serde, serde_json): what no
 #     Twitch client on this stack can build faster than,
+#   - the default floor: the floor plus what the default features need of
+#     the mandated stack (HTTP/2, tokio-tungstenite for WebSocket sessions)
+#     and the build-time generator's mandated crates (syn, quote,
+#     proc-macro2, prettyplease, serde-saphyr) as build dependencies of an
+#     empty build script: what no build of the default features, generated
+#     at build time on this stack, can be faster than,
 # each built from nothing (its own target directory), release, ROUNDS times
 # with the builds taking turns, so every figure saw the same machine.
 # Prints wall time and peak memory per build, the ratios to the peer, and
@@ -54,9 +60,26 @@ tokio = { version = \"1\", features = [\"rt\", \"net\", \"time\", \"sync\", \"ma
 serde = { version = \"1\", features = [\"derive\"] }
 serde_json = \"1\""
 
+project floor-default "reqwest = { version = \"0.13\", default-features = false, features = [\"rustls-no-provider\", \"http2\"] }
+rustls = { version = \"0.23\", default-features = false, features = [\"ring\", \"std\", \"tls12\"] }
+tokio = { version = \"1\", features = [\"rt\", \"net\", \"time\", \"sync\", \"macros\"] }
+serde = { version = \"1\", features = [\"derive\"] }
+serde_json = \"1\"
+tokio-tungstenite = { version = \"0.30\", default-features = false, features = [\"handshake\"] }
+
+[build-dependencies]
+serde = { version = \"1\", features = [\"derive\"] }
+serde_json = \"1\"
+serde-saphyr = { version = \"2\", default-features = false, features = [\"deserialize\"] }
+syn = { version = \"3\", default-features = false, features = [\"full\", \"parsing\"] }
+quote = \"1\"
+proc-macro2 = { version = \"1\", default-features = false }
+prettyplease = \"0.3\""
+printf 'fn main() {}\n' > "$work/floor-default/build.rs"
+
 # NAMES="floor twitch-helix twitch-api twitch-api-tls" measures some only (the
 # ratios need twitch-api and twitch-api-tls); SHARE=0 skips the generator's share.
-read -r -a names <<< "${NAMES:-twitch-default twitch-helix twitch-eventsub twitch-api twitch-api-tls floor}"
+read -r -a names <<< "${NAMES:-twitch-default twitch-helix twitch-eventsub twitch-api twitch-api-tls floor floor-default}"
 for n in "${names[@]}"; do
   # Resolve and download first, so the timed builds do no network I/O.
   (cd "$work/$n" && cargo fetch -q)

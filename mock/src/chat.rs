@@ -279,18 +279,8 @@ fn post(g: &mut Inner, m: Message<'_>) -> (Value, usize) {
             thread,
         },
     );
-    let targets: Vec<_> = g
-        .subs
-        .iter()
-        .filter(|s| {
-            s.status == "enabled"
-                && s.sub_type == "channel.chat.message"
-                && s.version == "1"
-                && s.condition.get("broadcaster_user_id").and_then(Value::as_str) == Some(m.broadcaster.id.as_str())
-        })
-        .cloned()
-        .collect();
-    let delivered = targets.iter().filter(|sub| delivery::deliver(g, sub, event.clone())).count();
+    let condition = [("broadcaster_user_id", m.broadcaster.id.as_str())];
+    let delivered = delivery::deliver_matching(g, "channel.chat.message", "1", &condition, &event);
     (event, delivered)
 }
 
@@ -371,6 +361,211 @@ fn reply(g: &Inner, broadcaster: &User, parent_id: &str) -> (Value, (String, Use
         "thread_user_login": thread.1.login,
     });
     (reply, thread)
+}
+
+/// A refusal of a chat action: Twitch's status and message.
+pub(crate) type Refusal = (u16, String);
+
+/// Set an event's `{prefix}_id`, `_login` and `_name` to a user's.
+fn set_user(event: &mut Value, prefix: &str, u: &User) {
+    event[format!("{prefix}_id")] = json!(u.id);
+    event[format!("{prefix}_login")] = json!(u.login);
+    event[format!("{prefix}_name")] = json!(u.display_name);
+}
+
+/// Delete Chat Messages: one message of the channel (Twitch's 404 when the
+/// mock does not remember it; the broadcaster's messages and another
+/// moderator's may not be deleted), which goes out as
+/// `channel.chat.message_delete`; or, without an id, every message, as
+/// `channel.chat.clear`. Returns how many notifications went out.
+pub(crate) fn delete_messages(
+    shared: &Shared,
+    broadcaster_id: &str,
+    moderator_id: &str,
+    message_id: Option<&str>,
+) -> Result<usize, Refusal> {
+    let mut g = shared.lock();
+    let broadcaster = g.user_or_synth(broadcaster_id);
+    let condition = [("broadcaster_user_id", broadcaster_id)];
+    let Some(message_id) = message_id.filter(|m| !m.is_empty()) else {
+        g.chat_messages.retain(|r| r.broadcaster_id != broadcaster_id);
+        let mut event = delivery::fresh_event("channel.chat.clear", "1").unwrap_or_else(|| json!({}));
+        set_user(&mut event, "broadcaster_user", &broadcaster);
+        return Ok(delivery::deliver_matching(&mut g, "channel.chat.clear", "1", &condition, &event));
+    };
+    let at = g.chat_messages.iter().position(|r| r.message_id == message_id && r.broadcaster_id == broadcaster_id);
+    let Some(at) = at else { return Err((404, "The ID in message_id was not found.".into())) };
+    let author = g.chat_messages[at].chatter.clone();
+    if author.id == broadcaster_id {
+        return Err((400, "You may not delete the broadcaster's messages.".into()));
+    }
+    if author.id != moderator_id && g.role(broadcaster_id, &author.id) == Some(Role::Moderator) {
+        return Err((400, "You may not delete another moderator's messages.".into()));
+    }
+    g.chat_messages.remove(at);
+    let mut event = delivery::fresh_event("channel.chat.message_delete", "1").unwrap_or_else(|| json!({}));
+    set_user(&mut event, "broadcaster_user", &broadcaster);
+    set_user(&mut event, "target_user", &author);
+    event["message_id"] = json!(message_id);
+    Ok(delivery::deliver_matching(&mut g, "channel.chat.message_delete", "1", &condition, &event))
+}
+
+/// The colors of an announcement.
+const ANNOUNCEMENT_COLORS: &[&str] = &["blue", "green", "orange", "purple", "primary"];
+/// The notice objects of `channel.chat.notification`, one per notice type.
+const NOTICES: &[&str] = &[
+    "sub",
+    "resub",
+    "sub_gift",
+    "community_sub_gift",
+    "gift_paid_upgrade",
+    "prime_paid_upgrade",
+    "pay_it_forward",
+    "raid",
+    "unraid",
+    "announcement",
+    "bits_badge_tier",
+    "charity_donation",
+];
+
+/// Send Chat Announcement: the sender's message goes out as a
+/// `channel.chat.notification` of type `announcement` (color `primary`
+/// unless given). One announcement per channel every 2 seconds (Twitch's
+/// 429 otherwise); an empty or over-long message or an unknown color is
+/// its 400.
+pub(crate) fn announce(
+    shared: &Shared,
+    broadcaster_id: &str,
+    sender: User,
+    text: &str,
+    color: Option<&str>,
+) -> Result<usize, Refusal> {
+    if text.trim().is_empty() {
+        return Err((400, "The message field may not contain an empty string.".into()));
+    }
+    if text.chars().count() > MAX_LEN {
+        return Err((400, format!("The message field may be at most {MAX_LEN} characters.")));
+    }
+    let color = color.filter(|c| !c.is_empty()).unwrap_or("primary").to_ascii_lowercase();
+    if !ANNOUNCEMENT_COLORS.contains(&color.as_str()) {
+        return Err((400, "The specified color is not valid.".into()));
+    }
+    let now = tokio::time::Instant::now();
+    let mut g = shared.lock();
+    if g.announced.get(broadcaster_id).is_some_and(|at| now.saturating_duration_since(*at) < Duration::from_secs(2)) {
+        return Err((
+            429,
+            "The sender has exceeded the number of announcements they may send to this broadcaster_id within a given window.".into(),
+        ));
+    }
+    g.announced.insert(broadcaster_id.to_owned(), now);
+    let broadcaster = g.user_or_synth(broadcaster_id);
+    let mut event = delivery::fresh_event("channel.chat.notification", "1").unwrap_or_else(|| json!({}));
+    set_user(&mut event, "broadcaster_user", &broadcaster);
+    set_user(&mut event, "chatter_user", &sender);
+    event["chatter_is_anonymous"] = json!(false);
+    event["color"] = json!("");
+    event["badges"] = json!(badges(&g, broadcaster_id, &sender.id, &[]));
+    event["system_message"] = json!("");
+    event["message_id"] = json!(util::uuid());
+    event["message"] = json!({"text": text, "fragments": fragments(&g, text)});
+    event["notice_type"] = json!("announcement");
+    for notice in NOTICES {
+        event[*notice] = Value::Null;
+    }
+    event["announcement"] = json!({"color": color.to_ascii_uppercase()});
+    let condition = [("broadcaster_user_id", broadcaster_id)];
+    Ok(delivery::deliver_matching(&mut g, "channel.chat.notification", "1", &condition, &event))
+}
+
+/// Time between two Shoutouts of a channel, and between two to the same channel.
+const SHOUTOUT_COOLDOWN: Duration = Duration::from_secs(120);
+const SHOUTOUT_TARGET_COOLDOWN: Duration = Duration::from_secs(3600);
+
+/// Send a Shoutout: `channel.shoutout.create` to the sender's subscribers
+/// and `channel.shoutout.receive` to the receiver's. A channel may send one
+/// every 2 minutes, and one to the same channel every 60 minutes (Twitch's
+/// 429); not to itself (its 400).
+pub(crate) fn shoutout(shared: &Shared, from_id: &str, to_id: &str, moderator_id: &str) -> Result<usize, Refusal> {
+    if from_id == to_id {
+        return Err((400, "The broadcaster may not give themselves a Shoutout.".into()));
+    }
+    let now = tokio::time::Instant::now();
+    let mut g = shared.lock();
+    let since = |at: &tokio::time::Instant| now.saturating_duration_since(*at);
+    if g.shoutouts.iter().any(|(f, _, at)| f == from_id && since(at) < SHOUTOUT_COOLDOWN) {
+        return Err((
+            429,
+            "The broadcaster exceeded the number of Shoutouts they may send within a given window.".into(),
+        ));
+    }
+    if g.shoutouts.iter().any(|(f, t, at)| f == from_id && t == to_id && since(at) < SHOUTOUT_TARGET_COOLDOWN) {
+        return Err((
+            429,
+            "The broadcaster exceeded the number of Shoutouts they may send the same broadcaster within a given window."
+                .into(),
+        ));
+    }
+    g.shoutouts.retain(|(f, t, at)| since(at) < SHOUTOUT_TARGET_COOLDOWN && !(f == from_id && t == to_id));
+    g.shoutouts.push((from_id.to_owned(), to_id.to_owned(), now));
+    let (from, to, moderator) = (g.user_or_synth(from_id), g.user_or_synth(to_id), g.user_or_synth(moderator_id));
+    let started = std::time::SystemTime::now();
+    let at = |d: Duration| twitch::Timestamp::from(started + d).to_rfc3339_nanos();
+    let mut created = delivery::fresh_event("channel.shoutout.create", "1").unwrap_or_else(|| json!({}));
+    set_user(&mut created, "broadcaster_user", &from);
+    set_user(&mut created, "to_broadcaster_user", &to);
+    set_user(&mut created, "moderator_user", &moderator);
+    created["started_at"] = json!(at(Duration::ZERO));
+    created["cooldown_ends_at"] = json!(at(SHOUTOUT_COOLDOWN));
+    created["target_cooldown_ends_at"] = json!(at(SHOUTOUT_TARGET_COOLDOWN));
+    let mut received = delivery::fresh_event("channel.shoutout.receive", "1").unwrap_or_else(|| json!({}));
+    set_user(&mut received, "broadcaster_user", &to);
+    set_user(&mut received, "from_broadcaster_user", &from);
+    received["started_at"] = created["started_at"].clone();
+    received["viewer_count"] = created["viewer_count"].clone();
+    let sent = delivery::deliver_matching(
+        &mut g,
+        "channel.shoutout.create",
+        "1",
+        &[("broadcaster_user_id", from_id)],
+        &created,
+    );
+    Ok(sent
+        + delivery::deliver_matching(
+            &mut g,
+            "channel.shoutout.receive",
+            "1",
+            &[("broadcaster_user_id", to_id)],
+            &received,
+        ))
+}
+
+/// Longest whisper to someone the sender never whispered, and to others;
+/// Twitch cuts longer ones.
+const FIRST_WHISPER_LEN: usize = 500;
+const WHISPER_LEN: usize = 10_000;
+
+/// Send Whisper: a `user.whisper.message` to the recipient's subscribers,
+/// cut to 500 characters for a first whisper between the two and to 10,000
+/// after. Not to oneself, and not empty (Twitch's 400).
+pub(crate) fn whisper(shared: &Shared, from: User, to_id: &str, text: &str) -> Result<usize, Refusal> {
+    if from.id == to_id {
+        return Err((400, "The ID in the from_user_id and to_user_id query parameters must be different.".into()));
+    }
+    if text.is_empty() {
+        return Err((400, "The message field must not contain an empty string.".into()));
+    }
+    let mut g = shared.lock();
+    let first = g.whispered.insert((from.id.clone(), to_id.to_owned()));
+    let max = if first { FIRST_WHISPER_LEN } else { WHISPER_LEN };
+    let text: String = text.chars().take(max).collect();
+    let to = g.user_or_synth(to_id);
+    let mut event = delivery::fresh_event("user.whisper.message", "1").unwrap_or_else(|| json!({}));
+    set_user(&mut event, "from_user", &from);
+    set_user(&mut event, "to_user", &to);
+    event["whisper_id"] = json!(util::uuid());
+    event["whisper"] = json!({ "text": text });
+    Ok(delivery::deliver_matching(&mut g, "user.whisper.message", "1", &[("user_id", to_id)], &event))
 }
 
 /// Append, dropping the oldest beyond `CHAT_MEMORY`.

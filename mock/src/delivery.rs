@@ -17,6 +17,26 @@ pub(crate) fn deliver(g: &mut Inner, sub: &Subscription, event: Value) -> bool {
     send_for(g, sub, "notification", notification(sub, event))
 }
 
+/// Deliver `event` to every enabled subscription of this type and version
+/// whose condition has these values (other condition fields, such as the
+/// reading user, match anything). Returns how many notifications went out.
+pub(crate) fn deliver_matching(
+    g: &mut Inner,
+    sub_type: &str,
+    version: &str,
+    condition: &[(&str, &str)],
+    event: &Value,
+) -> usize {
+    let targets: Vec<Subscription> = g
+        .subs
+        .iter()
+        .filter(|s| s.status == "enabled" && s.sub_type == sub_type && s.version == version)
+        .filter(|s| condition.iter().all(|(k, v)| s.condition.get(*k).and_then(Value::as_str) == Some(*v)))
+        .cloned()
+        .collect();
+    targets.iter().filter(|sub| deliver(g, sub, event.clone())).count()
+}
+
 /// The `notification` message of `sub` carrying `event`.
 fn notification(sub: &Subscription, event: Value) -> String {
     let key = if event.is_array() { "events" } else { "event" };

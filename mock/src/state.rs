@@ -366,6 +366,12 @@ pub(crate) struct Inner {
     pub chat_messages: VecDeque<ChatRecord>,
     /// Send Chat Message requests in order (at most `CHAT_MEMORY`).
     pub chat_log: VecDeque<ChatLogEntry>,
+    /// When each channel last sent an announcement (one per 2 seconds).
+    pub announced: HashMap<String, tokio::time::Instant>,
+    /// Shoutouts sent: (from, to, when), the latest of each pair.
+    pub shoutouts: Vec<(String, String, tokio::time::Instant)>,
+    /// (sender, recipient) pairs that whispered before (a first whisper is shorter).
+    pub whispered: std::collections::HashSet<(String, String)>,
     pub faults: Faults,
     pub datasets: HashMap<&'static str, Arc<Vec<Value>>>,
     /// The latest Helix calls and subscription messages (dashboard).

@@ -300,7 +300,8 @@ const TABLE: &[Entry] = &[
 
 /// Parameters that page, bound a list in time or name the caller (the
 /// moderator acting) rather than match a field.
-const NOT_FILTERS: &[&str] = &["first", "after", "before", "sort", "start_time", "started_at", "ended_at", "moderator_id"];
+const NOT_FILTERS: &[&str] =
+    &["first", "after", "before", "sort", "start_time", "started_at", "ended_at", "moderator_id"];
 
 /// An endpoint's example answer, parsed once.
 fn example(id: &str) -> Option<&'static Value> {
@@ -911,4 +912,35 @@ pub(crate) fn unban_request_of(g: &Inner, broadcaster_id: &str, id: &str) -> Opt
         .iter()
         .find(|r| r.get("id").map(as_text).as_deref() == Some(id))?;
     Some((as_text(&r["status"]), as_text(&r["user_id"])))
+}
+
+/// Check AutoMod Status: each message is permitted unless it contains one
+/// of the channel's blocked terms (case-insensitively); the mock has no
+/// AutoMod of its own. Answers the request's `msg_id`s in order.
+pub(crate) fn check_automod(shared: &Shared, req: &Req, body: &Value) -> Resp {
+    let broadcaster = req.query_one("broadcaster_id").unwrap_or_default();
+    let messages = match body.get("data").and_then(Value::as_array) {
+        Some(m) if (1..=100).contains(&m.len()) => m,
+        _ => return Resp::error(400, "The data field must contain 1 to 100 messages."),
+    };
+    let g = shared.lock();
+    let terms: Vec<String> = g
+        .store
+        .get(&("blocked-term", broadcaster.to_owned()))
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t.get("text").and_then(Value::as_str))
+        .map(str::to_lowercase)
+        .collect();
+    let mut out = Vec::new();
+    for m in messages {
+        let (Some(id), Some(text)) =
+            (m.get("msg_id").and_then(Value::as_str), m.get("msg_text").and_then(Value::as_str))
+        else {
+            return Resp::error(400, "Each message needs a msg_id and a msg_text.");
+        };
+        let text = text.to_lowercase();
+        out.push(json!({"msg_id": id, "is_permitted": !terms.iter().any(|t| text.contains(t.as_str()))}));
+    }
+    Resp::json(200, &json!({ "data": out }))
 }

@@ -399,6 +399,14 @@ async fn every_endpoint_answers_a_scoped_token_and_refuses_the_rest() {
                         c.body.as_mut().unwrap()["transport"]["secret"] = json!("s3cre7s3cre7");
                     }
                 }
+                // Deleting one message needs a message the mock delivered.
+                "delete-chat-messages" => {
+                    let q = |k: &str| c.query.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+                    if let (Some(broadcaster), Some(message)) = (q("broadcaster_id"), q("message_id")) {
+                        let line = twitch_mock::ChatLine::new(broadcaster, "10005", "mockuser5", "to be deleted");
+                        mock.chat(line.message_id(message)).expect("a chat line");
+                    }
+                }
                 "update-conduits" | "get-conduit-shards" | "update-conduit-shards" => {
                     substitute(&mut c, EXAMPLE_CONDUIT, &conduit)
                 }

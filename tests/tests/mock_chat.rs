@@ -352,3 +352,98 @@ async fn the_senders_badges_come_from_the_channels_state() {
     assert_eq!(badges(&next_chat(&mut session).await), ["vip/1/"]);
     session.close().await;
 }
+
+/// The next notification's event on the session.
+async fn next_event(session: &mut Session) -> Event {
+    let item = tokio::time::timeout(WAIT, session.next()).await.expect("an item in time").expect("the stream goes on");
+    match item {
+        SessionItem::Notification(n) => n.event,
+        other => panic!("unexpected item {other:?}"),
+    }
+}
+
+/// The status of a refused Helix call.
+fn refused<T: std::fmt::Debug>(result: Result<T, Error>) -> u16 {
+    result.expect_err("refused").status().expect("an HTTP status")
+}
+
+#[tokio::test]
+async fn deletions_announcements_shoutouts_and_whispers_reach_their_subscribers() {
+    use twitch::eventsub::channel::{ChannelShoutoutCreateV1, ChannelShoutoutReceiveV1};
+    use twitch::eventsub::chat::{
+        ChannelChatClearV1, ChannelChatMessageDeleteV1, ChannelChatNotificationV1, ChatNotificationType,
+    };
+    use twitch::eventsub::user::UserWhisperMessageV1;
+    use twitch::helix::chat::ChatAnnouncementColor;
+
+    let mock = Mock::builder().start().await.expect("mock");
+    let scopes = ["user:read:chat", "moderator:read:shoutouts", "user:read:whispers"];
+    let bot = client(&mock, mock.mint_user_token(BOT, "chatbot", &scopes));
+    let mut session = bot
+        .eventsub_websocket()
+        .subscribe(ChannelChatMessageDeleteV1::new(CHANNEL, BOT))
+        .subscribe(ChannelChatClearV1::new(CHANNEL, BOT))
+        .subscribe(ChannelChatNotificationV1::new(CHANNEL, BOT))
+        .subscribe(ChannelShoutoutCreateV1::new(CHANNEL, BOT))
+        .subscribe(ChannelShoutoutReceiveV1::new("1002", BOT))
+        .subscribe(UserWhisperMessageV1::new(BOT))
+        .connect()
+        .await
+        .expect("connect");
+    let scopes = [
+        "moderator:manage:chat_messages",
+        "moderator:manage:announcements",
+        "moderator:manage:shoutouts",
+        "user:manage:whispers",
+    ];
+    let streamer = client(&mock, mock.mint_user_token(CHANNEL, "streamer", &scopes));
+
+    // One message deleted: its author and id go out; it is gone after.
+    mock.chat(ChatLine::new(CHANNEL, "10005", "mockuser5", "spam spam").message_id("m1")).expect("chat");
+    streamer.delete_chat_messages(CHANNEL, CHANNEL).message_id("m1").send().await.expect("delete");
+    let Event::ChannelChatMessageDeleteV1(deleted) = next_event(&mut session).await else { panic!("a deletion") };
+    assert_eq!((deleted.message_id.as_str(), deleted.target_user_login.as_str()), ("m1", "mockuser5"));
+    assert_eq!(refused(streamer.delete_chat_messages(CHANNEL, CHANNEL).message_id("m1").send().await), 404);
+    mock.chat(ChatLine::new(CHANNEL, CHANNEL, "streamer", "my own").message_id("m2")).expect("chat");
+    assert_eq!(refused(streamer.delete_chat_messages(CHANNEL, BOT).message_id("m2").send().await), 400);
+    // Everything: a clear.
+    streamer.delete_chat_messages(CHANNEL, CHANNEL).send().await.expect("clear");
+    let Event::ChannelChatClearV1(clear) = next_event(&mut session).await else { panic!("a clear") };
+    assert_eq!(clear.broadcaster_user_login.as_str(), "streamer");
+
+    // An announcement, then the 2-second limit.
+    streamer
+        .send_chat_announcement(CHANNEL, CHANNEL, "stream starts @chatbot")
+        .color(ChatAnnouncementColor::Blue)
+        .send()
+        .await
+        .expect("announce");
+    let Event::ChannelChatNotificationV1(n) = next_event(&mut session).await else { panic!("a notification") };
+    assert_eq!(n.notice_type, ChatNotificationType::Announcement);
+    assert_eq!(n.announcement.as_ref().map(|a| a.color.as_str()), Some("BLUE"));
+    assert_eq!(n.message.text, "stream starts @chatbot");
+    assert_eq!(n.message.fragments[1].fragment_type, ChatMessageFragmentType::Mention);
+    assert_eq!(n.chatter_user_login.as_ref().map(|l| l.as_str()), Some("streamer"));
+    assert!(n.resub.is_none() && n.sub.is_none(), "{n:?}");
+    assert_eq!(refused(streamer.send_chat_announcement(CHANNEL, CHANNEL, "again").send().await), 429);
+
+    // A Shoutout: the sender's and the receiver's side, then the cooldown.
+    streamer.send_a_shoutout(CHANNEL, "1002", CHANNEL).send().await.expect("shoutout");
+    let Event::ChannelShoutoutCreateV1(out) = next_event(&mut session).await else { panic!("a shoutout") };
+    assert_eq!(out.to_broadcaster_user_id.as_str(), "1002");
+    assert!(out.cooldown_ends_at > out.started_at && out.target_cooldown_ends_at > out.cooldown_ends_at);
+    let Event::ChannelShoutoutReceiveV1(got) = next_event(&mut session).await else { panic!("a received shoutout") };
+    assert_eq!(got.from_broadcaster_user_login.as_str(), "streamer");
+    assert_eq!(refused(streamer.send_a_shoutout(CHANNEL, "1003", CHANNEL).send().await), 429);
+    assert_eq!(refused(streamer.send_a_shoutout(CHANNEL, CHANNEL, CHANNEL).send().await), 400);
+
+    // Whispers: a first one is cut to 500 characters, later ones are not.
+    let long = "w".repeat(600);
+    streamer.send_whisper(CHANNEL, BOT, long.clone()).send().await.expect("whisper");
+    let Event::UserWhisperMessageV1(w) = next_event(&mut session).await else { panic!("a whisper") };
+    assert_eq!((w.from_user_login.as_str(), w.whisper.text.len()), ("streamer", 500));
+    streamer.send_whisper(CHANNEL, BOT, long.clone()).send().await.expect("whisper");
+    let Event::UserWhisperMessageV1(w) = next_event(&mut session).await else { panic!("a whisper") };
+    assert_eq!(w.whisper.text, long);
+    assert_eq!(refused(streamer.send_whisper(CHANNEL, CHANNEL, "me").send().await), 400);
+}

@@ -50,6 +50,7 @@ async fn helix(mock: &MockServer, method: &str, path_and_query: &str, body: Opti
             "channel:read:ads",
             "moderator:manage:banned_users",
             "moderator:manage:unban_requests",
+            "moderation:read",
         ],
     );
     helix_with(mock, &token, method, path_and_query, body).await
@@ -293,9 +294,22 @@ async fn stream_markers_schedule_segments_clips_and_blocked_terms() {
     let term = added["data"][0]["id"].as_str().unwrap().to_owned();
     let (_, list) = helix(&mock, "GET", &format!("/moderation/blocked_terms?{q}"), None).await;
     assert_eq!(ids(&list), [term.as_str()]);
+    // Check AutoMod Status holds what has a blocked term, and answers the ids asked for.
+    let check = json!({"data": [{"msg_id": "a", "msg_text": "a BAD WORD here"}, {"msg_id": "b", "msg_text": "fine"}]});
+    let (status, verdict) =
+        helix(&mock, "POST", &format!("/moderation/enforcements/status?broadcaster_id={ME}"), Some(check.clone()))
+            .await;
+    assert_eq!(status, 200, "{verdict}");
+    assert_eq!(
+        verdict,
+        json!({"data": [{"msg_id": "a", "is_permitted": false}, {"msg_id": "b", "is_permitted": true}]})
+    );
     assert_eq!(helix(&mock, "DELETE", &format!("/moderation/blocked_terms?{q}&id={term}"), None).await.0, 204);
     let (_, list) = helix(&mock, "GET", &format!("/moderation/blocked_terms?{q}"), None).await;
     assert_eq!(list["data"], json!([]));
+    let (_, verdict) =
+        helix(&mock, "POST", &format!("/moderation/enforcements/status?broadcaster_id={ME}"), Some(check)).await;
+    assert_eq!(verdict["data"][0]["is_permitted"], true, "the term is gone");
 }
 
 #[tokio::test]

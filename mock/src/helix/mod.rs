@@ -325,6 +325,9 @@ fn dispatch(shared: &Arc<Shared>, meta: &'static EndpointMeta, caller: &Caller, 
         "unban-user" => unban_user(shared, meta, req),
         "get-banned-users" => get_banned_users(shared, meta, req),
         "send-chat-message" => send_chat_message(shared, caller, body),
+        "delete-chat-messages" | "send-chat-announcement" | "send-a-shoutout" | "send-whisper" => {
+            chat_action(shared, meta, caller, req, body)
+        }
         "get-moderators" => list_role(shared, meta, req, Role::Moderator),
         "add-channel-moderator" => grant_role(shared, meta, req, Role::Moderator),
         "remove-channel-moderator" => take_role(shared, meta, req, Role::Moderator),
@@ -334,6 +337,7 @@ fn dispatch(shared: &Arc<Shared>, meta: &'static EndpointMeta, caller: &Caller, 
         "get-ad-schedule" => ads::get(shared, meta, req),
         "snooze-next-ad" => ads::snooze(shared, meta, req),
         "start-commercial" => ads::commercial(shared, meta, body),
+        "check-automod-status" => crate::store::check_automod(shared, req, body),
         "resolve-unban-requests" => resolve_unban_request(shared, meta, caller, req, body),
         "get-videos" => sets::get_videos(shared, meta, req),
         "delete-videos" => sets::delete_videos(shared, meta, caller, req),
@@ -578,6 +582,39 @@ fn take_role(shared: &Shared, meta: &EndpointMeta, req: &Req, role: Role) -> Res
 /// notification to every subscription for the broadcaster's chat; a
 /// dropped one is a 200 with `is_sent: false` and Twitch's notice id as
 /// `drop_reason.code`.
+/// The chat actions that Twitch answers with 204 and that go out as
+/// EventSub notifications (deletions, announcements, Shoutouts, whispers).
+fn chat_action(shared: &Shared, meta: &EndpointMeta, caller: &Caller, req: &Req, body: &Value) -> Resp {
+    let q = |k: &str| req.query_one(k).unwrap_or_default();
+    let text = |k: &str| body.get(k).and_then(Value::as_str);
+    let me = || match &caller.user {
+        Some(u) => u.clone(),
+        None => shared.lock().user_or_synth(q("moderator_id")),
+    };
+    let done = match meta.id {
+        "delete-chat-messages" => {
+            chat::delete_messages(shared, q("broadcaster_id"), q("moderator_id"), req.query_one("message_id"))
+        }
+        "send-chat-announcement" => {
+            chat::announce(shared, q("broadcaster_id"), me(), text("message").unwrap_or(""), text("color"))
+        }
+        "send-a-shoutout" => {
+            chat::shoutout(shared, q("from_broadcaster_id"), q("to_broadcaster_id"), q("moderator_id"))
+        }
+        _ => {
+            let from = match &caller.user {
+                Some(u) => u.clone(),
+                None => shared.lock().user_or_synth(q("from_user_id")),
+            };
+            chat::whisper(shared, from, q("to_user_id"), text("message").unwrap_or(""))
+        }
+    };
+    match done {
+        Ok(_) => Resp::empty(meta.success_status),
+        Err((status, message)) => Resp::error(status, message),
+    }
+}
+
 fn send_chat_message(shared: &Shared, caller: &Caller, body: &Value) -> Resp {
     let text = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or("");
     let sender = match &caller.user {

@@ -7,7 +7,8 @@
 //!   and parameter checks, Twitch's rate-limit bucket and headers, answers
 //!   from Twitch's examples, paginated data sets, and state where writes
 //!   should show in reads (EventSub subscriptions, conduits, bans,
-//!   moderators and VIPs, chat with Twitch's chat limits, and through one
+//!   moderators and VIPs, chat with Twitch's chat limits, deletions,
+//!   announcements, Shoutouts and whispers as EventSub events, and through one
 //!   table-driven store custom rewards and redemptions, polls,
 //!   predictions, stream markers, schedule segments, clips, blocked
 //!   terms, channel and chat settings, shield mode and more: see the

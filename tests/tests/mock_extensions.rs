@@ -354,3 +354,57 @@ async fn user_extension_errors() {
     let (_, mine) = user(&mock, "GET", "/users/extensions", None).await;
     assert_eq!(mine["data"]["panel"]["1"]["name"], "TopClip", "a refused write changes nothing: {mine}");
 }
+
+#[tokio::test]
+async fn through_the_generated_client() {
+    use twitch::helix::extensions::{ExtensionBitsProductCostInput, ExtensionCostType};
+    use twitch::helix::users::{UserExtensionSlotUpdate, UserExtensionSlotsUpdate, UserExtensionsUpdate};
+
+    let mock = mock().await;
+    let app = mock.client_builder().app_token(mock.mint_app_token(&mock.client_id())).build().unwrap();
+    let written = app
+        .update_extension_bits_product("gem", ExtensionBitsProductCostInput::new(100, ExtensionCostType::Bits), "Gem")
+        .is_broadcast(true)
+        .send()
+        .await
+        .expect("Update Extension Bits Product");
+    assert_eq!(written.len(), 1);
+    assert_eq!((written[0].sku.as_str(), written[0].cost.amount, written[0].is_broadcast), ("gem", 100, true));
+    let listed = app.get_extension_bits_products().send().await.expect("Get Extension Bits Products");
+    assert_eq!(listed, written);
+
+    let token = mock.mint_user_token(ME, "twitchdev", &["user:edit:broadcast"]);
+    let me = mock.client_builder().user_token(token).build().unwrap();
+    let slot = UserExtensionSlotUpdate::new(true).id(EXT).version("0.0.9");
+    let update = UserExtensionsUpdate::new().overlay(UserExtensionSlotsUpdate::new().slot_1(slot));
+    let active = me.update_user_extensions(update).send().await.expect("Update User Extensions");
+    let overlay = active.overlay.slot_1.clone().expect("overlay slot 1");
+    assert_eq!((overlay.active, overlay.version.as_deref()), (true, Some("0.0.9")));
+    assert_eq!(overlay.id.as_ref().map(|i| i.as_str()), Some(EXT));
+    let read = me.get_user_active_extensions().send().await.expect("Get User Active Extensions");
+    assert_eq!(read, active);
+}
+
+/// The JWT endpoints' answers decode into their generated types.
+#[tokio::test]
+async fn jwt_answers_decode() {
+    use twitch::helix::extensions::{ExtensionConfigurationSegment, ExtensionSecrets};
+
+    let mock = mock().await;
+    let segment = json!({"extension_id": EXT, "segment": "developer", "broadcaster_id": ME, "content": "dev"});
+    ebs(&mock, "PUT", "/extensions/configurations", Some(segment)).await;
+    let (_, got) = ebs(
+        &mock,
+        "GET",
+        &format!("/extensions/configurations?extension_id={EXT}&broadcaster_id={ME}&segment=developer"),
+        None,
+    )
+    .await;
+    let segments: Vec<ExtensionConfigurationSegment> = serde_json::from_value(got["data"].clone()).expect("segments");
+    assert_eq!(segments[0].content, "dev");
+    assert_eq!(segments[0].broadcaster_id.as_ref().map(|b| b.as_str()), Some(ME));
+
+    let (_, created) = ebs(&mock, "POST", &format!("/extensions/jwt/secrets?extension_id={EXT}"), None).await;
+    let secrets: Vec<ExtensionSecrets> = serde_json::from_value(created["data"].clone()).expect("secrets");
+    assert_eq!(secrets[0].secrets.len(), 2);
+}

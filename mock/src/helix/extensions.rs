@@ -182,14 +182,15 @@ fn set_required(shared: &Shared, req: &Req, body: &Value) -> Resp {
     if broadcaster_id.is_empty() {
         return bad("The broadcaster_id query parameter is required");
     }
-    let mut fields = Vec::new();
-    for name in ["extension_id", "extension_version", "required_configuration"] {
-        match text(body, name) {
-            Some(v) if !v.is_empty() => fields.push(v.to_owned()),
-            _ => return bad(format!("The {name} field is required")),
-        }
-    }
-    let [extension_id, version, required] = <[String; 3]>::try_from(fields).unwrap_or_default();
+    let field = |name: &str| match text(body, name) {
+        Some(v) if !v.is_empty() => Ok(v.to_owned()),
+        _ => Err(bad(format!("The {name} field is required"))),
+    };
+    let (extension_id, version, required) =
+        match (field("extension_id"), field("extension_version"), field("required_configuration")) {
+            (Ok(a), Ok(b), Ok(c)) => (a, b, c),
+            (Err(r), _, _) | (_, Err(r), _) | (_, _, Err(r)) => return r,
+        };
     shared.lock().extensions.required.insert((extension_id, broadcaster_id.to_owned()), (version, required));
     Resp::empty(204)
 }

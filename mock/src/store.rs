@@ -285,8 +285,6 @@ const TABLE: &[Entry] = &[
         "remove-suspicious-status-from-chat-user",
     )
     .fills(&[("updated_at", Fill::Now)]),
-    entry("update-extension-bits-product", Op::Echo, "bits-product", "sku", "update-extension-bits-product")
-        .aliases(&[("amount", "cost.amount"), ("type", "cost.type")]),
     // Unban requests: banned viewers send them (`unban_request` below).
     entry("get-unban-requests", Op::List, "unban-request", "broadcaster_id", "get-unban-requests"),
     entry("resolve-unban-requests", Op::Update, "unban-request", "broadcaster_id", "get-unban-requests")

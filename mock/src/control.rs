@@ -7,6 +7,7 @@
 //! | `POST /control/chat {"broadcaster_id", "chatter_id", "chatter_login"?, "text", "badges"?: [{"set_id", "id", "info"?}], "reply_parent_message_id"?, "message_id"?}` | a chat line from any chatter, as a `channel.chat.message` notification |
 //! | `POST /control/redemptions {"broadcaster_id", "reward_id", "user_id", "user_input"?}` | a viewer redeems a custom reward the mock holds |
 //! | `POST /control/unban_requests {"broadcaster_id", "user_id", "text"?}` | a viewer banned in the channel asks to be unbanned |
+//! | `POST /control/guest_star_invites {"broadcaster_id", "guest_id", "status"}` | an invitee to the channel's Guest Star session accepts (`ACCEPTED`) or is ready to join (`READY`) |
 //! | `POST /control/reconnect {"session_id"?}` | send `session_reconnect` (one session or all) |
 //! | `POST /control/revoke {"subscription_id", "status"?}` | revoke a subscription (default `authorization_revoked`) |
 //! | `POST /control/close {"code", "session_id"?}` | close sessions with a close code |
@@ -114,6 +115,16 @@ pub(crate) fn handle(shared: &Shared, req: &Req, path: &str) -> Resp {
             };
             match crate::store::unban_request(shared, broadcaster, user, s("text").unwrap_or("")) {
                 Ok(request) => Resp::json(200, &json!({"data": [request]})),
+                Err(e) => Resp::error(400, e),
+            }
+        }
+        ("POST", "/guest_star_invites") => {
+            let (Some(broadcaster), Some(guest), Some(status)) = (s("broadcaster_id"), s("guest_id"), s("status"))
+            else {
+                return Resp::error(400, "Missing \"broadcaster_id\", \"guest_id\" or \"status\"");
+            };
+            match crate::helix::guest_star::invite_status(shared, broadcaster, guest, status) {
+                Ok(invite) => Resp::json(200, &json!({"data": [invite]})),
                 Err(e) => Resp::error(400, e),
             }
         }

@@ -8,7 +8,8 @@
 //!   from Twitch's examples, paginated data sets, and state where writes
 //!   should show in reads (EventSub subscriptions, conduits, bans,
 //!   moderators and VIPs, chat with Twitch's chat limits, deletions,
-//!   announcements, Shoutouts and whispers as EventSub events, and through one
+//!   announcements, Shoutouts and whispers as EventSub events, Guest Star
+//!   sessions, extension configuration and products, and through one
 //!   table-driven store custom rewards and redemptions, polls,
 //!   predictions, stream markers, schedule segments, clips, blocked
 //!   terms, channel and chat settings, shield mode and more: see the
@@ -394,6 +395,22 @@ impl MockServer {
     /// when the user is not banned there. No EventSub notification is sent.
     pub fn unban_request(&self, broadcaster_id: &str, user_id: &str, text: &str) -> Result<serde_json::Value, String> {
         store::unban_request(&self.shared, broadcaster_id, user_id, text)
+    }
+
+    /// An invitee of this channel's Guest Star session gets further in
+    /// joining, as invitees do on Twitch's site: `"ACCEPTED"` (in the
+    /// waiting room) or `"READY"` (Assign Guest Star Slot may now give them a
+    /// slot). Sends `channel.guest_star_guest.update` and returns the invite
+    /// as Get Guest Star Invites lists it; an error when the channel has no
+    /// active session, the user holds no invite to it, or the status is
+    /// neither of the two.
+    pub fn guest_star_invite_status(
+        &self,
+        broadcaster_id: &str,
+        guest_id: &str,
+        status: &str,
+    ) -> Result<serde_json::Value, String> {
+        helix::guest_star::invite_status(&self.shared, broadcaster_id, guest_id, status)
     }
 
     /// Every Send Chat Message request so far, in order (the latest 10,000):

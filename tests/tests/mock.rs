@@ -284,6 +284,51 @@ fn token_for(mock: &MockServer, meta: &twitch::EndpointMeta, body: Option<&Value
     }
 }
 
+/// Twitch's Guest Star examples name its example session: end the
+/// channel's session, start a new one in its place, and bring the
+/// example's guest (144601104 where the example names none) as far as the
+/// example needs: invited, or ready, or in slot 1.
+async fn guest_star_stage(mock: &MockServer, id: &str, c: &mut Call) {
+    const EXAMPLE_SESSION: &str = "2KFRQbFtpmfyD3IevNRnCzOPRJI";
+    let q = |k: &str| c.query.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let broadcaster = q("broadcaster_id").expect("a broadcaster");
+    let guest = q("guest_id").unwrap_or_else(|| "144601104".to_owned());
+    let t = mock.mint_user_token("141981764", "twitchdev", &["channel:manage:guest_star"]);
+    let b = broadcaster.as_str();
+    let current =
+        send(mock, &get("/guest_star/session", &[("broadcaster_id", b), ("moderator_id", b)]), Some(&t)).await;
+    if let Some(old) = current.body["data"][0]["id"].as_str().filter(|s| *s != EXAMPLE_SESSION) {
+        let end = call("DELETE", "/guest_star/session", &[("broadcaster_id", b), ("session_id", old)], None);
+        assert_eq!(send(mock, &end, Some(&t)).await.status, 200);
+    }
+    let created = send(mock, &call("POST", "/guest_star/session", &[("broadcaster_id", b)], None), Some(&t)).await;
+    assert_eq!(created.status, 200, "{}", created.text);
+    let session = created.body["data"][0]["id"].as_str().expect("a session id").to_owned();
+    substitute(c, EXAMPLE_SESSION, &session);
+    let step = |path: &str, extra: &[(&str, &str)]| {
+        let mut query = vec![("broadcaster_id", b), ("moderator_id", b), ("session_id", session.as_str())];
+        query.extend_from_slice(extra);
+        call("POST", path, &query, None)
+    };
+    let stage = match id {
+        "delete-guest-star-invite" => 1,
+        "assign-guest-star-slot" => 2,
+        "update-guest-star-slot" | "delete-guest-star-slot" | "update-guest-star-slot-settings" => 3,
+        _ => 0,
+    };
+    if stage >= 1 {
+        let invited = send(mock, &step("/guest_star/invites", &[("guest_id", &guest)]), Some(&t)).await;
+        assert_eq!(invited.status, 204, "{}", invited.text);
+    }
+    if stage >= 2 {
+        mock.guest_star_invite_status(b, &guest, "READY").expect("ready");
+    }
+    if stage >= 3 {
+        let seated = send(mock, &step("/guest_star/slot", &[("guest_id", &guest), ("slot_id", "1")]), Some(&t)).await;
+        assert_eq!(seated.status, 204, "{}", seated.text);
+    }
+}
+
 /// For an update or delete example of something the mock keeps (rewards,
 /// polls, predictions, schedule segments, blocked terms): create one in the
 /// example's channel and answer its id.
@@ -407,6 +452,16 @@ async fn every_endpoint_answers_a_scoped_token_and_refuses_the_rest() {
                         mock.chat(line.message_id(message)).expect("a chat line");
                     }
                 }
+                // Twitch's examples name a session of their own: start one
+                // and bring the guest as far as the example needs.
+                "end-guest-star-session"
+                | "get-guest-star-invites"
+                | "send-guest-star-invite"
+                | "delete-guest-star-invite"
+                | "assign-guest-star-slot"
+                | "update-guest-star-slot"
+                | "delete-guest-star-slot"
+                | "update-guest-star-slot-settings" => guest_star_stage(&mock, meta.id, &mut c).await,
                 "update-conduits" | "get-conduit-shards" | "update-conduit-shards" => {
                     substitute(&mut c, EXAMPLE_CONDUIT, &conduit)
                 }

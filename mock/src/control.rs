@@ -123,7 +123,7 @@ pub(crate) fn handle(shared: &Shared, req: &Req, path: &str) -> Resp {
             else {
                 return Resp::error(400, "Missing \"broadcaster_id\", \"guest_id\" or \"status\"");
             };
-            match crate::helix::guest_star::invite_status(shared, broadcaster, guest, status) {
+            match crate::guest_star::invite_status(shared, broadcaster, guest, status) {
                 Ok(invite) => Resp::json(200, &json!({"data": [invite]})),
                 Err(e) => Resp::error(400, e),
             }

@@ -58,6 +58,7 @@ mod wire;
 // What the areas share above it.
 mod chat;
 mod delivery;
+mod guest_star;
 mod idtoken;
 mod messages;
 mod store;
@@ -410,7 +411,7 @@ impl MockServer {
         guest_id: &str,
         status: &str,
     ) -> Result<serde_json::Value, String> {
-        helix::guest_star::invite_status(&self.shared, broadcaster_id, guest_id, status)
+        guest_star::invite_status(&self.shared, broadcaster_id, guest_id, status)
     }
 
     /// Every Send Chat Message request so far, in order (the latest 10,000):

@@ -5,13 +5,14 @@
 //! connections are reached through channels stored here, so delivering a
 //! notification never waits on a socket while holding the lock.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 use tokio::sync::{mpsc, watch};
+use twitch::Timestamp;
 
 use crate::config::Config;
 use crate::ratelimit::Bucket;
@@ -343,6 +344,78 @@ pub(crate) struct Faults {
     pub drop: u32,
 }
 
+/// Guest Star sessions (`guest_star` keeps them).
+#[derive(Debug, Default)]
+pub(crate) struct GuestStarState {
+    /// The active session of each channel that has one.
+    pub sessions: HashMap<String, GuestStarSession>,
+    /// Channels that had a session (they no longer answer from the example),
+    /// with the ids of their ended sessions.
+    pub ended: HashMap<String, HashSet<String>>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct GuestStarSession {
+    pub id: String,
+    pub started_at: Timestamp,
+    /// Occupied slots by slot id, the host's `"0"` included.
+    pub slots: BTreeMap<String, GuestStarSlot>,
+    /// Pending invites, oldest first.
+    pub invites: Vec<GuestStarInvite>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct GuestStarSlot {
+    pub user: User,
+    pub is_live: bool,
+    pub volume: i64,
+    pub assigned_at: Timestamp,
+    pub audio: GuestStarMedia,
+    pub video: GuestStarMedia,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct GuestStarMedia {
+    pub host: bool,
+    pub guest: bool,
+    pub available: bool,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct GuestStarInvite {
+    pub user: User,
+    pub invited_at: Timestamp,
+    /// `INVITED`, `ACCEPTED` or `READY`.
+    pub status: &'static str,
+    pub audio: bool,
+    pub video: bool,
+}
+
+/// Extension state (`helix::extensions` keeps it).
+#[derive(Debug, Default)]
+pub(crate) struct ExtensionState {
+    /// Written segments by extension, segment and broadcaster (empty for
+    /// `global`): the item Get Extension Configuration Segment answers.
+    pub segments: HashMap<(String, String, String), Value>,
+    /// Required configurations by extension and broadcaster:
+    /// `(extension_version, required_configuration)`. No Helix read shows them.
+    pub required: HashMap<(String, String), (String, String)>,
+    /// Each extension's secrets, oldest first.
+    pub secrets: HashMap<String, Vec<ExtensionSecret>>,
+    /// Bits products by extension (client id), by SKU: the item as answered.
+    pub products: HashMap<String, BTreeMap<String, Value>>,
+    /// Active extensions by user: the `data` object Get User Active Extensions answers.
+    pub active: HashMap<String, Value>,
+}
+
+/// One shared secret and its validity window.
+#[derive(Debug, Clone)]
+pub(crate) struct ExtensionSecret {
+    pub content: String,
+    pub active_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
 /// The mutable part of the mock.
 #[derive(Default)]
 pub(crate) struct Inner {
@@ -380,9 +453,9 @@ pub(crate) struct Inner {
     /// The store's resources: (resource, owner) to items, in the order written.
     pub store: HashMap<(&'static str, String), Vec<Value>>,
     /// Guest Star sessions, invites and slots.
-    pub guest_star: crate::helix::guest_star::State,
+    pub guest_star: GuestStarState,
     /// Extension configuration, secrets, Bits products, user extensions.
-    pub extensions: crate::helix::extensions::State,
+    pub extensions: ExtensionState,
     pub next_conn: u64,
 }
 

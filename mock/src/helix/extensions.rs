@@ -4,13 +4,11 @@
 //! an extension's secrets or products, a user's slots); from the first
 //! write on, reads show what was written.
 
-use std::collections::{BTreeMap, HashMap};
-
 use serde_json::{Map, Value, json};
 use twitch::{EndpointMeta, Timestamp};
 
 use crate::helix::data;
-use crate::state::{Kind, Shared};
+use crate::state::{ExtensionSecret, Kind, Shared};
 use crate::wire::{Caller, Req, Resp};
 
 /// The three configuration segments, as Twitch spells them.
@@ -28,32 +26,7 @@ const SECRET_LIFE: i64 = 36_500 * 24 * 60 * 60;
 /// The slots each kind of extension has: 3 panels, 1 overlay, 2 components.
 const SLOTS: &[(&str, &[&str])] = &[("panel", &["1", "2", "3"]), ("overlay", &["1"]), ("component", &["1", "2"])];
 
-/// This family's state, kept in the mock's `Inner`.
-#[derive(Debug, Default)]
-pub(crate) struct State {
-    /// Written segments by extension, segment and broadcaster (empty for
-    /// `global`): the item Get Extension Configuration Segment answers.
-    segments: HashMap<(String, String, String), Value>,
-    /// Required configurations by extension and broadcaster:
-    /// `(extension_version, required_configuration)`. No Helix read shows them.
-    required: HashMap<(String, String), (String, String)>,
-    /// Each extension's secrets, oldest first.
-    secrets: HashMap<String, Vec<Secret>>,
-    /// Bits products by extension (client id), by SKU: the item as answered.
-    products: HashMap<String, BTreeMap<String, Value>>,
-    /// Active extensions by user: the `data` object Get User Active Extensions answers.
-    active: HashMap<String, Value>,
-}
-
-/// One shared secret and its validity window.
-#[derive(Debug, Clone)]
-struct Secret {
-    content: String,
-    active_at: Timestamp,
-    expires_at: Timestamp,
-}
-
-impl Secret {
+impl ExtensionSecret {
     fn json(&self) -> Value {
         json!({
             "content": self.content,
@@ -196,18 +169,18 @@ fn set_required(shared: &Shared, req: &Req, body: &Value) -> Resp {
 }
 
 /// Twitch's answer shape for an extension's secrets.
-fn secrets_json(secrets: &[Secret]) -> Value {
-    json!({ "data": [{ "format_version": 1, "secrets": secrets.iter().map(Secret::json).collect::<Vec<_>>() }] })
+fn secrets_json(secrets: &[ExtensionSecret]) -> Value {
+    json!({ "data": [{ "format_version": 1, "secrets": secrets.iter().map(ExtensionSecret::json).collect::<Vec<_>>() }] })
 }
 
 /// The example's secrets: what an extension nobody rotated has.
-fn example_secrets(meta: &EndpointMeta) -> Vec<Secret> {
+fn example_secrets(meta: &EndpointMeta) -> Vec<ExtensionSecret> {
     let items = data::example_items(meta);
     let list = items.first().and_then(|i| i.get("secrets")).and_then(Value::as_array).cloned().unwrap_or_default();
     list.iter()
         .filter_map(|s| {
             let time = |name: &str| s.get(name).and_then(Value::as_str).and_then(|t| Timestamp::parse(t).ok());
-            Some(Secret {
+            Some(ExtensionSecret {
                 content: s.get("content")?.as_str()?.to_owned(),
                 active_at: time("active_at")?,
                 expires_at: time("expires_at")?,
@@ -252,7 +225,7 @@ fn create_secret(shared: &Shared, meta: &EndpointMeta, req: &Req) -> Resp {
             s.expires_at = active_at;
         }
     }
-    secrets.push(Secret { content: crate::util::token(32), active_at, expires_at });
+    secrets.push(ExtensionSecret { content: crate::util::token(32), active_at, expires_at });
     Resp::json(200, &secrets_json(secrets))
 }
 

@@ -1,147 +1,17 @@
-//! Guest Star sessions, invites and slots.
-//!
-//! A channel has at most one active session. Create Guest Star Session
-//! starts one with the broadcaster alone in slot `"0"`; moderators invite
-//! guests, an invitee says they are ready (on Twitch's site: here with
-//! `MockServer::guest_star_invite_status` or `POST /control/guest_star_invites`),
-//! and a moderator assigns them a slot from `"1"` to the channel's
-//! `slot_count` (Get Channel Guest Star Settings). Slots move and swap,
-//! their settings change, guests leave; End Guest Star Session ends it all.
-//! Each change goes out as the matching `channel.guest_star_*` notification,
-//! one per subscribed moderator, as Twitch sends them.
+//! Guest Star over Helix: the requests' parameters to the shared
+//! `guest_star` module; channel settings through the store.
 //!
 //! A channel that never had a session answers Get Guest Star Session from
 //! Twitch's example; from its first session on, it answers what is there.
-//! Moderators are the broadcaster and the channel's moderators (Add Channel
-//! Moderator); whose token calls is not checked, as elsewhere in the mock.
-
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde_json::{Value, json};
-use twitch::{EndpointMeta, Timestamp};
+use twitch::EndpointMeta;
 
-use crate::delivery;
+use crate::guest_star as gs;
 use crate::helix::data;
-use crate::state::{Inner, Shared, User};
+use crate::state::Shared;
 use crate::util;
 use crate::wire::{Caller, Req, Resp};
-
-/// The host's slot.
-const HOST_SLOT: &str = "0";
-
-/// Slots a channel has when its settings were never written (Twitch's example).
-const DEFAULT_SLOTS: i64 = 4;
-
-/// The store's resource holding a channel's Guest Star settings.
-const SETTINGS: &str = "guest-star";
-
-/// The EventSub version of every Guest Star subscription type.
-const VERSION: &str = "beta";
-
-/// This family's state, kept in the mock's `Inner`.
-#[derive(Debug, Default)]
-pub(crate) struct State {
-    /// The active session of each channel that has one.
-    sessions: HashMap<String, Session>,
-    /// Channels that had a session (they no longer answer from the example),
-    /// with the ids of their ended sessions.
-    ended: HashMap<String, HashSet<String>>,
-}
-
-#[derive(Debug, Clone)]
-struct Session {
-    id: String,
-    started_at: Timestamp,
-    /// Occupied slots by slot id, the host's `"0"` included.
-    slots: BTreeMap<String, Slot>,
-    /// Pending invites, oldest first.
-    invites: Vec<Invite>,
-}
-
-#[derive(Debug, Clone)]
-struct Slot {
-    user: User,
-    is_live: bool,
-    volume: i64,
-    assigned_at: Timestamp,
-    audio: Media,
-    video: Media,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Media {
-    host: bool,
-    guest: bool,
-    available: bool,
-}
-
-#[derive(Debug, Clone)]
-struct Invite {
-    user: User,
-    invited_at: Timestamp,
-    /// `INVITED`, `ACCEPTED` or `READY`.
-    status: &'static str,
-    audio: bool,
-    video: bool,
-}
-
-impl Media {
-    fn json(self) -> Value {
-        json!({"is_available": self.available, "is_host_enabled": self.host, "is_guest_enabled": self.guest})
-    }
-}
-
-impl Slot {
-    /// The slot as Get Guest Star Session lists it; `alias` adds the slot
-    /// under `id` as well, as Twitch's Create and End examples name it.
-    fn json(&self, slot_id: &str, alias: bool) -> Value {
-        let mut v = json!({
-            "slot_id": slot_id,
-            "user_id": self.user.id,
-            "user_display_name": self.user.display_name,
-            "user_login": self.user.login,
-            "is_live": self.is_live,
-            "volume": self.volume,
-            "assigned_at": self.assigned_at.to_rfc3339_nanos(),
-            "audio_settings": self.audio.json(),
-            "video_settings": self.video.json(),
-        });
-        if alias {
-            v["id"] = json!(slot_id);
-        }
-        v
-    }
-
-    /// The guest's state in `channel.guest_star_guest.update`.
-    fn state(&self) -> &'static str {
-        if self.is_live { "live" } else { "backstage" }
-    }
-}
-
-impl Invite {
-    fn json(&self) -> Value {
-        json!({
-            "user_id": self.user.id,
-            "invited_at": self.invited_at.to_rfc3339_nanos(),
-            "status": self.status,
-            "is_audio_enabled": self.audio,
-            "is_video_enabled": self.video,
-            "is_audio_available": true,
-            "is_video_available": true,
-        })
-    }
-}
-
-impl Session {
-    fn json(&self, alias: bool) -> Value {
-        let guests: Vec<Value> = self.slots.iter().map(|(id, s)| s.json(id, alias)).collect();
-        json!({"id": self.id, "guests": guests})
-    }
-
-    fn slot_of(&self, user_id: &str) -> Option<&str> {
-        self.slots.iter().find(|(_, s)| s.user.id == user_id).map(|(id, _)| id.as_str())
-    }
-}
 
 /// Answer a request of this family; `None` for every other endpoint.
 pub(crate) fn handle(
@@ -155,341 +25,29 @@ pub(crate) fn handle(
     let (b, m) = (q("broadcaster_id"), q("moderator_id"));
     let done = match meta.id {
         "update-channel-guest-star-settings" => return Some(update_settings(shared, meta, caller, req, body)),
-        "get-guest-star-session" => return Some(get_session(shared, meta, req)),
-        "create-guest-star-session" => return Some(create(shared, meta, b)),
-        "end-guest-star-session" => return Some(end(shared, meta, b, q("session_id"))),
-        "get-guest-star-invites" => {
-            let mut g = shared.lock();
-            return Some(moderated(&mut g, b, m, q("session_id"), 403).map_or_else(
-                |r| r,
-                |s| Resp::json(200, &json!({"data": s.invites.iter().map(Invite::json).collect::<Vec<_>>()})),
-            ));
+        "get-guest-star-session" => {
+            return Some(gs::session(shared, b, m).unwrap_or_else(|| data::answer(shared, meta, req)));
         }
-        "send-guest-star-invite" => invite(shared, b, m, q("session_id"), q("guest_id")),
-        "delete-guest-star-invite" => uninvite(shared, b, m, q("session_id"), q("guest_id")),
-        "assign-guest-star-slot" => assign(shared, b, m, q("session_id"), q("guest_id"), q("slot_id")),
+        "create-guest-star-session" => return Some(gs::create(shared, meta, b)),
+        "end-guest-star-session" => return Some(gs::end(shared, meta, b, q("session_id"))),
+        "get-guest-star-invites" => return Some(gs::invites(shared, b, m, q("session_id"))),
+        "send-guest-star-invite" => gs::invite(shared, b, m, q("session_id"), q("guest_id")),
+        "delete-guest-star-invite" => gs::uninvite(shared, b, m, q("session_id"), q("guest_id")),
+        "assign-guest-star-slot" => gs::assign(shared, b, m, q("session_id"), q("guest_id"), q("slot_id")),
         "update-guest-star-slot" => {
-            move_slot(shared, b, m, q("session_id"), q("source_slot_id"), req.query_one("destination_slot_id"))
+            gs::move_slot(shared, b, m, q("session_id"), q("source_slot_id"), req.query_one("destination_slot_id"))
         }
         "delete-guest-star-slot" => {
             let reinvite = q("should_reinvite_guest").eq_ignore_ascii_case("true");
-            remove(shared, b, m, q("session_id"), q("guest_id"), q("slot_id"), reinvite)
+            gs::remove(shared, b, m, q("session_id"), q("guest_id"), q("slot_id"), reinvite)
         }
-        "update-guest-star-slot-settings" => slot_settings(shared, b, m, req),
+        "update-guest-star-slot-settings" => gs::slot_settings(shared, b, m, req),
         _ => return None,
     };
     Some(match done {
         Ok(()) => Resp::empty(meta.success_status),
         Err(r) => r,
     })
-}
-
-type Done = Result<(), Resp>;
-
-fn invalid_session() -> Resp {
-    Resp::error(400, "Missing or invalid session_id")
-}
-
-fn invalid_slot() -> Resp {
-    Resp::error(400, "Missing or invalid slot_id")
-}
-
-/// The channel's slot count: its written settings, else Twitch's example's.
-fn slot_count(g: &Inner, broadcaster_id: &str) -> i64 {
-    g.store
-        .get(&(SETTINGS, broadcaster_id.to_owned()))
-        .and_then(|items| items.first())
-        .and_then(|s| s.get("slot_count"))
-        .and_then(|n| n.as_i64().or_else(|| n.as_str().and_then(|s| s.parse().ok())))
-        .unwrap_or(DEFAULT_SLOTS)
-}
-
-/// Is `slot_id` a guest slot of this channel (`"1"` to its slot count)?
-fn guest_slot(g: &Inner, broadcaster_id: &str, slot_id: &str) -> bool {
-    slot_id.parse::<i64>().is_ok_and(|n| n >= 1 && n <= slot_count(g, broadcaster_id)) && !slot_id.starts_with('0')
-}
-
-/// The channel's active session with this id, for a moderator of the
-/// channel; `status` is what a non-moderator gets (Twitch answers 401 on
-/// Assign Guest Star Slot, 403 elsewhere).
-fn moderated<'a>(
-    g: &'a mut Inner,
-    broadcaster_id: &str,
-    moderator_id: &str,
-    session_id: &str,
-    status: u16,
-) -> Result<&'a mut Session, Resp> {
-    if !g.is_elevated(broadcaster_id, moderator_id) {
-        return Err(Resp::error(status, "moderator_id is not a Guest Star moderator"));
-    }
-    match g.guest_star.sessions.get_mut(broadcaster_id) {
-        Some(s) if s.id == session_id => Ok(s),
-        _ => Err(invalid_session()),
-    }
-}
-
-/// Get Guest Star Session: the active session (none once it ended), for
-/// the channel's moderators and for its invitees and guests.
-fn get_session(shared: &Shared, meta: &'static EndpointMeta, req: &Req) -> Resp {
-    let b = req.query_one("broadcaster_id").unwrap_or_default();
-    let m = req.query_one("moderator_id").unwrap_or_default();
-    let g = shared.lock();
-    let session = g.guest_star.sessions.get(b);
-    if session.is_none() && !g.guest_star.ended.contains_key(b) {
-        drop(g);
-        return data::answer(shared, meta, req);
-    }
-    let taking_part = session.is_some_and(|s| s.slot_of(m).is_some() || s.invites.iter().any(|i| i.user.id == m));
-    if !g.is_elevated(b, m) && !taking_part {
-        return Resp::error(401, "moderator_id is not a Guest Star moderator");
-    }
-    let data: Vec<Value> = session.map(|s| s.json(false)).into_iter().collect();
-    Resp::json(200, &json!({ "data": data }))
-}
-
-/// Create Guest Star Session: the broadcaster alone in slot `"0"`, live.
-fn create(shared: &Shared, meta: &EndpointMeta, broadcaster_id: &str) -> Resp {
-    let mut g = shared.lock();
-    if g.guest_star.sessions.contains_key(broadcaster_id) {
-        return Resp::error(400, "Session limit reached (1 active call)");
-    }
-    let now = Timestamp::now();
-    let all = Media { host: true, guest: true, available: true };
-    let host = Slot {
-        user: g.user_or_synth(broadcaster_id),
-        is_live: true,
-        volume: 100,
-        assigned_at: now,
-        audio: all,
-        video: all,
-    };
-    let session = Session {
-        id: util::token(27),
-        started_at: now,
-        slots: BTreeMap::from([(HOST_SLOT.to_owned(), host)]),
-        invites: Vec::new(),
-    };
-    let answer = json!({"data": [session.json(true)]});
-    let mut event = channel(&g, broadcaster_id);
-    event["session_id"] = json!(session.id);
-    event["started_at"] = json!(now.to_rfc3339_nanos());
-    g.guest_star.sessions.insert(broadcaster_id.to_owned(), session);
-    g.guest_star.ended.entry(broadcaster_id.to_owned()).or_default();
-    notify(&mut g, "channel.guest_star_session.begin", broadcaster_id, &event);
-    Resp::json(meta.success_status, &answer)
-}
-
-/// End Guest Star Session: answers the session as it was.
-fn end(shared: &Shared, meta: &EndpointMeta, broadcaster_id: &str, session_id: &str) -> Resp {
-    let mut g = shared.lock();
-    if g.guest_star.sessions.get(broadcaster_id).is_none_or(|s| s.id != session_id) {
-        let ended = g.guest_star.ended.get(broadcaster_id).is_some_and(|e| e.contains(session_id));
-        return if ended { Resp::error(400, "Session has already been ended") } else { invalid_session() };
-    }
-    let Some(session) = g.guest_star.sessions.remove(broadcaster_id) else { return invalid_session() };
-    g.guest_star.ended.entry(broadcaster_id.to_owned()).or_default().insert(session.id.clone());
-    let mut event = channel(&g, broadcaster_id);
-    event["session_id"] = json!(session.id);
-    event["started_at"] = json!(session.started_at.to_rfc3339_nanos());
-    event["ended_at"] = json!(util::now_rfc3339());
-    set_user(&mut event, "host_user", &g.user_or_synth(broadcaster_id));
-    notify(&mut g, "channel.guest_star_session.end", broadcaster_id, &event);
-    Resp::json(meta.success_status, &json!({"data": [session.json(true)]}))
-}
-
-/// Send Guest Star Invite: a pending invite, `INVITED`.
-fn invite(shared: &Shared, b: &str, m: &str, session_id: &str, guest_id: &str) -> Done {
-    let mut g = shared.lock();
-    let banned = g.active_ban(b, guest_id).is_some();
-    let user = g.user_or_synth(guest_id);
-    let s = moderated(&mut g, b, m, session_id, 403)?;
-    if banned || guest_id == b {
-        return Err(Resp::error(403, "Unauthorized guest invited"));
-    }
-    if s.invites.iter().any(|i| i.user.id == guest_id) || s.slot_of(guest_id).is_some() {
-        return Err(Resp::error(403, "Guest already invited"));
-    }
-    s.invites.push(Invite {
-        user: user.clone(),
-        invited_at: Timestamp::now(),
-        status: "INVITED",
-        audio: true,
-        video: true,
-    });
-    let id = s.id.clone();
-    guest_update(&mut g, (b, &id), Some(m), &user, None, "invited");
-    Ok(())
-}
-
-/// Delete Guest Star Invite.
-fn uninvite(shared: &Shared, b: &str, m: &str, session_id: &str, guest_id: &str) -> Done {
-    let mut g = shared.lock();
-    let s = moderated(&mut g, b, m, session_id, 403)?;
-    let Some(at) = s.invites.iter().position(|i| i.user.id == guest_id) else {
-        return Err(Resp::error(404, "No invite exists for specified guest_id"));
-    };
-    let user = s.invites.remove(at).user;
-    let id = s.id.clone();
-    guest_update(&mut g, (b, &id), Some(m), &user, None, "removed");
-    Ok(())
-}
-
-/// Assign Guest Star Slot: a ready invitee into a free guest slot,
-/// backstage (not live) until Update Guest Star Slot Settings says
-/// `is_live`.
-fn assign(shared: &Shared, b: &str, m: &str, session_id: &str, guest_id: &str, slot_id: &str) -> Done {
-    let mut g = shared.lock();
-    let valid = guest_slot(&g, b, slot_id);
-    let s = moderated(&mut g, b, m, session_id, 401)?;
-    if slot_id == HOST_SLOT {
-        return Err(Resp::error(403, "Cannot assign host slot"));
-    }
-    if !valid {
-        return Err(invalid_slot());
-    }
-    if s.slot_of(guest_id).is_some() {
-        return Err(Resp::error(403, "Guest already assigned to slot"));
-    }
-    let Some(at) = s.invites.iter().position(|i| i.user.id == guest_id) else {
-        return Err(Resp::error(403, "Guest not invited to session"));
-    };
-    if s.invites[at].status != "READY" {
-        return Err(Resp::error(403, "Guest is not ready to join"));
-    }
-    if s.slots.contains_key(slot_id) {
-        return Err(Resp::error(400, "The slot is assigned to another guest"));
-    }
-    let i = s.invites.remove(at);
-    let slot = Slot {
-        user: i.user.clone(),
-        is_live: false,
-        volume: 100,
-        assigned_at: Timestamp::now(),
-        audio: Media { host: true, guest: i.audio, available: true },
-        video: Media { host: true, guest: i.video, available: true },
-    };
-    s.slots.insert(slot_id.to_owned(), slot.clone());
-    let id = s.id.clone();
-    guest_update(&mut g, (b, &id), Some(m), &i.user, Some((slot_id, &slot)), slot.state());
-    Ok(())
-}
-
-/// Update Guest Star Slot: the guest in the source slot moves to the
-/// destination, whose guest (if any) moves to the source.
-fn move_slot(shared: &Shared, b: &str, m: &str, session_id: &str, source: &str, destination: Option<&str>) -> Done {
-    let mut g = shared.lock();
-    let valid = |slot: &str| guest_slot(&g, b, slot);
-    let Some(destination) = destination.filter(|d| valid(d)) else {
-        return Err(invalid_slot());
-    };
-    if !valid(source) {
-        return Err(invalid_slot());
-    }
-    let s = moderated(&mut g, b, m, session_id, 403)?;
-    let Some(moving) = s.slots.remove(source) else {
-        return Err(invalid_slot());
-    };
-    let mut moved = vec![(destination.to_owned(), moving.clone())];
-    if let Some(other) = s.slots.insert(destination.to_owned(), moving) {
-        s.slots.insert(source.to_owned(), other.clone());
-        moved.push((source.to_owned(), other));
-    }
-    let id = s.id.clone();
-    for (slot_id, slot) in &moved {
-        guest_update(&mut g, (b, &id), Some(m), &slot.user, Some((slot_id, slot)), slot.state());
-    }
-    Ok(())
-}
-
-/// Delete Guest Star Slot: the guest leaves the call, back to the invites
-/// with `should_reinvite_guest`.
-fn remove(shared: &Shared, b: &str, m: &str, session_id: &str, guest_id: &str, slot_id: &str, reinvite: bool) -> Done {
-    let mut g = shared.lock();
-    let s = moderated(&mut g, b, m, session_id, 403)?;
-    if slot_id == HOST_SLOT {
-        return Err(Resp::error(403, "The request is attempting to modify a restricted slot"));
-    }
-    if s.slots.get(slot_id).is_none_or(|slot| slot.user.id != guest_id) {
-        return Err(Resp::error(404, "guest_id or slot_id not found"));
-    }
-    let Some(slot) = s.slots.remove(slot_id) else { return Err(invalid_slot()) };
-    if reinvite {
-        s.invites.push(Invite {
-            user: slot.user.clone(),
-            invited_at: Timestamp::now(),
-            status: "INVITED",
-            audio: slot.audio.guest,
-            video: slot.video.guest,
-        });
-    }
-    let id = s.id.clone();
-    guest_update(&mut g, (b, &id), Some(m), &slot.user, None, if reinvite { "invited" } else { "removed" });
-    Ok(())
-}
-
-/// Update Guest Star Slot Settings: the host's switches of an occupied slot.
-fn slot_settings(shared: &Shared, b: &str, m: &str, req: &Req) -> Done {
-    let flag = |k: &str| match req.query_one(k) {
-        Some(v) if v.eq_ignore_ascii_case("true") => Ok(Some(true)),
-        Some(v) if v.eq_ignore_ascii_case("false") => Ok(Some(false)),
-        Some(_) => Err(Resp::error(400, format!("The parameter \"{k}\" must be true or false"))),
-        None => Ok(None),
-    };
-    let (audio, video, live) = (flag("is_audio_enabled")?, flag("is_video_enabled")?, flag("is_live")?);
-    let volume = match req.query_one("volume") {
-        Some(v) => Some(v.parse::<i64>().map_err(|_| Resp::error(400, "The parameter \"volume\" must be a number"))?),
-        None => None,
-    };
-    let slot_id = req.query_one("slot_id").unwrap_or_default();
-    let session_id = req.query_one("session_id").unwrap_or_default();
-    let mut g = shared.lock();
-    let s = moderated(&mut g, b, m, session_id, 403)?;
-    if slot_id == HOST_SLOT {
-        return Err(Resp::error(403, "The request is attempting to modify a restricted slot"));
-    }
-    let Some(slot) = s.slots.get_mut(slot_id) else { return Err(invalid_slot()) };
-    if let Some(a) = audio {
-        slot.audio.host = a;
-    }
-    if let Some(v) = video {
-        slot.video.host = v;
-    }
-    if let Some(l) = live {
-        slot.is_live = l;
-    }
-    if let Some(v) = volume {
-        slot.volume = v;
-    }
-    let slot = slot.clone();
-    let id = s.id.clone();
-    guest_update(&mut g, (b, &id), Some(m), &slot.user, Some((slot_id, &slot)), slot.state());
-    Ok(())
-}
-
-/// An invitee gets further in joining (`ACCEPTED`, then `READY`), as they
-/// do on Twitch's site. Returns the invite as Get Guest Star Invites lists it.
-pub(crate) fn invite_status(
-    shared: &Shared,
-    broadcaster_id: &str,
-    guest_id: &str,
-    status: &str,
-) -> Result<Value, String> {
-    let status = match status.to_ascii_uppercase().as_str() {
-        "ACCEPTED" => "ACCEPTED",
-        "READY" => "READY",
-        other => return Err(format!("status must be ACCEPTED or READY, not {other:?}")),
-    };
-    let mut g = shared.lock();
-    let Some(s) = g.guest_star.sessions.get_mut(broadcaster_id) else {
-        return Err(format!("channel {broadcaster_id} has no active Guest Star session"));
-    };
-    let Some(i) = s.invites.iter_mut().find(|i| i.user.id == guest_id) else {
-        return Err(format!("user {guest_id} holds no invite to channel {broadcaster_id}'s session"));
-    };
-    i.status = status;
-    let (answer, user, id) = (i.json(), i.user.clone(), s.id.clone());
-    guest_update(&mut g, (broadcaster_id, &id), None, &user, None, &status.to_ascii_lowercase());
-    Ok(answer)
 }
 
 /// Update Channel Guest Star Settings: the store keeps the settings;
@@ -504,7 +62,7 @@ fn update_settings(shared: &Shared, meta: &'static EndpointMeta, caller: &Caller
     }
     let b = req.query_one("broadcaster_id").unwrap_or_default();
     let mut g = shared.lock();
-    let Some(settings) = g.store.get_mut(&(SETTINGS, b.to_owned())).and_then(|items| items.first_mut()) else {
+    let Some(settings) = g.store.get_mut(&(gs::SETTINGS, b.to_owned())).and_then(|items| items.first_mut()) else {
         return resp;
     };
     let regenerate = body.get("regenerate_browser_sources").is_some_and(|v| v == &json!(true) || v == &json!("true"));
@@ -522,77 +80,11 @@ fn update_settings(shared: &Shared, meta: &'static EndpointMeta, caller: &Caller
         "VERTICAL_LAYOUT" => "vertical_left",
         _ => "tiled",
     };
-    let mut event = channel(&g, b);
+    let mut event = gs::channel(&g, b);
     for k in ["is_moderator_send_live_enabled", "slot_count", "is_browser_source_audio_enabled"] {
         event[k] = settings.get(k).cloned().unwrap_or(Value::Null);
     }
     event["group_layout"] = json!(layout);
-    notify(&mut g, "channel.guest_star_settings.update", b, &event);
+    gs::notify(&mut g, "channel.guest_star_settings.update", b, &event);
     resp
-}
-
-fn set_user(event: &mut Value, prefix: &str, u: &User) {
-    event[format!("{prefix}_id")] = json!(u.id);
-    event[format!("{prefix}_login")] = json!(u.login);
-    event[format!("{prefix}_name")] = json!(u.display_name);
-}
-
-/// An event's `broadcaster_user_*` fields.
-fn channel(g: &Inner, broadcaster_id: &str) -> Value {
-    let mut event = json!({});
-    set_user(&mut event, "broadcaster_user", &g.user_or_synth(broadcaster_id));
-    event
-}
-
-/// `channel.guest_star_guest.update` for `guest`, now in `slot` (or in
-/// none), changed by the moderator `actor` (`None`: the guest did it).
-fn guest_update(
-    g: &mut Inner,
-    (b, session_id): (&str, &str),
-    actor: Option<&str>,
-    guest: &User,
-    slot: Option<(&str, &Slot)>,
-    state: &str,
-) {
-    let mut event = channel(g, b);
-    event["session_id"] = json!(session_id);
-    match actor {
-        Some(m) => set_user(&mut event, "moderator_user", &g.user_or_synth(m)),
-        None => {
-            for k in ["moderator_user_id", "moderator_user_login", "moderator_user_name"] {
-                event[k] = Value::Null;
-            }
-        }
-    }
-    set_user(&mut event, "guest_user", guest);
-    set_user(&mut event, "host_user", &g.user_or_synth(b));
-    event["state"] = json!(state);
-    event["slot_id"] = json!(slot.map(|(id, _)| id));
-    event["host_video_enabled"] = json!(slot.map(|(_, s)| s.video.host));
-    event["host_audio_enabled"] = json!(slot.map(|(_, s)| s.audio.host));
-    event["host_volume"] = json!(slot.map(|(_, s)| s.volume));
-    notify(g, "channel.guest_star_guest.update", b, &event);
-}
-
-/// Deliver `event` to each subscription of this type for the channel. The
-/// session events name the subscription's moderator in `moderator_user_*`
-/// (as Twitch's examples do); the guest event names who made the change.
-fn notify(g: &mut Inner, sub_type: &str, broadcaster_id: &str, event: &Value) -> usize {
-    let moderators: BTreeSet<String> = g
-        .subs
-        .iter()
-        .filter(|s| s.status == "enabled" && s.sub_type == sub_type && s.version == VERSION)
-        .filter(|s| s.condition.get("broadcaster_user_id").and_then(Value::as_str) == Some(broadcaster_id))
-        .filter_map(|s| s.condition.get("moderator_user_id").and_then(Value::as_str).map(str::to_owned))
-        .collect();
-    let mut sent = 0;
-    for m in moderators {
-        let mut event = event.clone();
-        if sub_type.starts_with("channel.guest_star_session.") {
-            set_user(&mut event, "moderator_user", &g.user_or_synth(&m));
-        }
-        let condition = [("broadcaster_user_id", broadcaster_id), ("moderator_user_id", m.as_str())];
-        sent += delivery::deliver_matching(g, sub_type, VERSION, &condition, &event);
-    }
-    sent
 }

@@ -122,7 +122,7 @@ fn guest_slot(g: &Inner, broadcaster_id: &str, slot_id: &str) -> bool {
 
 /// The channel's active session with this id, for a moderator of the
 /// channel; `status` is what a non-moderator gets (Twitch answers 401 on
-/// Assign Guest Star GuestStarSlot, 403 elsewhere).
+/// Assign Guest Star Slot, 403 elsewhere).
 fn moderated<'a>(
     g: &'a mut Inner,
     broadcaster_id: &str,
@@ -169,7 +169,7 @@ pub(crate) fn invites(shared: &Shared, b: &str, m: &str, session_id: &str) -> Re
 pub(crate) fn create(shared: &Shared, meta: &EndpointMeta, broadcaster_id: &str) -> Resp {
     let mut g = shared.lock();
     if g.guest_star.sessions.contains_key(broadcaster_id) {
-        return Resp::error(400, "GuestStarSession limit reached (1 active call)");
+        return Resp::error(400, "Session limit reached (1 active call)");
     }
     let now = Timestamp::now();
     let all = GuestStarMedia { host: true, guest: true, available: true };
@@ -202,7 +202,7 @@ pub(crate) fn end(shared: &Shared, meta: &EndpointMeta, broadcaster_id: &str, se
     let mut g = shared.lock();
     if g.guest_star.sessions.get(broadcaster_id).is_none_or(|s| s.id != session_id) {
         let ended = g.guest_star.ended.get(broadcaster_id).is_some_and(|e| e.contains(session_id));
-        return if ended { Resp::error(400, "GuestStarSession has already been ended") } else { invalid_session() };
+        return if ended { Resp::error(400, "Session has already been ended") } else { invalid_session() };
     }
     let Some(session) = g.guest_star.sessions.remove(broadcaster_id) else { return invalid_session() };
     g.guest_star.ended.entry(broadcaster_id.to_owned()).or_default().insert(session.id.clone());
@@ -215,7 +215,7 @@ pub(crate) fn end(shared: &Shared, meta: &EndpointMeta, broadcaster_id: &str, se
     Resp::json(meta.success_status, &json!({"data": [session.json(true)]}))
 }
 
-/// Send Guest Star GuestStarInvite: a pending invite, `INVITED`.
+/// Send Guest Star Invite: a pending invite, `INVITED`.
 pub(crate) fn invite(shared: &Shared, b: &str, m: &str, session_id: &str, guest_id: &str) -> Done {
     let mut g = shared.lock();
     let banned = g.active_ban(b, guest_id).is_some();
@@ -239,7 +239,7 @@ pub(crate) fn invite(shared: &Shared, b: &str, m: &str, session_id: &str, guest_
     Ok(())
 }
 
-/// Delete Guest Star GuestStarInvite.
+/// Delete Guest Star Invite.
 pub(crate) fn uninvite(shared: &Shared, b: &str, m: &str, session_id: &str, guest_id: &str) -> Done {
     let mut g = shared.lock();
     let s = moderated(&mut g, b, m, session_id, 403)?;
@@ -252,8 +252,8 @@ pub(crate) fn uninvite(shared: &Shared, b: &str, m: &str, session_id: &str, gues
     Ok(())
 }
 
-/// Assign Guest Star GuestStarSlot: a ready invitee into a free guest slot,
-/// backstage (not live) until Update Guest Star GuestStarSlot Settings says
+/// Assign Guest Star Slot: a ready invitee into a free guest slot,
+/// backstage (not live) until Update Guest Star Slot Settings says
 /// `is_live`.
 pub(crate) fn assign(shared: &Shared, b: &str, m: &str, session_id: &str, guest_id: &str, slot_id: &str) -> Done {
     let mut g = shared.lock();
@@ -292,7 +292,7 @@ pub(crate) fn assign(shared: &Shared, b: &str, m: &str, session_id: &str, guest_
     Ok(())
 }
 
-/// Update Guest Star GuestStarSlot: the guest in the source slot moves to the
+/// Update Guest Star Slot: the guest in the source slot moves to the
 /// destination, whose guest (if any) moves to the source.
 pub(crate) fn move_slot(
     shared: &Shared,
@@ -326,7 +326,7 @@ pub(crate) fn move_slot(
     Ok(())
 }
 
-/// Delete Guest Star GuestStarSlot: the guest leaves the call, back to the invites
+/// Delete Guest Star Slot: the guest leaves the call, back to the invites
 /// with `should_reinvite_guest`.
 pub(crate) fn remove(
     shared: &Shared,
@@ -360,7 +360,7 @@ pub(crate) fn remove(
     Ok(())
 }
 
-/// Update Guest Star GuestStarSlot Settings: the host's switches of an occupied slot.
+/// Update Guest Star Slot Settings: the host's switches of an occupied slot.
 pub(crate) fn slot_settings(shared: &Shared, b: &str, m: &str, req: &Req) -> Done {
     let flag = |k: &str| match req.query_one(k) {
         Some(v) if v.eq_ignore_ascii_case("true") => Ok(Some(true)),

@@ -40,6 +40,14 @@ fn refused<T: std::fmt::Debug>(result: Result<T, Error>) -> u16 {
     result.expect_err("refused").status().expect("an HTTP status")
 }
 
+/// The status and message of Twitch's (the mock's) refusal.
+fn twitch_says(e: &Error) -> (u16, &str) {
+    match e {
+        Error::Api { status, message, .. } => (*status, message.as_str()),
+        other => panic!("not a refusal: {other}"),
+    }
+}
+
 /// The next notification's event on the session.
 async fn next_event(session: &mut Session) -> Event {
     let item = tokio::time::timeout(WAIT, session.next()).await.expect("an item in time").expect("the stream goes on");
@@ -98,7 +106,8 @@ async fn a_call_from_start_to_end() {
     let Event::ChannelGuestStarSessionBeginBeta(begin) = next_event(&mut events).await else { panic!("a begin") };
     assert_eq!(begin.session_id, id);
     assert_eq!(begin.moderator_user_id.as_ref().map(|m| m.as_str()), Some(HOST));
-    assert_eq!(refused(client.create_guest_star_session(HOST).send().await), 400, "one session at a time");
+    let second = client.create_guest_star_session(HOST).send().await.expect_err("one session at a time");
+    assert_eq!(twitch_says(&second), (400, "Session limit reached (1 active call)"));
     assert_eq!(seating(&current(&client).await), [("0".to_owned(), HOST.to_owned())]);
 
     // A moderator invites a guest: pending, INVITED.
@@ -221,8 +230,7 @@ async fn a_call_from_start_to_end() {
     assert!(end.ended_at >= end.started_at);
     assert_eq!(end.host_user_id.as_ref().map(|h| h.as_str()), Some(HOST));
     let err = client.end_guest_star_session(HOST, id.clone()).send().await.expect_err("ended");
-    assert_eq!(err.status(), Some(400));
-    assert!(err.to_string().contains("already been ended"), "{err}");
+    assert_eq!(twitch_says(&err), (400, "Session has already been ended"));
     assert!(client.get_guest_star_session(HOST, HOST).send().await.expect("get").is_empty());
     assert_eq!(refused(client.send_guest_star_invite(HOST, HOST, id, GUEST).send().await), 400);
 }

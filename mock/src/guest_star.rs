@@ -14,13 +14,15 @@
 //! Moderators are the broadcaster and the channel's moderators (Add Channel
 //! Moderator); whose token calls is not checked, as elsewhere in the mock.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 use twitch::{EndpointMeta, Timestamp};
 
 use crate::delivery;
-use crate::state::{GuestStarInvite, GuestStarMedia, GuestStarSession, GuestStarSlot, Inner, Shared, User};
+use crate::state::{
+    GuestStarInvite, GuestStarMedia, GuestStarSession, GuestStarSlot, Inner, Shared, Subscription, User,
+};
 use crate::util;
 use crate::wire::{Req, Resp};
 
@@ -70,6 +72,11 @@ impl GuestStarSlot {
 }
 
 impl GuestStarInvite {
+    /// A new invite, `INVITED` now.
+    fn new(user: User, audio: bool, video: bool) -> Self {
+        GuestStarInvite { user, invited_at: Timestamp::now(), status: "INVITED", audio, video }
+    }
+
     fn json(&self) -> Value {
         json!({
             "user_id": self.user.id,
@@ -200,11 +207,11 @@ pub(crate) fn create(shared: &Shared, meta: &EndpointMeta, broadcaster_id: &str)
 /// End Guest Star Session: answers the session as it was.
 pub(crate) fn end(shared: &Shared, meta: &EndpointMeta, broadcaster_id: &str, session_id: &str) -> Resp {
     let mut g = shared.lock();
-    if g.guest_star.sessions.get(broadcaster_id).is_none_or(|s| s.id != session_id) {
+    let active = g.guest_star.sessions.get(broadcaster_id).is_some_and(|s| s.id == session_id);
+    let Some(session) = active.then(|| g.guest_star.sessions.remove(broadcaster_id)).flatten() else {
         let ended = g.guest_star.ended.get(broadcaster_id).is_some_and(|e| e.contains(session_id));
         return if ended { Resp::error(400, "Session has already been ended") } else { invalid_session() };
-    }
-    let Some(session) = g.guest_star.sessions.remove(broadcaster_id) else { return invalid_session() };
+    };
     g.guest_star.ended.entry(broadcaster_id.to_owned()).or_default().insert(session.id.clone());
     let mut event = channel(&g, broadcaster_id);
     event["session_id"] = json!(session.id);
@@ -227,13 +234,7 @@ pub(crate) fn invite(shared: &Shared, b: &str, m: &str, session_id: &str, guest_
     if s.invites.iter().any(|i| i.user.id == guest_id) || s.slot_of(guest_id).is_some() {
         return Err(Resp::error(403, "Guest already invited"));
     }
-    s.invites.push(GuestStarInvite {
-        user: user.clone(),
-        invited_at: Timestamp::now(),
-        status: "INVITED",
-        audio: true,
-        video: true,
-    });
+    s.invites.push(GuestStarInvite::new(user.clone(), true, true));
     let id = s.id.clone();
     guest_update(&mut g, (b, &id), Some(m), &user, None, "invited");
     Ok(())
@@ -342,18 +343,12 @@ pub(crate) fn remove(
     if slot_id == HOST_SLOT {
         return Err(Resp::error(403, "The request is attempting to modify a restricted slot"));
     }
-    if s.slots.get(slot_id).is_none_or(|slot| slot.user.id != guest_id) {
+    let held = s.slots.get(slot_id).is_some_and(|slot| slot.user.id == guest_id);
+    let Some(slot) = held.then(|| s.slots.remove(slot_id)).flatten() else {
         return Err(Resp::error(404, "guest_id or slot_id not found"));
-    }
-    let Some(slot) = s.slots.remove(slot_id) else { return Err(invalid_slot()) };
+    };
     if reinvite {
-        s.invites.push(GuestStarInvite {
-            user: slot.user.clone(),
-            invited_at: Timestamp::now(),
-            status: "INVITED",
-            audio: slot.audio.guest,
-            video: slot.video.guest,
-        });
+        s.invites.push(GuestStarInvite::new(slot.user.clone(), slot.audio.guest, slot.video.guest));
     }
     let id = s.id.clone();
     guest_update(&mut g, (b, &id), Some(m), &slot.user, None, if reinvite { "invited" } else { "removed" });
@@ -472,21 +467,21 @@ fn guest_update(
 /// session events name the subscription's moderator in `moderator_user_*`
 /// (as Twitch's examples do); the guest event names who made the change.
 pub(crate) fn notify(g: &mut Inner, sub_type: &str, broadcaster_id: &str, event: &Value) -> usize {
-    let moderators: BTreeSet<String> = g
+    let targets: Vec<Subscription> = g
         .subs
         .iter()
         .filter(|s| s.status == "enabled" && s.sub_type == sub_type && s.version == VERSION)
         .filter(|s| s.condition.get("broadcaster_user_id").and_then(Value::as_str) == Some(broadcaster_id))
-        .filter_map(|s| s.condition.get("moderator_user_id").and_then(Value::as_str).map(str::to_owned))
+        .cloned()
         .collect();
+    let names_moderator = sub_type.starts_with("channel.guest_star_session.");
     let mut sent = 0;
-    for m in moderators {
+    for sub in &targets {
         let mut event = event.clone();
-        if sub_type.starts_with("channel.guest_star_session.") {
-            set_user(&mut event, "moderator_user", &g.user_or_synth(&m));
+        if names_moderator && let Some(m) = sub.condition.get("moderator_user_id").and_then(Value::as_str) {
+            set_user(&mut event, "moderator_user", &g.user_or_synth(m));
         }
-        let condition = [("broadcaster_user_id", broadcaster_id), ("moderator_user_id", m.as_str())];
-        sent += delivery::deliver_matching(g, sub_type, VERSION, &condition, &event);
+        sent += usize::from(delivery::deliver(g, sub, event));
     }
     sent
 }

@@ -51,8 +51,7 @@ pub(crate) fn handle(
 }
 
 /// Update Channel Guest Star Settings: the store keeps the settings;
-/// `regenerate_browser_sources` issues a new browser source token instead
-/// of being kept. The new settings go out as `channel.guest_star_settings.update`.
+/// `regenerate_browser_sources` issues a new browser source token. The new settings go out as `channel.guest_star_settings.update`.
 fn update_settings(shared: &Shared, meta: &'static EndpointMeta, caller: &Caller, req: &Req, body: &Value) -> Resp {
     let Some(resp) = crate::store::handle(shared, meta, caller, req, body) else {
         return Resp::empty(meta.success_status);
@@ -66,11 +65,9 @@ fn update_settings(shared: &Shared, meta: &'static EndpointMeta, caller: &Caller
         return resp;
     };
     let regenerate = body.get("regenerate_browser_sources").is_some_and(|v| v == &json!(true) || v == &json!("true"));
-    if let Some(map) = settings.as_object_mut() {
-        map.remove("regenerate_browser_sources");
-        if regenerate {
-            map.insert("browser_source_token".into(), json!(util::token(22)));
-        }
+    // The store keeps only the fields Get shows, so the flag itself is not kept.
+    if regenerate && let Some(map) = settings.as_object_mut() {
+        map.insert("browser_source_token".into(), json!(util::token(22)));
     }
     let settings = settings.clone();
     let layout = settings.get("layout").or_else(|| settings.get("group_layout")).and_then(Value::as_str);

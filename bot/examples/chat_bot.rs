@@ -65,8 +65,10 @@ async fn hug(ctx: Context) -> Result<()> {
 
 async fn guess(ctx: Context) -> Result<()> {
     let secret = roll(10);
+    // Wait from before the question: a quick answer must not slip past.
+    let answer = ctx.next_message_from_chatter(Duration::from_secs(30));
     ctx.reply("I picked a number from 1 to 10. You have 30 seconds.").await?;
-    let text = match ctx.next_message_from_chatter(Duration::from_secs(30)).await {
+    let text = match answer.await {
         None => format!("Time is up: it was {secret}."),
         Some(m) => match m.message.text.trim().parse::<u32>() {
             Ok(n) if n == secret => format!("{n} it is, well done!"),

@@ -87,26 +87,32 @@ impl<S> Context<S> {
     }
 
     /// The next event of type `T` for which `pred` holds, within `timeout`;
-    /// `None` when none came.
-    pub async fn wait_for<T: FromEvent<twitch::Event>>(
+    /// `None` when none came. Events count from this call on, before the
+    /// future is first polled: start waiting, then say what is answered.
+    pub fn wait_for<T, P>(
         &self,
-        pred: impl Fn(&T::Event) -> bool + Send + 'static,
+        pred: P,
         timeout: Duration,
-    ) -> Option<T::Event>
+    ) -> impl Future<Output = Option<T::Event>> + Send + use<T, P, S>
     where
+        T: FromEvent<twitch::Event>,
         T::Event: Clone + Send + 'static,
+        P: Fn(&T::Event) -> bool + Send + 'static,
     {
-        self.bot.wait_for::<T, _>(pred, timeout).await
+        self.bot.wait_for::<T, _>(pred, timeout)
     }
 
-    /// The chatter's next message in this channel, within `timeout`.
-    pub async fn next_message_from_chatter(&self, timeout: Duration) -> Option<ChatMessage> {
+    /// The chatter's next message in this channel, within `timeout`,
+    /// counting from this call on (as [`Context::wait_for`]).
+    pub fn next_message_from_chatter(
+        &self,
+        timeout: Duration,
+    ) -> impl Future<Output = Option<ChatMessage>> + Send + use<S> {
         let (channel, chatter) = (self.channel().clone(), self.message.chatter_user_id.clone());
-        self.wait_for::<ChannelChatMessageV1>(
+        self.wait_for::<ChannelChatMessageV1, _>(
             move |m| m.broadcaster_user_id == channel && m.chatter_user_id == chatter,
             timeout,
         )
-        .await
     }
 }
 

@@ -314,6 +314,29 @@ async fn listeners_and_wait_for_see_the_events() {
     assert_eq!(h.log(), ["heard first", "heard second"]);
 }
 
+/// A handler that asks and then waits sees an answer that came while it was
+/// still asking: the wait counts from the call, not from the first poll.
+#[tokio::test(start_paused = true)]
+async fn a_wait_counts_from_its_call() {
+    let h = Harness::start(|bot, log| {
+        bot.command(Command::new("ask", move |ctx: Context| {
+            let l = log.clone();
+            async move {
+                let answer = ctx.next_message_from_chatter(Duration::from_secs(5));
+                // Sending the question takes a while; the answer comes meanwhile.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                let got = answer.await.map(|m| m.message.text);
+                record(&l, format!("answer {got:?}"));
+            }
+        }))
+    })
+    .await;
+    h.say("5", "!ask", &[]).await;
+    h.say("5", "42", &[]).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(h.log(), ["answer Some(\"42\")"]);
+}
+
 #[tokio::test]
 async fn the_events_are_a_stream_too() {
     use futures_util::StreamExt;

@@ -163,10 +163,17 @@ pub fn learn(schema_dir: &Path, report: &str, date: &str) -> Result<Proposal, St
                             let field = new_field(&owner, &last.0, example, last.1, date);
                             edits.insert(file, end, indent(&field, col.saturating_sub(3)));
                         }
-                        decide(
-                            &item,
-                            format!("seen from live Twitch on {date}, not in Twitch's docs: `{path}` ({})", describe(example)),
-                        );
+                        let line =
+                            format!("seen from live Twitch on {date}, not in Twitch's docs: `{path}` ({})", describe(example));
+                        // Every item whose answer holds the object learns of it, not only the one that saw it.
+                        for other in index.items_using(&owner) {
+                            decide(&other, line.clone());
+                        }
+                        decide(&item, line);
+                        match example_edit(&texts[item.file], source, &item, path, &last.0, example) {
+                            Some((at, text)) => edits.insert(item.file, at, text),
+                            None => notes.push(format!("{source}: `{path}` not added to the example (add it by hand)")),
+                        }
                     }
                     Err(why) => notes.push(format!("{source}: field `{path}` not placed: {why}")),
                 }
@@ -269,6 +276,7 @@ impl Edits {
 }
 
 /// An endpoint or subscription entry: its file, first line and key column.
+#[derive(Clone)]
 struct Item<'a> {
     file: &'a str,
     line: usize,
@@ -327,6 +335,75 @@ impl<'a> Index<'a> {
             }
         }
         Self { files, models, enums }
+    }
+
+    /// Every endpoint and subscription whose answer reaches the object
+    /// named `model` (its fields, nested objects and named models).
+    fn items_using(&self, model: &str) -> Vec<Item<'a>> {
+        let mut out = Vec::new();
+        for f in self.files {
+            let file = f.rel_path.as_str();
+            for e in &f.doc.endpoints {
+                let r = &e.value.response.value;
+                let base = e.value.id.to_upper_camel_case();
+                let mut roots: Vec<(String, &[Spanned<FieldDef>])> = vec![(format!("{base}Response"), &r.extra[..])];
+                match &r.model {
+                    Some(m) if r.fields.is_empty() => {
+                        if let Some((_, fields)) = self.models.get(m.as_str()) {
+                            roots.push((m.clone(), fields));
+                        }
+                    }
+                    m => roots.push((m.clone().unwrap_or_else(|| format!("{base}Item")), &r.fields[..])),
+                }
+                if roots.iter().any(|(name, fields)| self.reaches(name, fields, model, 0)) {
+                    out.push(Item { file, line: e.referenced.line() as usize, col: e.referenced.column() as usize });
+                }
+            }
+            for sub in &f.doc.subscriptions {
+                let v = &sub.value;
+                let (name, fields): (String, &[Spanned<FieldDef>]) = match &v.event {
+                    Some(m) if v.event_fields.is_empty() => match self.models.get(m.as_str()) {
+                        Some((_, fields)) => (m.clone(), fields),
+                        None => continue,
+                    },
+                    _ => (
+                        format!(
+                            "{}Event",
+                            crate::model::subscription_type_name(&v.ty, &v.version, v.rust_name.as_deref())
+                        ),
+                        &v.event_fields[..],
+                    ),
+                };
+                if self.reaches(&name, fields, model, 0) {
+                    out.push(Item {
+                        file,
+                        line: sub.referenced.line() as usize,
+                        col: sub.referenced.column() as usize,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// Is `model` the object `name` (with `fields`) or one below it?
+    fn reaches(&self, name: &str, fields: &[Spanned<FieldDef>], model: &str, depth: usize) -> bool {
+        if name == model {
+            return true;
+        }
+        if depth > 8 {
+            return false;
+        }
+        fields.iter().any(|f| {
+            let ty = f.value.ty.trim_start_matches('[').trim_end_matches(']');
+            if ty == "object" {
+                let inner =
+                    f.value.model.clone().unwrap_or_else(|| format!("{name}{}", f.value.name.to_upper_camel_case()));
+                self.reaches(&inner, &f.value.fields, model, depth + 1)
+            } else {
+                self.models.get(ty).is_some_and(|(_, fs)| self.reaches(ty, fs, model, depth + 1))
+            }
+        })
     }
 
     /// The item a source names and the object its paths start from: the
@@ -460,6 +537,144 @@ fn entry_end(text: &str, line: usize, col: usize) -> usize {
     end
 }
 
+/// A line that adds the field to the item's example, as the mock sends it
+/// (strict example decoding then covers the field): after the opening
+/// brace of the first object at the finding's path, in the example's own
+/// indentation. `None` when the example has no such object on a line of
+/// its own.
+fn example_edit(
+    text: &str,
+    source: &Source,
+    item: &Item<'_>,
+    path: &str,
+    name: &str,
+    example: &Value,
+) -> Option<(usize, String)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let end = entry_end(text, item.line, item.col);
+    let key = match source {
+        Source::Endpoint(_) => "response: |",
+        Source::Event { .. } => "example: |",
+    };
+    let at = (item.line - 1..end).find(|&i| lines[i].trim_start() == key)?;
+    // The block: the lines after the key, indented deeper.
+    let key_indent = lines[at].len() - lines[at].trim_start().len();
+    let block: Vec<(usize, &str)> = (at + 1..end)
+        .map(|i| (i, lines[i]))
+        .take_while(|(_, l)| l.trim().is_empty() || l.len() - l.trim_start().len() > key_indent)
+        .collect();
+    let json: String = block.iter().map(|(_, l)| format!("{l}\n")).collect();
+    // The path of the object to add to: a notification's event, or the body.
+    let mut want: Vec<String> = path.split('.').map(str::to_owned).collect();
+    want.pop();
+    if let Source::Event { .. } = source {
+        let first = if json.contains("\"events\"") { "events[]" } else { "event" };
+        want.insert(0, first.to_owned());
+    }
+    let want: Vec<String> = want.into_iter().filter(|s| !s.is_empty()).collect();
+    let brace = json_objects(&json).into_iter().find(|(p, _)| *p == want)?.1;
+    // Line of the brace within the block, which must end it.
+    let before = &json[..brace];
+    let row = before.matches('\n').count();
+    if !json[brace + 1..].starts_with('\n') {
+        return None;
+    }
+    let next = block.get(row + 1)?.1;
+    let pad = &next[..next.len() - next.trim_start().len()];
+    let comma = if next.trim_start().starts_with('}') { "" } else { "," };
+    let value = serde_json::to_string(example).ok()?;
+    Some((block[row].0 + 1, format!("{pad}{}: {value}{comma}\n", quote(name))))
+}
+
+/// Every object in a JSON text with its path (keys, and `key[]` for the
+/// first element of a list) and the byte offset of its `{`. Text that is
+/// not JSON ends the scan.
+fn json_objects(text: &str) -> Vec<(Vec<String>, usize)> {
+    fn skip_ws(b: &[u8], mut i: usize) -> usize {
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        i
+    }
+    fn string(b: &[u8], mut i: usize) -> Option<(String, usize)> {
+        let start = i + 1;
+        i += 1;
+        while i < b.len() {
+            match b[i] {
+                b'\\' => i += 2,
+                b'"' => return Some((String::from_utf8_lossy(&b[start..i]).into_owned(), i + 1)),
+                _ => i += 1,
+            }
+        }
+        None
+    }
+    fn value(b: &[u8], i: usize, path: &mut Vec<String>, out: &mut Vec<(Vec<String>, usize)>) -> Option<usize> {
+        let i = skip_ws(b, i);
+        match b.get(i)? {
+            b'{' => {
+                out.push((path.clone(), i));
+                let mut j = skip_ws(b, i + 1);
+                if b.get(j) == Some(&b'}') {
+                    return Some(j + 1);
+                }
+                loop {
+                    let (key, k) = string(b, skip_ws(b, j))?;
+                    let k = skip_ws(b, k);
+                    if b.get(k) != Some(&b':') {
+                        return None;
+                    }
+                    path.push(key);
+                    let after = value(b, k + 1, path, out);
+                    path.pop();
+                    j = skip_ws(b, after?);
+                    match b.get(j)? {
+                        b',' => j += 1,
+                        b'}' => return Some(j + 1),
+                        _ => return None,
+                    }
+                }
+            }
+            b'[' => {
+                let mut j = skip_ws(b, i + 1);
+                if b.get(j) == Some(&b']') {
+                    return Some(j + 1);
+                }
+                let mut first = true;
+                loop {
+                    let after = if first {
+                        let last = path.pop().unwrap_or_default();
+                        path.push(format!("{last}[]"));
+                        let a = value(b, j, path, out);
+                        path.pop();
+                        path.push(last);
+                        a
+                    } else {
+                        value(b, j, &mut path.clone(), &mut Vec::new())
+                    };
+                    first = false;
+                    j = skip_ws(b, after?);
+                    match b.get(j)? {
+                        b',' => j += 1,
+                        b']' => return Some(j + 1),
+                        _ => return None,
+                    }
+                }
+            }
+            b'"' => string(b, i).map(|(_, j)| j),
+            _ => {
+                let mut j = i;
+                while j < b.len() && !matches!(b[j], b',' | b'}' | b']') && !b[j].is_ascii_whitespace() {
+                    j += 1;
+                }
+                Some(j)
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let _ = value(text.as_bytes(), 0, &mut Vec::new(), &mut out);
+    out
+}
+
 /// Where the decision lines go in the item at `line` (keys at `col`) and
 /// the text to insert there.
 fn decision_block(text: &str, line: usize, col: usize, lines: &[String]) -> (usize, String) {
@@ -492,6 +707,8 @@ fn decision_block(text: &str, line: usize, col: usize, lines: &[String]) -> (usi
     }
     (end, format!("{pad}decisions:\n{items}"))
 }
+
+use crate::validate::PLACEHOLDER;
 
 /// Starts an insertion that replaces the line it follows.
 const REPLACE: &str = "\u{0}replace\u{0}";
@@ -566,9 +783,9 @@ fn field_lines(out: &mut String, owner: &str, name: &str, example: &Value, date:
         out.push_str(&format!("  rust_name: {name}_\n"));
     }
     let description = if top {
-        format!("Seen from live Twitch on {date}; not in Twitch's docs yet (describe it from what it holds).")
+        format!("{PLACEHOLDER} seen from live Twitch on {date}; describe it from what it holds.")
     } else {
-        format!("Part of a field seen from live Twitch on {date}.")
+        format!("{PLACEHOLDER} part of a field seen from live Twitch on {date}; describe it.")
     };
     out.push_str(&format!("  description: {}\n  optional: true\n", quote(&description)));
     if example.is_null() {
@@ -592,7 +809,7 @@ fn new_enum_value(value: &str, date: &str) -> String {
     }
     out.push_str(&format!(
         "  description: {}\n",
-        quote(&format!("Seen from live Twitch on {date}; not in Twitch's docs yet (describe it)."))
+        quote(&format!("{PLACEHOLDER} seen from live Twitch on {date}; describe it."))
     ));
     out
 }

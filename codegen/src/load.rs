@@ -28,6 +28,10 @@ pub struct FileDoc {
     pub summary: Option<String>,
     /// Cargo feature that gates the whole module (e.g. `beta`).
     pub feature: Option<String>,
+    /// The slug of Twitch's reference page for the file's items
+    /// (`https://dev.twitch.tv/docs/eventsub/reference/<slug>`); made from
+    /// the file's name when not given (`channel_points` → `channel-points`).
+    pub reference: Option<String>,
     #[serde(default)]
     pub endpoints: Vec<Spanned<EndpointDef>>,
     #[serde(default)]
@@ -41,6 +45,83 @@ pub struct FileDoc {
     /// Kinds of ids (only in `shared.yaml`): `reward` → `RewardId`, used as `type: id:reward`.
     #[serde(default)]
     pub ids: Vec<Spanned<IdDef>>,
+    /// Endpoints and subscription type-versions Twitch has withdrawn: no
+    /// longer callable, listed so that tools can say so and answer as
+    /// Twitch does.
+    #[serde(default)]
+    pub withdrawn: Vec<Spanned<WithdrawnDef>>,
+}
+
+/// When Twitch opened, released, deprecated or withdrew something, as
+/// `YYYY-MM-DD` dates from its changelog.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LifecycleDef {
+    /// Opened as an open beta.
+    pub beta: Option<String>,
+    /// Generally available.
+    pub ga: Option<String>,
+    /// Added without a beta (a new parameter, field or value).
+    pub added: Option<String>,
+    /// Deprecated (the item's `deprecated` text says why and what instead).
+    pub deprecated: Option<String>,
+    /// Withdrawn: Twitch no longer serves it.
+    pub withdrawn: Option<String>,
+}
+
+/// A withdrawn endpoint (`endpoint: <id>` with its method and path) or
+/// subscription type-version (`subscription: <type>` with its version).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawnDef {
+    /// The endpoint's reference anchor, e.g. `get-hype-train-events`.
+    pub endpoint: Option<String>,
+    /// The subscription type, e.g. `channel.hype_train.begin`.
+    pub subscription: Option<String>,
+    pub version: Option<String>,
+    /// Twitch's title.
+    pub name: String,
+    pub method: Option<String>,
+    pub path: Option<String>,
+    /// Needs `withdrawn`.
+    pub lifecycle: LifecycleDef,
+    /// What to use instead: an endpoint id or `type vN`.
+    pub replaced_by: Option<String>,
+    /// How Twitch answers a request for it now.
+    pub answer: AnswerDef,
+    #[serde(default)]
+    pub decisions: Vec<String>,
+}
+
+/// An error answer Twitch gives: status and body.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerDef {
+    pub status: u16,
+    /// The body's `error` (the status's reason phrase).
+    pub error: String,
+    pub message: String,
+}
+
+/// An error answer an endpoint documents, with the fields its body
+/// carries beside `error`, `status` and `message`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorDef {
+    pub status: u16,
+    /// When Twitch answers it.
+    pub when: String,
+    #[serde(default)]
+    pub fields: Vec<Spanned<FieldDef>>,
+}
+
+/// Twitch takes at most `max` items of the body list `param` per request:
+/// the client sends a longer list as several requests and merges the answers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SplitDef {
+    pub param: String,
+    pub max: u32,
 }
 
 /// A Helix endpoint.
@@ -63,8 +144,16 @@ pub struct EndpointDef {
     #[serde(default)]
     pub beta: bool,
     pub deprecated: Option<String>,
+    /// Dates of beta, release, deprecation.
+    pub lifecycle: Option<LifecycleDef>,
+    /// The parameter naming the user the request acts as: a user token
+    /// must be that user's, and an app token is accepted when that user
+    /// has granted the app the endpoint's scopes.
+    pub token_user: Option<String>,
     /// Safe to send twice (a retry after a transport error cannot do harm).
     pub idempotent: Option<bool>,
+    /// A body list Twitch takes only so many items of per request.
+    pub split: Option<Spanned<SplitDef>>,
     #[serde(default)]
     pub query: Vec<Spanned<FieldDef>>,
     #[serde(default)]
@@ -73,6 +162,9 @@ pub struct EndpointDef {
     pub body: Vec<Spanned<FieldDef>>,
     pub response: Spanned<ResponseDef>,
     pub lookup: Option<Spanned<LookupDef>>,
+    /// Error answers Twitch documents that carry more than the usual body.
+    #[serde(default)]
+    pub errors: Vec<Spanned<ErrorDef>>,
     #[serde(default)]
     pub examples: ExamplesDef,
     /// Decisions taken where Twitch's docs disagree with themselves.
@@ -182,6 +274,8 @@ pub struct FieldDef {
     pub nullable: bool,
     /// Reason the field is deprecated.
     pub deprecated: Option<String>,
+    /// When Twitch added (or deprecated) it.
+    pub lifecycle: Option<LifecycleDef>,
     /// Query: the parameter may repeat, at most this many times.
     pub repeat: Option<u32>,
     pub min: Option<i64>,
@@ -235,6 +329,8 @@ pub struct EnumValueDef {
     pub value: String,
     pub description: String,
     pub rust_name: Option<String>,
+    /// When Twitch added (or withdrew) the value.
+    pub lifecycle: Option<LifecycleDef>,
 }
 
 /// An EventSub subscription type at one version.
@@ -251,6 +347,9 @@ pub struct SubscriptionDef {
     /// `ChannelChannelPointsCustomRewardAdd`).
     pub rust_name: Option<String>,
     pub summary: String,
+    /// The slug of Twitch's reference page that documents the type, where
+    /// it is not the file's.
+    pub reference: Option<String>,
     #[serde(default)]
     pub scopes: Vec<Vec<String>>,
     #[serde(default)]
@@ -259,6 +358,8 @@ pub struct SubscriptionDef {
     pub transports: Option<Vec<String>>,
     #[serde(default)]
     pub beta: bool,
+    /// Dates of beta, release, deprecation.
+    pub lifecycle: Option<LifecycleDef>,
     pub condition: Vec<Spanned<FieldDef>>,
     /// The event model by name, or `event_fields` for an inline one.
     pub event: Option<String>,
@@ -354,17 +455,30 @@ pub fn parse_file(rel_path: &str, text: &str) -> Result<SchemaFile, Diagnostic> 
 }
 
 /// The id of the list item a line belongs to: the nearest `- id:`,
-/// `- type:` or `- name:` at or above it.
+/// `- type:` or `- name:` among the line's ancestors (the lines above it
+/// indented less than everything between), so an error in a `decisions`
+/// entry names its endpoint, not the parameter listed just before it.
 fn enclosing_item(text: &str, line: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
-    for l in lines.iter().take(line.min(lines.len())).rev() {
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let Some(at) = line.checked_sub(1).filter(|&i| i < lines.len()) else { return String::new() };
+    // The error's own line counts: it may be the item's first line.
+    let mut limit = indent(lines[at]) + 1;
+    for l in lines[..=at].iter().rev() {
         let t = l.trim_start();
+        if t.is_empty() || t.starts_with('#') || indent(l) >= limit {
+            continue;
+        }
+        limit = indent(l);
         if let Some(rest) = t.strip_prefix("- ") {
-            for key in ["id:", "type:", "name:"] {
+            for key in ["id:", "type:", "name:", "endpoint:", "subscription:"] {
                 if let Some(v) = rest.strip_prefix(key) {
                     return v.trim().trim_matches(['"', '\'']).to_owned();
                 }
             }
+        }
+        if limit == 0 {
+            break;
         }
     }
     String::new()

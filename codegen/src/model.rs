@@ -19,6 +19,112 @@ pub struct Schema {
     pub types: BTreeMap<String, TypeInfo>,
     /// Kinds of ids, each its own type in `twitch::ids`.
     pub ids: Vec<IdKind>,
+    /// What Twitch has withdrawn, in schema order.
+    pub withdrawn: Vec<Withdrawn>,
+}
+
+/// Dates from Twitch's changelog (`YYYY-MM-DD`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lifecycle {
+    pub beta: Option<String>,
+    pub ga: Option<String>,
+    pub added: Option<String>,
+    pub deprecated: Option<String>,
+    pub withdrawn: Option<String>,
+}
+
+impl Lifecycle {
+    fn of(d: Option<&load::LifecycleDef>) -> Self {
+        d.map(|d| Lifecycle {
+            beta: d.beta.clone(),
+            ga: d.ga.clone(),
+            added: d.added.clone(),
+            deprecated: d.deprecated.clone(),
+            withdrawn: d.withdrawn.clone(),
+        })
+        .unwrap_or_default()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == Lifecycle::default()
+    }
+
+    /// One sentence for the docs: `Open beta since 2026-05-01; generally
+    /// available since 2026-05-19.` Empty when no date is known.
+    pub fn sentence(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(d) = &self.added {
+            parts.push(format!("added by Twitch on {d}"));
+        }
+        if let Some(d) = &self.beta {
+            parts.push(format!("open beta since {d}"));
+        }
+        if let Some(d) = &self.ga {
+            parts.push(format!("generally available since {d}"));
+        }
+        if let Some(d) = &self.deprecated {
+            parts.push(format!("deprecated on {d}"));
+        }
+        if let Some(d) = &self.withdrawn {
+            parts.push(format!("withdrawn on {d}"));
+        }
+        let mut s = parts.join("; ");
+        if let Some(first) = s.get(..1) {
+            s = format!("{}{}.", first.to_ascii_uppercase(), &s[1..]);
+        }
+        s
+    }
+}
+
+/// Does version `a` come before `b` (`1` before `2`; numbers before `beta`)?
+fn version_before(a: &str, b: &str) -> bool {
+    match (a.parse::<u32>(), b.parse::<u32>()) {
+        (Ok(x), Ok(y)) => x < y,
+        _ => false,
+    }
+}
+
+/// The struct of an error answer's extra fields: `CreateEventSubSubscription`
+/// and 409 → `CreateEventSubSubscriptionConflict`.
+pub fn error_struct_name(type_name: &str, status: u16) -> String {
+    let reason = match status {
+        400 => "BadRequest".to_owned(),
+        401 => "Unauthorized".to_owned(),
+        403 => "Forbidden".to_owned(),
+        404 => "NotFound".to_owned(),
+        409 => "Conflict".to_owned(),
+        410 => "Gone".to_owned(),
+        422 => "UnprocessableEntity".to_owned(),
+        425 => "TooEarly".to_owned(),
+        429 => "TooManyRequests".to_owned(),
+        n => format!("Status{n}"),
+    };
+    format!("{type_name}{reason}")
+}
+
+/// A description with its lifecycle sentence after it, if any.
+fn with_lifecycle(description: &str, lifecycle: &Lifecycle) -> String {
+    let sentence = lifecycle.sentence();
+    if sentence.is_empty() { description.to_owned() } else { format!("{} {sentence}", description.trim_end()) }
+}
+
+/// A withdrawn endpoint or subscription type-version.
+#[derive(Debug, Clone)]
+pub struct Withdrawn {
+    /// `Some((method, path))` for an endpoint.
+    pub endpoint: Option<(String, String)>,
+    /// The endpoint id, or the subscription type.
+    pub id: String,
+    /// The subscription version.
+    pub version: Option<String>,
+    pub name: String,
+    pub lifecycle: Lifecycle,
+    pub replaced_by: Option<String>,
+    pub status: u16,
+    pub error: String,
+    pub message: String,
+    /// `hype_train` of `helix/hype_train.yaml`.
+    pub module: Vec<String>,
 }
 
 /// A kind of id: `reward` → `RewardId`.
@@ -53,6 +159,8 @@ pub struct Module {
     pub path: Vec<String>,
     pub summary: Option<String>,
     pub feature: Option<String>,
+    /// The slug of Twitch's reference page for the file's items.
+    pub reference: String,
     pub endpoints: Vec<Endpoint>,
     pub subscriptions: Vec<Subscription>,
     pub models: Vec<Model>,
@@ -203,6 +311,7 @@ pub struct Field {
     /// `Option<T>` in models.
     pub option: bool,
     pub deprecated: Option<String>,
+    pub lifecycle: Lifecycle,
     pub repeat: Option<u32>,
     pub min: Option<i64>,
     pub max: Option<i64>,
@@ -244,6 +353,7 @@ pub struct EnumValue {
     pub wire: String,
     pub rust: String,
     pub doc: String,
+    pub lifecycle: Lifecycle,
 }
 
 #[derive(Debug)]
@@ -319,6 +429,8 @@ pub struct ExampleRequest {
 #[derive(Debug)]
 pub struct Endpoint {
     pub id: String,
+    /// Twitch's reference page for it, with its anchor.
+    pub reference_url: String,
     pub name: String,
     pub category: String,
     /// `GetUsers`
@@ -334,7 +446,14 @@ pub struct Endpoint {
     pub conditional_scopes: Vec<(Vec<Vec<String>>, String)>,
     pub beta: bool,
     pub deprecated: Option<String>,
+    pub lifecycle: Lifecycle,
+    /// The parameter naming the user the request acts as.
+    pub token_user: Option<String>,
     pub idempotent: bool,
+    /// `(body list, items per request)`.
+    pub split: Option<(String, u32)>,
+    /// Documented error answers with fields beside the usual ones.
+    pub errors: Vec<ErrorAnswer>,
     pub query: Vec<Field>,
     pub rules: Vec<Rule>,
     pub body: Vec<Field>,
@@ -366,9 +485,20 @@ impl Endpoint {
     }
 }
 
+/// An error answer an endpoint documents.
+#[derive(Debug, Clone)]
+pub struct ErrorAnswer {
+    pub status: u16,
+    pub when: String,
+    /// Fields of the body beside `error`, `status` and `message`.
+    pub fields: Vec<Field>,
+}
+
 #[derive(Debug)]
 pub struct Subscription {
     pub ty: String,
+    /// Twitch's reference page for it, with its anchor.
+    pub reference_url: String,
     pub version: String,
     pub name: String,
     /// `ChannelFollowV2`
@@ -378,6 +508,7 @@ pub struct Subscription {
     pub conditional_scopes: Vec<(Vec<Vec<String>>, String)>,
     pub transports: Vec<String>,
     pub beta: bool,
+    pub lifecycle: Lifecycle,
     pub condition: Vec<Field>,
     /// The event model's name.
     pub event: String,
@@ -449,6 +580,7 @@ pub fn build(files: &[SchemaFile]) -> Schema {
     let mut types = BTreeMap::new();
     let mut input_models = BTreeSet::new();
     let mut ids = Vec::new();
+    let mut withdrawn = Vec::new();
 
     for file in files {
         for d in &file.doc.ids {
@@ -467,6 +599,10 @@ pub fn build(files: &[SchemaFile]) -> Schema {
             path: path.clone(),
             summary: doc.summary.clone(),
             feature: doc.feature.clone(),
+            reference: doc
+                .reference
+                .clone()
+                .unwrap_or_else(|| path.last().cloned().unwrap_or_default().replace('_', "-")),
             endpoints: Vec::new(),
             subscriptions: Vec::new(),
             models: Vec::new(),
@@ -492,7 +628,8 @@ pub fn build(files: &[SchemaFile]) -> Schema {
                     .map(|v| EnumValue {
                         wire: v.value.value.clone(),
                         rust: v.value.rust_name.clone().unwrap_or_else(|| enum_variant(&v.value.value)),
-                        doc: v.value.description.clone(),
+                        doc: with_lifecycle(&v.value.description, &Lifecycle::of(v.value.lifecycle.as_ref())),
+                        lifecycle: Lifecycle::of(v.value.lifecycle.as_ref()),
                     })
                     .collect(),
             });
@@ -541,8 +678,31 @@ pub fn build(files: &[SchemaFile]) -> Schema {
                 _ => Shape::None,
             };
             let extra = fields(&r.extra, &mut m.models, Mode::Output);
+            let errors: Vec<ErrorAnswer> = ep
+                .errors
+                .iter()
+                .map(|e| {
+                    let fs = fields(&e.value.fields, &mut m.models, Mode::Output);
+                    if !fs.is_empty() {
+                        m.models.push(Model {
+                            name: error_struct_name(&type_name, e.value.status),
+                            doc: format!(
+                                "What [`{type_name}`]'s {} answer carries beside `error`, `status` and `message`: \
+                                 it comes when {}.",
+                                e.value.status,
+                                e.value.when.trim_end_matches('.')
+                            ),
+                            fields: fs.clone(),
+                            input: false,
+                            union: None,
+                        });
+                    }
+                    ErrorAnswer { status: e.value.status, when: e.value.when.clone(), fields: fs }
+                })
+                .collect();
             let idempotent = ep.idempotent.unwrap_or(matches!(ep.method.as_str(), "GET" | "PUT" | "DELETE"));
             m.endpoints.push(Endpoint {
+                reference_url: format!("https://dev.twitch.tv/docs/api/reference/{}#{}", m.reference, ep.id),
                 id: ep.id.clone(),
                 name: ep.name.clone(),
                 category: doc.summary.clone().unwrap_or_default(),
@@ -555,9 +715,13 @@ pub fn build(files: &[SchemaFile]) -> Schema {
                 tokens: ep.tokens.clone(),
                 scopes: ep.scopes.clone(),
                 conditional_scopes: ep.conditional_scopes.iter().map(|c| (c.scopes.clone(), c.when.clone())).collect(),
-                beta: ep.beta,
+                beta: ep.beta || (ep.lifecycle.as_ref().is_some_and(|l| l.beta.is_some() && l.ga.is_none())),
                 deprecated: ep.deprecated.clone(),
+                lifecycle: Lifecycle::of(ep.lifecycle.as_ref()),
+                token_user: ep.token_user.clone(),
                 idempotent,
+                split: ep.split.as_ref().map(|s| (s.value.param.clone(), s.value.max)),
+                errors,
                 query,
                 rules: ep
                     .rules
@@ -628,6 +792,11 @@ pub fn build(files: &[SchemaFile]) -> Schema {
                 }
             };
             m.subscriptions.push(Subscription {
+                // The anchor, with its version, is set below, once every version is known.
+                reference_url: format!(
+                    "https://dev.twitch.tv/docs/eventsub/reference/{}",
+                    s.reference.as_deref().unwrap_or(&m.reference)
+                ),
                 ty: s.ty.clone(),
                 version: s.version.clone(),
                 name: s.name.clone(),
@@ -639,7 +808,8 @@ pub fn build(files: &[SchemaFile]) -> Schema {
                     .transports
                     .clone()
                     .unwrap_or_else(|| vec!["webhook".into(), "websocket".into(), "conduit".into()]),
-                beta: s.beta,
+                beta: s.beta || (s.lifecycle.as_ref().is_some_and(|l| l.beta.is_some() && l.ga.is_none())),
+                lifecycle: Lifecycle::of(s.lifecycle.as_ref()),
                 condition,
                 event,
                 batched: s.batched,
@@ -650,6 +820,21 @@ pub fn build(files: &[SchemaFile]) -> Schema {
                 line,
             });
         }
+        for w in &doc.withdrawn {
+            let w = &w.value;
+            withdrawn.push(Withdrawn {
+                endpoint: w.method.clone().zip(w.path.clone()),
+                id: w.endpoint.clone().or_else(|| w.subscription.clone()).unwrap_or_default(),
+                version: w.version.clone(),
+                name: w.name.clone(),
+                lifecycle: Lifecycle::of(Some(&w.lifecycle)),
+                replaced_by: w.replaced_by.clone(),
+                status: w.answer.status,
+                error: w.answer.error.clone(),
+                message: w.answer.message.clone(),
+                module: path.clone(),
+            });
+        }
         for md in &m.models {
             types
                 .insert(md.name.clone(), TypeInfo { module: path.clone(), is_enum: false, feature: m.feature.clone() });
@@ -658,6 +843,22 @@ pub fn build(files: &[SchemaFile]) -> Schema {
             types.insert(en.name.clone(), TypeInfo { module: path.clone(), is_enum: true, feature: m.feature.clone() });
         }
         modules.push(m);
+    }
+
+    // Twitch's per-category EventSub pages anchor a type by its name
+    // (`channel.chat.message` → `#channel-chat-message`); a later version
+    // documented beside an earlier one adds `-v2`, `-v3`.
+    let mut versions: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for s in modules.iter().flat_map(|m| &m.subscriptions) {
+        versions.entry(s.ty.clone()).or_default().push(s.version.clone());
+    }
+    for s in modules.iter_mut().flat_map(|m| &mut m.subscriptions) {
+        let mut anchor = s.ty.replace(['.', '_'], "-");
+        let earlier = versions[&s.ty].iter().any(|v| version_before(v, &s.version));
+        if earlier {
+            anchor.push_str(&format!("-v{}", s.version));
+        }
+        s.reference_url = format!("{}#{anchor}", s.reference_url);
     }
 
     // Models reachable from request bodies need constructors; follow nesting.
@@ -695,7 +896,7 @@ pub fn build(files: &[SchemaFile]) -> Schema {
         }
     }
 
-    Schema { modules, scopes, types, ids }
+    Schema { modules, scopes, types, ids, withdrawn }
 }
 
 /// How `required`/`optional` read for a list of fields.
@@ -734,11 +935,12 @@ fn field(d: &FieldDef, hoisted: &mut Vec<Model>, mode: Mode) -> Field {
         ty = Ty::Unsigned(UInt::for_max(d.max));
     }
     let rust = d.rust_name.clone().unwrap_or_else(|| d.name.to_snake_case());
+    let lifecycle = Lifecycle::of(d.lifecycle.as_ref());
     Field {
         wire: d.name.clone(),
         rust,
         ty,
-        doc: d.description.clone(),
+        doc: with_lifecycle(&d.description, &lifecycle),
         required: match mode {
             Mode::Output => false,
             Mode::Input => d.required,
@@ -750,6 +952,7 @@ fn field(d: &FieldDef, hoisted: &mut Vec<Model>, mode: Mode) -> Field {
             Mode::Condition => !d.required,
         },
         deprecated: d.deprecated.clone(),
+        lifecycle,
         repeat: d.repeat,
         min: d.min,
         max: d.max,

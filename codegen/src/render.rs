@@ -178,7 +178,27 @@ fn root(schema: &Schema) -> String {
         }
         let leaf = ident(m.path.last().map(String::as_str).unwrap_or("schema"));
         let file = format!("/{}.rs", m.path.join("/"));
-        let d = doc(m.summary.as_deref().unwrap_or("Items from the schema."));
+        let mut text = m.summary.clone().unwrap_or_else(|| "Items from the schema.".to_owned());
+        let gone: Vec<String> = schema
+            .withdrawn
+            .iter()
+            .filter(|w| w.module == m.path)
+            .map(|w| {
+                let what = match (&w.endpoint, &w.version) {
+                    (Some((method, path)), _) => format!("{} (`{method} /helix{path}`)", w.name),
+                    (None, v) => format!("`{}` version `{}`", w.id, v.as_deref().unwrap_or("?")),
+                };
+                let instead = w.replaced_by.as_ref().map(|r| format!("; use {r} instead")).unwrap_or_default();
+                format!("- {what}: {}{instead}", w.lifecycle.sentence().trim_end_matches('.'))
+            })
+            .collect();
+        if !gone.is_empty() {
+            text.push_str(&format!(
+                "\n\nWithdrawn by Twitch, so not here (see [`crate::meta::withdrawn`]):\n\n{}",
+                gone.join("\n")
+            ));
+        }
+        let d = doc(&text);
         let c = emit::cfg(m.feature.as_deref());
         let item = quote! {
             #d

@@ -8,6 +8,11 @@ use crate::diag::{Diagnostic, Diagnostics};
 use crate::load::{FieldDef, RuleDef, SchemaFile};
 use crate::model::{Ty, fn_name_of_id, is_keyword, parse_example_request, scope_variant, subscription_type_name};
 
+/// Starts every description `twitch-codegen learn` writes. Refused here, so
+/// a proposal cannot reach the generated docs before a maintainer has
+/// described each new field and value in their own words.
+pub const PLACEHOLDER: &str = "TODO(learn):";
+
 /// Cargo features of the generated crate that a schema file may name.
 pub const FEATURES: &[&str] = &["beta"];
 
@@ -77,6 +82,13 @@ pub fn validate(files: &[SchemaFile]) -> Result<(), Diagnostics> {
             let e = &ep.value;
             for list in [&e.query, &e.body, &e.response.value.fields, &e.response.value.extra] {
                 inline_names(list, &mut |n, l| define(&mut cx, n, l));
+            }
+            for err in &e.errors {
+                inline_names(&err.value.fields, &mut |n, l| define(&mut cx, n, l));
+                if !err.value.fields.is_empty() {
+                    let name = crate::model::error_struct_name(&crate::model::type_name_of_id(&e.id), err.value.status);
+                    define(&mut cx, &name, err.referenced.line());
+                }
             }
             if !e.response.value.fields.is_empty() {
                 let name = e
@@ -174,6 +186,16 @@ pub fn validate(files: &[SchemaFile]) -> Result<(), Diagnostics> {
                 if v.value.description.trim().is_empty() {
                     cx.err(l, &item, format!("value '{}': description is empty", v.value.value));
                 }
+                if v.value.description.trim_start().starts_with(PLACEHOLDER) {
+                    cx.err(
+                        l,
+                        &item,
+                        format!("value '{}': description is learn's placeholder: describe it", v.value.value),
+                    );
+                }
+                if let Some(lc) = &v.value.lifecycle {
+                    check_dates(&mut cx, l, &format!("{item} value '{}'", v.value.value), lc);
+                }
             }
         }
         for ep in &f.doc.endpoints {
@@ -217,6 +239,44 @@ pub fn validate(files: &[SchemaFile]) -> Result<(), Diagnostics> {
             check_scopes(&mut cx, line, &item, &e.scopes, &scopes, have_scope_file);
             for c in &e.conditional_scopes {
                 check_scopes(&mut cx, line, &item, &c.scopes, &scopes, have_scope_file);
+            }
+            check_item_lifecycle(&mut cx, line, &item, e.lifecycle.as_ref(), e.beta, e.deprecated.is_some());
+            if let Some(p) = &e.token_user {
+                let param = e.query.iter().chain(&e.body).find(|f| &f.value.name == p);
+                match param {
+                    None => cx.err(line, &item, format!("token_user names '{p}', which is not a parameter")),
+                    Some(f) if f.value.ty != "user_id" => {
+                        cx.err(line, &item, format!("token_user '{p}' must be a user_id parameter"))
+                    }
+                    Some(_) => {}
+                }
+                if !(e.tokens.iter().any(|t| t == "app") && e.tokens.iter().any(|t| t == "user")) {
+                    cx.err(line, &item, "token_user is for endpoints that take an app or a user token");
+                }
+            }
+            if let Some(sp) = &e.split {
+                let sl = sp.referenced.line();
+                match e.body.iter().find(|f| f.value.name == sp.value.param) {
+                    Some(f) if f.value.ty.starts_with('[') => {}
+                    _ => cx.err(sl, &item, format!("split names '{}', which is not a body list", sp.value.param)),
+                }
+                if sp.value.max == 0 {
+                    cx.err(sl, &item, "split max must be at least 1");
+                }
+            }
+            let mut statuses = BTreeSet::new();
+            for err in &e.errors {
+                let el = err.referenced.line();
+                if !(400..600).contains(&err.value.status) {
+                    cx.err(el, &item, format!("error status {} is not an error (400-599)", err.value.status));
+                }
+                if !statuses.insert(err.value.status) {
+                    cx.err(el, &item, format!("error status {} is listed twice", err.value.status));
+                }
+                if err.value.when.trim().is_empty() {
+                    cx.err(el, &item, "error 'when' is empty");
+                }
+                check_fields(&mut cx, &item, &err.value.fields, &types, FieldKind::Model);
             }
             check_fields(&mut cx, &item, &e.query, &types, FieldKind::Query);
             check_fields(&mut cx, &item, &e.body, &types, FieldKind::Body);
@@ -392,6 +452,7 @@ pub fn validate(files: &[SchemaFile]) -> Result<(), Diagnostics> {
                     cx.err(line, &item, format!("unknown transport '{t}'"));
                 }
             }
+            check_item_lifecycle(&mut cx, line, &item, v.lifecycle.as_ref(), v.beta, false);
             check_fields(&mut cx, &item, &v.condition, &types, FieldKind::Condition);
             match (&v.event, v.event_fields.is_empty()) {
                 (None, true) => cx.err(line, &item, "needs an event model or event_fields"),
@@ -425,10 +486,111 @@ pub fn validate(files: &[SchemaFile]) -> Result<(), Diagnostics> {
         }
     }
 
+    for f in files {
+        let mut cx = Ctx { file: format!("schema/{}", f.rel_path), diags: &mut diags };
+        for w in &f.doc.withdrawn {
+            let line = w.referenced.line();
+            let w = &w.value;
+            match (&w.endpoint, &w.subscription) {
+                (Some(id), None) => {
+                    if w.method.as_deref().is_none_or(|m| !METHODS.contains(&m)) || w.path.is_none() {
+                        cx.err(line, id, "a withdrawn endpoint needs its method and path");
+                    }
+                    if w.version.is_some() {
+                        cx.err(line, id, "version is for withdrawn subscription types");
+                    }
+                    if endpoint_ids.contains_key(id) {
+                        cx.err(line, id, "withdrawn, but also listed as a live endpoint");
+                    }
+                }
+                (None, Some(ty)) => {
+                    let item = format!("{ty} v{}", w.version.as_deref().unwrap_or("?"));
+                    if w.version.is_none() {
+                        cx.err(line, &item, "a withdrawn subscription type needs its version");
+                    }
+                    if w.method.is_some() || w.path.is_some() {
+                        cx.err(line, &item, "method and path are for withdrawn endpoints");
+                    }
+                    if sub_ids.contains_key(&item) {
+                        cx.err(line, &item, "withdrawn, but also listed as a live subscription type");
+                    }
+                }
+                _ => cx.err(line, &w.name, "a withdrawn item names exactly one of endpoint or subscription"),
+            }
+            let item = w.endpoint.clone().or_else(|| w.subscription.clone()).unwrap_or_default();
+            check_dates(&mut cx, line, &item, &w.lifecycle);
+            if w.lifecycle.withdrawn.is_none() {
+                cx.err(line, &item, "a withdrawn item needs lifecycle.withdrawn, the date");
+            }
+            if !(400..600).contains(&w.answer.status) || w.answer.message.trim().is_empty() {
+                cx.err(line, &item, "answer needs an error status (400-599) and Twitch's message");
+            }
+            if w.decisions.is_empty() {
+                cx.err(line, &item, "a withdrawn item needs a decision naming its source");
+            }
+        }
+    }
+
     check_areas(files, &types, &mut diags);
     check_unions(files, &mut diags);
 
     if diags.is_empty() { Ok(()) } else { Err(diags.sorted()) }
+}
+
+/// Dates are `YYYY-MM-DD`, and a beta comes before its release.
+fn check_dates(cx: &mut Ctx<'_>, line: u64, item: &str, lc: &crate::load::LifecycleDef) {
+    let dates = [
+        ("beta", &lc.beta),
+        ("ga", &lc.ga),
+        ("added", &lc.added),
+        ("deprecated", &lc.deprecated),
+        ("withdrawn", &lc.withdrawn),
+    ];
+    for (key, d) in dates {
+        if let Some(d) = d
+            && !is_date(d)
+        {
+            cx.err(line, item, format!("lifecycle {key} '{d}' is not a date (YYYY-MM-DD)"));
+        }
+    }
+    if let (Some(b), Some(g)) = (&lc.beta, &lc.ga)
+        && b > g
+    {
+        cx.err(line, item, format!("lifecycle: beta {b} is after ga {g}"));
+    }
+}
+
+/// An endpoint's or subscription type's lifecycle against its `beta` and
+/// `deprecated` keys.
+fn check_item_lifecycle(
+    cx: &mut Ctx<'_>,
+    line: u64,
+    item: &str,
+    lc: Option<&crate::load::LifecycleDef>,
+    beta: bool,
+    deprecated: bool,
+) {
+    let Some(lc) = lc else { return };
+    check_dates(cx, line, item, lc);
+    if beta && lc.ga.is_some() {
+        cx.err(line, item, "beta: true, but lifecycle says it is generally available");
+    }
+    if lc.deprecated.is_some() && !deprecated && !item.contains(' ') {
+        cx.err(line, item, "lifecycle has a deprecated date but no deprecated text saying why");
+    }
+    if lc.withdrawn.is_some() {
+        cx.err(line, item, "withdrawn items go under `withdrawn:`, not among the live ones");
+    }
+}
+
+fn is_date(d: &str) -> bool {
+    let b = d.as_bytes();
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+        && (1..=12).contains(&d[5..7].parse::<u8>().unwrap_or(0))
+        && (1..=31).contains(&d[8..10].parse::<u8>().unwrap_or(0))
 }
 
 /// `helix` and `eventsub` are cargo features: code in one may not name a
@@ -593,6 +755,18 @@ fn check_fields(
         }
         if d.description.trim().is_empty() {
             cx.err(line, &it, "description is empty");
+        }
+        if d.description.trim_start().starts_with(PLACEHOLDER) {
+            cx.err(line, &it, "description is learn's placeholder: describe the field in your own words");
+        }
+        if let Some(lc) = &d.lifecycle {
+            check_dates(cx, line, &it, lc);
+            if lc.deprecated.is_some() && d.deprecated.is_none() {
+                cx.err(line, &it, "lifecycle has a deprecated date but no deprecated text saying why");
+            }
+            if lc.withdrawn.is_some() {
+                cx.err(line, &it, "a withdrawn field is removed from the schema, its decision kept on the item");
+            }
         }
         match Ty::parse(&d.ty) {
             Err(msg) => cx.err(line, &it, msg),

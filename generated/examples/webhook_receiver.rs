@@ -77,8 +77,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 sub.subscription_type, created.subscription.status
             );
         }
-        for sub in &done.existing {
-            println!("{} exists already", sub.subscription_type);
+        for (sub, id) in &done.existing {
+            match id {
+                Some(id) => println!("{} exists already ({id})", sub.subscription_type),
+                None => println!("{} exists already", sub.subscription_type),
+            }
         }
         for (sub, e) in &done.failed {
             eprintln!("could not subscribe to {}: {e}", sub.subscription_type);

@@ -8,7 +8,7 @@ use twitch_runtime::websocket::{
     ShardPoolBuilder, ShardStatus, Transport,
 };
 
-use crate::helix::conduits::{ConduitShardTransportRequest, ConduitShardUpdate};
+use crate::helix::conduits::{ConduitShardTransportRequest, ConduitShardUpdate, UpdateConduitShards};
 use crate::helix::eventsub::EventSubTransportRequest;
 use crate::shared::EventSubTransportMethod;
 use crate::{Client, ConduitId, Error, Event, Result, SubscriptionId, SubscriptionInfo};
@@ -114,13 +114,31 @@ impl EventSubApi for Client {
         shards: Vec<ShardAttach>,
     ) -> BoxFuture<'_, Result<Vec<ShardError>>> {
         Box::pin(async move {
-            let updates = shards.into_iter().map(|s| {
-                let mut t = ConduitShardTransportRequest::new(EventSubTransportMethod::Websocket);
-                t.session_id = Some(s.session_id);
-                ConduitShardUpdate::new(s.shard_id.to_string(), t)
-            });
-            let resp = self.update_conduit_shards(conduit_id, updates).send().await?;
-            Ok(resp.errors.into_iter().map(|e| ShardError::new(e.id, e.message, e.code)).collect())
+            // Twitch takes so many shards per request (the schema's split):
+            // each part is its own request, so a failed one fails only its
+            // own shards, each reported.
+            let per_request = UpdateConduitShards::META.split.map_or(usize::MAX, |s| s.max as usize);
+            let mut refused = Vec::new();
+            for part in shards.chunks(per_request.max(1)) {
+                let updates = part.iter().map(|s| {
+                    let mut t = ConduitShardTransportRequest::new(EventSubTransportMethod::Websocket);
+                    t.session_id = Some(s.session_id.clone());
+                    ConduitShardUpdate::new(s.shard_id.to_string(), t)
+                });
+                match self.update_conduit_shards(conduit_id.clone(), updates).send().await {
+                    Ok(resp) => {
+                        refused.extend(resp.errors.into_iter().map(|e| ShardError::new(e.id, e.message, e.code)))
+                    }
+                    // One request for every shard: as before the split, the whole call fails.
+                    Err(e) if part.len() == shards.len() => return Err(e),
+                    Err(e) => {
+                        let message = e.to_string();
+                        refused
+                            .extend(part.iter().map(|s| ShardError::new(s.shard_id.to_string(), message.clone(), "")));
+                    }
+                }
+            }
+            Ok(refused)
         })
     }
 
@@ -160,6 +178,27 @@ impl EventSubApi for Client {
                 .into_iter()
                 .map(|s| ShardStatus::new(s.id.into_string(), s.status.as_str(), s.transport.session_id))
                 .collect())
+        })
+    }
+
+    fn conflict_id(&self, error: &Error) -> Option<SubscriptionId> {
+        crate::subscribe::conflict_id(error)
+    }
+
+    fn subscription(
+        &self,
+        id: SubscriptionId,
+        as_user: Option<crate::UserId>,
+    ) -> BoxFuture<'_, Result<Option<SubscriptionInfo>>> {
+        Box::pin(async move {
+            let mut req = self.get_eventsub_subscriptions().subscription_id(id);
+            if let Some(u) = as_user {
+                req = req.as_user(u);
+            }
+            match req.send().await?.data.into_iter().next() {
+                Some(s) => info_of(serde_json::to_value(&s).unwrap_or_default()).map(Some),
+                None => Ok(None),
+            }
         })
     }
 

@@ -124,11 +124,12 @@ pub use eventsub::Event;
 /// `Event::downcast`, `Session::events` and code generic over event types.
 pub use twitch_runtime::FromEvent;
 pub use twitch_runtime::{
-    AccessToken, Backoff, BoxFuture, ClientSecret, EndpointMeta, Error, EventSubError, InvalidParam, Method,
-    Notification, OAuthError, Observer, Page, Paginator, ParamMeta, PreparedRequest, RawJson, RawRequest,
-    RawSubscription, RefreshToken, ResponseBody, ResponseFuture, ResponseShape, Result, RetryPolicy, RuleKind,
-    RuleMeta, Scope, Secret, SubscriptionInfo, SubscriptionMeta, SubscriptionTransport, SubscriptionType, Timestamp,
-    TimestampError, TokenEvent, TokenEvents, TokenKind, TokenSource, UnknownEvent, UserId, UserLogin,
+    AccessToken, ApiDetails, Backoff, BoxFuture, ClientSecret, EndpointMeta, Error, EventSubError, InvalidParam,
+    Lifecycle, Method, Notification, OAuthError, Observer, Page, Paginator, ParamMeta, PreparedRequest, RawJson,
+    RawRequest, RawSubscription, RefreshToken, RequestOptions, ResponseBody, ResponseFuture, ResponseShape, Result,
+    RetryPolicy, RuleKind, RuleMeta, Scope, Secret, SplitMeta, SubscriptionInfo, SubscriptionMeta,
+    SubscriptionTransport, SubscriptionType, Timestamp, TimestampError, TokenEvent, TokenEvents, TokenKind,
+    TokenSource, UnknownEvent, UserId, UserLogin, WithdrawnMeta,
 };
 #[cfg(feature = "oauth")]
 pub use twitch_runtime::{

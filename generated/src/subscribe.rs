@@ -8,8 +8,8 @@ use std::pin::Pin;
 
 use futures_util::StreamExt;
 
-use crate::helix::eventsub::{EventSubSubscription, EventSubTransportRequest};
-use crate::ids::{ConduitId, SessionId};
+use crate::helix::eventsub::{CreateEventSubSubscriptionConflict, EventSubSubscription, EventSubTransportRequest};
+use crate::ids::{ConduitId, SessionId, SubscriptionId};
 use crate::shared::EventSubTransportMethod;
 use crate::{Client, Error, Result, Secret, SubscriptionType, UserId};
 
@@ -49,6 +49,15 @@ impl std::fmt::Debug for Transport {
 }
 
 impl Transport {
+    /// Does a subscription Twitch lists deliver here?
+    fn matches(&self, t: &crate::helix::eventsub::EventSubTransport) -> bool {
+        match self {
+            Self::Webhook { callback, .. } => t.callback.as_deref() == Some(callback.as_str()),
+            Self::WebSocket { session_id } => t.session_id.as_ref() == Some(session_id),
+            Self::Conduit { conduit_id } => t.conduit_id.as_ref() == Some(conduit_id),
+        }
+    }
+
     /// A webhook: Twitch posts to `callback`, signing with `secret`.
     pub fn webhook(callback: impl Into<String>, secret: impl Into<Secret>) -> Self {
         Self::Webhook { callback: callback.into(), secret: secret.into() }
@@ -127,6 +136,7 @@ impl<S: SubscriptionType + 'static> IntoFuture for Subscribe<S> {
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
+            // A 409 comes back as the error; `conflict_id` reads the id of the one that exists.
             let any = AnySubscription::of(&self.sub);
             let created = any.create(&self.client, &self.transport, self.as_user).await?;
             Ok(Subscribed {
@@ -173,7 +183,78 @@ impl AnySubscription {
 
     async fn create(&self, client: &Client, transport: &Transport, as_user: Option<UserId>) -> Result<Created> {
         let (ty, version, batched) = (self.subscription_type, self.version, self.batched);
+        check_transport(ty, version, transport)?;
         create(client, ty, version, self.condition.clone(), batched, transport.request(), as_user).await
+    }
+
+    /// The subscription like this one that exists, after a 409: the id
+    /// Twitch's answer names, or, when it names none, the one Get EventSub
+    /// Subscriptions lists with the same type, version, condition and
+    /// transport.
+    async fn existing(
+        &self,
+        client: &Client,
+        transport: &Transport,
+        as_user: Option<UserId>,
+        conflict: &Error,
+    ) -> Option<SubscriptionId> {
+        if let Some(id) = conflict_id(conflict) {
+            return Some(id);
+        }
+        let mut req = client.get_eventsub_subscriptions().subscription_type(self.subscription_type);
+        if let Some(u) = as_user {
+            req = req.as_user(u);
+        }
+        // A failed lookup leaves the id unknown (`None`); the 409 still says it exists.
+        let listed = req.paginate().collect_all(usize::MAX).await.ok()?;
+        listed
+            .into_iter()
+            .find(|s| {
+                s.version == self.version
+                    && serde_json::to_value(&s.condition).ok().as_ref() == Some(&self.condition)
+                    && transport.matches(&s.transport)
+            })
+            .map(|s| s.id)
+    }
+}
+
+/// The id of the subscription a 409 of Create EventSub Subscription says
+/// exists: the body's `id` (Twitch's changelog of 2026-04-17), or the
+/// `id=` Twitch has also been seen to put in the message.
+pub(crate) fn conflict_id(error: &Error) -> Option<SubscriptionId> {
+    if let Some(id) = CreateEventSubSubscriptionConflict::from_error(error).and_then(|c| c.id) {
+        return Some(id);
+    }
+    match error {
+        Error::Api { endpoint, status: 409, message, .. } if endpoint == "create-eventsub-subscription" => {
+            let (_, rest) = message.split_once("id=")?;
+            let id: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+            (!id.is_empty()).then(|| SubscriptionId::from(id.as_str()))
+        }
+        _ => None,
+    }
+}
+
+/// A transport the type does not take is refused before sending (a
+/// webhook-only type on a WebSocket session, say).
+fn check_transport(subscription_type: &str, version: &str, transport: &Transport) -> Result<()> {
+    let method = match transport {
+        Transport::Webhook { .. } => "webhook",
+        Transport::WebSocket { .. } => "websocket",
+        Transport::Conduit { .. } => "conduit",
+    };
+    match crate::meta::subscription(subscription_type, version) {
+        Some(meta) if !meta.transports.contains(&method) => Err(Error::InvalidRequest {
+            endpoint: "create-eventsub-subscription".into(),
+            source: twitch_runtime::InvalidParam {
+                param: "transport".into(),
+                message: format!(
+                    "{subscription_type} v{version} is delivered over {} only, not {method}",
+                    meta.transports.join(" and ")
+                ),
+            },
+        }),
+        _ => Ok(()),
     }
 }
 
@@ -226,8 +307,9 @@ pub struct Created {
 pub struct SubscribeAll {
     /// Created.
     pub created: Vec<(AnySubscription, Created)>,
-    /// Twitch answered 409: the same subscription exists already.
-    pub existing: Vec<AnySubscription>,
+    /// Twitch answered 409: the same subscription exists already, with its
+    /// id (from the answer, or looked up; `None` when neither told it).
+    pub existing: Vec<(AnySubscription, Option<SubscriptionId>)>,
     /// Refused or failed, with why.
     pub failed: Vec<(AnySubscription, Error)>,
 }
@@ -273,10 +355,16 @@ impl IntoFuture for SubscribeAllRequest {
         Box::pin(async move {
             let Self { client, transport, subs, concurrency, as_user } = self;
             let (client, transport, as_user) = (&client, &transport, &as_user);
-            let mut results: Vec<(usize, AnySubscription, Result<Created>)> =
+            let mut results: Vec<(usize, AnySubscription, Outcome)> =
                 futures_util::stream::iter(subs.into_iter().enumerate())
                     .map(|(i, sub)| async move {
-                        let r = sub.create(client, transport, as_user.clone()).await;
+                        let r = match sub.create(client, transport, as_user.clone()).await {
+                            Ok(c) => Outcome::Created(Box::new(c)),
+                            Err(e) if e.status() == Some(409) => {
+                                Outcome::Exists(sub.existing(client, transport, as_user.clone(), &e).await)
+                            }
+                            Err(e) => Outcome::Failed(e),
+                        };
                         (i, sub, r)
                     })
                     .buffer_unordered(concurrency)
@@ -286,14 +374,21 @@ impl IntoFuture for SubscribeAllRequest {
             let mut out = SubscribeAll::default();
             for (_, sub, r) in results {
                 match r {
-                    Ok(c) => out.created.push((sub, c)),
-                    Err(e) if e.status() == Some(409) => out.existing.push(sub),
-                    Err(e) => out.failed.push((sub, e)),
+                    Outcome::Created(c) => out.created.push((sub, *c)),
+                    Outcome::Exists(id) => out.existing.push((sub, id)),
+                    Outcome::Failed(e) => out.failed.push((sub, e)),
                 }
             }
             out
         })
     }
+}
+
+/// What became of one subscription of a batch.
+enum Outcome {
+    Created(Box<Created>),
+    Exists(Option<SubscriptionId>),
+    Failed(Error),
 }
 
 impl Client {

@@ -56,8 +56,13 @@ pub mod auth {
     pub use crate::identity::oidc;
 }
 
-pub use base::error::{Error, EventSubError, InvalidParam, OAuthError, ResponseBody, Result, SECRET_FIELDS};
-pub use base::meta::{EndpointMeta, Method, ParamMeta, ResponseShape, RuleKind, RuleMeta, SubscriptionMeta, TokenKind};
+pub use base::error::{
+    ApiDetails, Error, EventSubError, InvalidParam, OAuthError, ResponseBody, Result, SECRET_FIELDS,
+};
+pub use base::meta::{
+    EndpointMeta, Lifecycle, Method, ParamMeta, ResponseShape, RuleKind, RuleMeta, SplitMeta, SubscriptionMeta,
+    TokenKind, WithdrawnMeta,
+};
 pub use base::query::{Query, ToQuery};
 pub use base::scope::Scope;
 pub use base::secret::{AccessToken, ClientSecret, RefreshToken, Secret};

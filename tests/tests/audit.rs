@@ -35,10 +35,11 @@ fn the_audit_of_twitchs_saved_docs_is_clean() {
     let missing: Vec<String> = report
         .differences
         .iter()
-        .filter(|d| d.what.starts_with("endpoint:") || d.what.starts_with("subscription type:"))
+        .filter(|d| !d.accepted && (d.what.starts_with("endpoint:") || d.what.starts_with("subscription type:")))
         .map(|d| d.to_string())
         .collect();
-    assert!(missing.is_empty(), "items the schema lacks or has extra:\n{}", missing.join("\n"));
+    // Items newer than the saved pages pass when their difference is recorded.
+    assert!(missing.is_empty(), "items the schema lacks or has extra, unrecorded:\n{}", missing.join("\n"));
     let new: Vec<String> = report.unrecorded().map(|d| d.to_string()).collect();
     assert!(new.is_empty(), "differences no decision explains:\n{}", new.join("\n"));
 }

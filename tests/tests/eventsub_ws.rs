@@ -229,6 +229,7 @@ impl FakeApi {
             status,
             error: "scripted".into(),
             message: message.into(),
+            details: Default::default(),
         }
     }
 }

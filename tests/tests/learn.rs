@@ -43,12 +43,14 @@ fn example_response(schema: &twitch_codegen::model::Schema, id: &str) -> Value {
 }
 
 /// Get Users with a new string field and a new object, a new
-/// `broadcaster_type`; a second body with `display_name` null.
+/// `broadcaster_type`; a second body with `display_name` null. The probes'
+/// names are made up so that no schema change can add them (checked below).
 fn users_bodies(schema: &twitch_codegen::model::Schema) -> (Value, Value) {
     let mut added = example_response(schema, "get-users");
-    added["data"][0]["pronouns"] = json!("they/them");
-    added["data"][0]["affiliation"] = json!({"kind": "studio", "since": "2026-01-01T00:00:00Z", "seats": 3});
-    added["data"][0]["broadcaster_type"] = json!("ambassador");
+    added["data"][0]["learn_probe_pronouns"] = json!("they/them");
+    added["data"][0]["learn_probe_affiliation"] =
+        json!({"kind": "studio", "since": "2026-01-01T00:00:00Z", "seats": 3});
+    added["data"][0]["broadcaster_type"] = json!("learn_probe_ambassador");
     let mut null = example_response(schema, "get-users");
     null["data"][0]["display_name"] = Value::Null;
     (added, null)
@@ -74,6 +76,14 @@ fn chat_payloads() -> (Value, Value) {
 #[tokio::test]
 async fn a_report_becomes_yaml_that_describes_what_was_seen() {
     let schema = twitch_codegen::check(&schema_dir()).expect("the schema");
+    // The probes are names no real schema change adds.
+    let mut texts = String::new();
+    for dir in ["helix", "eventsub"] {
+        for e in std::fs::read_dir(schema_dir().join(dir)).unwrap() {
+            texts.push_str(&std::fs::read_to_string(e.unwrap().path()).unwrap());
+        }
+    }
+    assert!(!texts.contains("learn_probe"), "the schema names a probe of this test");
     let (users, users_null) = users_bodies(&schema);
     let (chat, chat_null) = chat_payloads();
 
@@ -93,7 +103,7 @@ async fn a_report_becomes_yaml_that_describes_what_was_seen() {
         .build()
         .unwrap();
     let got = client.get_users().id("141981764").send().await.expect("new fields and values decode");
-    assert_eq!(got[0].broadcaster_type.as_str(), "ambassador");
+    assert_eq!(got[0].broadcaster_type.as_str(), "learn_probe_ambassador");
     let err = client.get_users().id("141981764").send().await.expect_err("a required field is null");
     assert!(matches!(err, twitch::Error::Decode { ref path, .. } if path == "data[0].display_name"), "{err:?}");
     for payload in [&chat, &chat_null] {
@@ -118,8 +128,8 @@ async fn a_report_becomes_yaml_that_describes_what_was_seen() {
     assert_eq!(
         fields,
         [
-            (&users_src, "data[].affiliation", "object"),
-            (&users_src, "data[].pronouns", "string"),
+            (&users_src, "data[].learn_probe_affiliation", "object"),
+            (&users_src, "data[].learn_probe_pronouns", "string"),
             (&chat_src, "learn_probe_effect", "string"),
             (&chat_src, "message.fragments[].learn_probe_weight", "integer"),
         ]
@@ -136,7 +146,10 @@ async fn a_report_becomes_yaml_that_describes_what_was_seen() {
         .collect();
     assert_eq!(
         enums,
-        [(&users_src, "BroadcasterType", "ambassador"), (&chat_src, "ChatMessageType", "power_ups_learn_probe")]
+        [
+            (&users_src, "BroadcasterType", "learn_probe_ambassador"),
+            (&chat_src, "ChatMessageType", "power_ups_learn_probe")
+        ]
     );
     let nulls: Vec<_> = report
         .findings
@@ -162,9 +175,9 @@ async fn a_report_becomes_yaml_that_describes_what_was_seen() {
     };
     let before = check(&schema);
     for expected in [
-        "data[0].pronouns",
-        "data[0].affiliation",
-        "ambassador",
+        "data[0].learn_probe_pronouns",
+        "data[0].learn_probe_affiliation",
+        "learn_probe_ambassador",
         "data[0].display_name",
         "learn_probe_effect",
         "learn_probe_weight",
@@ -183,33 +196,58 @@ async fn a_report_becomes_yaml_that_describes_what_was_seen() {
     let proposal = twitch_codegen::learn::learn(&copy, &report.to_json(), DATE).expect("a proposal");
     let diff = proposal.diff();
     for line in [
-        "+      - name: pronouns",
+        "+      - name: learn_probe_pronouns",
         "+        type: string",
-        "+      - name: affiliation",
+        "+      - name: learn_probe_affiliation",
         "+        type: object",
         "+          - name: since",
         "+            type: timestamp",
-        "+      - value: \"ambassador\"",
+        "+      - value: \"learn_probe_ambassador\"",
         "+        nullable: true",
         "+      - name: learn_probe_effect",
-        "+              - name: learn_probe_weight",
-        "+                type: integer",
+        "+          - name: learn_probe_weight",
+        "+            type: integer",
         "+      - value: \"power_ups_learn_probe\"",
     ] {
         assert!(diff.lines().any(|l| l == line), "the diff lacks {line:?}:\n{diff}");
     }
     assert!(diff.contains(&format!("seen from live Twitch on {DATE}")), "{diff}");
     assert!(proposal.notes.iter().any(|n| n.contains("channel.learn_probe v1")), "{:?}", proposal.notes);
+    // The decision goes to every endpoint whose answer holds the User
+    // model, not only to Get Users; the example the mock sends gets the field.
+    let users_yaml = proposal.changes.iter().find(|c| c.rel_path == "helix/users.yaml").expect("users.yaml changes");
+    let decided = users_yaml.new.matches("not in Twitch's docs: `data[].learn_probe_pronouns`").count();
+    assert!(decided >= 2, "only {decided} endpoint(s) got the decision:\n{diff}");
+    assert!(diff.contains("+              \"learn_probe_pronouns\": \"they/them\","), "{diff}");
     proposal.apply(&copy).unwrap();
 
-    let regenerated = twitch_codegen::generate(&copy).expect("the proposal is a valid schema");
+    // Placeholder descriptions cannot reach the docs: the schema is refused
+    // until a maintainer describes each new field and value.
+    let refused = twitch_codegen::generate(&copy).expect_err("learn's placeholders are refused").to_string();
+    assert!(refused.contains("learn's placeholder"), "{refused}");
+    assert!(refused.contains("learn_probe_pronouns"), "{refused}");
+    for change in &proposal.changes {
+        let path = copy.join(&change.rel_path);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let described = text
+            .lines()
+            .map(|l| match l.split_once("TODO(learn):") {
+                Some((head, _)) => format!("{head}A field a test made up, described by the test.\""),
+                None => l.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        std::fs::write(&path, described + "\n").unwrap();
+    }
+
+    let regenerated = twitch_codegen::generate(&copy).expect("the described proposal is a valid schema");
     let code: String = regenerated.files.iter().map(|f| f.contents.as_str()).collect();
     for name in [
-        "pub pronouns:",
-        "pub affiliation:",
+        "pub learn_probe_pronouns:",
+        "pub learn_probe_affiliation:",
         "pub learn_probe_effect:",
         "pub learn_probe_weight:",
-        "Ambassador",
+        "LearnProbeAmbassador",
         "PowerUpsLearnProbe",
     ] {
         assert!(code.contains(name), "the regenerated crate lacks {name}");

@@ -137,7 +137,7 @@ async fn twitch_error_bodies_are_typed() {
         .build()
         .unwrap();
     match c.get_users().login("bad").await.unwrap_err() {
-        Error::Api { endpoint, status, error, message } => {
+        Error::Api { endpoint, status, error, message, .. } => {
             assert_eq!((endpoint.as_str(), status, error.as_str()), ("get-users", 400, "Bad Request"));
             assert_eq!(message, "Invalid login names");
         }

@@ -25,11 +25,21 @@ fn generated_code_snapshots() {
     let mut settings = insta::Settings::clone_current();
     settings.set_prepend_module_to_snapshot(false);
     settings.set_omit_expression(true);
+    // Every mismatch is reported, not only the first: with `CI=true` a
+    // reviewer sees each diff of a schema change in one run.
+    let mut differ = Vec::new();
     settings.bind(|| {
         for item in &items {
-            insta::assert_snapshot!(snapshot_name(item), &item.code);
+            let name = snapshot_name(item);
+            let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                insta::assert_snapshot!(name.clone(), &item.code);
+            }));
+            if checked.is_err() {
+                differ.push(name);
+            }
         }
     });
+    assert!(differ.is_empty(), "{} snapshots differ (each diff is printed above): {}", differ.len(), differ.join(", "));
 }
 
 #[test]

@@ -26,11 +26,7 @@ pub fn endpoint(schema: &Schema, ep: &Endpoint, from: &[String]) -> TokenStream 
     let dep = deprecated(ep.deprecated.as_deref());
     let method_doc = doc(&format!(
         "{}\n\n`{} /helix{}`; see [`{}`] for the parameters and [Twitch's reference]({}).",
-        ep.summary,
-        ep.method,
-        ep.path,
-        ep.type_name,
-        reference_url(&ep.id)
+        ep.summary, ep.method, ep.path, ep.type_name, ep.reference_url
     ));
 
     // Struct fields: query parameters, then the body.
@@ -181,8 +177,24 @@ pub fn endpoint(schema: &Schema, ep: &Endpoint, from: &[String]) -> TokenStream 
     };
 
     let lookups = lookups(schema, ep, from);
+    let error_readers = error_readers(ep);
+    // Only where either token goes: elsewhere there is nothing to choose.
+    let as_app = if ep.tokens.iter().any(|t| t == "app") && ep.tokens.iter().any(|t| t == "user") {
+        quote! {
+            /// Send with the app token (held by the client's token manager),
+            /// whichever user tokens it holds (see [`crate::RequestOptions`]).
+            pub fn as_app(mut self) -> Self {
+                self.options.as_app = true;
+                self.options.as_user = None;
+                self
+            }
+        }
+    } else {
+        quote!()
+    };
     quote! {
         #lookups
+        #error_readers
 
         impl crate::Client {
             #method_doc
@@ -221,11 +233,14 @@ pub fn endpoint(schema: &Schema, ep: &Endpoint, from: &[String]) -> TokenStream 
             #(#body_setters)*
 
             /// Send with this user's token (held by the client's token manager)
-            /// instead of the default user's.
+            /// instead of the one the client would choose (see [`crate::RequestOptions`]).
             pub fn as_user(mut self, user: impl Into<crate::UserId>) -> Self {
                 self.options.as_user = Some(user.into());
+                self.options.as_app = false;
                 self
             }
+
+            #as_app
 
             #retry_setter
 
@@ -286,8 +301,40 @@ pub fn endpoint(schema: &Schema, ep: &Endpoint, from: &[String]) -> TokenStream 
     }
 }
 
-pub fn reference_url(id: &str) -> String {
-    format!("https://dev.twitch.tv/docs/api/reference/#{id}")
+/// The struct of an error answer's extra fields.
+fn error_struct(ep: &Endpoint, e: &crate::model::ErrorAnswer) -> String {
+    crate::model::error_struct_name(&ep.type_name, e.status)
+}
+
+/// ```text
+/// impl CreateEventSubSubscriptionConflict { pub fn from_error(&Error) -> Option<Self> }
+/// ```
+fn error_readers(ep: &Endpoint) -> TokenStream {
+    let readers = ep.errors.iter().filter(|e| !e.fields.is_empty()).map(|e| {
+        let name = format_ident!("{}", error_struct(ep, e));
+        let status = e.status;
+        let id = &ep.id;
+        let d = doc(&format!(
+            "The fields of `error` when it is [`{}`]'s {status} answer (`None` for any other error, \
+             or when the body lacks them in a form that decodes).",
+            ep.type_name
+        ));
+        quote! {
+            impl #name {
+                #d
+                pub fn from_error(error: &crate::Error) -> Option<Self> {
+                    match error {
+                        crate::Error::Api { endpoint, status: #status, details, .. } if endpoint == #id => {
+                            let fields = details.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                            serde_json::from_value(serde_json::Value::Object(fields)).ok()
+                        }
+                        _ => None,
+                    }
+                }
+            }
+        }
+    });
+    quote!(#(#readers)*)
 }
 
 fn endpoint_doc(ep: &Endpoint) -> String {
@@ -296,7 +343,7 @@ fn endpoint_doc(ep: &Endpoint) -> String {
         s.push_str("\n\n");
         s.push_str(d.trim());
     }
-    s.push_str(&format!("\n\n`{} /helix{}` ([Twitch reference]({}))", ep.method, ep.path, reference_url(&ep.id)));
+    s.push_str(&format!("\n\n`{} /helix{}` ([Twitch reference]({}))", ep.method, ep.path, ep.reference_url));
     let tokens = ep
         .tokens
         .iter()
@@ -320,6 +367,35 @@ fn endpoint_doc(ep: &Endpoint) -> String {
     }
     if ep.beta {
         s.push_str("\n\nTwitch marks this endpoint as beta: it may change without notice.");
+    }
+    let dates = ep.lifecycle.sentence();
+    if !dates.is_empty() {
+        s.push_str(&format!("\n\n{dates}"));
+    }
+    if let Some(p) = &ep.token_user {
+        s.push_str(&format!(
+            "\n\nActs as the user in `{p}`: the client sends that user's token when its token manager holds it, \
+             the app token otherwise (which works when that user has granted the app the scopes); \
+             `as_user` and `as_app` choose."
+        ));
+    }
+    if let Some((param, max)) = &ep.split {
+        s.push_str(&format!(
+            "\n\nTwitch takes at most {max} `{param}` per request: a longer list is sent as several requests, \
+             in order, and their answers are merged. If one of them fails, the error is returned and the \
+             requests before it have been applied."
+        ));
+    }
+    for e in &ep.errors {
+        s.push_str(&format!("\n\n{} when {}.", e.status, e.when.trim_end_matches('.')));
+        if !e.fields.is_empty() {
+            let names: Vec<String> = e.fields.iter().map(|f| format!("`{}`", f.wire)).collect();
+            s.push_str(&format!(
+                " The error body also carries {} (see [`{}`]).",
+                names.join(", "),
+                error_struct(ep, e)
+            ));
+        }
     }
     if let Some(d) = &ep.deprecated {
         s.push_str(&format!("\n\nDeprecated by Twitch: {d}"));
@@ -788,6 +864,15 @@ fn meta(ep: &Endpoint) -> TokenStream {
         None => quote!(None),
     };
     let requests = ep.example_requests.iter().map(|r| &r.raw);
+    let lifecycle = super::lifecycle(&ep.lifecycle);
+    let token_user = match &ep.token_user {
+        Some(p) => quote!(Some(#p)),
+        None => quote!(None),
+    };
+    let split = match &ep.split {
+        Some((param, max)) => quote!(Some(crate::SplitMeta { param: #param, max: #max })),
+        None => quote!(None),
+    };
     let rules = ep.rules.iter().map(|r| {
         let kind = match r.kind {
             RuleKind::Exclusive => quote!(Exclusive),
@@ -810,6 +895,9 @@ fn meta(ep: &Endpoint) -> TokenStream {
             idempotent: #idempotent,
             paginated: #paginated,
             beta: #beta,
+            lifecycle: #lifecycle,
+            token_user: #token_user,
+            split: #split,
             success_status: #status,
             response: crate::ResponseShape::#shape,
             query: #query,

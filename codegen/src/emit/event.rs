@@ -36,13 +36,8 @@ pub fn subscription(schema: &Schema, s: &Subscription, from: &[String]) -> Token
 }
 
 pub fn subscription_doc(s: &Subscription) -> String {
-    let mut d = format!(
-        "{}\n\n`{}` version `{}` ([Twitch reference](https://dev.twitch.tv/docs/eventsub/eventsub-subscription-types/#{}))",
-        s.summary,
-        s.ty,
-        s.version,
-        s.ty.replace(['.', '_'], "")
-    );
+    let mut d =
+        format!("{}\n\n`{}` version `{}` ([Twitch reference]({}))", s.summary, s.ty, s.version, s.reference_url);
     if !s.scopes.is_empty() {
         d.push_str(&format!("\n\nScopes: {}.", scopes_text(&s.scopes)));
     }
@@ -52,6 +47,10 @@ pub fn subscription_doc(s: &Subscription) -> String {
     d.push_str(&format!("\n\nTransports: {}.", s.transports.join(", ")));
     if s.beta {
         d.push_str("\n\nTwitch marks this subscription type as beta.");
+    }
+    let dates = s.lifecycle.sentence();
+    if !dates.is_empty() {
+        d.push_str(&format!("\n\n{dates}"));
     }
     d
 }
@@ -64,6 +63,7 @@ fn meta(s: &Subscription) -> TokenStream {
     let scopes = s.scopes.iter().map(|g| quote!(&[#(#g),*]));
     let transports = &s.transports;
     let beta = s.beta;
+    let lifecycle = super::lifecycle(&s.lifecycle);
     let batched = s.batched;
     let condition = s.condition.iter().map(|f| &f.wire);
     let example = match &s.example {
@@ -80,6 +80,7 @@ fn meta(s: &Subscription) -> TokenStream {
             transports: &[#(#transports),*],
             condition: &[#(#condition),*],
             beta: #beta,
+            lifecycle: #lifecycle,
             batched: #batched,
             example: #example,
         }

@@ -1,5 +1,6 @@
 //! The metadata tables: every endpoint and subscription type.
 
+use heck::ToUpperCamelCase;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
@@ -27,7 +28,48 @@ pub fn tables(schema: &Schema) -> TokenStream {
             subs.push(quote!(#c v.push(crate #(:: #segs)* :: #t::META);));
         }
     }
+    let withdrawn = schema.withdrawn.iter().map(|w| {
+        let id = &w.id;
+        let version = match &w.version {
+            Some(v) => quote!(Some(#v)),
+            None => quote!(None),
+        };
+        let name = &w.name;
+        let endpoint = match &w.endpoint {
+            Some((method, path)) => {
+                let m = format_ident!("{}", method.to_ascii_lowercase().to_upper_camel_case());
+                quote!(Some((crate::Method::#m, #path)))
+            }
+            None => quote!(None),
+        };
+        let lifecycle = super::lifecycle(&w.lifecycle);
+        let replaced_by = match &w.replaced_by {
+            Some(r) => quote!(Some(#r)),
+            None => quote!(None),
+        };
+        let (status, error, message) = (w.status, &w.error, &w.message);
+        quote! {
+            crate::WithdrawnMeta {
+                id: #id,
+                version: #version,
+                name: #name,
+                endpoint: #endpoint,
+                lifecycle: #lifecycle,
+                replaced_by: #replaced_by,
+                status: #status,
+                error: #error,
+                message: #message,
+            }
+        }
+    });
     quote! {
+        /// What Twitch has withdrawn (endpoints and subscription
+        /// type-versions it no longer serves), with the answer it gives a
+        /// request for one now. Listed whatever features are on.
+        pub fn withdrawn() -> &'static [crate::WithdrawnMeta] {
+            &[#(#withdrawn),*]
+        }
+
         /// Every Helix endpoint in the schema, in schema order.
         #[allow(clippy::vec_init_then_push, unused_mut)]
         pub fn endpoints() -> Vec<&'static crate::EndpointMeta> {

@@ -37,6 +37,20 @@ pub fn deprecated(note: Option<&str>) -> TokenStream {
     }
 }
 
+/// `crate::Lifecycle { .. }` for the metadata tables.
+pub fn lifecycle(l: &crate::model::Lifecycle) -> TokenStream {
+    if l.is_empty() {
+        return quote!(crate::Lifecycle::NONE);
+    }
+    let opt = |d: &Option<String>| match d {
+        Some(d) => quote!(Some(#d)),
+        None => quote!(None),
+    };
+    let (beta, ga, added, deprecated, withdrawn) =
+        (opt(&l.beta), opt(&l.ga), opt(&l.added), opt(&l.deprecated), opt(&l.withdrawn));
+    quote!(crate::Lifecycle { beta: #beta, ga: #ga, added: #added, deprecated: #deprecated, withdrawn: #withdrawn })
+}
+
 pub fn doc(text: &str) -> TokenStream {
     let lines: Vec<String> = text.trim().lines().map(|l| format!(" {}", l.trim_end())).collect();
     quote! { #( #[doc = #lines] )* }

@@ -26,6 +26,11 @@ pub enum Error {
         error: String,
         /// Twitch's explanation.
         message: String,
+        /// Fields of the body beside `error`, `status` and `message`, where
+        /// Twitch sends any (Create EventSub Subscription's 409 names the
+        /// subscription that exists as `id`). The generated crate reads
+        /// the ones its schema documents, typed.
+        details: ApiDetails,
     },
     /// 429: the rate limit bucket is empty.
     RateLimited {
@@ -169,6 +174,37 @@ pub enum Error {
     EventSub(EventSubError),
 }
 
+/// The fields of an error body beside `error`, `status` and `message`
+/// (mostly none). JSON values, as the body carried them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ApiDetails(Option<Box<serde_json::Map<String, serde_json::Value>>>);
+
+impl ApiDetails {
+    /// From the fields of an error body; `error`, `status` and `message`
+    /// are left out.
+    pub fn from_body(mut body: serde_json::Map<String, serde_json::Value>) -> Self {
+        for k in ["error", "status", "message"] {
+            body.remove(k);
+        }
+        Self((!body.is_empty()).then(|| Box::new(body)))
+    }
+
+    /// One field, if the body had it.
+    pub fn get(&self, name: &str) -> Option<&serde_json::Value> {
+        self.0.as_ref().and_then(|m| m.get(name))
+    }
+
+    /// Every field.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &serde_json::Value)> {
+        self.0.iter().flat_map(|m| m.iter())
+    }
+
+    /// No field beside the usual ones.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
 impl Error {
     /// The HTTP status, where there was a response.
     pub fn status(&self) -> Option<u16> {
@@ -186,7 +222,7 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Api { endpoint, status, error, message } => {
+            Error::Api { endpoint, status, error, message, .. } => {
                 write!(f, "{endpoint}: Twitch answered {status} {error}: {message}")
             }
             Error::RateLimited { endpoint, retry_after, cooldown, .. } => {

@@ -119,6 +119,62 @@ pub struct RuleMeta {
     pub params: &'static [&'static str],
 }
 
+/// Dates from Twitch's changelog (`YYYY-MM-DD`), where the schema knows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Lifecycle {
+    /// Opened as an open beta.
+    pub beta: Option<&'static str>,
+    /// Generally available.
+    pub ga: Option<&'static str>,
+    /// Added without a beta.
+    pub added: Option<&'static str>,
+    /// Deprecated.
+    pub deprecated: Option<&'static str>,
+    /// Withdrawn: Twitch no longer serves it.
+    pub withdrawn: Option<&'static str>,
+}
+
+impl Lifecycle {
+    /// No date known.
+    pub const NONE: Lifecycle = Lifecycle { beta: None, ga: None, added: None, deprecated: None, withdrawn: None };
+}
+
+/// A body list Twitch takes at most `max` items of per request: the client
+/// sends a longer one as several requests, in order, and merges the
+/// answers (their `data` and other lists joined).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SplitMeta {
+    /// The body field's wire name.
+    pub param: &'static str,
+    /// Items per request.
+    pub max: u32,
+}
+
+/// Something Twitch has withdrawn: an endpoint or a subscription
+/// type-version that it no longer serves, and how it answers a request
+/// for it now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WithdrawnMeta {
+    /// The endpoint's reference anchor, or the subscription type.
+    pub id: &'static str,
+    /// The subscription version (`None` for an endpoint).
+    pub version: Option<&'static str>,
+    /// Twitch's title.
+    pub name: &'static str,
+    /// The endpoint's method and path after `/helix` (`None` for a subscription type).
+    pub endpoint: Option<(Method, &'static str)>,
+    /// When it was opened, released, deprecated and withdrawn.
+    pub lifecycle: Lifecycle,
+    /// What to use instead: an endpoint id or `type vN`.
+    pub replaced_by: Option<&'static str>,
+    /// The status Twitch answers a request for it with.
+    pub status: u16,
+    /// The error body's `error`.
+    pub error: &'static str,
+    /// The error body's `message`.
+    pub message: &'static str,
+}
+
 /// Everything the schema says about one Helix endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EndpointMeta {
@@ -142,6 +198,16 @@ pub struct EndpointMeta {
     pub paginated: bool,
     /// Twitch marks it beta.
     pub beta: bool,
+    /// When Twitch opened, released or deprecated it.
+    pub lifecycle: Lifecycle,
+    /// The parameter (query or body) naming the user the request acts as,
+    /// on endpoints that take an app or a user token: a user token must be
+    /// that user's; an app token works when that user has granted the app
+    /// the endpoint's scopes. The client sends that user's token when it
+    /// holds one (see [`RequestOptions`](crate::http::endpoint::RequestOptions)).
+    pub token_user: Option<&'static str>,
+    /// A body list sent in parts.
+    pub split: Option<SplitMeta>,
     /// Status of a successful response.
     pub success_status: u16,
     /// Shape of a successful response.
@@ -189,6 +255,8 @@ pub struct SubscriptionMeta {
     pub condition: &'static [&'static str],
     /// Twitch marks it beta.
     pub beta: bool,
+    /// When Twitch opened, released or deprecated it.
+    pub lifecycle: Lifecycle,
     /// Notifications carry an `events` array.
     pub batched: bool,
     /// Twitch's example notification payload.

@@ -71,6 +71,11 @@ impl Query {
         }
     }
 
+    /// The first value given for `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
     /// Add every value, each as its own `name=value` pair.
     pub fn push_all<T: ToQuery>(&mut self, name: &'static str, values: &[T]) {
         for v in values {

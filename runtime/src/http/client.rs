@@ -11,7 +11,7 @@ use tracing::Instrument;
 
 use crate::base::env::{HTTP, Vars, process_env};
 use crate::base::error::{Error, Result};
-use crate::base::meta::{EndpointMeta, Method, TokenKind};
+use crate::base::meta::{EndpointMeta, Method, SplitMeta, TokenKind};
 use crate::base::query::Query;
 use crate::base::scope::Scope;
 use crate::base::secret::AccessToken;
@@ -360,10 +360,41 @@ impl fmt::Display for PreparedRequest {
     }
 }
 
+/// Which token a request asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Want {
+    /// The client decides (see [`RequestOptions`](crate::http::endpoint::RequestOptions)).
+    Auto,
+    /// This user's token.
+    User(UserId),
+    /// The app token.
+    App,
+}
+
+impl Want {
+    pub(crate) fn of(as_user: Option<&UserId>, as_app: bool) -> Self {
+        match (as_app, as_user) {
+            (true, _) => Want::App,
+            (false, Some(u)) => Want::User(u.clone()),
+            (false, None) => Want::Auto,
+        }
+    }
+}
+
+/// The value of a request's parameter that names a user: from the query,
+/// or from the top level of a JSON body.
+fn param_value(name: &str, query: &Query, body: Option<&[u8]>) -> Option<UserId> {
+    if let Some(v) = query.get(name) {
+        return Some(UserId::from(v));
+    }
+    let body: serde_json::Value = serde_json::from_slice(body?).ok()?;
+    body.get(name)?.as_str().map(UserId::from)
+}
+
 /// What a request needs once the endpoint's own code has run.
 pub(crate) struct Outgoing<'a> {
     pub endpoint: &'a str,
-    pub as_user: Option<UserId>,
+    pub want: Want,
     /// The caller allows retries although the endpoint is not idempotent.
     pub retry_non_idempotent: bool,
     pub meta: Option<&'static EndpointMeta>,
@@ -415,6 +446,7 @@ impl Client {
         RawRequest {
             client: self.clone(),
             as_user: None,
+            as_app: false,
             retry_non_idempotent: false,
             method,
             path: path.into(),
@@ -433,13 +465,28 @@ impl Client {
 
     /// Pick the token for a request and check the endpoint's token kind and
     /// scopes, all before any Helix request is sent.
-    async fn choose(&self, meta: Option<&EndpointMeta>, as_user: Option<&UserId>) -> Result<Chosen> {
+    ///
+    /// With a token source, a request that names no token goes out with
+    /// the user token of the user the endpoint acts as (its `token_user`
+    /// parameter) when the source holds it, else with the app token on an
+    /// endpoint that takes one, else with the default user's token; on
+    /// endpoints without a `token_user`, the default user's token comes
+    /// before the app token. `as_user` and `as_app` choose explicitly.
+    async fn choose(
+        &self,
+        meta: Option<&EndpointMeta>,
+        want: &Want,
+        query: &Query,
+        body: Option<&[u8]>,
+    ) -> Result<Chosen> {
         let Some(meta) = meta else {
-            // Raw requests: whatever the client has, the default user first.
-            return Ok(match &self.inner.credentials {
-                Credentials::None => Chosen::None,
-                Credentials::App(t) | Credentials::User { token: t, .. } => Chosen::Static(t.clone()),
-                Credentials::Managed(m) => match as_user.cloned().or_else(|| m.default_user()) {
+            // Raw requests: what was asked for, else the default user first.
+            return Ok(match (&self.inner.credentials, want) {
+                (Credentials::None, _) => Chosen::None,
+                (Credentials::App(t) | Credentials::User { token: t, .. }, _) => Chosen::Static(t.clone()),
+                (Credentials::Managed(m), Want::App) => Chosen::ManagedApp(m.app_token().await?),
+                (Credentials::Managed(m), Want::User(u)) => Chosen::ManagedUser(u.clone(), m.user_token(u).await?),
+                (Credentials::Managed(m), Want::Auto) => match m.default_user() {
                     Some(u) => Chosen::ManagedUser(u.clone(), m.user_token(&u).await?),
                     None => Chosen::ManagedApp(m.app_token().await?),
                 },
@@ -453,19 +500,51 @@ impl Client {
         let wrong = || Error::WrongToken { endpoint: endpoint.to_owned(), needs: needs_text(meta) };
         match &self.inner.credentials {
             Credentials::Managed(m) => {
-                let user = as_user.cloned().or_else(|| m.default_user().filter(|_| accepts(TokenKind::User)));
-                match user {
-                    Some(u) if accepts(TokenKind::User) => {
-                        let scopes = m.scopes(&u).await.ok_or_else(|| Error::NoToken { user: Some(u.clone()) })?;
-                        missing_scope_error(meta, &scopes)?;
-                        let t = m.user_token(&u).await?;
-                        Ok(Chosen::ManagedUser(u, t))
+                let as_user = |u: UserId| async move {
+                    let scopes = m.scopes(&u).await.ok_or_else(|| Error::NoToken { user: Some(u.clone()) })?;
+                    missing_scope_error(meta, &scopes)?;
+                    let t = m.user_token(&u).await?;
+                    Ok(Chosen::ManagedUser(u, t))
+                };
+                let app = || async move {
+                    if m.has_app_token() {
+                        Ok(Chosen::ManagedApp(m.app_token().await?))
+                    } else {
+                        Err(Error::NoToken { user: None })
                     }
-                    _ if accepts(TokenKind::App) && m.has_app_token() => Ok(Chosen::ManagedApp(m.app_token().await?)),
-                    _ if accepts(TokenKind::ExtensionJwt) => Ok(Chosen::None),
-                    _ => Err(wrong()),
+                };
+                match want {
+                    Want::App if accepts(TokenKind::App) => app().await,
+                    Want::User(u) if accepts(TokenKind::User) => as_user(u.clone()).await,
+                    Want::App | Want::User(_) => Err(wrong()),
+                    Want::Auto => {
+                        // The user the request acts as, when the source holds their token.
+                        let named = meta.token_user.and_then(|p| param_value(p, query, body));
+                        if let Some(u) = &named
+                            && accepts(TokenKind::User)
+                            && m.scopes(u).await.is_some()
+                        {
+                            return as_user(u.clone()).await;
+                        }
+                        if named.is_some() && accepts(TokenKind::App) && m.has_app_token() {
+                            return app().await;
+                        }
+                        if let Some(u) = named.filter(|_| accepts(TokenKind::User)) {
+                            // Another user's token would be refused by Twitch.
+                            return Err(Error::NoToken { user: Some(u) });
+                        }
+                        match m.default_user().filter(|_| accepts(TokenKind::User)) {
+                            Some(u) => as_user(u).await,
+                            None if accepts(TokenKind::App) && m.has_app_token() => app().await,
+                            None if accepts(TokenKind::ExtensionJwt) => Ok(Chosen::None),
+                            None => Err(wrong()),
+                        }
+                    }
                 }
             }
+            // A static token is what it is: asking for another kind cannot be met.
+            Credentials::App(_) if let Want::User(u) = want => Err(Error::NoToken { user: Some(u.clone()) }),
+            Credentials::User { .. } if *want == Want::App => Err(Error::NoToken { user: None }),
             Credentials::App(t) if accepts(TokenKind::App) => Ok(Chosen::Static(t.clone())),
             Credentials::User { token, scopes } if accepts(TokenKind::User) => {
                 if let Some(granted) = scopes {
@@ -488,8 +567,71 @@ impl Client {
         url
     }
 
+    /// Send a request whose body list `split.param` may be longer than
+    /// Twitch takes: as requests of at most `split.max` items, in order,
+    /// their JSON answers merged (lists joined, other fields from the
+    /// first). The first failure ends it; the parts before it were applied.
+    pub(crate) async fn execute_split(&self, out: Outgoing<'_>, split: SplitMeta) -> Result<Success> {
+        let parsed: Option<serde_json::Map<String, serde_json::Value>> =
+            out.body.as_deref().and_then(|b| serde_json::from_slice(b).ok());
+        let (mut body, items) = match parsed {
+            Some(mut body) => match body.remove(split.param) {
+                Some(serde_json::Value::Array(items)) if items.len() > split.max as usize => (body, items),
+                Some(v) => {
+                    body.insert(split.param.to_owned(), v);
+                    return self.execute(out).await;
+                }
+                None => return self.execute(out).await,
+            },
+            None => return self.execute(out).await,
+        };
+        let Outgoing { endpoint, want, retry_non_idempotent, meta, method, path, query, .. } = out;
+        let mut merged: Option<serde_json::Map<String, serde_json::Value>> = None;
+        let mut last = Success { body: Vec::new() };
+        for part in items.chunks(split.max as usize) {
+            body.insert(split.param.to_owned(), serde_json::Value::Array(part.to_vec()));
+            let bytes = serde_json::to_vec(&body).map_err(|e| Error::InvalidRequest {
+                endpoint: endpoint.to_owned(),
+                source: crate::base::error::InvalidParam { param: split.param.into(), message: e.to_string() },
+            })?;
+            let part = Outgoing {
+                endpoint,
+                want: want.clone(),
+                retry_non_idempotent,
+                meta,
+                method,
+                path,
+                query: query.clone(),
+                body: Some(bytes),
+            };
+            last = self.execute(part).await?;
+            if let Ok(answer) = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&last.body) {
+                match &mut merged {
+                    None => merged = Some(answer),
+                    Some(m) => {
+                        for (k, v) in answer {
+                            match (m.get_mut(&k), v) {
+                                (Some(serde_json::Value::Array(all)), serde_json::Value::Array(more)) => {
+                                    all.extend(more)
+                                }
+                                (None, v) => {
+                                    m.insert(k, v);
+                                }
+                                _ => {}
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        match merged {
+            Some(m) => Ok(Success { body: serde_json::to_vec(&m).unwrap_or_default() }),
+            None => Ok(last),
+        }
+    }
+
     pub(crate) async fn execute(&self, out: Outgoing<'_>) -> Result<Success> {
-        let mut chosen = self.choose(out.meta, out.as_user.as_ref()).await?;
+        let mut chosen = self.choose(out.meta, &out.want, &out.query, out.body.as_deref()).await?;
         let url = self.url(out.path, &out.query);
         let endpoint = out.endpoint;
         let policy = self.inner.retry;
@@ -633,19 +775,25 @@ fn is_cooldown(rate: &RateHeaders) -> bool {
     rate.remaining.is_some_and(|r| r > 0)
 }
 
-#[derive(serde::Deserialize, Default)]
-#[serde(default)]
+#[derive(Default)]
 struct TwitchError {
     error: String,
     message: String,
+    details: crate::base::error::ApiDetails,
 }
 
 /// Twitch's error body; text that is not one becomes the message (cut short).
 fn twitch_error(body: &[u8]) -> TwitchError {
-    serde_json::from_slice(body).unwrap_or_else(|_| TwitchError {
-        error: String::new(),
-        message: String::from_utf8_lossy(body).chars().take(512).collect(),
-    })
+    match serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(body) {
+        Ok(map) => {
+            let text = |k: &str| map.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+            let (error, message) = (text("error"), text("message"));
+            TwitchError { error, message, details: crate::base::error::ApiDetails::from_body(map) }
+        }
+        Err(_) => {
+            TwitchError { message: String::from_utf8_lossy(body).chars().take(512).collect(), ..TwitchError::default() }
+        }
+    }
 }
 
 /// Can a new token fix a 401 with this message? Not when Twitch says the
@@ -674,7 +822,7 @@ fn error_from_response(endpoint: &str, status: u16, rate: RateHeaders, body: &[u
                 message: parsed.message,
             }
         }
-        _ => Error::Api { endpoint, status, error: parsed.error, message: parsed.message },
+        _ => Error::Api { endpoint, status, error: parsed.error, message: parsed.message, details: parsed.details },
     }
 }
 
@@ -685,6 +833,7 @@ fn error_from_response(endpoint: &str, status: u16, rate: RateHeaders, body: &[u
 pub struct RawRequest {
     client: Client,
     as_user: Option<UserId>,
+    as_app: bool,
     retry_non_idempotent: bool,
     method: Method,
     path: String,
@@ -699,6 +848,7 @@ impl fmt::Debug for RawRequest {
             .field("path", &self.path)
             .field("query", &self.query)
             .field("as_user", &self.as_user)
+            .field("as_app", &self.as_app)
             .field("body", &self.body.as_ref().map(|b| format!("<{} bytes>", b.len())))
             .finish()
     }
@@ -708,6 +858,14 @@ impl RawRequest {
     /// Send with this user's token (with a token manager).
     pub fn as_user(mut self, user: impl Into<UserId>) -> Self {
         self.as_user = Some(user.into());
+        self.as_app = false;
+        self
+    }
+
+    /// Send with the app token (with a token manager).
+    pub fn as_app(mut self) -> Self {
+        self.as_app = true;
+        self.as_user = None;
         self
     }
 
@@ -739,7 +897,7 @@ impl RawRequest {
         async move {
             let out = Outgoing {
                 endpoint: &self.path,
-                as_user: self.as_user.clone(),
+                want: Want::of(self.as_user.as_ref(), self.as_app),
                 retry_non_idempotent: self.retry_non_idempotent,
                 meta: None,
                 method: self.method,

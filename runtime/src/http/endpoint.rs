@@ -45,13 +45,33 @@ pub trait Endpoint: Send + Sync + Sized + 'static {
 }
 
 /// Settings of one request, carried by every generated builder (its
-/// `as_user` and `retry_non_idempotent` setters fill them in).
+/// `as_user`, `as_app` and `retry_non_idempotent` setters fill them in).
+///
+/// # Which token a request goes out with
+///
+/// With one static token, that token. With a token manager (or another
+/// [`TokenSource`](crate::http::credentials::TokenSource)):
+///
+/// - `as_user(id)`: that user's token; `as_app()`: the app token. An
+///   endpoint that takes no such token, or a source that holds none, is an
+///   error before anything is sent.
+/// - Neither, on an endpoint that acts as a user named in a parameter
+///   ([`EndpointMeta::token_user`](crate::base::meta::EndpointMeta::token_user):
+///   the `moderator_id` of Ban User, the `sender_id` of Send Chat Message,
+///   the `broadcaster_id` of Start Commercial): that user's token when the
+///   source holds it; otherwise the app token, where the endpoint takes one
+///   (Twitch then checks that the user has granted the app the endpoint's
+///   scopes); otherwise [`Error::NoToken`](crate::Error::NoToken) naming the
+///   user, since another user's token would be refused.
+/// - Neither, elsewhere: the default user's token where the endpoint takes
+///   a user token, else the app token.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RequestOptions {
-    /// Send with this user's token (held by the client's token manager)
-    /// instead of the default user's.
+    /// Send with this user's token (held by the client's token manager).
     pub as_user: Option<crate::base::types::UserId>,
+    /// Send with the app token, on an endpoint that takes either.
+    pub as_app: bool,
     /// Retry after a 5xx or a transport error although the endpoint is not
     /// idempotent (see [`RetryPolicy::retry_non_idempotent`](crate::http::ratelimit::RetryPolicy::retry_non_idempotent)).
     pub retry_non_idempotent: bool,
@@ -72,7 +92,17 @@ impl<E: Endpoint> Lookup<E> {
 
     /// Send with this user's token (held by the client's token manager).
     pub fn as_user(mut self, user: impl Into<crate::base::types::UserId>) -> Self {
-        self.0.options_mut().as_user = Some(user.into());
+        let o = self.0.options_mut();
+        o.as_user = Some(user.into());
+        o.as_app = false;
+        self
+    }
+
+    /// Send with the app token.
+    pub fn as_app(mut self) -> Self {
+        let o = self.0.options_mut();
+        o.as_app = true;
+        o.as_user = None;
         self
     }
 
@@ -120,7 +150,7 @@ fn outgoing<E: Endpoint>(req: &E) -> Result<Outgoing<'static>> {
     let options = req.options();
     Ok(Outgoing {
         endpoint: meta.id,
-        as_user: options.as_user.clone(),
+        want: crate::http::client::Want::of(options.as_user.as_ref(), options.as_app),
         retry_non_idempotent: options.retry_non_idempotent,
         meta: Some(meta),
         method: meta.method,
@@ -137,7 +167,10 @@ pub fn send<E: Endpoint>(req: E) -> ResponseFuture<E::Output> {
     Box::pin(
         async move {
             let out = outgoing(&req)?;
-            let ok = req.client().execute(out).await?;
+            let ok = match meta.split {
+                Some(split) => req.client().execute_split(out, split).await?,
+                None => req.client().execute(out).await?,
+            };
             match req.client().observer() {
                 Some(o) => {
                     o.decoding(crate::base::observe::Source::Endpoint(meta.id.to_owned()), || E::decode(&ok.body))

@@ -138,6 +138,28 @@ pub trait EventSubApi: Send + Sync + 'static {
         as_user: Option<UserId>,
     ) -> BoxFuture<'_, Result<Vec<SubscriptionInfo>>>;
 
+    /// The id of the subscription a 409 of [`EventSubApi::create_subscription`]
+    /// says exists, where the error names it (Twitch's answers do since
+    /// 2026-04-17). `None` (the default) makes sessions look for it with
+    /// [`EventSubApi::subscriptions`].
+    fn conflict_id(&self, error: &crate::base::error::Error) -> Option<SubscriptionId> {
+        let _ = error;
+        None
+    }
+
+    /// Get EventSub Subscriptions of one id, with this user's token: the
+    /// subscription, if the client owns it. `None` (also the default, for
+    /// an implementation that cannot look one up) makes sessions fall back
+    /// to [`EventSubApi::subscriptions`].
+    fn subscription(
+        &self,
+        id: SubscriptionId,
+        as_user: Option<UserId>,
+    ) -> BoxFuture<'_, Result<Option<SubscriptionInfo>>> {
+        let _ = (id, as_user);
+        Box::pin(async { Ok(None) })
+    }
+
     /// Get Conduit Shards, every page: the pool's health check.
     fn conduit_shards(&self, conduit_id: ConduitId) -> BoxFuture<'_, Result<Vec<ShardStatus>>>;
 

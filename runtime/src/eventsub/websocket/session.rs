@@ -314,9 +314,18 @@ impl Shared {
     /// What a 409 refers to: the subscription like `spec` that exists. On
     /// this session, it is ours (a handover carried it over, or an earlier
     /// attempt made it); on another one it is a leftover that delivers
-    /// nowhere, so it is deleted and `None` says: create it again.
-    async fn existing(&self, spec: &Spec, session_id: &str) -> Result<Option<SubscriptionInfo>> {
-        let found = self.api.subscriptions(spec.subscription_type.clone(), self.user.clone()).await?;
+    /// nowhere, so it is deleted and `None` says: create it again. The 409's
+    /// own id is looked up first; without one (or when that finds nothing),
+    /// the subscriptions of the type are listed.
+    async fn existing(&self, spec: &Spec, session_id: &str, conflict: &Error) -> Result<Option<SubscriptionInfo>> {
+        let named = match self.api.conflict_id(conflict) {
+            Some(id) => self.api.subscription(id, self.user.clone()).await?.filter(|i| describes(i, spec)),
+            None => None,
+        };
+        let found = match named {
+            Some(info) => vec![info],
+            None => self.api.subscriptions(spec.subscription_type.clone(), self.user.clone()).await?,
+        };
         let mut mine = None;
         for info in found.into_iter().filter(|i| describes(i, spec)) {
             if info.transport.session_id.as_deref() == Some(session_id) {
@@ -335,7 +344,7 @@ impl Shared {
         let new = new_subscription(spec, session_id.to_owned(), self.user.clone());
         match self.api.create_subscription(new.clone()).await.map_err(|e| classify(e, self.user.as_ref())) {
             Ok(c) => Ok(c),
-            Err(e) if matches!(verdict(&e), Verdict::Exists) => match self.existing(spec, session_id).await {
+            Err(e) if matches!(verdict(&e), Verdict::Exists) => match self.existing(spec, session_id, &e).await {
                 Ok(Some(info)) => Ok(CreatedSubscription::new(info, 0, 0, 0)),
                 // A leftover was removed: now it can be made.
                 Ok(None) => self.api.create_subscription(new).await.map_err(|e| classify(e, self.user.as_ref())),

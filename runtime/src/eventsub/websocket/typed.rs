@@ -133,6 +133,7 @@ mod tests {
         transports: &[],
         condition: &[],
         beta: false,
+        lifecycle: crate::base::meta::Lifecycle::NONE,
         batched: false,
         example: None,
     };

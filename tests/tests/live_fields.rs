@@ -7,8 +7,9 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use twitch::eventsub::channel::{ChatMessageFragmentKind, ChatMessageFragmentType, ChatMessageType};
+use twitch::eventsub::channel::ChatMessageType;
 use twitch::eventsub::chat::ChatNotificationType;
+use twitch::shared::{ChatMessageFragmentKind, ChatMessageFragmentType};
 use twitch::{Event, Notification, SessionItem};
 use twitch_mock::{Mock, TriggerOptions};
 

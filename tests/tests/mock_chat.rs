@@ -6,9 +6,10 @@
 
 use std::time::Duration;
 
-use twitch::eventsub::channel::{ChannelChatMessageV1, ChannelChatMessageV1Event, ChatMessageFragmentType};
+use twitch::eventsub::channel::{ChannelChatMessageV1, ChannelChatMessageV1Event};
 use twitch::helix::chat::SentChatMessage;
 use twitch::helix::moderation::BanUserRequest;
+use twitch::shared::ChatMessageFragmentType;
 use twitch::{Client, Error, Event, Session, SessionItem};
 use twitch_mock::{ChatDrop, ChatLine, Mock, MockServer};
 
@@ -405,7 +406,7 @@ async fn deletions_announcements_shoutouts_and_whispers_reach_their_subscribers(
     assert_eq!((deleted.message_id.as_str(), deleted.target_user_login.as_str()), ("m1", "mockuser5"));
     assert_eq!(refused(streamer.delete_chat_messages(CHANNEL, CHANNEL).message_id("m1").send().await), 404);
     mock.chat(ChatLine::new(CHANNEL, CHANNEL, "streamer", "my own").message_id("m2")).expect("chat");
-    assert_eq!(refused(streamer.delete_chat_messages(CHANNEL, BOT).message_id("m2").send().await), 400);
+    assert_eq!(refused(streamer.delete_chat_messages(CHANNEL, CHANNEL).message_id("m2").send().await), 400);
     // Everything: a clear.
     streamer.delete_chat_messages(CHANNEL, CHANNEL).send().await.expect("clear");
     let Event::ChannelChatClearV1(clear) = next_event(&mut session).await else { panic!("a clear") };

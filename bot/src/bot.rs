@@ -208,13 +208,61 @@ impl BotHandle {
         self.send(channel.into(), text.into(), Some(parent.into())).await
     }
 
+    /// Say `text` in `channel` and pin it there for 20 minutes, as Send
+    /// Chat Message's `pin` does: only where the bot is the broadcaster or
+    /// a moderator, with `moderator:manage:chat_messages`. If Twitch cannot
+    /// pin it, the message is not sent either ([`SendError::Failed`]).
+    /// A reply cannot be pinned as it is sent; send it, then
+    /// [`BotHandle::pin`] it.
+    pub async fn say_pinned(&self, channel: impl Into<UserId>, text: impl Into<String>) -> Result<Sent, SendError> {
+        self.send_with(channel.into(), text.into(), None, true).await
+    }
+
+    /// Pin a message of `channel` (the bot's or anyone's) as the bot, for
+    /// `duration` (30 seconds to 30 minutes, checked before sending) or,
+    /// with `None`, until the stream ends. It replaces the channel's pin.
+    pub async fn pin(
+        &self,
+        channel: impl Into<UserId>,
+        message: impl Into<MessageId>,
+        duration: Option<Duration>,
+    ) -> twitch::Result<()> {
+        let mut req = self.core.client.pin_chat_message(channel.into(), self.core.bot_id.clone(), message.into());
+        if let Some(d) = duration {
+            req = req.duration_seconds(d);
+        }
+        if self.core.sender.as_user {
+            req = req.as_user(self.core.bot_id.clone());
+        }
+        req.send().await
+    }
+
+    /// Unpin the pinned message of `channel`.
+    pub async fn unpin(&self, channel: impl Into<UserId>, message: impl Into<MessageId>) -> twitch::Result<()> {
+        let mut req = self.core.client.unpin_chat_message(channel.into(), self.core.bot_id.clone(), message.into());
+        if self.core.sender.as_user {
+            req = req.as_user(self.core.bot_id.clone());
+        }
+        req.send().await
+    }
+
     pub(crate) async fn send(
         &self,
         channel: UserId,
         text: String,
         reply_to: Option<MessageId>,
     ) -> Result<Sent, SendError> {
-        let result = self.core.sender.send(channel.clone(), text.clone(), reply_to).await;
+        self.send_with(channel, text, reply_to, false).await
+    }
+
+    async fn send_with(
+        &self,
+        channel: UserId,
+        text: String,
+        reply_to: Option<MessageId>,
+        pin: bool,
+    ) -> Result<Sent, SendError> {
+        let result = self.core.sender.send(channel.clone(), text.clone(), reply_to, pin).await;
         if let Err(SendError::Dropped(reason)) = &result {
             self.report(BotError {
                 failure: Failure::Dropped { channel, text, reason: reason.clone() },
@@ -254,6 +302,8 @@ impl BotHandle {
             Subscriber::Conduit(conduit) => {
                 let done = self.core.client.subscribe_all(twitch::Transport::conduit(conduit), subs).await;
                 ids.extend(done.created.into_iter().map(|(_, c)| SubscriptionId::from(c.subscription.id.as_str())));
+                // Already there (a restart): Twitch's 409 names them, so `leave` can delete them.
+                ids.extend(done.existing.into_iter().filter_map(|(_, id)| id));
                 failed.extend(done.failed.into_iter().map(|(s, e)| (s.subscription_type, e)));
             }
             Subscriber::None => {}

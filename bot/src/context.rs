@@ -86,6 +86,27 @@ impl<S> Context<S> {
         self.bot.say(self.channel().clone(), text).await
     }
 
+    /// Say something in the message's channel and pin it for 20 minutes
+    /// (see [`BotHandle::say_pinned`]).
+    pub async fn say_pinned(&self, text: impl Into<String>) -> Result<Sent, SendError> {
+        self.bot.say_pinned(self.channel().clone(), text).await
+    }
+
+    /// Pin a message of this channel (see [`BotHandle::pin`]): the bot's
+    /// answer (`Sent::message_id`), or the invoking message's id.
+    pub async fn pin(
+        &self,
+        message: impl Into<twitch::ids::MessageId>,
+        duration: Option<Duration>,
+    ) -> twitch::Result<()> {
+        self.bot.pin(self.channel().clone(), message, duration).await
+    }
+
+    /// Unpin this channel's pinned message.
+    pub async fn unpin(&self, message: impl Into<twitch::ids::MessageId>) -> twitch::Result<()> {
+        self.bot.unpin(self.channel().clone(), message).await
+    }
+
     /// The next event of type `T` for which `pred` holds, within `timeout`;
     /// `None` when none came. Events count from this call on, before the
     /// future is first polled: start waiting, then say what is answered.

@@ -39,4 +39,4 @@ pub use context::{Context, EventContext};
 pub use error::{BotError, Error, Failure};
 pub use message::{ChatMessage, EmoteFormat, EmoteScale, EmoteTheme, MessageExt, emote_url};
 pub use send::{DropKind, DropReason, SendError, SendLimits, Sent};
-pub use twitch::eventsub::channel::ChatMessageFragmentKind;
+pub use twitch::shared::ChatMessageFragmentKind;

@@ -1,8 +1,9 @@
 //! The chat message as a bot reads it: badges, fragments, replies, emote
 //! images.
 
-use twitch::eventsub::channel::{ChannelChatMessageV1Event, ChatMessageFragmentKind};
+use twitch::eventsub::channel::ChannelChatMessageV1Event;
 use twitch::ids::MessageId;
+use twitch::shared::ChatMessageFragmentKind;
 
 /// A `channel.chat.message` event.
 pub type ChatMessage = ChannelChatMessageV1Event;

@@ -174,6 +174,8 @@ pub(crate) struct Job {
     pub channel: UserId,
     pub text: String,
     pub reply_to: Option<MessageId>,
+    /// Pin the message as it is sent (Send Chat Message's `pin`).
+    pub pin: bool,
     pub done: oneshot::Sender<Result<Sent, SendError>>,
 }
 
@@ -182,6 +184,8 @@ pub(crate) struct Job {
 #[derive(Clone)]
 pub(crate) struct Sender {
     jobs: mpsc::UnboundedSender<Job>,
+    /// Calls other than sending go out with the bot's user token too.
+    pub(crate) as_user: bool,
     /// Channels where the bot is broadcaster or moderator.
     pub(crate) elevated: Arc<Mutex<HashMap<UserId, bool>>>,
 }
@@ -213,6 +217,9 @@ impl Sender {
                 if let Some(parent) = job.reply_to {
                     req = req.reply_parent_message_id(parent);
                 }
+                if job.pin {
+                    req = req.pin(true);
+                }
                 if as_user {
                     req = req.as_user(bot.clone());
                 }
@@ -233,7 +240,7 @@ impl Sender {
                 let _ = job.done.send(outcome);
             }
         });
-        Self { jobs, elevated }
+        Self { jobs, as_user, elevated }
     }
 
     pub(crate) async fn send(
@@ -241,9 +248,10 @@ impl Sender {
         channel: UserId,
         text: String,
         reply_to: Option<MessageId>,
+        pin: bool,
     ) -> Result<Sent, SendError> {
         let (done, rx) = oneshot::channel();
-        self.jobs.send(Job { channel, text, reply_to, done }).map_err(|_| SendError::Closed)?;
+        self.jobs.send(Job { channel, text, reply_to, pin, done }).map_err(|_| SendError::Closed)?;
         rx.await.unwrap_or(Err(SendError::Closed))
     }
 

@@ -129,6 +129,8 @@ async fn channels_are_joined_and_left_while_running() {
 #[tokio::test]
 async fn the_same_bot_runs_on_a_conduit_with_an_app_token() {
     let mock = Mock::builder().start().await.unwrap();
+    // The bot's account authorized the app once; an app token sends as it within that.
+    mock.grant_scopes(BOT, &["user:write:chat", "user:bot"]);
     let app = mock.client_builder().app_token(mock.mint_app_token(&mock.client_id())).build().unwrap();
     let conduit = app.create_conduits(1).await.unwrap();
     let bot = Bot::builder(app.clone(), BOT)

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::config::Config;
 use crate::delivery::{self, Triggered};
-use crate::state::{CHAT_MEMORY, ChatDrop, ChatLogEntry, ChatRecord, Inner, RecentChat, Role, Shared, User};
+use crate::state::{CHAT_MEMORY, ChatDrop, ChatLogEntry, ChatRecord, Inner, RecentChat, Role, Shared, User, set_user};
 use crate::util;
 
 /// Longest chat message Twitch takes, in characters.
@@ -308,7 +308,7 @@ fn badges(g: &Inner, broadcaster_id: &str, chatter_id: &str, given: &[Badge]) ->
 /// The message split into text and `mention` fragments: a word `@login`
 /// naming a user the mock knows is a mention (what follows the login, like
 /// a comma, is text again).
-fn fragments(g: &Inner, text: &str) -> Vec<Value> {
+pub(crate) fn fragments(g: &Inner, text: &str) -> Vec<Value> {
     let fragment = |kind: &str, part: &str, mention: Value| json!({"type": kind, "text": part, "cheermote": null, "emote": null, "mention": mention});
     let mut out = Vec::new();
     let (mut plain_from, mut i) = (0, 0);
@@ -365,13 +365,6 @@ fn reply(g: &Inner, broadcaster: &User, parent_id: &str) -> (Value, (String, Use
 
 /// A refusal of a chat action: Twitch's status and message.
 pub(crate) type Refusal = (u16, String);
-
-/// Set an event's `{prefix}_id`, `_login` and `_name` to a user's.
-fn set_user(event: &mut Value, prefix: &str, u: &User) {
-    event[format!("{prefix}_id")] = json!(u.id);
-    event[format!("{prefix}_login")] = json!(u.login);
-    event[format!("{prefix}_name")] = json!(u.display_name);
-}
 
 /// Delete Chat Messages: one message of the channel (Twitch's 404 when the
 /// mock does not remember it; the broadcaster's messages and another

@@ -109,6 +109,59 @@ pub(crate) fn handle(shared: &Shared, req: &Req, path: &str) -> Resp {
                 Err(e) => Resp::error(404, e),
             }
         }
+        ("POST", "/power_ups") => {
+            let (Some(broadcaster), Some(title)) = (s("broadcaster_id"), s("title")) else {
+                return Resp::error(400, "Missing \"broadcaster_id\" or \"title\"");
+            };
+            let n = |k: &str| body.get(k).and_then(Value::as_u64);
+            let mut new = crate::power_ups::NewPowerUp::new(title, n("bits").unwrap_or(100));
+            if let Some(p) = s("prompt") {
+                new = new.prompt(p);
+            }
+            if let Some(m) = n("max_per_stream") {
+                new = new.max_per_stream(m);
+            }
+            if let Some(m) = n("max_per_user_per_stream") {
+                new = new.max_per_user_per_stream(m);
+            }
+            if let Some(secs) = n("global_cooldown_seconds") {
+                new = new.cooldown(std::time::Duration::from_secs(secs));
+            }
+            match crate::power_ups::add(shared, broadcaster, new) {
+                Ok(power_up) => Resp::json(200, &json!({"data": [power_up]})),
+                Err(e) => Resp::error(400, e),
+            }
+        }
+        ("POST", "/power_ups/redemptions") => {
+            let (Some(broadcaster), Some(id), Some(user)) = (s("broadcaster_id"), s("power_up_id"), s("user_id"))
+            else {
+                return Resp::error(400, "Missing \"broadcaster_id\", \"power_up_id\" or \"user_id\"");
+            };
+            match crate::power_ups::redeem(shared, broadcaster, id, user, s("user_input").unwrap_or("")) {
+                Ok(r) => Resp::json(200, &json!({"delivered": r.delivered, "event": r.event})),
+                Err(e) => Resp::error(400, e),
+            }
+        }
+        ("POST", "/grants") => {
+            let Some(user) = s("user_id") else {
+                return Resp::error(400, "Missing \"user_id\"");
+            };
+            let scopes: Vec<String> = match body.get("scopes") {
+                Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+                Some(Value::String(list)) => {
+                    list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+                }
+                _ => return Resp::error(400, "Missing \"scopes\": a list, or names separated by commas"),
+            };
+            let client_id = s("client_id").map(str::to_owned).unwrap_or_else(|| shared.default_client_id());
+            let mut g = shared.lock();
+            let granted = g.grants.entry((client_id.clone(), user.to_owned())).or_default();
+            granted.extend(scopes);
+            Resp::json(
+                200,
+                &json!({"client_id": client_id, "user_id": user, "scopes": granted.iter().collect::<Vec<_>>()}),
+            )
+        }
         ("POST", "/unban_requests") => {
             let (Some(broadcaster), Some(user)) = (s("broadcaster_id"), s("user_id")) else {
                 return Resp::error(400, "Missing \"broadcaster_id\" or \"user_id\"");
@@ -284,6 +337,16 @@ fn dashboard(shared: &Shared) -> Value {
                 "subscription_id": e.subscription_id, "to": e.to, "count": e.count})
         })
         .collect();
+    let power_ups: Vec<Value> = g
+        .power_ups
+        .iter()
+        .flat_map(|(b, all)| {
+            all.iter().map(move |p| {
+                json!({"broadcaster_id": b, "id": p.id, "title": p.title,
+            "bits": p.bits, "redeemed": p.redeemed, "input": p.is_user_input_required})
+            })
+        })
+        .collect();
     drop(g);
     let types: Vec<Value> = twitch::meta::subscriptions()
         .into_iter()
@@ -293,6 +356,7 @@ fn dashboard(shared: &Shared) -> Value {
     out["events"] = json!(events);
     out["faults"] = faults;
     out["subscription_types"] = json!(types);
+    out["power_ups"] = json!(power_ups);
     out
 }
 

@@ -21,7 +21,7 @@ use twitch::{EndpointMeta, Timestamp};
 
 use crate::delivery;
 use crate::state::{
-    GuestStarInvite, GuestStarMedia, GuestStarSession, GuestStarSlot, Inner, Shared, Subscription, User,
+    GuestStarInvite, GuestStarMedia, GuestStarSession, GuestStarSlot, Inner, Shared, Subscription, User, set_user,
 };
 use crate::util;
 use crate::wire::{Req, Resp};
@@ -418,12 +418,6 @@ pub(crate) fn invite_status(
     let (answer, user, id) = (i.json(), i.user.clone(), s.id.clone());
     guest_update(&mut g, (broadcaster_id, &id), None, &user, None, &status.to_ascii_lowercase());
     Ok(answer)
-}
-
-pub(crate) fn set_user(event: &mut Value, prefix: &str, u: &User) {
-    event[format!("{prefix}_id")] = json!(u.id);
-    event[format!("{prefix}_login")] = json!(u.login);
-    event[format!("{prefix}_name")] = json!(u.display_name);
 }
 
 /// An event's `broadcaster_user_*` fields.

@@ -61,6 +61,8 @@ mod delivery;
 mod guest_star;
 mod idtoken;
 mod messages;
+mod pins;
+mod power_ups;
 mod store;
 mod webhook;
 // The areas, one router over them.
@@ -82,6 +84,7 @@ use tokio::task::JoinHandle;
 pub use chat::ChatLine;
 pub use config::{DEFAULT_CLIENT_ID, Fault};
 pub use delivery::{TriggerOptions, Triggered};
+pub use power_ups::{NewPowerUp, PowerUpRedemption};
 pub use state::{ChatDrop, ChatLogEntry};
 
 use config::Config;
@@ -352,6 +355,45 @@ impl MockServer {
     /// delivers); an empty text or one over 500 characters is an error.
     pub fn chat(&self, line: ChatLine) -> Result<Triggered, String> {
         chat::line(&self.shared, line)
+    }
+
+    /// A user authorizes the mock's default client with these scopes, as
+    /// users do on Twitch's consent page (a user token issued for a client
+    /// is such an authorization too). An app token calls an endpoint that
+    /// acts as a user (Ban User's `moderator_id`, Start Commercial's
+    /// `broadcaster_id`, ...) only within what that user granted.
+    pub fn grant_scopes(&self, user_id: &str, scopes: &[&str]) {
+        self.grant_scopes_for(&self.client_id(), user_id, scopes);
+    }
+
+    /// [`MockServer::grant_scopes`] for another client.
+    pub fn grant_scopes_for(&self, client_id: &str, user_id: &str, scopes: &[&str]) {
+        let mut g = self.shared.lock();
+        let granted = g.grants.entry((client_id.to_owned(), user_id.to_owned())).or_default();
+        granted.extend(scopes.iter().map(|s| (*s).to_owned()));
+    }
+
+    /// A broadcaster creates a custom Power-up, as broadcasters do on
+    /// Twitch's site (no Helix endpoint does): Get Custom Power-up lists
+    /// it. Returns it as Helix shows it.
+    pub fn add_power_up(&self, broadcaster_id: &str, power_up: NewPowerUp) -> Result<serde_json::Value, String> {
+        power_ups::add(&self.shared, broadcaster_id, power_up)
+    }
+
+    /// A viewer redeems a custom Power-up with Bits (on Twitch's site):
+    /// within its caps and cooldown, a `channel.custom_power_up_redemption.add`
+    /// notification to the channel's subscriptions (for every Power-up or
+    /// this one) and a `channel.bits.use` with `type` `custom_power_up`.
+    /// An error names what stopped it (unknown, paused, capped, cooling down,
+    /// input missing).
+    pub fn redeem_power_up(
+        &self,
+        broadcaster_id: &str,
+        power_up_id: &str,
+        user_id: &str,
+        user_input: &str,
+    ) -> Result<PowerUpRedemption, String> {
+        power_ups::redeem(&self.shared, broadcaster_id, power_up_id, user_id, user_input)
     }
 
     /// Make a user a moderator of a channel, as Add Channel Moderator does

@@ -21,6 +21,13 @@ USAGE:
     twitch-mock fault [--latency-ms N] [--status S [--count N]] [--expire-tokens] [--drop N] [--clear]
     twitch-mock sessions
     twitch-mock token [app|user] [--client-id ID] [--user-id ID] [--login LOGIN] [--scopes a,b,...]
+    twitch-mock grant --user-id ID --scopes a,b,... [--client-id ID]
+                                          the user authorizes the app (what app tokens may do for them)
+    twitch-mock power-up add --broadcaster ID --title T [--bits N] [--prompt P] [--max-per-stream N]
+                             [--max-per-user-per-stream N] [--cooldown-secs S]
+    twitch-mock power-up redeem --broadcaster ID --id POWER_UP_ID --user-id ID [--input TEXT]
+                                          a viewer redeems it: channel.custom_power_up_redemption.add
+                                          and channel.bits.use go out
 
 SERVER OPTIONS:
     --port P                  port to listen on (default 8080; 0 picks a free one)
@@ -207,6 +214,43 @@ async fn run(args: Vec<String>) -> Result<ExitCode, String> {
                 "login": s("--login"), "scopes": scopes});
             ("POST", "/control/tokens", body)
         }
+        "grant" => {
+            args.only(&["--url", "--client-id", "--user-id", "--scopes"])?;
+            let user = args.get("--user-id").ok_or("grant needs --user-id ID")?;
+            let scopes = args.get("--scopes").ok_or("grant needs --scopes a,b,...")?;
+            ("POST", "/control/grants", json!({"user_id": user, "scopes": scopes, "client_id": s("--client-id")}))
+        }
+        "power-up" => match args.positional.get(1).map(String::as_str) {
+            Some("add") => {
+                args.only(&[
+                    "--url",
+                    "--broadcaster",
+                    "--title",
+                    "--bits",
+                    "--prompt",
+                    "--max-per-stream",
+                    "--max-per-user-per-stream",
+                    "--cooldown-secs",
+                ])?;
+                let broadcaster = args.get("--broadcaster").ok_or("power-up add needs --broadcaster ID")?;
+                let title = args.get("--title").ok_or("power-up add needs --title T")?;
+                let body = json!({"broadcaster_id": broadcaster, "title": title, "bits": args.num::<u64>("--bits")?,
+                    "prompt": s("--prompt"), "max_per_stream": args.num::<u64>("--max-per-stream")?,
+                    "max_per_user_per_stream": args.num::<u64>("--max-per-user-per-stream")?,
+                    "global_cooldown_seconds": args.num::<u64>("--cooldown-secs")?});
+                ("POST", "/control/power_ups", body)
+            }
+            Some("redeem") => {
+                args.only(&["--url", "--broadcaster", "--id", "--user-id", "--input"])?;
+                let broadcaster = args.get("--broadcaster").ok_or("power-up redeem needs --broadcaster ID")?;
+                let id = args.get("--id").ok_or("power-up redeem needs --id POWER_UP_ID")?;
+                let user = args.get("--user-id").ok_or("power-up redeem needs --user-id ID")?;
+                let body = json!({"broadcaster_id": broadcaster, "power_up_id": id, "user_id": user,
+                    "user_input": s("--input")});
+                ("POST", "/control/power_ups/redemptions", body)
+            }
+            _ => return Err("power-up needs add or redeem".into()),
+        },
         other => return Err(format!("unknown command {other}")),
     };
     let (status, text) = request(&url, method, path, &body).await?;

@@ -5,7 +5,7 @@
 //! connections are reached through channels stored here, so delivering a
 //! notification never waits on a socket while holding the lock.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -42,6 +42,13 @@ impl User {
         }
         Self { id: id.to_owned(), login: login.to_ascii_lowercase(), display_name: display.into_iter().collect() }
     }
+}
+
+/// Set an event's `{prefix}_id`, `_login` and `_name` to a user's.
+pub(crate) fn set_user(event: &mut Value, prefix: &str, u: &User) {
+    event[format!("{prefix}_id")] = json!(u.id);
+    event[format!("{prefix}_login")] = json!(u.login);
+    event[format!("{prefix}_name")] = json!(u.display_name);
 }
 
 /// App or user token.
@@ -305,6 +312,45 @@ impl ChatLogEntry {
     }
 }
 
+/// The message pinned in a channel's chat.
+#[derive(Debug, Clone)]
+pub(crate) struct Pin {
+    pub message_id: String,
+    pub sender: User,
+    pub pinned_by: User,
+    pub text: String,
+    pub fragments: Vec<Value>,
+    pub starts_at: Timestamp,
+    pub ends_at: Option<Timestamp>,
+    pub updated_at: Timestamp,
+    /// When the pin ends on tokio's clock; `None` until unpinned.
+    pub until: Option<tokio::time::Instant>,
+}
+
+/// A channel's custom Power-up.
+#[derive(Debug, Clone)]
+pub(crate) struct PowerUp {
+    pub id: String,
+    pub title: String,
+    pub prompt: String,
+    pub bits: u64,
+    pub background_color: String,
+    pub is_enabled: bool,
+    pub is_paused: bool,
+    pub is_user_input_required: bool,
+    /// Most redemptions per stream, when capped.
+    pub max_per_stream: Option<u64>,
+    /// Most redemptions per viewer per stream, when capped.
+    pub max_per_user_per_stream: Option<u64>,
+    /// Time between redemptions, when set.
+    pub cooldown: Option<Duration>,
+    /// Redemptions so far, in all and per viewer.
+    pub redeemed: u64,
+    pub redeemed_by: HashMap<String, u64>,
+    /// The current cooldown's end: tokio's clock, and the wall clock for answers.
+    pub cooling: Option<(tokio::time::Instant, Timestamp)>,
+}
+
 /// Helix calls and events the dashboard lists (the latest of each).
 pub(crate) const DASHBOARD_MEMORY: usize = 200;
 
@@ -456,6 +502,14 @@ pub(crate) struct Inner {
     pub guest_star: GuestStarState,
     /// Extension configuration, secrets, Bits products, user extensions.
     pub extensions: ExtensionState,
+    /// The scopes each user granted each client: (client id, user id) to
+    /// scopes. A user token issued for a client is such a grant; an app
+    /// token acts for a user only within it.
+    pub grants: HashMap<(String, String), BTreeSet<String>>,
+    /// The pinned message of each channel that has one.
+    pub pins: HashMap<String, Pin>,
+    /// Custom Power-ups by channel, in the order created.
+    pub power_ups: HashMap<String, Vec<PowerUp>>,
     pub next_conn: u64,
 }
 
@@ -535,6 +589,10 @@ impl Inner {
             && self.user_by_id(&u.id).is_none()
         {
             self.add_user(u.clone());
+        }
+        // A user who got a token for a client authorized it with those scopes.
+        if let Some(u) = user.as_ref().filter(|_| kind == Kind::User) {
+            self.grants.entry((client_id.to_owned(), u.id.clone())).or_default().extend(scopes.iter().cloned());
         }
         self.tokens.insert(
             token.clone(),

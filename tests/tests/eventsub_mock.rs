@@ -468,10 +468,14 @@ async fn subscribe_all_reports_each_outcome() {
     assert!(done.all_present() && done.existing.is_empty(), "{:?}", done.failed);
     assert_eq!(done.created.iter().map(|(s, _)| s.clone()).collect::<Vec<_>>(), subs);
     assert!(done.created.iter().all(|(_, c)| c.subscription.status.to_string() == "enabled"));
-    // Again: every one exists already (409), nothing failed.
+    // Again: every one exists already (409), nothing failed, and each is
+    // named by the id Twitch's 409 carries.
     let again = app.subscribe_all(Transport::conduit(&conduit.id), subs.clone()).await;
     assert_eq!((again.created.len(), again.existing.len()), (0, 60));
     assert!(again.all_present());
+    let made: Vec<Option<String>> = done.created.iter().map(|(_, c)| Some(c.subscription.id.to_string())).collect();
+    let named: Vec<Option<String>> = again.existing.iter().map(|(_, id)| id.as_ref().map(|i| i.to_string())).collect();
+    assert_eq!(named, made);
 
     // A WebSocket session and a user token without moderator:read:followers.
     let token = mock.mint_user_token("1001", "reader", &["user:read:chat"]);
@@ -493,6 +497,7 @@ async fn subscribe_all_reports_each_outcome() {
     assert_eq!(failed, [("stream.online", Some(503)), ("channel.follow", Some(403))]);
     assert_eq!(done.created.len(), 1);
     assert_eq!(done.created[0].0, subs[1]);
-    assert_eq!(done.existing, [subs[3].clone()]);
+    let first = Some(done.created[0].1.subscription.id.clone());
+    assert_eq!(done.existing, [(subs[3].clone(), first)]);
     session.close().await;
 }

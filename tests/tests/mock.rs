@@ -12,7 +12,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use twitch::{Error, TokenKind};
-use twitch_mock::{Fault, Mock, MockServer, TriggerOptions};
+use twitch_mock::{Fault, Mock, MockServer, NewPowerUp, TriggerOptions};
 
 /// Hang guard for anything awaited; never an assertion about speed.
 const GUARD: Duration = Duration::from_secs(60);
@@ -257,7 +257,12 @@ fn own_request(id: &str) -> Option<Call> {
 
 /// The token an endpoint's request goes out with: a user token with the
 /// endpoint's scopes if it takes user tokens, else an app token, else a JWT.
-fn token_for(mock: &MockServer, meta: &twitch::EndpointMeta, body: Option<&Value>) -> String {
+fn token_for(
+    mock: &MockServer,
+    meta: &twitch::EndpointMeta,
+    query: &[(String, String)],
+    body: Option<&Value>,
+) -> String {
     // Create EventSub Subscription: WebSocket needs a user token, webhook and conduit an app token.
     if meta.id == "create-eventsub-subscription" {
         let method = body.and_then(|b| b["transport"]["method"].as_str()).unwrap_or("");
@@ -267,6 +272,13 @@ fn token_for(mock: &MockServer, meta: &twitch::EndpointMeta, body: Option<&Value
             mock.mint_app_token(&mock.client_id())
         };
     }
+    // Twitch's example sets for_source_only, which only an app token may,
+    // sending as a user who granted the app what it needs.
+    if meta.id == "send-chat-message" && body.is_some_and(|b| !b["for_source_only"].is_null()) {
+        let sender = body.and_then(|b| b["sender_id"].as_str()).unwrap_or_default();
+        mock.grant_scopes(sender, &["user:write:chat", "user:bot"]);
+        return mock.mint_app_token(&mock.client_id());
+    }
     // The test deletes a webhook subscription, which belongs to the app.
     if meta.id == "delete-eventsub-subscription" {
         return mock.mint_app_token(&mock.client_id());
@@ -275,8 +287,15 @@ fn token_for(mock: &MockServer, meta: &twitch::EndpointMeta, body: Option<&Value
     if meta.id == "get-drops-entitlements" {
         return mock.mint_app_token(&mock.client_id());
     }
+    // An endpoint that acts as the user in a parameter takes that user's token.
+    let named = meta.token_user.and_then(|p| {
+        query.iter().find(|(k, _)| k == p).map(|(_, v)| v.clone()).or_else(|| body?[p].as_str().map(str::to_owned))
+    });
     if meta.tokens.contains(&TokenKind::User) {
-        mock.mint_user_token("141981764", "twitchdev", &scopes_for(meta))
+        match named {
+            Some(user) => mock.mint_user_token(&user, &format!("user{user}"), &scopes_for(meta)),
+            None => mock.mint_user_token("141981764", "twitchdev", &scopes_for(meta)),
+        }
     } else if meta.tokens.contains(&TokenKind::App) {
         mock.mint_app_token(&mock.client_id())
     } else {
@@ -369,7 +388,9 @@ async fn own_item(mock: &MockServer, id: &str, c: &Call) -> Option<String> {
         _ => return None,
     };
     let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let token = mock.mint_user_token("141981764", "twitchdev", &[scope]);
+    // Blocked terms are added as the example's moderator, whose token it must be.
+    let user = query.iter().find(|(k, _)| *k == "moderator_id").map_or("141981764", |(_, v)| *v);
+    let token = mock.mint_user_token(user, "owner", &[scope]);
     let a = send(mock, &call("POST", path, &query, Some(body)), Some(&token)).await;
     assert_eq!(a.status, 200, "{id}: creating our own: {}", a.text);
     let data = &a.body["data"];
@@ -438,7 +459,7 @@ async fn every_endpoint_answers_a_scoped_token_and_refuses_the_rest() {
                     // Twitch's webhook example uses a 6-character secret, which its own
                     // reference forbids (10 to 100 characters): the mock refuses it.
                     if c.body.as_ref().is_some_and(|b| b["transport"]["secret"] == "s3cre7") {
-                        let token = token_for(&mock, meta, c.body.as_ref());
+                        let token = token_for(&mock, meta, &c.query, c.body.as_ref());
                         let a = send(&mock, &c, Some(&token)).await;
                         assert_eq!(a.status, 400, "{name}: a short secret must be refused: {}", a.text);
                         c.body.as_mut().unwrap()["transport"]["secret"] = json!("s3cre7s3cre7");
@@ -467,6 +488,43 @@ async fn every_endpoint_answers_a_scoped_token_and_refuses_the_rest() {
                 }
                 // Deleting needs something of our own to delete.
                 "delete-conduit" => substitute(&mut c, EXAMPLE_CONDUIT, &new_conduit().await),
+                // The example names a Power-up of the broadcaster's: make one (on
+                // Twitch's site, so through the mock's own API) and ask for it.
+                "get-custom-power-up" => {
+                    let q = |k: &str| c.query.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+                    let (broadcaster, example_id) = (q("broadcaster_id"), q("id"));
+                    let made = mock.add_power_up(&broadcaster, NewPowerUp::new("game analysis", 100)).unwrap();
+                    substitute(&mut c, &example_id, made["id"].as_str().unwrap());
+                }
+                // The pin examples: the moderator of the example's channel, a
+                // message of that channel to pin, pinned already for an update or unpin.
+                "get-pinned-chat-message"
+                | "pin-chat-message"
+                | "update-pinned-chat-message"
+                | "unpin-chat-message" => {
+                    let q = |k: &str| c.query.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+                    let (broadcaster, moderator) = (q("broadcaster_id"), q("moderator_id"));
+                    let _ = mock.add_moderator(&broadcaster, &moderator);
+                    if let Some(message) = c.query.iter().find(|(k, _)| k == "message_id").map(|(_, v)| v.clone()) {
+                        let line = twitch_mock::ChatLine::new(&broadcaster, "10005", "mockuser5", "pin me");
+                        mock.chat(line.message_id(&message)).expect("a chat line");
+                        if meta.id != "pin-chat-message" {
+                            let t = mock.mint_user_token(&moderator, "moderator", &["moderator:manage:chat_messages"]);
+                            let pin = call(
+                                "PUT",
+                                "/chat/pins",
+                                &[
+                                    ("broadcaster_id", &broadcaster),
+                                    ("moderator_id", &moderator),
+                                    ("message_id", &message),
+                                ],
+                                None,
+                            );
+                            let a = send(&mock, &pin, Some(&t)).await;
+                            assert_eq!(a.status, 204, "{name}: pinning first: {}", a.text);
+                        }
+                    }
+                }
                 "delete-eventsub-subscription" => {
                     let body = json!({"type": "stream.online", "version": "1", "condition": {"broadcaster_user_id": format!("9{i}")},
                         "transport": {"method": "webhook", "callback": "https://example.com/cb", "secret": "0123456789"}});
@@ -476,7 +534,7 @@ async fn every_endpoint_answers_a_scoped_token_and_refuses_the_rest() {
                 }
                 _ => {}
             }
-            let token = token_for(&mock, meta, c.body.as_ref());
+            let token = token_for(&mock, meta, &c.query, c.body.as_ref());
 
             // The refusals, once per endpoint, before anything changes state.
             if checked.insert(meta.id) {
@@ -536,7 +594,8 @@ async fn every_endpoint_answers_a_scoped_token_and_refuses_the_rest() {
                     ],
                     None,
                 );
-                let t = mock.mint_user_token("141981764", "twitchdev", &["moderator:manage:banned_users"]);
+                let moderator = q("moderator_id");
+                let t = mock.mint_user_token(&moderator, "moderator", &["moderator:manage:banned_users"]);
                 let _ = send(&mock, &unban, Some(&t)).await;
             }
             if meta.id == "unban-user" {
@@ -546,7 +605,8 @@ async fn every_endpoint_answers_a_scoped_token_and_refuses_the_rest() {
                     &[("broadcaster_id", &q("broadcaster_id")), ("moderator_id", &q("moderator_id"))],
                     Some(json!({"data": {"user_id": q("user_id")}})),
                 );
-                let t = mock.mint_user_token("141981764", "twitchdev", &["moderator:manage:banned_users"]);
+                let moderator = q("moderator_id");
+                let t = mock.mint_user_token(&moderator, "moderator", &["moderator:manage:banned_users"]);
                 let a = send(&mock, &ban, Some(&t)).await;
                 assert!(a.status == 200 || a.status == 400, "{}", a.text);
             }

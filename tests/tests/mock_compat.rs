@@ -98,9 +98,14 @@ async fn send_chat_message_takes_its_body_fields_from_the_query() {
     assert_eq!((status, body["message"].as_str()), (400, Some("Missing required parameter \"message\"")));
     // The documented limits hold for a query value too.
     let long = "x".repeat(501);
-    let (status, _) =
-        helix(&mock, "POST", &format!("/chat/messages?broadcaster_id=1&sender_id=2&message={long}"), &token, None)
-            .await;
+    let (status, _) = helix(
+        &mock,
+        "POST",
+        &format!("/chat/messages?broadcaster_id=1&sender_id=141981764&message={long}"),
+        &token,
+        None,
+    )
+    .await;
     assert_eq!(status, 400);
 }
 

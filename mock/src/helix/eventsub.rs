@@ -79,6 +79,10 @@ fn create_subscription(shared: &Arc<Shared>, caller: &Caller, body: &Value) -> R
     let bad = |m: &str| Resp::error(400, m);
     let s = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or("");
     let (sub_type, version) = (s("type"), s("version"));
+    // What Twitch withdrew is answered as Twitch answers it now.
+    if let Some(w) = twitch::meta::withdrawn().iter().find(|w| w.id == sub_type && w.version == Some(version)) {
+        return Resp::json(w.status, &json!({"error": w.error, "status": w.status, "message": w.message}));
+    }
     let Some(sub_meta) = twitch::meta::subscription(sub_type, version) else {
         return bad("The combination of values in the type and version fields is not valid.");
     };
@@ -170,7 +174,7 @@ fn create_subscription(shared: &Arc<Shared>, caller: &Caller, body: &Value) -> R
         Transport::WebSocket { session_id, .. } => session_id.clone(),
         Transport::Conduit { conduit_id } => conduit_id.clone(),
     };
-    if g.subs.iter().any(|s| {
+    if let Some(existing) = g.subs.iter().find(|s| {
         s.status == "enabled"
             && s.client_id == caller.client_id
             && s.sub_type == sub_type
@@ -178,7 +182,11 @@ fn create_subscription(shared: &Arc<Shared>, caller: &Caller, body: &Value) -> R
             && s.condition == condition
             && target(&s.transport) == target(&transport)
     }) {
-        return Resp::error(409, "subscription already exists");
+        // Since 2026-04-17 the 409 names the subscription that exists.
+        return Resp::json(
+            409,
+            &json!({"error": "Conflict", "status": 409, "message": "subscription already exists", "id": existing.id}),
+        );
     }
     // Types that need a user's authorization cost nothing (the user
     // authorized the app); others cost 1 unless they are about the caller.
@@ -224,6 +232,7 @@ fn get_subscriptions(shared: &Shared, meta: &EndpointMeta, caller: &Caller, req:
     let g = shared.lock();
     let (status, sub_type, user_id, sub_id) =
         (req.query_one("status"), req.query_one("type"), req.query_one("user_id"), req.query_one("subscription_id"));
+    let conduit = req.query_one("conduit_id");
     let items: Vec<Value> = g
         .subs
         .iter()
@@ -232,6 +241,9 @@ fn get_subscriptions(shared: &Shared, meta: &EndpointMeta, caller: &Caller, req:
         .filter(|s| sub_type.is_none_or(|x| s.sub_type == x))
         .filter(|s| user_id.is_none_or(|x| s.condition.values().any(|v| v.as_str() == Some(x))))
         .filter(|s| sub_id.is_none_or(|x| s.id == x))
+        .filter(|s| {
+            conduit.is_none_or(|x| matches!(&s.transport, Transport::Conduit { conduit_id } if conduit_id == x))
+        })
         .map(Subscription::to_json)
         .collect();
     let (total, total_cost, max) = totals(&g, caller);
@@ -339,6 +351,11 @@ fn update_shards(shared: &Shared, caller: &Caller, body: &Value) -> Resp {
     let Some(updates) = body.get("shards").and_then(Value::as_array) else {
         return Resp::error(400, "The shards field is required.");
     };
+    // Twitch's limit since 2026-06-18, the schema's `split`.
+    let most = twitch::meta::endpoint("update-conduit-shards").and_then(|m| m.split).map_or(100, |s| s.max as usize);
+    if updates.len() > most {
+        return Resp::error(400, format!("The request may update at most {most} shards."));
+    }
     let mut g = shared.lock();
     let Some(ci) = g.conduits.iter().position(|c| c.id == id && c.client_id == caller.client_id) else {
         return Resp::error(404, "Conduit not found.");

@@ -16,6 +16,7 @@ mod data;
 mod eventsub;
 pub(crate) mod extensions;
 pub(crate) mod guest_star;
+mod pins;
 mod sets;
 mod units;
 
@@ -55,7 +56,7 @@ pub(crate) async fn handle(shared: &Arc<Shared>, req: &Req, path: &str) -> Outco
     let meta = twitch::meta::endpoints().into_iter().find(|m| m.path == path && m.method.as_str() == req.method);
     let caller = match meta {
         Some(meta) => authenticate(shared, req, meta),
-        None => Err(Resp::error(404, "Not Found")),
+        None => Err(withdrawn(req, path).unwrap_or_else(|| Resp::error(404, "Not Found"))),
     };
     let key = match &caller {
         Ok(c) => c.bucket_key(),
@@ -106,6 +107,14 @@ pub(crate) async fn handle(shared: &Arc<Shared>, req: &Req, path: &str) -> Outco
         .into()
 }
 
+/// An endpoint Twitch withdrew, answered as Twitch answers it now.
+fn withdrawn(req: &Req, path: &str) -> Option<Resp> {
+    let w = twitch::meta::withdrawn()
+        .iter()
+        .find(|w| w.endpoint.is_some_and(|(m, p)| p == path && m.as_str() == req.method))?;
+    Some(Resp::json(w.status, &json!({"error": w.error, "status": w.status, "message": w.message})))
+}
+
 /// Does this look like a JWT (three base64url parts)? Signatures are not checked.
 fn is_jwt(token: &str) -> bool {
     let parts: Vec<&str> = token.split('.').collect();
@@ -152,13 +161,47 @@ fn authenticate(shared: &Shared, req: &Req, meta: &EndpointMeta) -> Result<Calle
         _ => {}
     }
     // Scopes belong to users; app tokens carry none, and Twitch checks what
-    // the users granted the app instead, which the mock assumes they did.
+    // the users granted the app instead.
     if t.kind == Kind::User
         && let Some(group) = meta.missing_scopes(&t.scopes).first()
     {
         return unauthorized(&format!("Missing scope: {}", group.join(" or ")));
     }
+    // An endpoint that acts as the user in one of its parameters: a user
+    // token must be theirs; an app token works within what they granted
+    // the app (their user tokens for this client are such grants). On other
+    // endpoints the mock assumes the users granted what is needed.
+    if let Some(param) = meta.token_user
+        && let Some(named) = param_value(req, param)
+    {
+        match (t.kind, &t.user) {
+            (Kind::User, Some(u)) if u.id != named => {
+                return unauthorized(&format!("The ID in {param} must match the user ID in the access token."));
+            }
+            (Kind::App, _) => {
+                let granted: Vec<String> =
+                    g.grants.get(&(t.client_id.clone(), named.clone())).into_iter().flatten().cloned().collect();
+                if let Some(group) = meta.missing_scopes(&granted).first() {
+                    return unauthorized(&format!(
+                        "The user in {param} has not granted this app the scope {}",
+                        group.join(" or ")
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
     Ok(Caller { client_id: t.client_id.clone(), kind: Some(t.kind), user: t.user.clone(), scopes: t.scopes.clone() })
+}
+
+/// A parameter's value from the query, or from the top level of a JSON
+/// body (Twitch takes body fields from either).
+fn param_value(req: &Req, name: &str) -> Option<String> {
+    if let Some(v) = req.query_one(name).filter(|v| !v.is_empty()) {
+        return Some(v.to_owned());
+    }
+    let body: Value = serde_json::from_slice(&req.body).ok()?;
+    body.get(name)?.as_str().filter(|v| !v.is_empty()).map(str::to_owned)
 }
 
 /// Check parameters against the schema: required ones, repeat counts,
@@ -353,7 +396,8 @@ fn dispatch(shared: &Arc<Shared>, meta: &'static EndpointMeta, caller: &Caller, 
         | "delete-conduit"
         | "get-conduit-shards"
         | "update-conduit-shards" => eventsub::helix(shared, meta, caller, req, body),
-        _ => guest_star::handle(shared, meta, caller, req, body)
+        _ => pins::handle(shared, meta, req)
+            .or_else(|| guest_star::handle(shared, meta, caller, req, body))
             .or_else(|| extensions::handle(shared, meta, caller, req, body))
             .or_else(|| crate::store::handle(shared, meta, caller, req, body))
             .unwrap_or_else(|| data::answer(shared, meta, req)),
@@ -596,6 +640,11 @@ fn chat_action(shared: &Shared, meta: &EndpointMeta, caller: &Caller, req: &Req,
             chat::delete_messages(shared, q("broadcaster_id"), q("moderator_id"), req.query_one("message_id"))
         }
         "send-chat-announcement" => {
+            let source_only =
+                req.query_one("for_source_only").is_some() || !body.get("for_source_only").is_none_or(Value::is_null);
+            if caller.kind == Some(Kind::User) && source_only {
+                return Resp::error(400, "Cannot set for_source_only if User Access Token is used.");
+            }
             chat::announce(shared, q("broadcaster_id"), me(), text("message").unwrap_or(""), text("color"))
         }
         "send-a-shoutout" => {
@@ -617,13 +666,39 @@ fn chat_action(shared: &Shared, meta: &EndpointMeta, caller: &Caller, req: &Req,
 
 fn send_chat_message(shared: &Shared, caller: &Caller, body: &Value) -> Resp {
     let text = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or("");
+    if caller.kind == Some(Kind::User) && !body.get("for_source_only").is_none_or(Value::is_null) {
+        return Resp::error(400, "Cannot set for_source_only if User Access Token is used.");
+    }
     let sender = match &caller.user {
         Some(u) => u.clone(),
         None => shared.lock().user_or_synth(text("sender_id")),
     };
+    let broadcaster_id = text("broadcaster_id");
+    // A message sent with `pin` is pinned for 20 minutes; if it cannot be
+    // pinned, it is not sent.
+    let pin = body.get("pin").and_then(Value::as_bool) == Some(true);
+    if pin {
+        let g = shared.lock();
+        let scope = "moderator:manage:chat_messages";
+        let granted = match caller.kind {
+            Some(Kind::User) => caller.scopes.iter().any(|s| s == scope),
+            _ => g.grants.get(&(caller.client_id.clone(), sender.id.clone())).is_some_and(|s| s.contains(scope)),
+        };
+        if !granted {
+            return Resp::error(401, format!("Missing scope: {scope}"));
+        }
+        if !g.is_elevated(broadcaster_id, &sender.id) {
+            return Resp::error(403, "Only the broadcaster or a moderator may pin a message.");
+        }
+    }
     let reply_to = body.get("reply_parent_message_id").and_then(Value::as_str);
-    match chat::send(shared, sender, text("broadcaster_id"), text("message"), reply_to) {
-        Ok(message_id) => Resp::json(200, &json!({"data": [{"message_id": message_id, "is_sent": true}]})),
+    match chat::send(shared, sender.clone(), broadcaster_id, text("message"), reply_to) {
+        Ok(message_id) => {
+            if pin {
+                crate::pins::pin_sent(&mut shared.lock(), broadcaster_id, &message_id, sender, text("message"));
+            }
+            Resp::json(200, &json!({"data": [{"message_id": message_id, "is_sent": true}]}))
+        }
         Err((drop, message)) => Resp::json(
             200,
             &json!({"data": [{"message_id": "", "is_sent": false,

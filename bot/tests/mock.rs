@@ -379,3 +379,56 @@ async fn a_panicking_command_does_not_stop_the_bot() {
     assert_eq!(answer.await.expect("still answering").message.text, "rolled 1..=4");
     assert!(bot.shutdown(WAIT).await);
 }
+
+/// `!rules`: the bot says the rules and pins them; `!unpin`: it unpins them.
+async fn rules(ctx: Context) -> Result<(), twitch_bot::BoxError> {
+    let sent = ctx.say_pinned("Be kind. No spoilers.").await?;
+    *PINNED.lock().unwrap() = Some(sent.message_id.to_string());
+    Ok(())
+}
+
+async fn unpin(ctx: Context) -> Result<(), twitch_bot::BoxError> {
+    let pinned = PINNED.lock().unwrap().clone().ok_or("nothing pinned")?;
+    ctx.unpin(pinned.as_str()).await?;
+    ctx.say("unpinned").await?;
+    Ok(())
+}
+
+static PINNED: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+#[tokio::test]
+async fn a_handler_pins_what_it_sends_and_unpins_it() {
+    let mock = Mock::builder().start().await.unwrap();
+    mock.add_moderator(CHANNEL, BOT).unwrap();
+    let scopes = ["user:read:chat", "user:write:chat", "user:bot", "moderator:manage:chat_messages"];
+    let client = mock.client_builder().user_token(mock.mint_user_token(BOT, "botty", &scopes)).build().unwrap();
+    let bot = Bot::builder(client.clone(), BOT)
+        .channel(CHANNEL)
+        .command(Command::new("rules", rules))
+        .command(Command::new("unpin", unpin))
+        .start()
+        .await
+        .unwrap();
+    let said = next_bot_message(&bot, CHANNEL);
+    viewer_says(&mock, CHANNEL, "!rules");
+    let said = said.await.expect("the rules");
+    let pin = client.get_pinned_chat_message(CHANNEL, BOT).await.unwrap().expect("pinned as sent");
+    assert_eq!(
+        (pin.message_id.as_str(), pin.message.text.as_str()),
+        (said.message_id.as_str(), "Be kind. No spoilers.")
+    );
+
+    let done = next_bot_message(&bot, CHANNEL);
+    viewer_says(&mock, CHANNEL, "!unpin");
+    assert_eq!(done.await.expect("an answer").message.text, "unpinned");
+    assert!(client.get_pinned_chat_message(CHANNEL, BOT).await.unwrap().is_none());
+
+    // Where the bot is no moderator, Twitch refuses the pin and nothing is sent.
+    let elsewhere = "301";
+    bot.handle().join(elsewhere).await.unwrap();
+    let before = mock.chat_log().len();
+    let refused = bot.handle().say_pinned(elsewhere, "pin me").await.unwrap_err();
+    assert!(matches!(refused, twitch_bot::SendError::Failed(ref e) if e.status() == Some(403)), "{refused:?}");
+    assert_eq!(mock.chat_log().len(), before, "a message that cannot be pinned is not sent");
+    assert!(bot.shutdown(WAIT).await);
+}

@@ -35,11 +35,11 @@ fn check_moderator(g: &Inner, broadcaster_id: &str, moderator_id: &str) -> Resul
     }
 }
 
-/// When a pin of `duration` made now ends: tokio's instant for the mock,
-/// the wall-clock time for the answer.
-fn ends(duration: Option<Duration>) -> (Option<tokio::time::Instant>, Option<Timestamp>) {
+/// When a pin of `duration` made at `now` ends: tokio's instant for the
+/// mock, the wall-clock time for the answer.
+fn ends(now: SystemTime, duration: Option<Duration>) -> (Option<tokio::time::Instant>, Option<Timestamp>) {
     match duration {
-        Some(d) => (Some(tokio::time::Instant::now() + d), Some(Timestamp::from(SystemTime::now() + d))),
+        Some(d) => (Some(tokio::time::Instant::now() + d), Some(Timestamp::from(now + d))),
         None => (None, None),
     }
 }
@@ -79,8 +79,9 @@ fn place(
     pinned_by: User,
     duration: Option<Duration>,
 ) {
-    let (until, ends_at) = ends(duration);
-    let now = Timestamp::from(SystemTime::now());
+    let wall = SystemTime::now();
+    let (until, ends_at) = ends(wall, duration);
+    let now = Timestamp::from(wall);
     let fragments = crate::chat::fragments(g, text);
     g.pins.insert(
         broadcaster_id.to_owned(),
@@ -111,11 +112,12 @@ pub(crate) fn update(
     if current(&mut g, broadcaster_id).is_none_or(|p| p.message_id != message_id) {
         return Err((404, "The message in message_id is not pinned in the broadcaster's chat.".into()));
     }
-    let (until, ends_at) = ends(duration);
+    let wall = SystemTime::now();
+    let (until, ends_at) = ends(wall, duration);
     if let Some(p) = g.pins.get_mut(broadcaster_id) {
         p.until = until;
         p.ends_at = ends_at;
-        p.updated_at = Timestamp::from(SystemTime::now());
+        p.updated_at = Timestamp::from(wall);
     }
     Ok(())
 }

@@ -31,3 +31,5 @@ fixture!(cross_area);
 fixture!(bad_identifiers);
 fixture!(bad_items_lookups_and_ids);
 fixture!(bad_union);
+fixture!(decision_entry);
+fixture!(lifecycle_and_tokens);

@@ -3,6 +3,8 @@
 //! types on the transports they take, conduit_id, for_source_only, and the
 //! lifecycle dates in `twitch::meta`.
 
+mod support;
+
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -168,4 +170,47 @@ async fn a_session_finds_what_a_409_names_by_its_id_not_by_listing() {
     let path = get["path"].as_str().unwrap();
     assert!(path.contains(&format!("subscription_id={}", first.subscription.id)) && !path.contains("type="), "{path}");
     session.close().await;
+}
+
+/// Twitch's 409 has named the subscription in the body's `id` (the
+/// changelog) and, as one library reads it, in the message after `id=`;
+/// an answer naming neither is looked up with Get EventSub Subscriptions.
+#[tokio::test]
+async fn subscribe_all_reads_a_409s_id_from_its_message_or_looks_it_up() {
+    use support::{Response, TestServer};
+    use twitch::AnySubscription;
+    use twitch::eventsub::stream::StreamOfflineV1;
+    let server = TestServer::start(|req| match (req.method.as_str(), req.path.as_str()) {
+        ("POST", "/helix/eventsub/subscriptions") => match req.body_json()["type"].as_str() {
+            Some("stream.online") => {
+                Response::twitch_error(409, "subscription already exists with id=11111111-2222-3333-4444-555555555555")
+            }
+            _ => Response::twitch_error(409, "subscription already exists"),
+        },
+        ("GET", "/helix/eventsub/subscriptions") => Response::json(
+            200,
+            r#"{"data": [{"id": "listed-1", "status": "enabled", "type": "stream.offline", "version": "1",
+                "condition": {"broadcaster_user_id": "1001"}, "created_at": "2026-05-01T00:00:00Z",
+                "transport": {"method": "conduit", "conduit_id": "c1"}, "cost": 0},
+               {"id": "elsewhere", "status": "enabled", "type": "stream.offline", "version": "1",
+                "condition": {"broadcaster_user_id": "1001"}, "created_at": "2026-05-01T00:00:00Z",
+                "transport": {"method": "conduit", "conduit_id": "c2"}, "cost": 0}],
+               "total": 2, "total_cost": 0, "max_total_cost": 10000, "pagination": {}}"#,
+        ),
+        _ => Response::twitch_error(404, "Not Found"),
+    })
+    .await;
+    let client = Client::builder()
+        .client_id("cid")
+        .app_token("app-token")
+        .helix_url(format!("{}/helix", server.url()))
+        .build()
+        .unwrap();
+    let subs = [AnySubscription::from(StreamOnlineV1::new("1001")), StreamOfflineV1::new("1001").into()];
+    let done = client.subscribe_all(Transport::conduit("c1"), subs).concurrency(1).await;
+    assert!(done.all_present(), "{:?}", done.failed);
+    let ids: Vec<Option<String>> = done.existing.iter().map(|(_, id)| id.as_ref().map(|i| i.to_string())).collect();
+    assert_eq!(ids, [Some("11111111-2222-3333-4444-555555555555".to_owned()), Some("listed-1".to_owned())]);
+    let lookups = server.requests().iter().filter(|r| r.method == "GET").count();
+    assert_eq!(lookups, 1, "only the answer that named nothing was looked up");
 }

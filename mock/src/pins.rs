@@ -35,6 +35,15 @@ fn check_moderator(g: &Inner, broadcaster_id: &str, moderator_id: &str) -> Resul
     }
 }
 
+/// A moderator names the channel's pinned message (Update and Unpin).
+fn check_pinned(g: &mut Inner, broadcaster_id: &str, moderator_id: &str, message_id: &str) -> Result<(), Refusal> {
+    check_moderator(g, broadcaster_id, moderator_id)?;
+    if current(g, broadcaster_id).is_none_or(|p| p.message_id != message_id) {
+        return Err((404, "The message in message_id is not pinned in the broadcaster's chat.".into()));
+    }
+    Ok(())
+}
+
 /// When a pin of `duration` made at `now` ends: tokio's instant for the
 /// mock, the wall-clock time for the answer.
 fn ends(now: SystemTime, duration: Option<Duration>) -> (Option<tokio::time::Instant>, Option<Timestamp>) {
@@ -108,10 +117,7 @@ pub(crate) fn update(
     duration: Option<Duration>,
 ) -> Result<(), Refusal> {
     let mut g = shared.lock();
-    check_moderator(&g, broadcaster_id, moderator_id)?;
-    if current(&mut g, broadcaster_id).is_none_or(|p| p.message_id != message_id) {
-        return Err((404, "The message in message_id is not pinned in the broadcaster's chat.".into()));
-    }
+    check_pinned(&mut g, broadcaster_id, moderator_id, message_id)?;
     let wall = SystemTime::now();
     let (until, ends_at) = ends(wall, duration);
     if let Some(p) = g.pins.get_mut(broadcaster_id) {
@@ -130,10 +136,7 @@ pub(crate) fn unpin(
     message_id: &str,
 ) -> Result<(), Refusal> {
     let mut g = shared.lock();
-    check_moderator(&g, broadcaster_id, moderator_id)?;
-    if current(&mut g, broadcaster_id).is_none_or(|p| p.message_id != message_id) {
-        return Err((404, "The message in message_id is not pinned in the broadcaster's chat.".into()));
-    }
+    check_pinned(&mut g, broadcaster_id, moderator_id, message_id)?;
     g.pins.remove(broadcaster_id);
     Ok(())
 }

@@ -92,5 +92,34 @@ fn serves_and_answers_control_subcommands() {
 
     let out = Command::new(BIN).args(["revoke", "nope", "--url", &url]).output().unwrap();
     assert!(!out.status.success(), "an unknown subscription is an error");
+
+    // A custom Power-up made and redeemed, as broadcasters and viewers do on Twitch's site.
+    let add = ["power-up", "add", "--broadcaster", "1001", "--title", "hydrate", "--bits", "300", "--url", &url];
+    let out = Command::new(BIN).args(add).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let made: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = made["data"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!((made["data"][0]["title"].as_str(), made["data"][0]["bits"].as_u64()), (Some("hydrate"), Some(300)));
+    let redeem = ["power-up", "redeem", "--broadcaster", "1001", "--id", &id, "--user-id", "10005", "--url", &url];
+    let out = Command::new(BIN).args(redeem).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["event"]["custom_power_up"]["id"], id.as_str());
+    assert_eq!(answer["event"]["user_id"], "10005");
+    let out = Command::new(BIN)
+        .args(["power-up", "redeem", "--broadcaster", "1001", "--id", "nope", "--user-id", "1"])
+        .args(["--url", &url])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "an unknown Power-up is an error");
+
+    // A user authorizes the app.
+    let out = Command::new(BIN)
+        .args(["grant", "--user-id", "3001", "--scopes", "moderator:read:chatters,user:bot", "--url", &url])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["scopes"], serde_json::json!(["moderator:read:chatters", "user:bot"]));
     drop(server);
 }

@@ -159,6 +159,28 @@ async fn the_dashboard_shows_a_session_and_its_trigger_button_delivers_the_event
     // And the page lists it among the events sent.
     element(&base, &wd_session, &format!("[data-event-subscription='{sub_id}']")).await;
 
+    // A custom Power-up: the page lists it, and its "redeem" sends the redemption.
+    let body = json!({"type": "channel.custom_power_up_redemption.add", "version": "1",
+        "condition": {"broadcaster_user_id": "1"}, "transport": {"method": "websocket", "session_id": session_id}});
+    let resp = http()
+        .post(format!("{}/eventsub/subscriptions", mock.helix_url()))
+        .header("Client-Id", mock.client_id())
+        .header("Authorization", format!("Bearer {}", mock.mint_user_token("1", "one", &["bits:read"])))
+        .header("Content-Type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 202);
+    let power_up = mock.add_power_up("1", twitch_mock::NewPowerUp::new("hydrate", 100)).unwrap();
+    let power_up = power_up["id"].as_str().unwrap();
+    let redeem =
+        element(&base, &wd_session, &format!("[data-action='redeem-power-up'][data-power-up='{power_up}']")).await;
+    wd(&base, reqwest::Method::POST, &format!("/session/{wd_session}/element/{redeem}/click"), Some(json!({}))).await;
+    let n = next_message(&mut ws).await;
+    assert_eq!(n["payload"]["subscription"]["type"], "channel.custom_power_up_redemption.add", "{n}");
+    assert_eq!(n["payload"]["event"]["custom_power_up"]["id"], power_up);
+
     wd(&base, reqwest::Method::DELETE, &format!("/session/{wd_session}"), None).await;
 }
 
@@ -222,4 +244,15 @@ async fn the_dashboard_data_lists_sessions_helix_calls_with_rate_limits_and_even
     assert_eq!(d["faults"]["drop"], 0);
     // Tokens travel in headers and never show here.
     assert!(!d.to_string().contains(&token));
+
+    // The channels' custom Power-ups, with how often each was redeemed.
+    let made = mock.add_power_up("1", twitch_mock::NewPowerUp::new("hydrate", 100)).unwrap();
+    mock.redeem_power_up("1", made["id"].as_str().unwrap(), "10005", "").unwrap();
+    let d: Value = serde_json::from_str(
+        &http().get(format!("{}/control/dashboard", mock.url())).send().await.unwrap().text().await.unwrap(),
+    )
+    .unwrap();
+    let listed = &d["power_ups"][0];
+    assert_eq!((listed["title"].as_str(), listed["redeemed"].as_u64()), (Some("hydrate"), Some(1)));
+    assert_eq!(listed["id"], made["id"]);
 }

@@ -1554,3 +1554,34 @@ fn unexpected_nulls_and_missing_optionals_decode() {
         other => panic!("unexpected {other:?}"),
     }
 }
+
+/// A host whose clock runs 11 minutes fast: Twitch's stamps all look 11
+/// minutes old locally. Ages are judged on Twitch's clock (the welcome's
+/// `connected_at`, then each keepalive), so fresh messages arrive and a
+/// replay older than ten minutes on Twitch's clock is still dropped.
+#[tokio::test]
+async fn a_fast_local_clock_drops_no_fresh_message_and_still_drops_replays() {
+    let twitch_time = |behind: Duration| twitch::Timestamp::from(std::time::SystemTime::now() - behind).to_string();
+    let skew = Duration::from_secs(11 * 60);
+    let mut server = Server::start().await;
+    let api = Arc::new(FakeApi::default());
+    let connect = tokio::spawn(builder(&api, &server, "c-clock").subscribe(StreamOnlineV1::new("1337")).connect());
+    let mut conn = server.accept().await;
+    let mut hello = welcome("skewed", 10);
+    hello["metadata"]["message_timestamp"] = json!(twitch_time(skew));
+    hello["payload"]["session"]["connected_at"] = json!(twitch_time(skew));
+    conn.send(hello).await;
+    let mut session = within("connect", connect).await.unwrap().expect("connect");
+
+    // Sent just now on Twitch's clock, which is 11 minutes behind ours.
+    conn.send(stream_online_at("fresh-1", "1337", &twitch_time(skew))).await;
+    assert_eq!(message_id(&next_item(&mut session).await), "fresh-1");
+    // A replay: ten and a half minutes before Twitch's now.
+    conn.send(stream_online_at("replay", "1337", &twitch_time(skew + Duration::from_secs(630)))).await;
+    // A keepalive keeps the offset current.
+    conn.send(json!({"metadata": {"message_id": "k1", "message_type": "session_keepalive",
+        "message_timestamp": twitch_time(skew)}, "payload": {}}))
+        .await;
+    conn.send(stream_online_at("fresh-2", "1337", &twitch_time(skew))).await;
+    assert_eq!(message_id(&next_item(&mut session).await), "fresh-2", "the replay was dropped, nothing else");
+}

@@ -158,11 +158,43 @@ fn keepalive_of(info: &SessionInfo) -> Duration {
     Duration::from_secs(info.keepalive_timeout_seconds.unwrap_or(10).clamp(1, 600))
 }
 
-/// A message whose timestamp is more than ten minutes old is a replay (one
-/// without a readable timestamp is not).
-fn too_old(md: &MessageMetadata) -> bool {
-    md.sent_at()
-        .is_some_and(|t| SystemTime::now().duration_since(t.to_system_time()).is_ok_and(|age| age > MAX_MESSAGE_AGE))
+/// How far the local clock is ahead of Twitch's (negative: behind), in
+/// nanoseconds, from the last welcome or keepalive: a message's age is
+/// judged on Twitch's clock, so a host whose clock runs fast or slow still
+/// takes fresh messages and still drops replays.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ClockOffset(Option<i128>);
+
+impl ClockOffset {
+    /// Learn the offset from a time Twitch stamped just now.
+    fn learn(&mut self, twitch_now: Option<crate::base::types::Timestamp>) {
+        if let Some(t) = twitch_now {
+            self.0 = Some(nanos(SystemTime::now()) - nanos(t.to_system_time()));
+        }
+    }
+
+    /// Learn it from a welcome: Twitch stamps the connection with its clock.
+    fn learn_welcome(&mut self, info: &SessionInfo) {
+        self.learn(info.connected_at.as_deref().and_then(|t| crate::base::types::Timestamp::parse(t).ok()));
+    }
+
+    /// How old a message is on Twitch's clock.
+    fn age(&self, sent: SystemTime) -> i128 {
+        nanos(SystemTime::now()) - self.0.unwrap_or(0) - nanos(sent)
+    }
+}
+
+fn nanos(t: SystemTime) -> i128 {
+    match t.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => d.as_nanos() as i128,
+        Err(e) => -(e.duration().as_nanos() as i128),
+    }
+}
+
+/// A message whose timestamp is more than ten minutes old, on Twitch's
+/// clock, is a replay (one without a readable timestamp is not).
+fn too_old(md: &MessageMetadata, clock: &ClockOffset) -> bool {
+    md.sent_at().is_some_and(|t| clock.age(t.to_system_time()) > MAX_MESSAGE_AGE.as_nanos() as i128)
 }
 
 enum Incoming {
@@ -204,6 +236,8 @@ pub(crate) struct Engine<E> {
     pub hooks: Arc<dyn Hooks<E>>,
     /// Followed by sessions of a user whose tokens a manager holds.
     pub token: Option<TokenWatch>,
+    /// The local clock against Twitch's.
+    pub clock: ClockOffset,
 }
 
 impl<E: EventPayload + Send + 'static> Engine<E> {
@@ -223,6 +257,8 @@ impl<E: EventPayload + Send + 'static> Engine<E> {
     /// Run until closed, until nobody reads the stream, or until the token
     /// is refused for good (with [`OnTokenInvalid::End`]).
     pub async fn run(mut self, mut ws: Ws, welcome: SessionInfo) {
+        // Twitch stamps the welcome's connection with its own clock.
+        self.clock.learn_welcome(&welcome);
         let mut session_id = welcome.id.clone();
         let mut epoch = 0u64;
         let mut welcomes = 0u64;
@@ -272,6 +308,7 @@ impl<E: EventPayload + Send + 'static> Engine<E> {
                     ws = new;
                     last = Instant::now();
                     keepalive = keepalive_of(&info);
+                    self.clock.learn_welcome(&info);
                     session_id = info.id.clone();
                     epoch += 1;
                     welcomes += 1;
@@ -319,6 +356,7 @@ impl<E: EventPayload + Send + 'static> Engine<E> {
                             }
                             last = Instant::now();
                             keepalive = keepalive_of(&info);
+                            self.clock.learn_welcome(&info);
                             welcomes += 1;
                             let moved = info.id != session_id;
                             session_id = info.id.clone();
@@ -359,6 +397,7 @@ impl<E: EventPayload + Send + 'static> Engine<E> {
                     ws = new;
                     last = Instant::now();
                     keepalive = keepalive_of(&info);
+                    self.clock.learn_welcome(&info);
                     welcomes += 1;
                     let moved = info.id != session_id;
                     session_id = info.id.clone();
@@ -378,6 +417,7 @@ impl<E: EventPayload + Send + 'static> Engine<E> {
             ws = new;
             last = Instant::now();
             keepalive = keepalive_of(&info);
+            self.clock.learn_welcome(&info);
             session_id = info.id.clone();
             epoch += 1;
             welcomes += 1;
@@ -480,9 +520,15 @@ impl<E: EventPayload + Send + 'static> Engine<E> {
     }
 
     fn first_time(&self, md: &MessageMetadata) -> bool {
-        if too_old(md) {
+        if too_old(md, &self.clock) {
             let (message_id, timestamp) = (&md.message_id, &md.message_timestamp);
-            tracing::debug!(message_id, timestamp, "eventsub: dropped a message older than ten minutes");
+            let local_ahead_ms = self.clock.0.map(|n| (n / 1_000_000) as i64);
+            tracing::warn!(
+                message_id,
+                timestamp,
+                local_ahead_ms,
+                "eventsub: dropped a message older than ten minutes on Twitch's clock (a replay)"
+            );
             return false;
         }
         // A message without a readable id cannot be told apart from another.
@@ -497,7 +543,11 @@ impl<E: EventPayload + Send + 'static> Engine<E> {
         };
         let md = frame.metadata;
         let step = match frame.message {
-            Message::Welcome(_) | Message::Keepalive => Step::Go,
+            Message::Welcome(_) | Message::Keepalive => {
+                // Stamped by Twitch as it sent them: its clock, now.
+                self.clock.learn(md.sent_at());
+                Step::Go
+            }
             Message::Reconnect(info) => match info.reconnect_url {
                 Some(url) => Step::Reconnect(url),
                 None => Step::Go,

@@ -1100,6 +1100,7 @@ async fn run_shard<E: EventPayload + Send + 'static>(
         hooks: Arc::new(ShardHooks { ctx: ctx.clone(), shard_id }),
         // The pool follows the app token as a whole.
         token: None,
+        clock: Default::default(),
     };
     drop(pool);
     engine.run(ws, welcome).await;

@@ -232,6 +232,7 @@ impl<E: EventPayload + Send + 'static> SessionBuilder<E> {
             cmd: cmd_rx,
             hooks,
             token,
+            clock: Default::default(),
         };
         tokio::spawn(async move {
             let _slot = slot;

@@ -1585,3 +1585,36 @@ async fn a_fast_local_clock_drops_no_fresh_message_and_still_drops_replays() {
     conn.send(stream_online_at("fresh-2", "1337", &twitch_time(skew))).await;
     assert_eq!(message_id(&next_item(&mut session).await), "fresh-2", "the replay was dropped, nothing else");
 }
+
+/// Two programs on one user token (an overlay beside a bot) subscribing to
+/// the same thing: the second's 409 must not delete the first's enabled
+/// subscription; it is told instead. A subscription of a session that is
+/// gone (no longer enabled) is a leftover, deleted and made again.
+#[tokio::test]
+async fn a_409_leaves_another_live_sessions_subscription_alone() {
+    let mut server = Server::start().await;
+    let api = Arc::new(FakeApi::default());
+    let (session, _conn) = open(&api, &mut server, "c-second", "bot-session").await;
+    let held = |id: &str, status: &str, broadcaster: &str, on: &str| -> SubscriptionInfo {
+        serde_json::from_value(json!({"id": id, "status": status, "type": "stream.online", "version": "1", "cost": 0,
+            "condition": {"broadcaster_user_id": broadcaster},
+            "transport": {"method": "websocket", "session_id": on}, "created_at": now()}))
+        .unwrap()
+    };
+    api.held.lock().unwrap().push(held("overlay-sub", "enabled", "2001", "overlay-session"));
+    api.held.lock().unwrap().push(held("old-sub", "websocket_disconnected", "2002", "dead-session"));
+
+    api.script.lock().unwrap().push_back(Answer::Fail(409, "subscription already exists"));
+    match session.subscribe(StreamOnlineV1::new("2001")).await.unwrap_err() {
+        Error::EventSub(twitch::EventSubError::SubscribedElsewhere { subscription_id, session_id }) => {
+            assert_eq!((subscription_id.as_str(), session_id.as_str()), ("overlay-sub", "overlay-session"))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(api.deleted.lock().unwrap().is_empty(), "the overlay's subscription was left alone");
+
+    api.script.lock().unwrap().push_back(Answer::Fail(409, "subscription already exists"));
+    let made = session.subscribe(StreamOnlineV1::new("2002")).await.expect("the leftover cleared, then made");
+    assert_eq!(*api.deleted.lock().unwrap(), ["old-sub"]);
+    assert_eq!(made.subscription.transport.session_id.as_deref(), Some("bot-session"));
+}

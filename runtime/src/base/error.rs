@@ -537,6 +537,16 @@ pub enum EventSubError {
         /// Twitch's message.
         message: String,
     },
+    /// Twitch answered that the subscription exists, and it is enabled on
+    /// another WebSocket session of the same user (a second program on the
+    /// token: an overlay beside a bot). That one is left alone: it is not
+    /// this session's to delete.
+    SubscribedElsewhere {
+        /// The subscription that exists.
+        subscription_id: String,
+        /// The session it delivers to.
+        session_id: String,
+    },
     /// A shard pool that claims shards found none free (every shard of
     /// its range enabled on other sessions), or lost every race for them.
     NoFreeShard {
@@ -563,6 +573,10 @@ impl fmt::Display for EventSubError {
                 write!(f, "a WebSocket connection may have at most {limit} enabled subscriptions")
             }
             EventSubError::CostExceeded { message } => write!(f, "subscription cost limit reached: {message}"),
+            EventSubError::SubscribedElsewhere { subscription_id, session_id } => write!(
+                f,
+                "the subscription exists already ({subscription_id}), enabled on another session ({session_id})"
+            ),
             EventSubError::ShardRefused { shard_id, message, code, attempt } => {
                 write!(f, "Twitch refused to attach conduit shard {shard_id} (attempt {attempt}): {message} ({code})")
             }

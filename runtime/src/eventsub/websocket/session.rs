@@ -219,6 +219,7 @@ impl<E: EventPayload + Send + 'static> SessionBuilder<E> {
             user: self.user,
             backoff: cfg.backoff,
             subs: Mutex::new(Vec::new()),
+            ours: Mutex::default(),
             state: state_rx,
             cmd: cmd_tx,
         });
@@ -265,6 +266,9 @@ struct Shared {
     /// Paces the re-creation of subscriptions that failed for a reason that may pass.
     backoff: Backoff,
     subs: Mutex<Vec<Tracked>>,
+    /// Every session id this session subscribed on: what is left on one
+    /// of them after a loss is its own leftover.
+    ours: Mutex<std::collections::HashSet<String>>,
     state: watch::Receiver<Option<Current>>,
     cmd: mpsc::Sender<Command>,
 }
@@ -314,10 +318,14 @@ impl Shared {
 
     /// What a 409 refers to: the subscription like `spec` that exists. On
     /// this session, it is ours (a handover carried it over, or an earlier
-    /// attempt made it); on another one it is a leftover that delivers
-    /// nowhere, so it is deleted and `None` says: create it again. The 409's
-    /// own id is looked up first; without one (or when that finds nothing),
-    /// the subscriptions of the type are listed.
+    /// attempt made it). On a session this one used before, or on any
+    /// session once no longer enabled, it is a leftover that delivers
+    /// nowhere: it is deleted and `None` says, create it again. Enabled on
+    /// a session this one never used, it belongs to another live session (a
+    /// second program on the same token) and is left alone: that is
+    /// [`EventSubError::SubscribedElsewhere`]. The 409's own id is looked
+    /// up first; without one (or when that finds nothing), the
+    /// subscriptions of the type are listed.
     async fn existing(&self, spec: &Spec, session_id: &str, conflict: &Error) -> Result<Option<SubscriptionInfo>> {
         let named = match self.api.conflict_id(conflict) {
             Some(id) => self.api.subscription(id, self.user.clone()).await?.filter(|i| describes(i, spec)),
@@ -327,21 +335,33 @@ impl Shared {
             Some(info) => vec![info],
             None => self.api.subscriptions(spec.subscription_type.clone(), self.user.clone()).await?,
         };
-        let mut mine = None;
+        let (mut mine, mut elsewhere) = (None, None);
         for info in found.into_iter().filter(|i| describes(i, spec)) {
-            if info.transport.session_id.as_deref() == Some(session_id) {
+            let on = info.transport.session_id.as_deref();
+            let ours = on.is_some_and(|s| lock(&self.ours).contains(s));
+            if on == Some(session_id) {
                 mine = Some(info);
+            } else if info.transport.method == "websocket" && info.status == "enabled" && !ours {
+                elsewhere = Some(info);
             } else if info.transport.method == "websocket" {
-                tracing::info!(subscription = %info.id, "eventsub: deleting a leftover subscription on an old session");
+                tracing::info!(subscription = %info.id, status = %info.status, "eventsub: deleting a leftover subscription of a session that is gone");
                 self.api.delete_subscription(info.id.clone(), self.user.clone()).await?;
             }
         }
-        Ok(mine)
+        match (mine, elsewhere) {
+            (Some(info), _) => Ok(Some(info)),
+            (None, Some(other)) => Err(Error::EventSub(EventSubError::SubscribedElsewhere {
+                subscription_id: other.id.to_string(),
+                session_id: other.transport.session_id.map(|s| s.to_string()).unwrap_or_default(),
+            })),
+            (None, None) => Ok(None),
+        }
     }
 
     /// Create `spec` on the current session once, resolving a 409: the
     /// subscription as it now exists on `session_id`.
     async fn create_on(&self, spec: &Spec, session_id: &str) -> Result<CreatedSubscription> {
+        lock(&self.ours).insert(session_id.to_owned());
         let new = new_subscription(spec, session_id.to_owned(), self.user.clone());
         match self.api.create_subscription(new.clone()).await.map_err(|e| classify(e, self.user.as_ref())) {
             Ok(c) => Ok(c),
@@ -349,6 +369,8 @@ impl Shared {
                 Ok(Some(info)) => Ok(CreatedSubscription::new(info, 0, 0, 0)),
                 // A leftover was removed: now it can be made.
                 Ok(None) => self.api.create_subscription(new).await.map_err(|e| classify(e, self.user.as_ref())),
+                // Another live session's: it is not ours to take over.
+                Err(elsewhere @ Error::EventSub(EventSubError::SubscribedElsewhere { .. })) => Err(elsewhere),
                 // Cannot look: a 409 still means it exists.
                 Err(look) => {
                     tracing::warn!(error = %look, "eventsub: could not confirm a 409 with Get EventSub Subscriptions");

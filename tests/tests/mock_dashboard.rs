@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
-use twitch_mock::Mock;
+use twitch_mock::{Mock, MockServer};
 
 /// Hang guard for anything awaited; never an assertion about speed.
 const GUARD: Duration = Duration::from_secs(60);
@@ -34,6 +34,22 @@ impl Drop for Driver {
 
 fn http() -> reqwest::Client {
     twitch::__rt::tls::client_builder().expect("TLS setup").pool_max_idle_per_host(0).build().expect("reqwest client")
+}
+
+/// Create EventSub Subscription on the mock's Helix with a user token: the
+/// subscription type on a WebSocket session, for broadcaster 1.
+async fn subscribe_ws(mock: &MockServer, token: &str, sub_type: &str, session_id: &str) -> reqwest::Response {
+    let body = json!({"type": sub_type, "version": "1", "condition": {"broadcaster_user_id": "1"},
+        "transport": {"method": "websocket", "session_id": session_id}});
+    http()
+        .post(format!("{}/eventsub/subscriptions", mock.helix_url()))
+        .header("Client-Id", mock.client_id())
+        .header("Authorization", format!("Bearer {token}"))
+        .header("Content-Type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap()
 }
 
 /// One WebDriver command; its `value`.
@@ -119,17 +135,7 @@ async fn the_dashboard_shows_a_session_and_its_trigger_button_delivers_the_event
     let welcome = next_message(&mut ws).await;
     let session_id = welcome["payload"]["session"]["id"].as_str().unwrap().to_owned();
     let token = mock.mint_user_token("1", "one", &[]);
-    let body = json!({"type": "stream.online", "version": "1", "condition": {"broadcaster_user_id": "1"},
-        "transport": {"method": "websocket", "session_id": session_id}});
-    let resp = http()
-        .post(format!("{}/eventsub/subscriptions", mock.helix_url()))
-        .header("Client-Id", mock.client_id())
-        .header("Authorization", format!("Bearer {token}"))
-        .header("Content-Type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
+    let resp = subscribe_ws(&mock, &token, "stream.online", &session_id).await;
     assert_eq!(resp.status().as_u16(), 202);
     let created: Value = serde_json::from_str(&resp.text().await.unwrap()).unwrap();
     let sub_id = created["data"][0]["id"].as_str().unwrap().to_owned();
@@ -160,17 +166,8 @@ async fn the_dashboard_shows_a_session_and_its_trigger_button_delivers_the_event
     element(&base, &wd_session, &format!("[data-event-subscription='{sub_id}']")).await;
 
     // A custom Power-up: the page lists it, and its "redeem" sends the redemption.
-    let body = json!({"type": "channel.custom_power_up_redemption.add", "version": "1",
-        "condition": {"broadcaster_user_id": "1"}, "transport": {"method": "websocket", "session_id": session_id}});
-    let resp = http()
-        .post(format!("{}/eventsub/subscriptions", mock.helix_url()))
-        .header("Client-Id", mock.client_id())
-        .header("Authorization", format!("Bearer {}", mock.mint_user_token("1", "one", &["bits:read"])))
-        .header("Content-Type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
+    let token = mock.mint_user_token("1", "one", &["bits:read"]);
+    let resp = subscribe_ws(&mock, &token, "channel.custom_power_up_redemption.add", &session_id).await;
     assert_eq!(resp.status().as_u16(), 202);
     let power_up = mock.add_power_up("1", twitch_mock::NewPowerUp::new("hydrate", 100)).unwrap();
     let power_up = power_up["id"].as_str().unwrap();
@@ -205,17 +202,7 @@ async fn the_dashboard_data_lists_sessions_helix_calls_with_rate_limits_and_even
     let (mut ws, _) = tokio_tungstenite::client_async(mock.ws_url(), tcp).await.unwrap();
     let session_id = next_message(&mut ws).await["payload"]["session"]["id"].as_str().unwrap().to_owned();
     let token = mock.mint_user_token("1", "one", &[]);
-    let body = json!({"type": "stream.online", "version": "1", "condition": {"broadcaster_user_id": "1"},
-        "transport": {"method": "websocket", "session_id": session_id}});
-    let resp = http()
-        .post(format!("{}/eventsub/subscriptions", mock.helix_url()))
-        .header("Client-Id", mock.client_id())
-        .header("Authorization", format!("Bearer {token}"))
-        .header("Content-Type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
+    let resp = subscribe_ws(&mock, &token, "stream.online", &session_id).await;
     let remaining: u64 = resp.headers()["ratelimit-remaining"].to_str().unwrap().parse().unwrap();
     let sub: Value = serde_json::from_str(&resp.text().await.unwrap()).unwrap();
     let sub_id = sub["data"][0]["id"].as_str().unwrap().to_owned();

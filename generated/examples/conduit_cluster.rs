@@ -52,7 +52,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use twitch::eventsub::stream::StreamOnlineV1;
-use twitch::tokens::{PostgresStore, SharedTokenStore};
+use twitch::tokens::{PostgresStore, SharedTokenStore, TokenStore};
 use twitch::websocket::{Backoff, EventSubApi};
 use twitch::{Client, ConduitId, Event, OAuth, SessionItem, TokenManager, Transport};
 use twitch_mock::{Mock, MockServer, TriggerOptions};
@@ -768,6 +768,8 @@ pub async fn deploy(launcher: &Launcher, params: &str, options: &Options) -> Res
         w.stop().await;
     }
     let store = PostgresStore::connect(params).await?;
+    // The workers' rows are under their client id.
+    store.bind_client(CLIENT_ID).await?;
     let app_token_version = store.load_app().await?.map(|v| v.version);
     Ok(Report {
         processes: options.processes,

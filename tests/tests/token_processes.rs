@@ -315,6 +315,8 @@ async fn twitch_and_store(spec: &str) -> (Arc<Twitch>, String, Store) {
     twitch.tokens.lock().unwrap().1.push("refresh-1".into());
     let url = serve(twitch.clone()).await;
     let store = Store::open(spec).await;
+    // Bound to the client id the processes run as, so it reads their rows.
+    store.get().bind_client("cid").await.unwrap();
     store.get().save_user(expired_token()).await.unwrap();
     (twitch, url, store)
 }

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use pg::Postgres;
 use support::{Request, Response, TestServer};
-use twitch::tokens::{PostgresStore, SharedTokenStore, SqliteStore, Versioned};
+use twitch::tokens::{PostgresStore, SharedTokenStore, SqliteStore, StoredVersion, Versioned};
 use twitch::{AppToken, Client, ClientSecret, Error, OAuth, Timestamp, TokenManager, TokenStore, UserToken};
 
 fn temp_path(name: &str) -> std::path::PathBuf {
@@ -77,6 +77,83 @@ async fn contract(a: &dyn TokenStore, b: &dyn TokenStore) {
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert!(sb.try_lease("app", long).await.unwrap(), "an expired lease is taken over");
     assert!(!sa.try_lease("app", long).await.unwrap(), "and is no longer the first holder's");
+}
+
+/// Conditional saves, removals as versions, and client ids: `legacy` is an
+/// unbound instance (as releases before client ids wrote), `a` and `a2` two
+/// instances bound to `cid`, `b` one bound to `other`, all on one empty
+/// database.
+async fn clients_contract(legacy: &dyn TokenStore, a: &dyn TokenStore, a2: &dyn TokenStore, b: &dyn TokenStore) {
+    let (sl, sa, sa2, sb) = (legacy.shared().unwrap(), a.shared().unwrap(), a2.shared().unwrap(), b.shared().unwrap());
+    let one: twitch::UserId = "1".into();
+    // A row of an earlier release is read by every client until it saves
+    // its own; it is never changed.
+    assert_eq!(sl.save_user_versioned(user("old", "r-old")).await.unwrap(), 1);
+    a.bind_client("cid").await.unwrap();
+    a2.bind_client("cid").await.unwrap();
+    b.bind_client("other").await.unwrap();
+    assert!(a.bind_client("another").await.is_err(), "one client id per store");
+    assert_eq!(sa.load_user_versioned(&one).await.unwrap(), Some(Versioned::new(user("old", "r-old"), 1)));
+    assert_eq!(sb.load_user_versioned(&one).await.unwrap().unwrap().version, 1);
+    // Saved over the legacy version, into cid's own row.
+    assert_eq!(sa.replace_user(user("a1", "ra1"), 1).await.unwrap(), Some(2));
+    assert_eq!(sa2.load_user_versioned(&one).await.unwrap(), Some(Versioned::new(user("a1", "ra1"), 2)));
+    assert_eq!(sb.load_user_versioned(&one).await.unwrap(), Some(Versioned::new(user("old", "r-old"), 1)));
+    assert_eq!(sl.load_user_versioned(&one).await.unwrap(), Some(Versioned::new(user("old", "r-old"), 1)));
+    // Two applications, one user: neither overwrites the other.
+    assert_eq!(sb.save_user_versioned(user("b1", "rb1")).await.unwrap(), 2);
+    assert_eq!(sa.load_user_versioned(&one).await.unwrap().unwrap().token, user("a1", "ra1"));
+    assert_eq!(b.load().await.unwrap(), [user("b1", "rb1")]);
+    assert_eq!(a.load().await.unwrap(), [user("a1", "ra1")]);
+
+    // A save over a version that is gone changes nothing.
+    assert_eq!(sa.replace_user(user("late", "r-late"), 1).await.unwrap(), None);
+    assert_eq!(sa2.replace_user(user("a2", "ra2"), 2).await.unwrap(), Some(3));
+    assert_eq!(sa.replace_user(user("late", "r-late"), 2).await.unwrap(), None);
+    assert_eq!(sa.load_user_versioned(&one).await.unwrap().unwrap().token, user("a2", "ra2"));
+    // Nothing stored: only over 0.
+    let two: twitch::UserId = "2".into();
+    assert_eq!(sa.replace_user(UserToken::new("t", "2", "b"), 5).await.unwrap(), None);
+    assert_eq!(sa.replace_user(UserToken::new("t", "2", "b"), 0).await.unwrap(), Some(1));
+    assert_eq!(sa2.replace_user(UserToken::new("t2", "2", "b"), 0).await.unwrap(), None);
+
+    // A removal is a version; a save over it is refused, a new token
+    // (save_user) comes after it.
+    a.remove_user(two.clone()).await.unwrap();
+    let versions = sa2.versions().await.unwrap();
+    assert!(versions.contains(&StoredVersion::new(two.clone(), 2, true)), "{versions:?}");
+    assert!(versions.contains(&StoredVersion::new(one.clone(), 3, false)), "{versions:?}");
+    assert_eq!(versions.len(), 2, "{versions:?}");
+    assert_eq!(sa.load_user_versioned(&two).await.unwrap(), None);
+    assert_eq!(sa.replace_user(UserToken::new("t", "2", "b"), 1).await.unwrap(), None);
+    assert_eq!(sa.replace_user(UserToken::new("t", "2", "b"), 2).await.unwrap(), None);
+    assert_eq!(sa.save_user_versioned(UserToken::new("t3", "2", "b")).await.unwrap(), 3);
+    // Removing the legacy-read user shadows the legacy row for this client
+    // only.
+    b.remove_user(one.clone()).await.unwrap();
+    assert_eq!(sb.load_user_versioned(&one).await.unwrap(), None);
+    assert_eq!(sl.load_user_versioned(&one).await.unwrap().unwrap().token, user("old", "r-old"));
+    assert_eq!(sb.versions().await.unwrap(), [StoredVersion::new(one.clone(), 3, true)]);
+    b.remove_user(one.clone()).await.unwrap();
+    assert_eq!(sb.versions().await.unwrap(), [StoredVersion::new(one, 3, true)], "removed once");
+    // Leases are per client too.
+    assert!(sa.try_lease("user:1", Duration::from_secs(60)).await.unwrap());
+    assert!(sb.try_lease("user:1", Duration::from_secs(60)).await.unwrap());
+    assert!(!sa2.try_lease("user:1", Duration::from_secs(60)).await.unwrap());
+}
+
+#[tokio::test]
+async fn sqlite_store_keeps_client_ids_apart_and_saves_conditionally() {
+    let path = temp_path("tokens.sqlite");
+    let open = || SqliteStore::open(&path).unwrap();
+    clients_contract(&open(), &open(), &open(), &open()).await;
+}
+
+#[tokio::test]
+async fn postgres_store_keeps_client_ids_apart_and_saves_conditionally() {
+    let pg = Postgres::start();
+    let open = async || PostgresStore::connect(&pg.params()).await.unwrap();
+    clients_contract(&open().await, &open().await, &open().await, &open().await).await;
 }
 
 #[tokio::test]
@@ -478,6 +555,9 @@ impl TokenStore for Flaky {
     fn remove_user(&self, user: twitch::UserId) -> twitch::BoxFuture<'_, twitch::Result<()>> {
         self.store.remove_user(user)
     }
+    fn bind_client<'a>(&'a self, client_id: &'a str) -> twitch::BoxFuture<'a, twitch::Result<()>> {
+        self.store.bind_client(client_id)
+    }
     fn shared(&self) -> Option<&dyn SharedTokenStore> {
         Some(self)
     }
@@ -496,6 +576,15 @@ impl SharedTokenStore for Flaky {
             self.store.save_user_versioned(token).await
         })
     }
+    fn replace_user(&self, token: UserToken, expected: u64) -> twitch::BoxFuture<'_, twitch::Result<Option<u64>>> {
+        Box::pin(async move {
+            self.check()?;
+            self.store.replace_user(token, expected).await
+        })
+    }
+    fn versions(&self) -> twitch::BoxFuture<'_, twitch::Result<Vec<twitch::tokens::StoredVersion>>> {
+        self.store.versions()
+    }
     fn load_app(&self) -> twitch::BoxFuture<'_, twitch::Result<Option<Versioned<AppToken>>>> {
         self.store.load_app()
     }
@@ -513,6 +602,9 @@ impl SharedTokenStore for Flaky {
     }
     fn poll_interval(&self) -> Duration {
         Duration::from_millis(10)
+    }
+    fn sync_interval(&self) -> Duration {
+        Duration::from_millis(50)
     }
 }
 

@@ -120,6 +120,30 @@ pub enum Error {
         /// What Twitch said.
         message: String,
     },
+    /// A user's token was issued to another application than this
+    /// program's client id: a configuration error (a wrong client id in
+    /// the environment, a staging deployment pointed at production's
+    /// tokens). Nothing is refreshed or removed; the token stays for the
+    /// program that runs with its client id.
+    WrongClient {
+        /// The user whose token it is.
+        user: UserId,
+        /// The client id the token was issued to.
+        token_client_id: String,
+        /// The client id this program runs with.
+        client_id: String,
+    },
+    /// The identity service refused this program's client id or secret
+    /// (`invalid client`, `invalid client secret`): a configuration error,
+    /// not a verdict on any token. Tokens are kept.
+    ClientRefused {
+        /// The client id sent.
+        client_id: String,
+        /// HTTP status.
+        status: u16,
+        /// What the identity service said.
+        message: String,
+    },
     /// A refresh failed for a reason that may pass (transport error,
     /// timeout, 5xx): the token is kept and tried again later.
     RefreshFailed {
@@ -213,7 +237,7 @@ impl Error {
             Error::RateLimited { .. } => Some(429),
             Error::Unauthorized { .. } | Error::TokenMismatch { .. } => Some(401),
             Error::Transport { source, .. } => source.status().map(|s| s.as_u16()),
-            Error::OAuth(OAuthError::Rejected { status, .. }) => Some(*status),
+            Error::OAuth(OAuthError::Rejected { status, .. }) | Error::ClientRefused { status, .. } => Some(*status),
             _ => None,
         }
     }
@@ -263,6 +287,14 @@ impl fmt::Display for Error {
                 write!(f, "refreshing the token of user {u} failed, it is kept: {message}")
             }
             Error::RefreshFailed { user: None, message } => write!(f, "renewing the app token failed: {message}"),
+            Error::WrongClient { user, token_client_id, client_id } => write!(
+                f,
+                "the token of user {user} was issued to client id {token_client_id}, and this program runs as {client_id}: check the client id; the token is kept"
+            ),
+            Error::ClientRefused { client_id, status, message } => write!(
+                f,
+                "the identity service refused client id {client_id} ({status} {message}): check the client id and secret; tokens are kept"
+            ),
             Error::OAuth(e) => write!(f, "{e}"),
             Error::Config(msg) => write!(f, "client configuration: {msg}"),
             Error::Env { variable, problem } => write!(f, "environment variable {variable} {problem}"),

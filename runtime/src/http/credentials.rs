@@ -25,6 +25,9 @@ pub enum TokenEvent {
     /// The app token was refused and cannot be renewed (no client secret to
     /// fetch another): hand in a new one.
     AppTokenInvalid,
+    /// A user's token was removed: here, or (with a shared store) by
+    /// another process.
+    Removed(UserId),
 }
 
 /// The receiving end of a source's [`TokenEvent`]s.

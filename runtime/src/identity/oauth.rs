@@ -41,6 +41,13 @@ pub struct UserToken {
     pub login: UserLogin,
     /// Granted scopes (ones this crate does not know kept as [`Scope::Unknown`]).
     pub scopes: Vec<Scope>,
+    /// The client id of the application the token was issued to, when
+    /// known (tokens from [`OAuth`] and from `validate` name it). A token
+    /// only refreshes with its own client id; the
+    /// [`TokenManager`](crate::TokenManager) refuses one of another
+    /// application with [`Error::WrongClient`] instead of spending it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
 }
 
 impl UserToken {
@@ -54,7 +61,14 @@ impl UserToken {
             user_id: user_id.into(),
             login: login.into(),
             scopes: Vec::new(),
+            client_id: None,
         }
+    }
+
+    /// Issued to the application with this client id.
+    pub fn with_client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.client_id = Some(client_id.into());
+        self
     }
 
     /// With a refresh token.
@@ -446,6 +460,7 @@ impl OAuth {
             user_id: v.user_id.unwrap_or_default(),
             login: v.login.unwrap_or_default(),
             scopes,
+            client_id: Some(v.client_id),
         })
     }
 
@@ -520,6 +535,7 @@ impl OAuth {
             user_id: token.user_id.clone(),
             login: token.login.clone(),
             scopes: if t.scope.is_empty() { token.scopes.clone() } else { t.scope },
+            client_id: Some(self.client_id.clone()),
         })
     }
 

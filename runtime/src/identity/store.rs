@@ -19,6 +19,17 @@ pub trait TokenStore: Send + Sync + 'static {
     /// Forget this user's token.
     fn remove_user(&self, user: UserId) -> BoxFuture<'_, Result<()>>;
 
+    /// From now on keep only the tokens of the application with this
+    /// client id: the [`TokenManager`](super::tokens::TokenManager) calls
+    /// it once, before anything else, with its OAuth client's id. A store
+    /// that several applications may share keeps their rows apart, so that
+    /// none adopts or overwrites another's tokens. The default does
+    /// nothing (a store of one application).
+    fn bind_client<'a>(&'a self, client_id: &'a str) -> BoxFuture<'a, Result<()>> {
+        let _ = client_id;
+        Box::pin(async { Ok(()) })
+    }
+
     /// A store that several processes share answers with itself here, and
     /// the [`TokenManager`](super::tokens::TokenManager) then coordinates
     /// through it: one refresh per token across all processes, one
@@ -47,6 +58,27 @@ impl<T> Versioned<T> {
     }
 }
 
+/// A user's row in a shared store: its version, and whether the token was
+/// removed (a removal is a version too, so that a token added again later
+/// never comes back at a version another process already holds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoredVersion {
+    /// The user.
+    pub user: UserId,
+    /// The row's version.
+    pub version: u64,
+    /// The token was removed ([`TokenStore::remove_user`]).
+    pub removed: bool,
+}
+
+impl StoredVersion {
+    /// A row at this version.
+    pub fn new(user: UserId, version: u64, removed: bool) -> Self {
+        Self { user, version, removed }
+    }
+}
+
 /// What a store shared by several processes adds to [`TokenStore`]:
 /// versioned tokens, the app token, and leases.
 ///
@@ -62,6 +94,17 @@ pub trait SharedTokenStore: Send + Sync {
     fn load_user_versioned<'a>(&'a self, user: &'a UserId) -> BoxFuture<'a, Result<Option<Versioned<UserToken>>>>;
     /// Store this user's token; answers its new version.
     fn save_user_versioned(&self, token: UserToken) -> BoxFuture<'_, Result<u64>>;
+    /// Store this user's token only if their row is still at `expected`
+    /// (0: there is no row yet) and holds a token: answers the new version,
+    /// or `None` when another process changed or removed it meanwhile. A
+    /// refreshed pair is saved this way, so a save that comes late (a
+    /// slow database, a lease that ran out) never overwrites a newer pair
+    /// or brings back a removed user.
+    fn replace_user(&self, token: UserToken, expected: u64) -> BoxFuture<'_, Result<Option<u64>>>;
+    /// Every user row of this application, with its version; removed
+    /// tokens included (as removed). Each process compares these with what
+    /// it holds every [`sync_interval`](Self::sync_interval).
+    fn versions(&self) -> BoxFuture<'_, Result<Vec<StoredVersion>>>;
     /// The app token and its version, if stored.
     fn load_app(&self) -> BoxFuture<'_, Result<Option<Versioned<AppToken>>>>;
     /// Store the app token; answers its new version.
@@ -77,5 +120,13 @@ pub trait SharedTokenStore: Send + Sync {
     /// How often a process waiting for another's refresh looks again.
     fn poll_interval(&self) -> Duration {
         Duration::from_millis(100)
+    }
+    /// How often each process compares its tokens with the store's (see
+    /// [`versions`](Self::versions)): the longest it takes a removal, a
+    /// token added again or a refresh elsewhere to reach every process,
+    /// and the longest a pair the store could not take waits for its next
+    /// save.
+    fn sync_interval(&self) -> Duration {
+        Duration::from_secs(5)
     }
 }

@@ -1,21 +1,39 @@
 //! The token manager: the app token and several users' tokens, refreshed
 //! before they expire and once after a 401, one refresh at a time per token.
 //!
-//! Only Twitch's definitive answers make a token invalid: `validate`
-//! answering 401, then a refresh that the identity service refuses (400 or
-//! 401 from `oauth2/token`), or no refresh token to try. A transport error,
-//! a timeout or a 5xx never does: the token is kept, the failure logged,
-//! and it is tried again later. A token found invalid is reported once
-//! ([`TokenEvent::Invalid`]), dropped from the store, and every later
-//! request for its user fails at once with [`Error::TokenInvalid`] without
-//! any HTTP call, until the application adds a new token for the user.
+//! Only Twitch's definitive answers about a token make it invalid:
+//! `validate` answering 401, then a refresh that the identity service
+//! refuses (400 or 401 from `oauth2/token`), or no refresh token to try. A
+//! transport error, a timeout or a 5xx never does: the token is kept, the
+//! failure logged, and it is tried again later. Neither does a
+//! configuration error: a refusal of the client itself (`invalid client`,
+//! `invalid client secret`) is [`Error::ClientRefused`], and a token issued
+//! to another client id (known from the token, or learnt from `validate`
+//! when a refresh is refused) is [`Error::WrongClient`], before or instead
+//! of spending it. A token found invalid is reported once
+//! ([`TokenEvent::Invalid`]) and every later request for its user fails at
+//! once with [`Error::TokenInvalid`] without any HTTP call, until the
+//! application adds a new token for the user. Nothing is deleted from the
+//! store on the manager's own judgement: only [`TokenManager::remove_user`]
+//! removes a token.
+//!
+//! A store holds the tokens of one client id
+//! ([`TokenStore::bind_client`]): applications sharing a database keep
+//! their rows apart. A refreshed pair the store could not take is held in
+//! memory, is the base of the next refresh, and is saved again every
+//! few seconds until the store takes it.
 //!
 //! With a store that several processes share (`SqliteStore` and
 //! `PostgresStore` behind the `sqlite` and `postgres` features, or any
 //! [`TokenStore`] answering [`TokenStore::shared`]), a refresh is also one
 //! at a time across the processes: the one that takes the token's lease
 //! refreshes and stores the new pair before it releases the lease; the
-//! others wait for the new version and take it. The one loss that no order
+//! others wait for the new version and take it. The save is conditional
+//! on the version the refresh started from, so a late save never
+//! overwrites a newer pair or brings back a removed user. Every
+//! [`SharedTokenStore::sync_interval`] each process compares its tokens
+//! with the store's versions: a token removed, added again or refreshed
+//! elsewhere reaches it within that interval. The one loss that no order
 //! of steps avoids: a process that dies after the identity service
 //! answered and before the store took the answer has spent the refresh
 //! token, and the new one is gone with it.
@@ -53,23 +71,36 @@ const WAIT_BEYOND_LEASES: Duration = Duration::from_secs(30);
 /// before the lease is released (a little apart) when the store fails.
 const SAVE_ATTEMPTS: usize = 3;
 
+/// With a store of one process, how often a change the store could not
+/// take is tried again.
+const RESAVE_INTERVAL: Duration = Duration::from_secs(5);
+
 pub use crate::http::credentials::{TokenEvent, TokenEvents};
-pub use crate::identity::store::{SharedTokenStore, TokenStore, Versioned};
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub use crate::identity::stores::DEFAULT_LEASE_TTL;
+pub use crate::identity::store::{SharedTokenStore, StoredVersion, TokenStore, Versioned};
 #[cfg(feature = "postgres")]
-pub use crate::identity::stores::postgres::PostgresStore;
+pub use crate::identity::stores::postgres::{DEFAULT_CALL_TIMEOUT, PostgresStore};
 #[cfg(feature = "sqlite")]
 pub use crate::identity::stores::sqlite::SqliteStore;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use crate::identity::stores::{DEFAULT_LEASE_TTL, DEFAULT_SYNC_INTERVAL};
+
+/// A JSON file's tokens by client id ("" for none named) and user.
+type FileTokens = BTreeMap<(String, UserId), UserToken>;
 
 /// A JSON file, written atomically (temporary file, then rename) and
 /// readable by its owner only. Reads and writes run on tokio's blocking
 /// threads; writes are serialized, so the file ends with the latest state.
+///
+/// The file may hold the tokens of several client ids: the store keeps
+/// those of the client id it is bound to ([`TokenStore::bind_client`]) and
+/// leaves the others as they are.
 #[derive(Debug, Clone)]
 pub struct JsonFileStore {
     path: PathBuf,
-    /// The file's users once read; every change writes all of them.
-    cache: Arc<Mutex<Option<BTreeMap<UserId, UserToken>>>>,
+    /// The file's tokens once read, by client id ("" for none named) and
+    /// user; every change writes all of them.
+    cache: Arc<Mutex<Option<FileTokens>>>,
+    client: Arc<std::sync::OnceLock<String>>,
 }
 
 #[derive(Serialize, Deserialize, Default)]
@@ -81,7 +112,7 @@ struct StoreFile {
 impl JsonFileStore {
     /// A store at this path (created on first save).
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        Self { path: path.into(), cache: Arc::default() }
+        Self { path: path.into(), cache: Arc::default(), client: Arc::default() }
     }
 
     /// The file's path.
@@ -99,16 +130,28 @@ impl JsonFileStore {
     /// The cached users, read from the file the first time.
     async fn users<'a>(
         &self,
-        cache: &'a mut Option<BTreeMap<UserId, UserToken>>,
-    ) -> Result<&'a mut BTreeMap<UserId, UserToken>> {
+        cache: &'a mut Option<FileTokens>,
+    ) -> Result<&'a mut FileTokens> {
         if cache.is_none() {
             let users = self.blocking(read_file).await?;
-            *cache = Some(users.into_iter().map(|u| (u.user_id.clone(), u)).collect());
+            *cache = Some(
+                users.into_iter().map(|u| ((u.client_id.clone().unwrap_or_default(), u.user_id.clone()), u)).collect(),
+            );
         }
         Ok(cache.get_or_insert_with(BTreeMap::new))
     }
 
-    async fn change(&self, f: impl FnOnce(&mut BTreeMap<UserId, UserToken>)) -> Result<()> {
+    /// The client id bound, or "".
+    fn client(&self) -> String {
+        self.client.get().cloned().unwrap_or_default()
+    }
+
+    /// A token of the bound client (or one naming none)?
+    fn ours(&self, token: &UserToken) -> bool {
+        token.client_id.as_ref().is_none_or(|c| self.client.get().is_none_or(|b| b == c))
+    }
+
+    async fn change(&self, f: impl FnOnce(&mut FileTokens)) -> Result<()> {
         let mut cache = self.cache.lock().await;
         let users = self.users(&mut cache).await?;
         let mut next = users.clone();
@@ -159,27 +202,69 @@ impl TokenStore for JsonFileStore {
     fn load(&self) -> BoxFuture<'_, Result<Vec<UserToken>>> {
         Box::pin(async move {
             let mut cache = self.cache.lock().await;
-            Ok(self.users(&mut cache).await?.values().cloned().collect())
+            Ok(self.users(&mut cache).await?.values().filter(|t| self.ours(t)).cloned().collect())
         })
     }
 
-    fn save_user(&self, token: UserToken) -> BoxFuture<'_, Result<()>> {
+    fn save_user(&self, mut token: UserToken) -> BoxFuture<'_, Result<()>> {
+        let client = self.client();
+        if token.client_id.is_none() && !client.is_empty() {
+            token.client_id = Some(client.clone());
+        }
         Box::pin(self.change(move |users| {
-            users.insert(token.user_id.clone(), token);
+            users.remove(&(String::new(), token.user_id.clone()));
+            users.insert((token.client_id.clone().unwrap_or_default(), token.user_id.clone()), token);
         }))
     }
 
     fn remove_user(&self, user: UserId) -> BoxFuture<'_, Result<()>> {
+        let client = self.client();
         Box::pin(self.change(move |users| {
-            users.remove(&user);
+            users.remove(&(String::new(), user.clone()));
+            users.remove(&(client, user));
         }))
+    }
+
+    fn bind_client<'a>(&'a self, client_id: &'a str) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let bound = self.client.get_or_init(|| client_id.to_owned());
+            if bound != client_id {
+                return Err(Error::TokenStore {
+                    location: self.path.display().to_string(),
+                    source: format!("this store is bound to client id {bound}; open another instance for {client_id}")
+                        .into(),
+                });
+            }
+            Ok(())
+        })
     }
 }
 
-/// Is this refusal of a refresh (or of client credentials) final? Only
-/// the identity service's 400 and 401 are; anything else may pass.
-fn refused_for_good(e: &Error) -> bool {
-    matches!(e, Error::OAuth(OAuthError::Rejected { status: 400 | 401, .. }))
+/// What a failed refresh (or client credentials grant) says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    /// The client id or secret was refused: a configuration error.
+    Client,
+    /// The token was refused (400 or 401): final for this client.
+    Token,
+    /// Anything else may pass.
+    Passing,
+}
+
+fn refusal(e: &Error) -> Refusal {
+    match e {
+        Error::OAuth(OAuthError::Rejected { status, message, .. }) => {
+            let m = message.to_ascii_lowercase();
+            if *status == 403 || m.contains("invalid client") || m.contains("missing client") {
+                Refusal::Client
+            } else if matches!(status, 400 | 401) {
+                Refusal::Token
+            } else {
+                Refusal::Passing
+            }
+        }
+        _ => Refusal::Passing,
+    }
 }
 
 /// A user's token and what is known about it.
@@ -207,6 +292,9 @@ struct UserSlot {
     attempts: AtomicU64,
     /// Mirrors `state.invalid.is_some()`, readable without the lock.
     invalid: AtomicBool,
+    /// The shared store's version of the token held (0: not known to be
+    /// stored). Changed with the state's lock held.
+    version: AtomicU64,
 }
 
 struct AppState {
@@ -217,6 +305,8 @@ struct AppState {
 
 struct Inner {
     oauth: OAuth,
+    /// The OAuth client's id: the application tokens must belong to.
+    client_id: String,
     app: Mutex<AppState>,
     app_attempts: AtomicU64,
     users: RwLock<BTreeMap<UserId, Arc<UserSlot>>>,
@@ -262,22 +352,59 @@ impl TokenManager {
     }
 
     /// Like [`TokenManager::new`], loading users' tokens from `store` and
-    /// saving them there whenever they change.
+    /// saving them there whenever they change. The store is bound to the
+    /// OAuth client's id first ([`TokenStore::bind_client`]); a stored
+    /// token that names another client id is left where it is, unused.
+    ///
+    /// This starts a task on the current tokio runtime that saves again
+    /// what the store could not take and, with a shared store, takes in
+    /// what other processes changed (every
+    /// [`SharedTokenStore::sync_interval`]). It ends within one interval
+    /// of the last clone of the manager being dropped.
     pub async fn with_store(oauth: OAuth, store: impl TokenStore) -> Result<Self> {
+        store.bind_client(oauth.client_id()).await?;
         let store: Arc<dyn TokenStore> = Arc::new(store);
+        // Versions before tokens: a token saved in between is then newer
+        // than its recorded version, and the next sync reads it again.
+        let versions: BTreeMap<UserId, u64> = match store.shared() {
+            Some(shared) => {
+                shared.versions().await?.into_iter().filter(|v| !v.removed).map(|v| (v.user, v.version)).collect()
+            }
+            None => BTreeMap::new(),
+        };
         let loaded = store.load().await?;
         let app = match store.shared() {
             Some(shared) => shared.load_app().await?,
             None => None,
         };
+        let every = store.shared().map_or(RESAVE_INTERVAL, |s| s.sync_interval());
         let m = Self::build(oauth, Some(store));
         for t in loaded {
-            m.insert(t);
+            if let Some(other) = t.client_id.as_deref().filter(|c| *c != m.inner.client_id) {
+                tracing::error!(user = %t.user_id, token_client_id = other, client_id = %m.inner.client_id, "the store holds a token of another client id; it is left there and not used");
+                continue;
+            }
+            let version = versions.get(&t.user_id).copied().unwrap_or(0);
+            m.insert_with(t, true, version);
         }
         if let Some(v) = app {
             m.inner.app.lock().await.token = Some(v.token);
         }
+        m.spawn_sync(every);
         Ok(m)
+    }
+
+    /// The task behind [`TokenManager::with_store`]'s saving again and
+    /// syncing: holds the manager only while it works.
+    fn spawn_sync(&self, every: Duration) {
+        let weak = Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let Some(inner) = weak.upgrade() else { break };
+                TokenManager { inner }.sync().await;
+            }
+        });
     }
 
     fn build(oauth: OAuth, store: Option<Arc<dyn TokenStore>>) -> Self {
@@ -285,6 +412,7 @@ impl TokenManager {
         let (events, _) = broadcast::channel(256);
         Self {
             inner: Arc::new(Inner {
+                client_id: oauth.client_id().to_owned(),
                 oauth,
                 app: Mutex::new(AppState { token: None, invalid: None, last_failure: None }),
                 app_attempts: AtomicU64::new(0),
@@ -299,16 +427,13 @@ impl TokenManager {
         }
     }
 
-    fn insert(&self, token: UserToken) {
-        self.insert_with(token, true);
-    }
-
-    fn insert_with(&self, token: UserToken, replace: bool) {
+    fn insert_with(&self, token: UserToken, replace: bool, version: u64) {
         let id = token.user_id.clone();
         let slot = UserSlot {
             state: Mutex::new(UserState { token, invalid: None, last_failure: None }),
             attempts: AtomicU64::new(0),
             invalid: AtomicBool::new(false),
+            version: AtomicU64::new(version),
         };
         {
             let mut users = lock_write(&self.inner.users);
@@ -325,19 +450,47 @@ impl TokenManager {
 
     /// Add (or replace) a user's token; the first user added becomes the
     /// default. A token that was found invalid is replaced, and requests for
-    /// the user work again. The token is held even if the store fails to
-    /// save it (the error says so, and the save is tried again later).
+    /// the user work again (with a shared store, in every process within
+    /// its sync interval). The token is held even if the store fails to
+    /// save it (the error says so, and the save is tried again until the
+    /// store takes it). A token that names another client id than the
+    /// OAuth client's is refused with [`Error::WrongClient`], and nothing
+    /// changes.
     pub async fn add_user(&self, token: UserToken) -> Result<()> {
+        if let Some(e) = self.wrong_client(&token) {
+            return Err(e);
+        }
         let id = token.user_id.clone();
-        self.insert(token.clone());
+        self.insert_with(token.clone(), true, 0);
         let _ = self.inner.events.send(TokenEvent::Added(id));
         self.save(token).await
     }
 
     /// Forget a user's token here and in the store (after logging out or
-    /// revoking it, for example).
+    /// revoking it, for example). With a shared store the other processes
+    /// forget it too, within the store's sync interval, and none of them
+    /// writes it back.
     pub async fn remove_user(&self, user: &UserId) -> Result<()> {
-        lock_write(&self.inner.users).remove(user);
+        self.forget(user, None);
+        match &self.inner.store {
+            Some(store) => store.remove_user(user.clone()).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Drop a user's slot here (`slot`: only if it is still that one) and
+    /// say so.
+    fn forget(&self, user: &UserId, slot: Option<&UserSlot>) {
+        {
+            let mut users = lock_write(&self.inner.users);
+            if let Some(held) = users.get(user)
+                && slot.is_none_or(|s| std::ptr::eq(Arc::as_ptr(held), s))
+            {
+                users.remove(user);
+            } else {
+                return;
+            }
+        }
         {
             let mut d = lock_write(&self.inner.default_user);
             if d.as_ref() == Some(user) {
@@ -345,10 +498,17 @@ impl TokenManager {
             }
         }
         self.unsaved().remove(user);
-        match &self.inner.store {
-            Some(store) => store.remove_user(user.clone()).await,
-            None => Ok(()),
-        }
+        let _ = self.inner.events.send(TokenEvent::Removed(user.clone()));
+    }
+
+    /// The error for a token of another application, if it is one.
+    fn wrong_client(&self, token: &UserToken) -> Option<Error> {
+        let other = token.client_id.as_deref().filter(|c| *c != self.inner.client_id)?;
+        Some(Error::WrongClient {
+            user: token.user_id.clone(),
+            token_client_id: other.to_owned(),
+            client_id: self.inner.client_id.clone(),
+        })
     }
 
     /// Use an app token you already have.
@@ -422,7 +582,10 @@ impl TokenManager {
         if let Some(shared) = self.shared() {
             match shared.load_user_versioned(user).await {
                 Ok(Some(v)) => {
-                    self.insert_with(v.token, false);
+                    if self.wrong_client(&v.token).is_some() {
+                        return Err(Self::no_token(user));
+                    }
+                    self.insert_with(v.token, false, v.version);
                     if let Some(slot) = self.slot(user) {
                         return Ok(slot);
                     }
@@ -514,11 +677,16 @@ impl TokenManager {
     /// user invalid (once); anything else keeps the token.
     async fn refresh_locked(&self, slot: &UserSlot, st: &mut UserState) -> Result<()> {
         slot.attempts.fetch_add(1, Ordering::AcqRel);
+        if let Some(e) = self.wrong_client(&st.token) {
+            // Not spent with a client id it does not belong to.
+            return Err(e);
+        }
         if let Some(shared) = self.shared() {
             return self.refresh_shared(shared, slot, st).await;
         }
         let user = st.token.user_id.clone();
-        match self.inner.oauth.refresh(&st.token).await {
+        let outcome = self.inner.oauth.refresh(&st.token).await;
+        match outcome {
             Ok(fresh) => {
                 st.token = fresh;
                 st.last_failure = None;
@@ -531,12 +699,42 @@ impl TokenManager {
                 }
                 Ok(())
             }
-            Err(e) if refused_for_good(&e) => {
+            Err(e) => self.refresh_refused(slot, st, e).await,
+        }
+    }
+
+    /// A refresh failed: decide what it means. The client refused is a
+    /// configuration error, the token kept; the token refused is final
+    /// unless `validate` shows it belongs to another client id (then it is
+    /// kept for that application); anything else may pass.
+    async fn refresh_refused(&self, slot: &UserSlot, st: &mut UserState, e: Error) -> Result<()> {
+        let user = st.token.user_id.clone();
+        match refusal(&e) {
+            Refusal::Client => {
+                let (status, message) = match &e {
+                    Error::OAuth(OAuthError::Rejected { status, message, .. }) => (*status, message.clone()),
+                    _ => (0, e.to_string()),
+                };
+                let e = Error::ClientRefused { client_id: self.inner.client_id.clone(), status, message };
+                tracing::error!(user = %user, error = %e, "the identity service refused this program's client; the token is kept");
+                st.last_failure = Some((e.to_string(), tokio::time::Instant::now()));
+                Err(e)
+            }
+            Refusal::Token => {
+                if st.token.client_id.is_none()
+                    && let Ok(v) = self.inner.oauth.validate(&st.token.access_token).await
+                {
+                    st.token.client_id = Some(v.client_id);
+                    if let Some(e) = self.wrong_client(&st.token) {
+                        tracing::error!(user = %user, error = %e, "a token of another client id was refused; it is kept for its own application");
+                        return Err(e);
+                    }
+                }
                 let why = e.to_string();
-                self.mark_invalid(slot, st, why.clone()).await;
+                self.mark_invalid(slot, st, why.clone());
                 Err(Self::invalid(&user, &why))
             }
-            Err(e) => {
+            Refusal::Passing => {
                 tracing::warn!(user = %user, error = %e, "refreshing a token failed; it is kept and tried again later");
                 st.last_failure = Some((e.to_string(), tokio::time::Instant::now()));
                 Err(Error::RefreshFailed { user: Some(user), message: e.to_string() })
@@ -560,21 +758,14 @@ impl TokenManager {
             st.last_failure = Some((message.clone(), tokio::time::Instant::now()));
             Error::RefreshFailed { user: Some(user.clone()), message }
         };
-        // A newer token than the one held, good for a while: another
-        // process refreshed it.
-        let newer = |st: &UserState, stored: &Option<Versioned<UserToken>>| {
-            stored.as_ref().is_some_and(|v| {
-                v.token.access_token != st.token.access_token && !v.token.expires_within(REFRESH_MARGIN)
-            })
-        };
         let deadline = tokio::time::Instant::now() + 2 * shared.lease_ttl() + WAIT_BEYOND_LEASES;
         loop {
             let stored = match shared.load_user_versioned(&user).await {
                 Ok(v) => v,
                 Err(e) => return Err(failed(st, format!("the shared token store failed: {e}"))),
             };
-            if newer(st, &stored) {
-                self.adopt(st, stored);
+            if let Some(v) = stored.filter(|v| Self::newer(slot, st, v)) {
+                self.adopt(slot, st, v);
                 return Ok(());
             }
             match shared.try_lease(&lease, shared.lease_ttl()).await {
@@ -589,7 +780,7 @@ impl TokenManager {
             }
             tokio::time::sleep(shared.poll_interval()).await;
         }
-        let (outcome, stored) = self.refresh_leased(shared, slot, st, &newer).await;
+        let (outcome, stored) = self.refresh_leased(shared, slot, st).await;
         // Not stored: the lease is kept until it expires, so that no other
         // process refreshes at once with the refresh token used up here.
         if stored {
@@ -601,6 +792,14 @@ impl TokenManager {
         }
     }
 
+    /// A token another process stored, newer than the one held and good
+    /// for a while.
+    fn newer(slot: &UserSlot, st: &UserState, stored: &Versioned<UserToken>) -> bool {
+        stored.version != slot.version.load(Ordering::Acquire)
+            && stored.token.access_token != st.token.access_token
+            && !stored.token.expires_within(REFRESH_MARGIN)
+    }
+
     /// The refresh itself, the lease held. Also answers whether the store
     /// holds the outcome (false: a new token is only here).
     async fn refresh_leased(
@@ -608,7 +807,6 @@ impl TokenManager {
         shared: &dyn SharedTokenStore,
         slot: &UserSlot,
         st: &mut UserState,
-        newer: &impl Fn(&UserState, &Option<Versioned<UserToken>>) -> bool,
     ) -> (Result<()>, bool) {
         let user = st.token.user_id.clone();
         let transient = |message: String| Error::RefreshFailed { user: Some(user.clone()), message };
@@ -618,12 +816,26 @@ impl TokenManager {
             Ok(v) => v,
             Err(e) => return (Err(transient(format!("the shared token store failed: {e}"))), true),
         };
-        if newer(st, &stored) {
-            self.adopt(st, stored);
-            return (Ok(()), true);
-        }
-        // The stored token carries the latest refresh token.
-        let base = stored.map_or_else(|| st.token.clone(), |v| v.token);
+        let known = slot.version.load(Ordering::Acquire);
+        let expected = stored.as_ref().map_or(0, |v| v.version);
+        let base = match stored {
+            // Stored once and gone now: another process removed it.
+            None if known != 0 => {
+                tracing::info!(user = %user, "the token was removed in the shared store; forgotten here");
+                self.forget(&user, Some(slot));
+                return (Err(Self::no_token(&user)), true);
+            }
+            None => st.token.clone(),
+            Some(v) if Self::newer(slot, st, &v) => {
+                self.adopt(slot, st, v);
+                return (Ok(()), true);
+            }
+            // The version held: the pair here is as new, or newer (a save
+            // that did not land), and carries the latest refresh token.
+            Some(v) if v.version == known => st.token.clone(),
+            // Another version: it carries the latest refresh token.
+            Some(v) => v.token,
+        };
         match self.inner.oauth.refresh(&base).await {
             Ok(fresh) => {
                 st.token = fresh;
@@ -631,57 +843,103 @@ impl TokenManager {
                 tracing::debug!(user = %user, "user token refreshed");
                 // Stored before the lease is released: the refresh token
                 // just used is gone, the new pair must be where the other
-                // processes look. A failed save is tried a few times; then
-                // the token is kept here, saved again later, and the lease
-                // left to expire.
-                let mut saved = shared.save_user_versioned(st.token.clone()).await;
+                // processes look. Only over the version the refresh
+                // started from: a newer pair or a removal is not undone.
+                // A failed save is tried a few times; then the token is
+                // kept here, saved again later, and the lease left to
+                // expire.
+                // The lease is renewed first, so that it covers the save
+                // (each store call is bounded well under it).
+                let lease = format!("user:{user}");
+                let renew = || async {
+                    if matches!(shared.try_lease(&lease, shared.lease_ttl()).await, Ok(false)) {
+                        tracing::warn!(user = %user, "the refresh lease ran out before the save; saving only over the version the refresh started from");
+                    }
+                };
+                renew().await;
+                let mut saved = shared.replace_user(st.token.clone(), expected).await;
                 for _ in 0..SAVE_ATTEMPTS {
                     if saved.is_ok() {
                         break;
                     }
                     tokio::time::sleep(shared.poll_interval()).await;
-                    saved = shared.save_user_versioned(st.token.clone()).await;
+                    renew().await;
+                    saved = shared.replace_user(st.token.clone(), expected).await;
                 }
-                let _ = self.inner.events.send(TokenEvent::Refreshed(user.clone()));
                 match saved {
-                    Ok(_) => {
+                    Ok(Some(v)) => {
+                        slot.version.store(v, Ordering::Release);
                         self.unsaved().remove(&user);
+                        let _ = self.inner.events.send(TokenEvent::Refreshed(user.clone()));
                         (Ok(()), true)
                     }
+                    Ok(None) => (self.changed_meanwhile(shared, slot, st).await, true),
                     Err(e) => {
-                        tracing::warn!(user = %user, error = %e, "the refreshed token could not be stored; it is kept in memory and saved again later");
+                        tracing::warn!(user = %user, error = %e, "the refreshed token could not be stored; it is kept in memory and saved again as soon as the store takes it");
+                        slot.version.store(expected, Ordering::Release);
                         self.unsaved().insert(user.clone());
+                        let _ = self.inner.events.send(TokenEvent::Refreshed(user.clone()));
                         (Ok(()), false)
                     }
                 }
             }
-            Err(e) if refused_for_good(&e) => {
-                // Refused: unless another process stored a new token after
-                // all (its lease had expired while it refreshed), for good.
-                if let Ok(again) = shared.load_user_versioned(&user).await
-                    && newer(st, &again)
-                {
-                    self.adopt(st, again);
-                    return (Ok(()), true);
+            Err(e) => {
+                if refusal(&e) == Refusal::Token {
+                    // Refused: unless another process stored a new token
+                    // after all (its lease had expired while it refreshed).
+                    if let Ok(Some(again)) = shared.load_user_versioned(&user).await
+                        && Self::newer(slot, st, &again)
+                    {
+                        self.adopt(slot, st, again);
+                        return (Ok(()), true);
+                    }
                 }
-                let why = e.to_string();
-                self.mark_invalid(slot, st, why.clone()).await;
-                (Err(Self::invalid(&user, &why)), true)
+                match self.refresh_refused(slot, st, e).await {
+                    Err(Error::RefreshFailed { message, .. }) => (Err(transient(message)), true),
+                    other => (other, true),
+                }
+            }
+        }
+    }
+
+    /// A save found the row changed: take the newer pair another process
+    /// stored, or forget a user removed meanwhile.
+    async fn changed_meanwhile(
+        &self,
+        shared: &dyn SharedTokenStore,
+        slot: &UserSlot,
+        st: &mut UserState,
+    ) -> Result<()> {
+        let user = st.token.user_id.clone();
+        match shared.load_user_versioned(&user).await {
+            Ok(Some(v)) => {
+                self.adopt(slot, st, v);
+                Ok(())
+            }
+            Ok(None) => {
+                tracing::info!(user = %user, "the token was removed in the shared store while it was refreshed; forgotten here");
+                self.forget(&user, Some(slot));
+                Err(Self::no_token(&user))
             }
             Err(e) => {
-                tracing::warn!(user = %user, error = %e, "refreshing a token failed; it is kept and tried again later");
-                (Err(transient(e.to_string())), true)
+                Err(Error::RefreshFailed { user: Some(user), message: format!("the shared token store failed: {e}") })
             }
         }
     }
 
     /// Take over the token another process stored.
-    fn adopt(&self, st: &mut UserState, stored: Option<Versioned<UserToken>>) {
-        if let Some(v) = stored {
-            tracing::debug!(user = %v.token.user_id, version = v.version, "took over a token another process refreshed");
-            st.token = v.token;
-            st.last_failure = None;
-            let _ = self.inner.events.send(TokenEvent::Refreshed(st.token.user_id.clone()));
+    fn adopt(&self, slot: &UserSlot, st: &mut UserState, stored: Versioned<UserToken>) {
+        tracing::debug!(user = %stored.token.user_id, version = stored.version, "took over a token another process stored");
+        st.token = stored.token;
+        st.last_failure = None;
+        slot.version.store(stored.version, Ordering::Release);
+        let user = st.token.user_id.clone();
+        if st.invalid.take().is_some() {
+            // Added again elsewhere: requests for the user work again.
+            slot.invalid.store(false, Ordering::Release);
+            let _ = self.inner.events.send(TokenEvent::Added(user));
+        } else {
+            let _ = self.inner.events.send(TokenEvent::Refreshed(user));
         }
     }
 
@@ -691,7 +949,7 @@ impl TokenManager {
         }
     }
 
-    async fn mark_invalid(&self, slot: &UserSlot, st: &mut UserState, why: String) {
+    fn mark_invalid(&self, slot: &UserSlot, st: &mut UserState, why: String) {
         if st.invalid.is_some() {
             return;
         }
@@ -701,22 +959,27 @@ impl TokenManager {
         slot.invalid.store(true, Ordering::Release);
         let _ = self.inner.events.send(TokenEvent::Invalid(user.clone()));
         self.unsaved().remove(&user);
-        if let Some(store) = &self.inner.store
-            && let Err(e) = store.remove_user(user.clone()).await
-        {
-            tracing::warn!(user = %user, error = %e, "could not remove an invalid token from the store");
-        }
+        // Kept in the store: another process (one with the right client id,
+        // or a newer pair) may still use it, and a new token replaces it.
     }
 
     fn unsaved(&self) -> std::sync::MutexGuard<'_, BTreeSet<UserId>> {
         self.inner.unsaved.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Save one user's token, and retry the saves that failed before.
+    /// Save one user's token (as it is now, replacing what is stored), and
+    /// retry the saves that failed before.
     async fn save(&self, token: UserToken) -> Result<()> {
         let Some(store) = &self.inner.store else { return Ok(()) };
         let user = token.user_id.clone();
-        let result = store.save_user(token).await;
+        let result = match store.shared() {
+            Some(shared) => shared.save_user_versioned(token).await.map(|v| {
+                if let Some(slot) = self.slot(&user) {
+                    slot.version.store(v, Ordering::Release);
+                }
+            }),
+            None => store.save_user(token).await,
+        };
         match &result {
             Ok(()) => {
                 self.unsaved().remove(&user);
@@ -729,6 +992,10 @@ impl TokenManager {
         result
     }
 
+    /// Save again what the store could not take. A slot whose lock is
+    /// taken (a refresh under way, which saves itself) is left for the next
+    /// time. With a shared store the save is over the version the pair was
+    /// made from, so a newer pair or a removal elsewhere wins.
     async fn retry_unsaved(&self, store: &Arc<dyn TokenStore>) {
         let pending: Vec<UserId> = self.unsaved().iter().cloned().collect();
         for user in pending {
@@ -736,9 +1003,76 @@ impl TokenManager {
                 self.unsaved().remove(&user);
                 continue;
             };
-            let token = slot.state.lock().await.token.clone();
-            if store.save_user(token).await.is_ok() {
+            let Ok(mut st) = slot.state.try_lock() else { continue };
+            if st.invalid.is_some() {
                 self.unsaved().remove(&user);
+                continue;
+            }
+            let token = st.token.clone();
+            let Some(shared) = store.shared() else {
+                if store.save_user(token).await.is_ok() {
+                    self.unsaved().remove(&user);
+                    tracing::info!(user = %user, "a token the store could not take before is saved now");
+                }
+                continue;
+            };
+            match shared.replace_user(token, slot.version.load(Ordering::Acquire)).await {
+                Ok(Some(v)) => {
+                    slot.version.store(v, Ordering::Release);
+                    self.unsaved().remove(&user);
+                    tracing::info!(user = %user, version = v, "a token the store could not take before is saved now");
+                }
+                Ok(None) => {
+                    self.unsaved().remove(&user);
+                    let _ = self.changed_meanwhile(shared, &slot, &mut st).await;
+                }
+                Err(e) => {
+                    tracing::debug!(user = %user, error = %e, "the token store still does not take a token; tried again later")
+                }
+            }
+        }
+    }
+
+    /// Save again what the store could not take, and (shared store) take in
+    /// what other processes changed: a token removed there is forgotten
+    /// here, one added again or refreshed there replaces the one here.
+    async fn sync(&self) {
+        let Some(store) = self.inner.store.clone() else { return };
+        self.retry_unsaved(&store).await;
+        let Some(shared) = store.shared() else { return };
+        let stored: BTreeMap<UserId, StoredVersion> = match shared.versions().await {
+            Ok(v) => v.into_iter().map(|v| (v.user.clone(), v)).collect(),
+            Err(e) => {
+                tracing::debug!(error = %e, "could not compare the tokens with the shared store; tried again later");
+                return;
+            }
+        };
+        let held: Vec<(UserId, Arc<UserSlot>)> =
+            lock_read(&self.inner.users).iter().map(|(u, s)| (u.clone(), Arc::clone(s))).collect();
+        for (user, slot) in held {
+            let known = slot.version.load(Ordering::Acquire);
+            let row = stored.get(&user);
+            let changed = row.map_or(known != 0, |r| r.version != known);
+            if !changed || self.unsaved().contains(&user) {
+                continue;
+            }
+            // A refresh under way takes in the store's state itself.
+            let Ok(mut st) = slot.state.try_lock() else { continue };
+            if slot.version.load(Ordering::Acquire) != known {
+                continue;
+            }
+            if row.is_none_or(|r| r.removed) {
+                tracing::info!(user = %user, "the token was removed in the shared store; forgotten here");
+                self.forget(&user, Some(&slot));
+                continue;
+            }
+            match shared.load_user_versioned(&user).await {
+                Ok(Some(v)) if self.wrong_client(&v.token).is_none() => self.adopt(&slot, &mut st, v),
+                Ok(Some(_)) => {}
+                Ok(None) => self.forget(&user, Some(&slot)),
+                Err(e) => {
+                    tracing::debug!(user = %user, error = %e, "could not read a changed token; tried again later")
+                }
             }
         }
     }
@@ -788,20 +1122,28 @@ impl TokenManager {
             *app = AppState { token: stored.map(|v| v.token), invalid: None, last_failure: None };
             let _ = self.inner.events.send(TokenEvent::AppTokenRenewed);
         };
-        let store_failed = |app: &mut AppState, e: Error| {
-            let message = format!("the shared token store failed: {e}");
-            app.last_failure = Some(message.clone());
-            Error::RefreshFailed { user: None, message }
-        };
         let deadline = tokio::time::Instant::now() + 2 * shared.lease_ttl() + WAIT_BEYOND_LEASES;
         loop {
-            let stored = shared.load_app().await.map_err(|e| store_failed(app, e))?;
+            // App tokens are not single-use: with the store away, one is
+            // fetched here rather than none at all.
+            let stored = match shared.load_app().await {
+                Ok(stored) => stored,
+                Err(e) => {
+                    tracing::warn!(error = %e, "the shared token store failed; fetching an app token here");
+                    return self.fetch_app_here(app).await;
+                }
+            };
             if newer(app, &stored) {
                 adopt(app, stored);
                 return Ok(());
             }
-            if shared.try_lease("app", shared.lease_ttl()).await.map_err(|e| store_failed(app, e))? {
-                break;
+            match shared.try_lease("app", shared.lease_ttl()).await {
+                Ok(true) => break,
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "the shared token store failed; fetching an app token here");
+                    return self.fetch_app_here(app).await;
+                }
             }
             if tokio::time::Instant::now() >= deadline {
                 let message = "another process holds the app token lease and stored no new token in time".to_owned();
@@ -828,7 +1170,10 @@ impl TokenManager {
                 }
                 Err(e) => Err(e),
             },
-            Err(e) => Err(store_failed(app, e)),
+            Err(e) => {
+                tracing::warn!(error = %e, "the shared token store failed; fetching an app token here");
+                self.fetch_app_here(app).await
+            }
         };
         self.release(shared, "app").await;
         outcome
@@ -842,6 +1187,16 @@ impl TokenManager {
                 Ok(())
             }
             Err(e) => {
+                let e = match (refusal(&e), &e) {
+                    (Refusal::Client, Error::OAuth(OAuthError::Rejected { status, message, .. })) => {
+                        Error::ClientRefused {
+                            client_id: self.inner.client_id.clone(),
+                            status: *status,
+                            message: message.clone(),
+                        }
+                    }
+                    _ => e,
+                };
                 tracing::warn!(error = %e, "fetching an app token failed");
                 app.last_failure = Some(e.to_string());
                 Err(e)
@@ -875,8 +1230,11 @@ impl TokenManager {
     /// Validate every token now, as Twitch asks apps to do when they start
     /// and hourly. A user token that `validate` refuses (401) is refreshed;
     /// one whose refresh Twitch refuses too (or that has no refresh token)
-    /// is marked invalid, dropped from the store and reported as
-    /// [`TokenEvent::Invalid`]. Transport errors and 5xx change nothing:
+    /// is marked invalid and reported as [`TokenEvent::Invalid`] (and left
+    /// in the store). A token that `validate` says belongs to another
+    /// client id is logged at `error` and never refreshed here (its
+    /// refresh answers [`Error::WrongClient`]): at start, this is where a
+    /// wrong client id shows. Transport errors and 5xx change nothing:
     /// they are logged, and the token is checked again next time. The app
     /// token is validated too, and renewed (or reported) the same way.
     pub async fn validate_all(&self) {
@@ -894,7 +1252,15 @@ impl TokenManager {
                 st.token.access_token.clone()
             };
             match self.inner.oauth.validate(&token).await {
-                Ok(_) => {}
+                Ok(v) => {
+                    let mut st = slot.state.lock().await;
+                    if st.token.access_token == token && st.token.client_id.as_deref() != Some(v.client_id.as_str()) {
+                        st.token.client_id = Some(v.client_id);
+                        if let Some(e) = self.wrong_client(&st.token) {
+                            tracing::error!(user = %user, error = %e, "a token belongs to another client id; it is not refreshed here");
+                        }
+                    }
+                }
                 Err(Error::OAuth(OAuthError::Rejected { status: 401, message, .. })) => {
                     let seen = slot.attempts.load(Ordering::Acquire);
                     let mut st = slot.state.lock().await;
@@ -909,7 +1275,7 @@ impl TokenManager {
                         // Refreshed, marked invalid, or kept: refresh_locked decides and logs.
                         let _ = self.refresh_locked(&slot, &mut st).await;
                     } else {
-                        self.mark_invalid(&slot, &mut st, format!("oauth2/validate answered 401: {message}")).await;
+                        self.mark_invalid(&slot, &mut st, format!("oauth2/validate answered 401: {message}"));
                     }
                 }
                 Err(e) => {

@@ -2,11 +2,18 @@
 //! machine) and PostgreSQL (several machines). Both keep the same tables:
 //!
 //! - `twitch_tokens (key, body, version, updated_at)`: one row per token,
-//!   `user:<id>` for a user's, `app` for the app token; `body` is the
-//!   token as JSON (the same fields [`JsonFileStore`](super::tokens::JsonFileStore)
-//!   writes); `version` is 1 on the first save and one more on each save.
+//!   `<client id>/user:<id>` for a user's, `<client id>/app` for the app
+//!   token, so that applications sharing a database keep their tokens
+//!   apart; `body` is the token as JSON (the same fields
+//!   [`JsonFileStore`](super::tokens::JsonFileStore) writes), or empty for
+//!   a removed token; `version` is 1 on the first save and one more on each
+//!   save and removal. A user row of a release before client ids were
+//!   part of the key (`user:<id>`) is read by every application bound to
+//!   the store until that application saves or removes the user's token
+//!   under its own key; it is never changed or deleted (a process with a
+//!   wrong client id must not take other applications' tokens).
 //! - `twitch_leases (name, holder, expires_at)`: who refreshes what until
-//!   when (`user:<id>`, `app`, `validation`).
+//!   when (`<client id>/user:<id>`, `<client id>/app`, `<client id>/validation`).
 //! - `twitch_schema_version (version)`: how far the migrations went.
 //!
 //! Migrations: each store has an ordered list of SQL steps; opening a store
@@ -32,13 +39,72 @@ pub mod sqlite;
 /// the others.
 pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(40);
 
-/// The row key of a user's token.
-fn user_key(user: &str) -> String {
-    format!("user:{user}")
+/// How often a process compares its tokens with the store's unless told
+/// otherwise.
+pub const DEFAULT_SYNC_INTERVAL: Duration = Duration::from_secs(5);
+
+/// The body of a removed token's row.
+const REMOVED: &str = "";
+
+/// Row keys and lease names, under the client id the store is bound to
+/// (unbound: the keys of earlier releases, without one).
+#[derive(Debug, Default)]
+struct Keys {
+    client: std::sync::OnceLock<String>,
 }
 
-/// The row key of the app token.
-const APP_KEY: &str = "app";
+impl Keys {
+    /// Bind to `client_id`; `true` the first time. A store already bound
+    /// to another client id refuses.
+    fn bind(&self, location: &str, client_id: &str) -> crate::base::error::Result<bool> {
+        if client_id.is_empty() || client_id.contains(['/', '%', '_']) {
+            return Err(store_error(location, format!("`{client_id}` is not a client id")));
+        }
+        let mut first = false;
+        let bound = self.client.get_or_init(|| {
+            first = true;
+            client_id.to_owned()
+        });
+        if bound != client_id {
+            return Err(store_error(
+                location,
+                format!("this store is bound to client id {bound}; open another instance for {client_id}"),
+            ));
+        }
+        Ok(first)
+    }
+
+    fn prefix(&self) -> String {
+        self.client.get().map(|c| format!("{c}/")).unwrap_or_default()
+    }
+
+    fn user(&self, user: &str) -> String {
+        format!("{}user:{user}", self.prefix())
+    }
+
+    /// A user's key as releases without client ids wrote it.
+    fn legacy_user(user: &str) -> String {
+        format!("user:{user}")
+    }
+
+    /// The start every user row's key of this client has.
+    fn users(&self) -> String {
+        format!("{}user:", self.prefix())
+    }
+
+    fn app(&self) -> String {
+        format!("{}app", self.prefix())
+    }
+
+    fn lease(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix())
+    }
+
+    /// The user id in a user row's key (this client's or a legacy one).
+    fn user_of<'k>(&self, key: &'k str) -> Option<&'k str> {
+        key.strip_prefix(&self.users()).or_else(|| key.strip_prefix("user:"))
+    }
+}
 
 /// A holder id unique to one store instance: the process id and a random
 /// part (process ids are reused, and one process may open two stores).

@@ -8,11 +8,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{APP_KEY, DEFAULT_LEASE_TTL, NewerSchema, decode, encode, holder_id, store_error, user_key, version};
+use super::{
+    DEFAULT_LEASE_TTL, DEFAULT_SYNC_INTERVAL, Keys, NewerSchema, REMOVED, decode, encode, holder_id, store_error,
+    version,
+};
 use crate::base::error::Result;
 use crate::base::types::{BoxFuture, UserId};
 use crate::identity::oauth::{AppToken, UserToken};
-use crate::identity::store::{SharedTokenStore, TokenStore, Versioned};
+use crate::identity::store::{SharedTokenStore, StoredVersion, TokenStore, Versioned};
 
 /// The migrations, in order; the schema version is how many ran. Only
 /// ever append.
@@ -52,6 +55,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct SqliteStore {
     inner: Arc<Inner>,
     lease_ttl: Duration,
+    sync_interval: Duration,
 }
 
 struct Inner {
@@ -59,6 +63,7 @@ struct Inner {
     location: String,
     conn: Mutex<Connection>,
     holder: String,
+    keys: Keys,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -95,8 +100,9 @@ impl SqliteStore {
         migrate(&mut conn, &location)?;
         let holder = holder_id();
         Ok(Self {
-            inner: Arc::new(Inner { path, location, conn: Mutex::new(conn), holder }),
+            inner: Arc::new(Inner { path, location, conn: Mutex::new(conn), holder, keys: Keys::default() }),
             lease_ttl: DEFAULT_LEASE_TTL,
+            sync_interval: DEFAULT_SYNC_INTERVAL,
         })
     }
 
@@ -104,6 +110,12 @@ impl SqliteStore {
     /// [`SharedTokenStore::lease_ttl`]).
     pub fn with_lease_ttl(self, lease_ttl: Duration) -> Self {
         Self { lease_ttl, ..self }
+    }
+
+    /// Compare the tokens held with the store's this often instead of
+    /// every 5 s (see [`SharedTokenStore::sync_interval`]).
+    pub fn with_sync_interval(self, sync_interval: Duration) -> Self {
+        Self { sync_interval, ..self }
     }
 
     /// The file's path.
@@ -120,7 +132,7 @@ impl SqliteStore {
     /// Who holds the lease `name` (`user:<id>`, `app`, `validation`), if
     /// anyone does and it has not expired: for operators and tests.
     pub async fn lease_holder(&self, name: &str) -> Result<Option<String>> {
-        let name = name.to_owned();
+        let name = self.inner.keys.lease(name);
         self.run(move |c| {
             c.query_row(
                 "SELECT holder FROM twitch_leases WHERE name = ?1 AND expires_at > ?2",
@@ -152,29 +164,46 @@ impl SqliteStore {
         .map_err(|e| store_error(&location, e))?
     }
 
-    async fn load_row<T: serde::de::DeserializeOwned>(&self, key: String) -> Result<Option<Versioned<T>>> {
+    /// A row by its key, or (for a user) the legacy row while this client
+    /// has no row of its own; a removed token reads as none.
+    async fn load_row<T: serde::de::DeserializeOwned>(
+        &self,
+        key: String,
+        legacy: String,
+    ) -> Result<Option<Versioned<T>>> {
         let k = key.clone();
         let row: Option<(String, i64)> = self
             .run(move |c| {
-                c.query_row("SELECT body, version FROM twitch_tokens WHERE key = ?1", params![k], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })
+                c.query_row(
+                    "SELECT body, version FROM twitch_tokens WHERE key = ?1
+                     UNION ALL
+                     SELECT body, version FROM twitch_tokens
+                        WHERE key = ?2 AND NOT EXISTS (SELECT 1 FROM twitch_tokens WHERE key = ?1)
+                     LIMIT 1",
+                    params![k, legacy],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
                 .optional()
             })
             .await?;
         let loc = &self.inner.location;
-        row.map(|(body, v)| Ok(Versioned::new(decode(loc, &key, &body)?, version(loc, v)?))).transpose()
+        row.filter(|(body, _)| body != REMOVED)
+            .map(|(body, v)| Ok(Versioned::new(decode(loc, &key, &body)?, version(loc, v)?)))
+            .transpose()
     }
 
-    async fn save_row(&self, key: String, body: String) -> Result<u64> {
+    /// Store a row under its key: the first version follows the legacy
+    /// row's, so processes that read that one see a change.
+    async fn save_row(&self, key: String, legacy: String, body: String) -> Result<u64> {
         let v: i64 = self
             .run(move |c| {
                 c.query_row(
-                    "INSERT INTO twitch_tokens (key, body, version, updated_at) VALUES (?1, ?2, 1, ?3)
+                    "INSERT INTO twitch_tokens (key, body, version, updated_at)
+                     VALUES (?1, ?2, 1 + COALESCE((SELECT version FROM twitch_tokens WHERE key = ?4), 0), ?3)
                      ON CONFLICT (key) DO UPDATE SET body = excluded.body, version = twitch_tokens.version + 1,
                         updated_at = excluded.updated_at
                      RETURNING version",
-                    params![key, body, now_ms()],
+                    params![key, body, now_ms(), legacy],
                     |r| r.get(0),
                 )
             })
@@ -228,11 +257,18 @@ fn migrate(conn: &mut Connection, location: &str) -> Result<()> {
 impl TokenStore for SqliteStore {
     fn load(&self) -> BoxFuture<'_, Result<Vec<UserToken>>> {
         Box::pin(async move {
+            let (users, prefix) = (self.inner.keys.users(), self.inner.keys.prefix());
             let rows: Vec<(String, String)> = self
-                .run(|c| {
-                    let mut q =
-                        c.prepare("SELECT key, body FROM twitch_tokens WHERE key LIKE 'user:%' ORDER BY key")?;
-                    let rows = q.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                .run(move |c| {
+                    let mut q = c.prepare(
+                        "SELECT key, body FROM twitch_tokens WHERE substr(key, 1, length(?1)) = ?1 AND body <> ''
+                         UNION ALL
+                         SELECT key, body FROM twitch_tokens AS l
+                            WHERE ?2 <> '' AND substr(l.key, 1, 5) = 'user:' AND l.body <> ''
+                            AND NOT EXISTS (SELECT 1 FROM twitch_tokens WHERE key = ?2 || l.key)
+                         ORDER BY key",
+                    )?;
+                    let rows = q.query_map(params![users, prefix], |r| Ok((r.get(0)?, r.get(1)?)))?;
                     rows.collect()
                 })
                 .await?;
@@ -246,9 +282,27 @@ impl TokenStore for SqliteStore {
 
     fn remove_user(&self, user: UserId) -> BoxFuture<'_, Result<()>> {
         Box::pin(async move {
-            let key = user_key(&user);
-            self.run(move |c| c.execute("DELETE FROM twitch_tokens WHERE key = ?1", params![key])).await.map(drop)
+            let (key, legacy) = (self.inner.keys.user(&user), Keys::legacy_user(&user));
+            // A removal is a version of this client's row (the legacy row
+            // stays, shadowed).
+            self.run(move |c| {
+                c.execute(
+                    "INSERT INTO twitch_tokens (key, body, version, updated_at)
+                     SELECT ?1, '', 1 + COALESCE((SELECT version FROM twitch_tokens WHERE key = ?2), 0), ?3
+                     WHERE EXISTS (SELECT 1 FROM twitch_tokens WHERE key IN (?1, ?2) AND body <> '')
+                     ON CONFLICT (key) DO UPDATE SET body = '', version = twitch_tokens.version + 1,
+                        updated_at = excluded.updated_at
+                     WHERE twitch_tokens.body <> ''",
+                    params![key, legacy, now_ms()],
+                )
+            })
+            .await
+            .map(drop)
         })
+    }
+
+    fn bind_client<'a>(&'a self, client_id: &'a str) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move { self.inner.keys.bind(&self.inner.location, client_id).map(drop) })
     }
 
     fn shared(&self) -> Option<&dyn SharedTokenStore> {
@@ -258,29 +312,91 @@ impl TokenStore for SqliteStore {
 
 impl SharedTokenStore for SqliteStore {
     fn load_user_versioned<'a>(&'a self, user: &'a UserId) -> BoxFuture<'a, Result<Option<Versioned<UserToken>>>> {
-        Box::pin(self.load_row(user_key(user)))
+        Box::pin(self.load_row(self.inner.keys.user(user), Keys::legacy_user(user)))
     }
 
     fn save_user_versioned(&self, token: UserToken) -> BoxFuture<'_, Result<u64>> {
         Box::pin(async move {
             let body = encode(&self.inner.location, &token)?;
-            self.save_row(user_key(&token.user_id), body).await
+            self.save_row(self.inner.keys.user(&token.user_id), Keys::legacy_user(&token.user_id), body).await
+        })
+    }
+
+    fn replace_user(&self, token: UserToken, expected: u64) -> BoxFuture<'_, Result<Option<u64>>> {
+        Box::pin(async move {
+            let body = encode(&self.inner.location, &token)?;
+            let (key, legacy) = (self.inner.keys.user(&token.user_id), Keys::legacy_user(&token.user_id));
+            let expected = i64::try_from(expected).unwrap_or(i64::MAX);
+            let v: Option<i64> = self
+                .run(move |c| {
+                    // This client's row at that version; or none yet, and
+                    // the legacy row (or nothing) at that version.
+                    let updated = c
+                        .query_row(
+                            "UPDATE twitch_tokens SET body = ?1, version = version + 1, updated_at = ?2
+                             WHERE key = ?3 AND version = ?4 AND body <> '' RETURNING version",
+                            params![body, now_ms(), key, expected],
+                            |r| r.get(0),
+                        )
+                        .optional()?;
+                    if updated.is_some() {
+                        return Ok(updated);
+                    }
+                    c.query_row(
+                        "INSERT INTO twitch_tokens (key, body, version, updated_at)
+                         SELECT ?3, ?1, ?4 + 1, ?2
+                         WHERE NOT EXISTS (SELECT 1 FROM twitch_tokens WHERE key = ?3)
+                         AND COALESCE((SELECT version FROM twitch_tokens WHERE key = ?5 AND body <> ''), 0) = ?4
+                         ON CONFLICT (key) DO NOTHING RETURNING version",
+                        params![body, now_ms(), key, expected, legacy],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                })
+                .await?;
+            v.map(|v| version(&self.inner.location, v)).transpose()
+        })
+    }
+
+    fn versions(&self) -> BoxFuture<'_, Result<Vec<StoredVersion>>> {
+        Box::pin(async move {
+            let (users, prefix) = (self.inner.keys.users(), self.inner.keys.prefix());
+            let rows: Vec<(String, i64, bool)> = self
+                .run(move |c| {
+                    let mut q = c.prepare(
+                        "SELECT key, version, body = '' FROM twitch_tokens WHERE substr(key, 1, length(?1)) = ?1
+                         UNION ALL
+                         SELECT key, version, body = '' FROM twitch_tokens AS l
+                            WHERE ?2 <> '' AND substr(l.key, 1, 5) = 'user:'
+                            AND NOT EXISTS (SELECT 1 FROM twitch_tokens WHERE key = ?2 || l.key)",
+                    )?;
+                    let rows = q.query_map(params![users, prefix], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+                    rows.collect()
+                })
+                .await?;
+            let loc = &self.inner.location;
+            rows.into_iter()
+                .filter_map(|(key, v, removed)| {
+                    let user = self.inner.keys.user_of(&key)?.to_owned();
+                    Some(version(loc, v).map(|v| StoredVersion::new(user.into(), v, removed)))
+                })
+                .collect()
         })
     }
 
     fn load_app(&self) -> BoxFuture<'_, Result<Option<Versioned<AppToken>>>> {
-        Box::pin(self.load_row(APP_KEY.to_owned()))
+        Box::pin(self.load_row(self.inner.keys.app(), self.inner.keys.app()))
     }
 
     fn save_app(&self, token: AppToken) -> BoxFuture<'_, Result<u64>> {
         Box::pin(async move {
             let body = encode(&self.inner.location, &token)?;
-            self.save_row(APP_KEY.to_owned(), body).await
+            self.save_row(self.inner.keys.app(), self.inner.keys.app(), body).await
         })
     }
 
     fn try_lease<'a>(&'a self, name: &'a str, ttl: Duration) -> BoxFuture<'a, Result<bool>> {
-        let (name, holder) = (name.to_owned(), self.inner.holder.clone());
+        let (name, holder) = (self.inner.keys.lease(name), self.inner.holder.clone());
         Box::pin(async move {
             // One statement, so one write transaction: the row is taken if
             // it is free, expired, or this store's own.
@@ -300,7 +416,7 @@ impl SharedTokenStore for SqliteStore {
     }
 
     fn release<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<()>> {
-        let (name, holder) = (name.to_owned(), self.inner.holder.clone());
+        let (name, holder) = (self.inner.keys.lease(name), self.inner.holder.clone());
         Box::pin(async move {
             self.run(move |c| {
                 c.execute("DELETE FROM twitch_leases WHERE name = ?1 AND holder = ?2", params![name, holder])
@@ -312,5 +428,9 @@ impl SharedTokenStore for SqliteStore {
 
     fn lease_ttl(&self) -> Duration {
         self.lease_ttl
+    }
+
+    fn sync_interval(&self) -> Duration {
+        self.sync_interval
     }
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use twitch::SessionItem;
 use twitch::eventsub::channel::ChannelChatMessageV1;
 use twitch::websocket::{Backoff, CloseCode, DisconnectReason};
+use twitch::{Error, EventSubError};
 use twitch::{Client, Event};
 use twitch_mock::{Fault, Mock, MockServer, TriggerOptions};
 
@@ -185,6 +186,111 @@ async fn a_conduit_pool_attaches_recovers_and_scales() {
         }
     }
     pool.close().await;
+}
+
+/// A conduit pool of two shards on the mock, subscribed to `stream.online`.
+/// The client does not retry by itself, so each fault is one failed call.
+async fn conduit_pool(mock: &MockServer) -> (Client, String, twitch::ShardPool) {
+    let client = Client::builder()
+        .client_id(mock.client_id())
+        .retry_policy(twitch::RetryPolicy::none())
+        .app_token(mock.mint_app_token(&mock.client_id()))
+        .helix_url(mock.helix_url())
+        .eventsub_ws_url(mock.ws_url())
+        .build()
+        .expect("client");
+    let conduit = client.create_conduits(2).send().await.expect("conduit");
+    let mut transport = twitch::helix::eventsub::EventSubTransportRequest::new("conduit");
+    transport.conduit_id = Some(conduit.id.clone());
+    client
+        .create_eventsub_subscription("stream.online", "1", serde_json::json!({"broadcaster_user_id": "77"}), transport)
+        .send()
+        .await
+        .expect("subscribe the conduit");
+    let pool = client
+        .shard_pool(conduit.id.clone())
+        .shard_count(2)
+        .backoff(Backoff { initial: Duration::from_millis(10), max: Duration::from_millis(100) })
+        .start()
+        .await
+        .expect("pool");
+    (client, conduit.id.to_string(), pool)
+}
+
+/// Close `shard`'s session and follow the pool until the shard is attached
+/// again: how many attach failures it reported on the way.
+async fn reconnect_through(mock: &MockServer, pool: &mut twitch::ShardPool, shard: u32) -> u32 {
+    let victim = pool.sessions()[&shard].clone().expect("a session");
+    mock.close(Some(&victim), 4006);
+    let mut failures = 0;
+    loop {
+        match next_in_pool(pool).await {
+            SessionItem::EventsMayBeLost(l) => assert_eq!(l.shard, Some(shard)),
+            SessionItem::Error(Error::EventSub(EventSubError::ShardAttachFailed { shard_id, attempt, .. })) => {
+                assert_eq!(shard_id, shard.to_string());
+                failures += 1;
+                assert_eq!(attempt, failures);
+            }
+            SessionItem::Recovered(r) => {
+                assert_eq!(r.shard, Some(shard));
+                return failures;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+/// Helix answers Update Conduit Shards with 503s, then drops the
+/// connections, while a shard reconnects: far more failures than the
+/// pool's five attempts at a refusal, and the shard is attached again once
+/// Helix is back, receiving events as before.
+#[tokio::test]
+async fn a_helix_outage_while_a_shard_reconnects_costs_no_shard() {
+    let mock = Mock::builder().start().await.expect("mock");
+    let (_client, _conduit, mut pool) = conduit_pool(&mock).await;
+    mock.fault(Fault::Status { status: 503, count: 12 });
+    assert_eq!(reconnect_through(&mock, &mut pool, 1).await, 12);
+    mock.fault(Fault::Drop { count: 8 });
+    assert_eq!(reconnect_through(&mock, &mut pool, 0).await, 8);
+    assert_eq!(pool.shard_ids(), [0, 1]);
+    let mut shards = BTreeSet::new();
+    for _ in 0..6 {
+        assert_eq!(mock.trigger("stream.online", Some("1"), TriggerOptions::default()).expect("trigger").delivered, 1);
+        match next_in_pool(&mut pool).await {
+            SessionItem::Notification(n) => shards.insert(n.shard.expect("a shard")),
+            other => panic!("unexpected {other:?}"),
+        };
+    }
+    assert!(!shards.is_empty());
+    pool.close().await;
+}
+
+/// The conduit was deleted: the next attach gets Twitch's 404, and the pool
+/// ends with ConduitGone at once, without retrying.
+#[tokio::test]
+async fn a_pool_whose_conduit_is_gone_ends_with_its_own_error() {
+    let mock = Mock::builder().start().await.expect("mock");
+    let (client, conduit, mut pool) = conduit_pool(&mock).await;
+    client.delete_conduit(conduit.clone()).send().await.expect("delete");
+    let victim = pool.sessions()[&0].clone().expect("a session");
+    mock.close(Some(&victim), 4006);
+    loop {
+        match next_in_pool(&mut pool).await {
+            SessionItem::EventsMayBeLost(_) => {}
+            SessionItem::Error(Error::EventSub(EventSubError::ConduitGone { conduit_id, .. })) => {
+                assert_eq!(conduit_id, conduit);
+                break;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let end = tokio::time::timeout(WAIT, async {
+        while let Some(item) = pool.next().await {
+            assert!(!matches!(item, SessionItem::Error(Error::EventSub(EventSubError::ShardAttachFailed { .. }))));
+        }
+    });
+    end.await.expect("the pool ends");
+    assert!(pool.shard_ids().is_empty(), "every shard closed");
 }
 
 /// Serve a webhook receiver on 127.0.0.1; its callback URL and what it hands on.

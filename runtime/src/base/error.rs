@@ -561,6 +561,27 @@ pub enum EventSubError {
         /// Twitch's last code.
         code: String,
     },
+    /// Update Conduit Shards failed without a word about the shard (Helix
+    /// unreachable, a 5xx, a 429) while a running pool attached it again:
+    /// not a refusal. The pool tries again with backoff for as long as the
+    /// shard runs; this reports each failure.
+    ShardAttachFailed {
+        /// The shard id.
+        shard_id: String,
+        /// What went wrong.
+        message: String,
+        /// Which failure this was (1 for the first).
+        attempt: u32,
+    },
+    /// Twitch answered 404 to Update Conduit Shards: the conduit does not
+    /// exist (deleted, or expired after its shards stayed disabled). The
+    /// shard's socket is closed; a new conduit is needed.
+    ConduitGone {
+        /// The conduit id.
+        conduit_id: String,
+        /// Twitch's answer.
+        message: String,
+    },
     /// The conduit has no such shard (it was shrunk): the pool stopped
     /// running it and closed its socket.
     ShardOutOfRange {
@@ -616,6 +637,13 @@ impl fmt::Display for EventSubError {
                 f,
                 "gave up attaching conduit shard {shard_id} after {attempts} attempts: {message} ({code}); its socket is closed"
             ),
+            EventSubError::ShardAttachFailed { shard_id, message, attempt } => write!(
+                f,
+                "attaching conduit shard {shard_id} failed (failure {attempt}, not a refusal; trying again): {message}"
+            ),
+            EventSubError::ConduitGone { conduit_id, message } => {
+                write!(f, "conduit {conduit_id} does not exist (any more): {message}")
+            }
             EventSubError::ShardOutOfRange { shard_id, message } => {
                 write!(f, "the conduit has no shard {shard_id} ({message}); its socket is closed")
             }

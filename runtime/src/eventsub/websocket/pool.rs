@@ -323,10 +323,39 @@ enum Outcome {
     Released(ReleaseReason),
 }
 
+/// Why an attach did not happen.
+#[derive(Debug, Clone)]
+enum AttachFailure {
+    /// Twitch answered the call and refused this shard.
+    Refused(ShardError),
+    /// The call failed in a way that says nothing about the shard and may
+    /// pass (a transport error, a 5xx, a 429): tried again.
+    Failed(String),
+    /// The call was refused for a reason that does not pass by itself (a
+    /// 400, 401 or 403, no token): counted like a refusal.
+    Rejected { message: String, status: u16 },
+    /// Twitch answered 404: the conduit does not exist (any more).
+    ConduitGone(String),
+}
+
+impl AttachFailure {
+    /// What a failed Update Conduit Shards call means for every shard in it.
+    fn of(e: &Error) -> Self {
+        let message = e.to_string();
+        match e {
+            Error::Api { status: 404, .. } => Self::ConduitGone(message),
+            Error::Transport { .. } | Error::RateLimited { .. } | Error::Decode { .. } => Self::Failed(message),
+            Error::Api { status, .. } if *status >= 500 || *status == 429 => Self::Failed(message),
+            Error::RefreshFailed { .. } => Self::Failed(message),
+            other => Self::Rejected { message, status: other.status().unwrap_or(0) },
+        }
+    }
+}
+
 struct AttachReq {
     shard_id: u32,
     session_id: String,
-    reply: oneshot::Sender<std::result::Result<(), ShardError>>,
+    reply: oneshot::Sender<std::result::Result<(), AttachFailure>>,
 }
 
 struct PoolCtx<E> {
@@ -355,9 +384,9 @@ impl<E> PoolCtx<E> {
     }
 
     /// One attach request, batched with others.
-    async fn attach_once(&self, shard_id: u32, session_id: String) -> std::result::Result<(), ShardError> {
+    async fn attach_once(&self, shard_id: u32, session_id: String) -> std::result::Result<(), AttachFailure> {
         let (reply, rx) = oneshot::channel();
-        let gone = || ShardError::new(shard_id.to_string(), "the pool is closed", "");
+        let gone = || AttachFailure::Refused(ShardError::new(shard_id.to_string(), "the pool is closed", ""));
         self.attach.send(AttachReq { shard_id, session_id, reply }).await.map_err(|_| gone())?;
         rx.await.map_err(|_| gone())?
     }
@@ -428,21 +457,56 @@ fn out_of_range(e: &ShardError) -> bool {
 
 /// Attach `shard_id` to `session_id`, trying again with backoff while
 /// Twitch refuses (each refusal but the last reported through `tx`). A
-/// shard the conduit does not have, or one every attempt failed for, is
-/// no longer run: its socket is closed and the error says why. A claimed
+/// shard the conduit does not have, or one every attempt was refused for,
+/// is no longer run: its socket is closed and the error says why. A claimed
 /// shard Twitch refuses is looked up first: taken by another session or
 /// gone from the conduit, it is let go ([`Outcome::Released`]).
-async fn attach<E: Send + 'static>(ctx: &PoolCtx<E>, shard_id: u32, session_id: &str) -> Result<Outcome> {
-    let mut attempt = 0;
+///
+/// A call that fails without a word about the shard (Helix unreachable,
+/// a 5xx, a 429) is no refusal: with `persist` (a running pool attaching a
+/// shard again) it is tried again with backoff for as long as the shard
+/// runs on this session, each failure reported; at start, where the caller
+/// waits for the answer, it counts like a refusal. A 404 means the conduit
+/// is gone: [`EventSubError::ConduitGone`] at once.
+async fn attach<E: Send + 'static>(ctx: &PoolCtx<E>, shard_id: u32, session_id: &str, persist: bool) -> Result<Outcome> {
+    let (mut refusals, mut failures) = (0u32, 0u32);
     loop {
-        attempt += 1;
         let e = match ctx.attach_once(shard_id, session_id.to_owned()).await {
             Ok(()) => {
                 lock(&ctx.attached).insert(shard_id, session_id.to_owned());
                 return Ok(Outcome::Attached);
             }
-            Err(e) => e,
+            Err(AttachFailure::ConduitGone(message)) => {
+                tracing::warn!(shard = shard_id, conduit = %ctx.conduit_id, "eventsub: the conduit is gone; closing the shard");
+                ctx.forget(shard_id);
+                lock(&ctx.owned).remove(&shard_id);
+                return Err(Error::EventSub(EventSubError::ConduitGone {
+                    conduit_id: ctx.conduit_id.to_string(),
+                    message,
+                }));
+            }
+            Err(AttachFailure::Failed(message)) if persist => {
+                failures += 1;
+                let failed =
+                    EventSubError::ShardAttachFailed { shard_id: shard_id.to_string(), message, attempt: failures };
+                tracing::warn!(shard = shard_id, error = %failed, "eventsub: attaching a shard failed; trying again");
+                if let Some(tx) = ctx.tx() {
+                    let _ = tx.send(SessionItem::Error(Error::EventSub(failed))).await;
+                }
+                tokio::time::sleep(ctx.cfg.backoff.delay(failures - 1)).await;
+                if ctx.session_of(shard_id).as_deref() != Some(session_id) {
+                    return Ok(Outcome::Superseded);
+                }
+                continue;
+            }
+            Err(AttachFailure::Failed(message)) => ShardError::new(shard_id.to_string(), message, ""),
+            Err(AttachFailure::Rejected { message, status }) => {
+                ShardError::new(shard_id.to_string(), message, status.to_string())
+            }
+            Err(AttachFailure::Refused(e)) => e,
         };
+        refusals += 1;
+        let attempt = refusals;
         let claimed = !ctx.owns(shard_id);
         if out_of_range(&e) {
             tracing::warn!(shard = shard_id, message = %e.message, "eventsub: the conduit has no such shard; closing it");
@@ -528,16 +592,16 @@ async fn attacher(
                 for r in batch {
                     let id = r.shard_id.to_string();
                     let res = match errors.iter().find(|e| e.shard_id == id) {
-                        Some(e) => Err(e.clone()),
+                        Some(e) => Err(AttachFailure::Refused(e.clone())),
                         None => Ok(()),
                     };
                     let _ = r.reply.send(res);
                 }
             }
             Err(e) => {
-                let message = e.to_string();
+                let failure = AttachFailure::of(&e);
                 for r in batch {
-                    let _ = r.reply.send(Err(ShardError::new(r.shard_id.to_string(), message.clone(), "")));
+                    let _ = r.reply.send(Err(failure.clone()));
                 }
             }
         }
@@ -572,7 +636,7 @@ fn reattach<E: EventPayload + Send + 'static>(
                 }
             }
         }
-        let item = match attach(&ctx, shard_id, &session_id).await {
+        let item = match attach(&ctx, shard_id, &session_id, true).await {
             Ok(Outcome::Attached) if report => SessionItem::Recovered(Recovered {
                 session_id,
                 resubscribed: 0,
@@ -581,6 +645,12 @@ fn reattach<E: EventPayload + Send + 'static>(
             }),
             Ok(Outcome::Released(reason)) => return release(&ctx, shard_id, reason, &tx).await,
             Ok(_) => return,
+            Err(e @ Error::EventSub(EventSubError::ConduitGone { .. })) => {
+                // Every shard of the pool is pointless now: it ends, saying why.
+                let _ = tx.send(SessionItem::Error(e)).await;
+                close_pool(&ctx).await;
+                return;
+            }
             Err(e) => SessionItem::Error(e),
         };
         let _ = tx.send(item).await;
@@ -1082,7 +1152,7 @@ async fn run_shard<E: EventPayload + Send + 'static>(
         _ = cmd.recv() => return,
         go = steps.gate => if go.is_err() { return },
     }
-    let attached = attach(&pool, shard_id, &welcome.id).await;
+    let attached = attach(&pool, shard_id, &welcome.id, false).await;
     let runs = matches!(attached, Ok(Outcome::Attached | Outcome::Superseded));
     let _ = steps.done.send(attached);
     let Some(tx) = pool.tx() else { return };

@@ -32,6 +32,11 @@
 //!   and [`Error::Transport`] carries a `reqwest::Error`. Name them through
 //!   the re-export, `twitch::reqwest`, so the versions always match; a new
 //!   reqwest major version is a breaking release of this crate.
+//! - `rustls` (with the `postgres` feature): a `rustls::ClientConfig` of
+//!   your own can be handed to `tokens::PostgresStore::connect_with_tls`
+//!   (a private certificate authority, client certificates). Build it
+//!   through `twitch::rustls`; a new rustls major version is a breaking
+//!   release of this crate.
 //! - `serde_json::Value` (raw JSON), `tokio` (the runtime: token events are
 //!   a `tokio::sync::broadcast` receiver, tasks are `JoinHandle`s) and, with
 //!   the `axum` feature, `axum::Router`: stable major versions this crate
@@ -117,6 +122,8 @@ pub use twitch_runtime::webhook;
 #[cfg(feature = "oauth")]
 pub use twitch_runtime::{auth, tokens};
 pub use twitch_runtime::{observe, reqwest, tls};
+#[cfg(feature = "postgres")]
+pub use twitch_runtime::rustls;
 
 #[cfg(feature = "eventsub")]
 pub use eventsub::Event;

@@ -31,6 +31,14 @@ mod identity;
 /// version is a breaking release of this crate.
 pub use reqwest;
 
+/// The rustls this crate builds its TLS on. Its `ClientConfig` is in the
+/// API with the `postgres` feature
+/// ([`PostgresStore::connect_with_tls`](tokens::PostgresStore::connect_with_tls)):
+/// build one through this path so the versions always match. A new rustls
+/// major version is a breaking release of this crate.
+#[cfg(feature = "postgres")]
+pub use rustls;
+
 // For `__string_newtype!` in the generated crate.
 #[doc(hidden)]
 pub use serde as __serde;

@@ -1466,6 +1466,34 @@ async fn the_health_check_reattaches_silently_disabled_shards() {
     drop(conns);
 }
 
+/// A dropped pool's app-token watcher ends with it, also while it waits
+/// for a new token after one was refused, instead of waiting for the next
+/// token event.
+#[tokio::test]
+async fn a_dropped_pool_leaves_no_token_watcher_behind() {
+    let mut server = Server::start().await;
+    let (api, tokens) = FakeApi::with_tokens();
+    let gone = async |tokens: &tokio::sync::broadcast::Sender<twitch::TokenEvent>| {
+        while tokens.receiver_count() > 0 {
+            tokio::task::yield_now().await;
+        }
+    };
+    let (pool, conns) = start_pool(pool_builder(&api, &server, 1), &mut server, 1).await;
+    assert_eq!(tokens.receiver_count(), 1, "the watcher");
+    drop(pool);
+    within("the watcher to end", gone(&tokens)).await;
+    drop(conns);
+
+    let builder = pool_builder(&api, &server, 1).on_token_invalid(OnTokenInvalid::WaitForNewToken);
+    let (pool, _conns) = start_pool(builder, &mut server, 1).await;
+    let mut pool = pool.unwrap();
+    tokens.send(twitch::TokenEvent::AppTokenInvalid).unwrap();
+    assert!(matches!(within("token invalid", pool.next()).await.unwrap(), SessionItem::TokenInvalid(_)));
+    assert_eq!(tokens.receiver_count(), 1, "waiting for a new token");
+    drop(pool);
+    within("the waiting watcher to end", gone(&tokens)).await;
+}
+
 /// The app token refused for good: every shard is closed; the stream ends,
 /// or (with `WaitForNewToken`) the shards start again with a new token.
 #[tokio::test]

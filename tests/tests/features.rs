@@ -66,3 +66,28 @@ fn the_store_features_are_off_by_default_and_use_the_one_tls_stack() {
         assert!(versions_of(&pg, other).is_empty(), "the postgres feature pulls in {other}");
     }
 }
+
+/// How `libsqlite3-sys` is built for `twitch` with these features.
+fn sqlite_features(features: &str) -> String {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args(["tree", "--offline", "-p", "twitch", "-e", "normal,features", "--no-default-features"])
+        .args(["--features", features, "-i", "libsqlite3-sys"])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .output()
+        .expect("cargo tree runs");
+    assert!(out.status.success(), "cargo tree failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `sqlite` links the system's library, so an application with sqlx or
+/// diesel on SQLite decides once whether SQLite is compiled in;
+/// `sqlite-bundled` compiles it in.
+#[test]
+fn sqlite_is_bundled_only_when_asked() {
+    let system = sqlite_features("sqlite");
+    assert!(system.contains("libsqlite3-sys"), "{system}");
+    assert!(!system.contains(r#"feature "bundled""#), "{system}");
+    let bundled = sqlite_features("sqlite-bundled");
+    assert!(bundled.contains(r#"libsqlite3-sys feature "bundled""#), "{bundled}");
+}

@@ -268,6 +268,7 @@ impl<E: EventPayload + Send + 'static> ShardPoolBuilder<E> {
             owned: Mutex::new(BTreeSet::new()),
             attached: Mutex::new(BTreeMap::new()),
             claiming: tokio::sync::Mutex::new(()),
+            alive: watch::channel(()).0,
         });
         let fixed = self.fixed.unwrap_or_else(|| if ctx.claim.is_some() { Vec::new() } else { vec![0] });
         if let Err(e) = start_shards(&ctx, fixed, self.grow_to).await {
@@ -299,10 +300,10 @@ impl<E: EventPayload + Send + 'static> ShardPoolBuilder<E> {
             }
         }
         if let Some(every) = self.health_check {
-            tokio::spawn(health_check(Arc::downgrade(&ctx), every));
+            tokio::spawn(health_check(Arc::downgrade(&ctx), every, ctx.alive.subscribe()));
         }
         if let Some(rx) = tokens {
-            tokio::spawn(watch_app_token(Arc::downgrade(&ctx), rx));
+            tokio::spawn(watch_app_token(Arc::downgrade(&ctx), rx, ctx.alive.subscribe()));
         }
         Ok(ShardPool { rx, ctx })
     }
@@ -376,6 +377,8 @@ struct PoolCtx<E> {
     attached: Mutex<BTreeMap<u32, String>>,
     /// One claim at a time.
     claiming: tokio::sync::Mutex<()>,
+    /// Dropped with the pool: the background tasks' receivers see it and end.
+    alive: watch::Sender<()>,
 }
 
 impl<E> PoolCtx<E> {
@@ -718,11 +721,19 @@ impl<E: EventPayload + Send + 'static> Hooks<E> for ShardHooks<E> {
 /// elsewhere) is attached again; a claimed one on another session or gone
 /// from the conduit is let go; free shards are claimed while the pool
 /// holds fewer than it claims. Ends with the pool.
-async fn health_check<E: EventPayload + Send + 'static>(ctx: Weak<PoolCtx<E>>, every: Duration) {
+async fn health_check<E: EventPayload + Send + 'static>(
+    ctx: Weak<PoolCtx<E>>,
+    every: Duration,
+    mut alive: watch::Receiver<()>,
+) {
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            // The pool was dropped.
+            _ = alive.changed() => return,
+        }
         let Some(pool) = ctx.upgrade() else { return };
         let Some(tx) = pool.tx() else { return };
         let listed = match pool.api.conduit_shards(pool.conduit_id.clone()).await {
@@ -767,13 +778,27 @@ async fn health_check<E: EventPayload + Send + 'static>(ctx: Weak<PoolCtx<E>>, e
 
 /// Follow the app token: when the manager reports it invalid, close every
 /// shard and either end the pool or wait for a new token and start again.
+/// The next token event, or `None` once the pool is dropped (so a
+/// dropped pool's watcher does not wait for the next token event to end).
+async fn next_token_event(
+    rx: &mut tokio::sync::broadcast::Receiver<TokenEvent>,
+    alive: &mut watch::Receiver<()>,
+) -> Option<std::result::Result<TokenEvent, tokio::sync::broadcast::error::RecvError>> {
+    tokio::select! {
+        r = rx.recv() => Some(r),
+        _ = alive.changed() => None,
+    }
+}
+
 async fn watch_app_token<E: EventPayload + Send + 'static>(
     ctx: Weak<PoolCtx<E>>,
     mut rx: tokio::sync::broadcast::Receiver<TokenEvent>,
+    mut alive: watch::Receiver<()>,
 ) {
     use tokio::sync::broadcast::error::RecvError;
     loop {
-        match rx.recv().await {
+        let Some(event) = next_token_event(&mut rx, &mut alive).await else { return };
+        match event {
             Ok(TokenEvent::AppTokenInvalid) => {}
             Ok(_) | Err(RecvError::Lagged(_)) => continue,
             Err(RecvError::Closed) => return,
@@ -795,7 +820,8 @@ async fn watch_app_token<E: EventPayload + Send + 'static>(
         drop(pool);
         // Wait for a new app token, then run the same shards again.
         loop {
-            match rx.recv().await {
+            let Some(event) = next_token_event(&mut rx, &mut alive).await else { return };
+            match event {
                 Ok(TokenEvent::AppTokenRenewed) => break,
                 Ok(_) | Err(RecvError::Lagged(_)) => continue,
                 Err(RecvError::Closed) => return,

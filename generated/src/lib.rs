@@ -117,13 +117,13 @@ pub mod websocket {
 
 #[cfg(feature = "callback")]
 pub use twitch_runtime::callback;
+#[cfg(feature = "postgres")]
+pub use twitch_runtime::rustls;
 #[cfg(feature = "webhook")]
 pub use twitch_runtime::webhook;
 #[cfg(feature = "oauth")]
 pub use twitch_runtime::{auth, tokens};
 pub use twitch_runtime::{observe, reqwest, tls};
-#[cfg(feature = "postgres")]
-pub use twitch_runtime::rustls;
 
 #[cfg(feature = "eventsub")]
 pub use eventsub::Event;

@@ -8,8 +8,8 @@ use std::time::Duration;
 use twitch::SessionItem;
 use twitch::eventsub::channel::ChannelChatMessageV1;
 use twitch::websocket::{Backoff, CloseCode, DisconnectReason};
-use twitch::{Error, EventSubError};
 use twitch::{Client, Event};
+use twitch::{Error, EventSubError};
 use twitch_mock::{Fault, Mock, MockServer, TriggerOptions};
 
 const WAIT: Duration = Duration::from_secs(20);

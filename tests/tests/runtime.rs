@@ -303,6 +303,40 @@ fn known_events_decode_into_their_variant() {
     }
 }
 
+/// A payload with a key given twice (`subscription` or `event` at the top,
+/// `type` or `version` in the subscription) is refused, the same by
+/// `decode_notification` and `decode_notification_as`: an event decoded as
+/// one subscription must never be reported as another's.
+#[test]
+fn a_key_given_twice_is_refused_by_every_decoder() {
+    let meta = twitch::meta::subscription("channel.follow", "2").expect("in schema");
+    let usual: serde_json::Value = serde_json::from_str(meta.example.expect("example")).unwrap();
+    let (sub, event) = (usual["subscription"].to_string(), usual["event"].to_string());
+    let other = sub.replace(r#""channel.follow""#, r#""channel.update""#);
+    let retyped = sub.replacen('{', r#"{"type":"channel.update","#, 1);
+    let reversioned = sub.replacen('{', r#"{"version":"1","#, 1);
+    let payloads = [
+        format!(r#"{{"subscription":{sub},"event":{event},"subscription":{other}}}"#),
+        format!(r#"{{"subscription":{other},"subscription":{sub},"event":{event}}}"#),
+        format!(r#"{{"event":{event},"subscription":{sub},"subscription":{other}}}"#),
+        format!(r#"{{"subscription":{sub},"event":{event},"event":{event}}}"#),
+        format!(r#"{{"subscription":{retyped},"event":{event}}}"#),
+        format!(r#"{{"subscription":{reversioned},"event":{event}}}"#),
+    ];
+    for p in &payloads {
+        let plain = twitch::decode_notification(p);
+        let known = twitch::decode_notification_as("channel.follow", "2", p);
+        assert!(matches!(plain, Err(Error::Decode { .. })), "{p}: {plain:?}");
+        assert!(matches!(known, Err(Error::Decode { .. })), "{p}: {known:?}");
+    }
+    // Given once each, both decode it alike.
+    let once = format!(r#"{{"subscription":{sub},"event":{event}}}"#);
+    assert_eq!(
+        twitch::decode_notification(&once).unwrap(),
+        twitch::decode_notification_as("channel.follow", "2", &once).unwrap()
+    );
+}
+
 /// A webhook body decodes the same in any key order (one pass when the
 /// subscription comes first, as Twitch sends it), prefers `event` over
 /// `events`, keeps a transport it cannot read field by field, and names the

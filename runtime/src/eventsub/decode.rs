@@ -162,7 +162,22 @@ impl<'de> Deserialize<'de> for SubscriptionInfo {
                 let mut l = crate::base::de::Lenient::default();
                 let (mut id, mut ty, mut version, mut status, mut cost) = (None, None, None, None, None);
                 let (mut condition, mut transport, mut created_at) = (None, None, None);
+                // Which subscription it is must be read one way only: its id,
+                // type or version given twice is refused.
+                let mut seen = [false; 3];
                 while let Some(key) = map.next_key::<Field>()? {
+                    let (slot, name) = match key {
+                        Field::Id => (0, "id"),
+                        Field::Type => (1, "type"),
+                        Field::Version => (2, "version"),
+                        _ => (usize::MAX, ""),
+                    };
+                    if let Some(seen) = seen.get_mut(slot) {
+                        if *seen {
+                            return Err(A::Error::duplicate_field(name));
+                        }
+                        *seen = true;
+                    }
                     match key {
                         Field::Id => id = l.string("id", map.next_value()?),
                         Field::Type => ty = l.string("type", map.next_value()?),
@@ -370,11 +385,12 @@ struct Kind<'a> {
 }
 
 impl<'a> Kind<'a> {
-    /// Twitch sends `type` and `version` ahead of `condition` and
-    /// `transport`, the bulk of a subscription: the object's top-level keys
-    /// are scanned until both are found and the rest is left unread (the
-    /// raw value was checked to be JSON when it was read). A key or value
-    /// with an escape, or a value that is not a string, takes serde's way.
+    /// The subscription object's top-level keys are scanned byte by byte
+    /// (the raw value was checked to be JSON when it was read), to its end,
+    /// so that a `type` or `version` given twice is refused (by serde's
+    /// way, which names the field) rather than read as either one. A key or
+    /// value with an escape, or a value that is not a string, takes serde's
+    /// way too.
     fn of(raw: &'a RawValue) -> serde_json::Result<Self> {
         match scan_type_and_version(raw.get()) {
             Some((subscription_type, version)) => {
@@ -433,14 +449,13 @@ fn scan_type_and_version(json: &str) -> Option<(&str, &str)> {
                         continue;
                     }
                 };
-                if b.get(i) != Some(&b'"') {
+                // A key given twice: serde's way refuses it, as it must be
+                // (which one was meant is not for this scan to guess).
+                if slot.is_some() || b.get(i) != Some(&b'"') {
                     return None;
                 }
                 let end = string_end(i)?;
                 *slot = Some(&json[i + 1..end]);
-                if let (Some(ty), Some(version)) = (ty, version) {
-                    return Some((ty, version));
-                }
                 i = end;
                 expect_key = false;
             }
@@ -449,7 +464,8 @@ fn scan_type_and_version(json: &str) -> Option<(&str, &str)> {
         }
         i += 1;
     }
-    None
+    // The whole object was read: both keys once each, or serde's way.
+    ty.zip(version)
 }
 
 /// An event that came before its subscription, kept raw until the type is known.
@@ -505,8 +521,25 @@ impl<'de, E: EventPayload> serde::de::DeserializeSeed<'de> for OnePassSeed<'_, E
                 // An event ahead of its subscription (and of a known type):
                 // kept raw, decoded once the type is known.
                 let mut early: Option<(Box<RawValue>, bool)> = None;
+                let (mut seen_event, mut seen_events) = (false, false);
                 while let Some(key) = map.next_key::<Key>()? {
                     let is_event = matches!(key, Key::Event);
+                    // A key given twice is refused: an event decoded under
+                    // one subscription must not be reported with another.
+                    let seen = match key {
+                        Key::Event => std::mem::replace(&mut seen_event, true),
+                        Key::Events => std::mem::replace(&mut seen_events, true),
+                        Key::Subscription => subscription.is_some(),
+                        Key::Other => false,
+                    };
+                    if seen {
+                        let name = match key {
+                            Key::Event => "event",
+                            Key::Events => "events",
+                            _ => "subscription",
+                        };
+                        return Err(A::Error::duplicate_field(name));
+                    }
                     match (key, &subscription) {
                         (Key::Subscription, _) => subscription = Some(map.next_value()?),
                         // `event` wins over `events`, whichever comes first.
@@ -593,7 +626,12 @@ impl<E: EventPayload> Notification<E> {
         let de = &mut serde_json::Deserializer::from_str(payload);
         let seed = OnePassSeed::<E> { known, event: std::marker::PhantomData };
         match seed.deserialize(&mut *de) {
-            Ok(OnePass { subscription: raw, event: Some(event) }) if de.end().is_ok() => {
+            // With the kind from elsewhere the subscription is still read
+            // for its own, so that one given twice is refused here as by
+            // `decode`.
+            Ok(OnePass { subscription: raw, event: Some(event) })
+                if de.end().is_ok() && (known.is_none() || Kind::of(&raw).is_ok()) =>
+            {
                 Some(Self { subscription: RawSubscription::new(RawJson(raw)), event })
             }
             _ => None,
@@ -670,5 +708,8 @@ mod tests {
         assert_eq!(scan(r#"{"type":"a","version":1}"#), None);
         assert_eq!(scan(r#"{"type":"a"}"#), None);
         assert_eq!(scan(r#"{}"#), None);
+        // Given twice: left to serde, which refuses it.
+        assert_eq!(scan(r#"{"type":"a","version":"1","type":"b"}"#), None);
+        assert_eq!(scan(r#"{"type":"a","version":"1","condition":{},"version":"2"}"#), None);
     }
 }

@@ -128,10 +128,7 @@ impl JsonFileStore {
     }
 
     /// The cached users, read from the file the first time.
-    async fn users<'a>(
-        &self,
-        cache: &'a mut Option<FileTokens>,
-    ) -> Result<&'a mut FileTokens> {
+    async fn users<'a>(&self, cache: &'a mut Option<FileTokens>) -> Result<&'a mut FileTokens> {
         if cache.is_none() {
             let users = self.blocking(read_file).await?;
             *cache = Some(

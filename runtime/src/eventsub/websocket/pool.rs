@@ -471,7 +471,12 @@ fn out_of_range(e: &ShardError) -> bool {
 /// runs on this session, each failure reported; at start, where the caller
 /// waits for the answer, it counts like a refusal. A 404 means the conduit
 /// is gone: [`EventSubError::ConduitGone`] at once.
-async fn attach<E: Send + 'static>(ctx: &PoolCtx<E>, shard_id: u32, session_id: &str, persist: bool) -> Result<Outcome> {
+async fn attach<E: Send + 'static>(
+    ctx: &PoolCtx<E>,
+    shard_id: u32,
+    session_id: &str,
+    persist: bool,
+) -> Result<Outcome> {
     let (mut refusals, mut failures) = (0u32, 0u32);
     loop {
         let e = match ctx.attach_once(shard_id, session_id.to_owned()).await {

@@ -329,8 +329,19 @@ fn a_key_given_twice_is_refused_by_every_decoder() {
         assert!(matches!(plain, Err(Error::Decode { .. })), "{p}: {plain:?}");
         assert!(matches!(known, Err(Error::Decode { .. })), "{p}: {known:?}");
     }
+    // In a WebSocket frame too (there the metadata names the type).
+    let frame = |payload: &str| {
+        format!(
+            r#"{{"metadata":{{"message_id":"m1","message_type":"notification","message_timestamp":"2023-07-19T14:56:51.634234626Z","subscription_type":"channel.follow","subscription_version":"2"}},"payload":{payload}}}"#
+        )
+    };
+    for p in &payloads[..4] {
+        let decoded = twitch::websocket::decode_frame::<twitch::Event>(&frame(p));
+        assert!(decoded.is_err(), "{p}: {decoded:?}");
+    }
     // Given once each, both decode it alike.
     let once = format!(r#"{{"subscription":{sub},"event":{event}}}"#);
+    assert!(twitch::websocket::decode_frame::<twitch::Event>(&frame(&once)).is_ok());
     assert_eq!(
         twitch::decode_notification(&once).unwrap(),
         twitch::decode_notification_as("channel.follow", "2", &once).unwrap()

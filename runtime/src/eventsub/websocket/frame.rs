@@ -403,7 +403,19 @@ impl<'de, E: EventPayload> Visitor<'de> for PayloadSeed<'_, '_, E> {
         let mut raw_subscription = None;
         let mut session = None;
         let mut event = None;
+        let (mut seen_subscription, mut seen_event, mut seen_events) = (false, false, false);
         while let Some(key) = map.next_key::<PayloadKey>()? {
+            // A key given twice is refused (as by the slow path): which one
+            // was meant is not for the decoder to guess.
+            let (seen, name) = match key {
+                PayloadKey::Subscription => (&mut seen_subscription, "subscription"),
+                PayloadKey::Event => (&mut seen_event, "event"),
+                PayloadKey::Events => (&mut seen_events, "events"),
+                _ => (&mut false, ""),
+            };
+            if std::mem::replace(seen, true) && !name.is_empty() {
+                return Err(A::Error::duplicate_field(name));
+            }
             match key {
                 PayloadKey::Subscription if meta.message_type == "notification" => {
                     raw_subscription = Some(map.next_value::<RawSubscription>()?)

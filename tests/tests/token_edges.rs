@@ -424,6 +424,110 @@ async fn a_pair_the_store_did_not_take_is_the_base_of_the_next_refresh_and_saved
     .expect("the newest pair was saved once the store was back");
 }
 
+/// A shared store whose conditional saves take `delay` (a database under
+/// load), on an SQLite file.
+#[derive(Clone)]
+struct SlowSave {
+    store: SqliteStore,
+    delay: Duration,
+}
+
+impl TokenStore for SlowSave {
+    fn load(&self) -> twitch::BoxFuture<'_, twitch::Result<Vec<UserToken>>> {
+        self.store.load()
+    }
+    fn save_user(&self, token: UserToken) -> twitch::BoxFuture<'_, twitch::Result<()>> {
+        self.store.save_user(token)
+    }
+    fn remove_user(&self, user: twitch::UserId) -> twitch::BoxFuture<'_, twitch::Result<()>> {
+        self.store.remove_user(user)
+    }
+    fn bind_client<'a>(&'a self, client_id: &'a str) -> twitch::BoxFuture<'a, twitch::Result<()>> {
+        self.store.bind_client(client_id)
+    }
+    fn shared(&self) -> Option<&dyn SharedTokenStore> {
+        Some(self)
+    }
+}
+
+impl SharedTokenStore for SlowSave {
+    fn load_user_versioned<'a>(
+        &'a self,
+        user: &'a twitch::UserId,
+    ) -> twitch::BoxFuture<'a, twitch::Result<Option<twitch::tokens::Versioned<UserToken>>>> {
+        self.store.load_user_versioned(user)
+    }
+    fn save_user_versioned(&self, token: UserToken) -> twitch::BoxFuture<'_, twitch::Result<u64>> {
+        self.store.save_user_versioned(token)
+    }
+    fn replace_user(&self, token: UserToken, expected: u64) -> twitch::BoxFuture<'_, twitch::Result<Option<u64>>> {
+        Box::pin(async move {
+            tokio::time::sleep(self.delay).await;
+            self.store.replace_user(token, expected).await
+        })
+    }
+    fn versions(&self) -> twitch::BoxFuture<'_, twitch::Result<Vec<twitch::tokens::StoredVersion>>> {
+        self.store.versions()
+    }
+    fn load_app(&self) -> twitch::BoxFuture<'_, twitch::Result<Option<twitch::tokens::Versioned<twitch::AppToken>>>> {
+        self.store.load_app()
+    }
+    fn save_app(&self, token: twitch::AppToken) -> twitch::BoxFuture<'_, twitch::Result<u64>> {
+        self.store.save_app(token)
+    }
+    fn try_lease<'a>(&'a self, name: &'a str, ttl: Duration) -> twitch::BoxFuture<'a, twitch::Result<bool>> {
+        self.store.try_lease(name, ttl)
+    }
+    fn release<'a>(&'a self, name: &'a str) -> twitch::BoxFuture<'a, twitch::Result<()>> {
+        self.store.release(name)
+    }
+    fn lease_ttl(&self) -> Duration {
+        self.store.lease_ttl()
+    }
+    fn poll_interval(&self) -> Duration {
+        Duration::from_millis(10)
+    }
+    fn sync_interval(&self) -> Duration {
+        Duration::from_millis(50)
+    }
+}
+
+/// A save slower than the refresh lease: the lease is kept while the save
+/// runs, so the other process waits for the new pair instead of spending
+/// the refresh token just used; both end with the one new pair.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_save_slower_than_the_lease_keeps_the_lease() {
+    let t = Twitch::new(&["cid"]);
+    let server = serve(&t).await;
+    let path = temp_dir("slow").join("t.sqlite");
+    let (access, refresh) = t.issue("cid");
+    let lease = Duration::from_millis(300);
+    let slow = SlowSave { store: SqliteStore::open(&path).unwrap().with_lease_ttl(lease), delay: 4 * lease };
+    slow.store.bind_client("cid").await.unwrap();
+    slow.save_user(expired_pair(&access, &refresh)).await.unwrap();
+    let a = TokenManager::with_store(oauth(&server, "cid"), slow.clone()).await.unwrap();
+    let fast = SlowSave { store: SqliteStore::open(&path).unwrap().with_lease_ttl(lease), delay: Duration::ZERO };
+    let b = TokenManager::with_store(oauth(&server, "cid"), fast).await.unwrap();
+
+    let a_call = tokio::spawn({
+        let c = client(&server, "cid", &a);
+        async move { c.get_users().send().await }
+    });
+    // B asks once A's refresh is under way (A holds the lease), and keeps
+    // asking past the lease's first life.
+    while t.refreshes.load(Ordering::SeqCst) == 0 {
+        tokio::task::yield_now().await;
+    }
+    let b_call = client(&server, "cid", &b).get_users().send().await;
+    a_call.await.unwrap().unwrap();
+    b_call.expect("B took over A's pair");
+    assert_eq!(t.refreshes.load(Ordering::SeqCst), 1, "one refresh");
+    assert_eq!(t.refused.load(Ordering::SeqCst), 0, "the spent refresh token was not sent again");
+    let (ta, tb) = (a.user_token(&"1".into()).await.unwrap(), b.user_token(&"1".into()).await.unwrap());
+    assert_eq!(ta, tb);
+    assert!(a.invalid_users().is_empty() && b.invalid_users().is_empty());
+}
+
 fn sqlite_sync(path: &std::path::Path, every: Duration) -> SqliteStore {
     SqliteStore::open(path).unwrap().with_sync_interval(every)
 }

@@ -237,6 +237,25 @@ impl TokenStore for JsonFileStore {
     }
 }
 
+/// `f` (a save), with the lease `name` renewed every third of its life
+/// while `f` runs: a save slower than the lease does not let another
+/// process take the lease and spend the refresh token just used.
+async fn holding<T>(shared: &dyn SharedTokenStore, name: &str, f: impl std::future::Future<Output = T>) -> T {
+    let every = shared.lease_ttl() / 3;
+    let renew = async {
+        loop {
+            tokio::time::sleep(every).await;
+            if let Ok(false) = shared.try_lease(name, shared.lease_ttl()).await {
+                tracing::warn!(lease = name, "the refresh lease went to another process during a slow save");
+            }
+        }
+    };
+    tokio::select! {
+        out = f => out,
+        never = renew => never,
+    }
+}
+
 /// What a failed refresh (or client credentials grant) says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Refusal {
@@ -626,7 +645,8 @@ impl TokenManager {
         };
         match outcome {
             Ok(()) => Ok(st.token.access_token.clone()),
-            Err(e @ Error::TokenInvalid { .. }) => Err(e),
+            // Final here: removed elsewhere, another application's token.
+            Err(e @ (Error::TokenInvalid { .. } | Error::NoToken { .. } | Error::WrongClient { .. })) => Err(e),
             Err(e) if !st.token.expires_within(Duration::ZERO) => {
                 tracing::warn!(user = %user, error = %e, "refreshing a token before it expires failed; using it as it is");
                 Ok(st.token.access_token.clone())
@@ -854,14 +874,14 @@ impl TokenManager {
                     }
                 };
                 renew().await;
-                let mut saved = shared.replace_user(st.token.clone(), expected).await;
+                let mut saved = holding(shared, &lease, shared.replace_user(st.token.clone(), expected)).await;
                 for _ in 0..SAVE_ATTEMPTS {
                     if saved.is_ok() {
                         break;
                     }
                     tokio::time::sleep(shared.poll_interval()).await;
                     renew().await;
-                    saved = shared.replace_user(st.token.clone(), expected).await;
+                    saved = holding(shared, &lease, shared.replace_user(st.token.clone(), expected)).await;
                 }
                 match saved {
                     Ok(Some(v)) => {

@@ -121,9 +121,22 @@ number_arg!(
     u64 => "a whole number, not below 0",
     i32 => "a whole number",
     i64 => "a whole number",
-    usize => "a whole number, not below 0",
-    f64 => "a number"
+    usize => "a whole number, not below 0"
 );
+
+/// A finite number: `NaN`, `inf` and `infinity`, which Rust's parser takes,
+/// are no number a chatter means.
+impl Arg for f64 {
+    fn parse(args: &mut Args<'_>) -> Result<Self, ArgError> {
+        const WHAT: &str = "a number";
+        let w = args.word().ok_or(ArgError::missing(WHAT))?;
+        w.parse::<f64>().ok().filter(|n| n.is_finite()).ok_or_else(|| ArgError::invalid(WHAT, w))
+    }
+
+    fn usage() -> &'static str {
+        "<number>"
+    }
+}
 
 impl Arg for bool {
     fn parse(args: &mut Args<'_>) -> Result<Self, ArgError> {

@@ -156,6 +156,9 @@ struct Core {
     events: broadcast::Sender<Arc<Event>>,
     /// Subscriptions by channel.
     channels: tokio::sync::Mutex<HashMap<UserId, Vec<SubscriptionId>>>,
+    /// Channels the bot left (and has not joined again): their chat is
+    /// ignored, also what was on its way when the bot left.
+    left: Mutex<std::collections::HashSet<UserId>>,
     subscriber: Mutex<Subscriber>,
     /// When each (command, scope, key) may be used again.
     cooldowns: Mutex<HashMap<CooldownKey, Instant>>,
@@ -286,6 +289,7 @@ impl BotHandle {
         if channels.contains_key(&channel) {
             return Ok(());
         }
+        self.core.left.lock().unwrap_or_else(|e| e.into_inner()).remove(&channel);
         let subs = (self.core.per_channel)(&channel, &self.core.bot_id);
         let subscriber = self.core.subscriber.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let mut ids = Vec::new();
@@ -316,19 +320,63 @@ impl BotHandle {
         }
     }
 
-    /// Leave a channel: delete its subscriptions.
+    /// Leave a channel: delete every subscription the bot holds for it now
+    /// (matched by type, version and condition: also those a session made
+    /// again under new ids after a drop, or that a conduit already had
+    /// before a restart), and ignore its chat from here on, also what is
+    /// already on its way. Leaving a channel the bot is not in still looks
+    /// for such subscriptions, so a leave that failed can be tried again.
     pub async fn leave(&self, channel: impl Into<UserId>) -> Result<(), Error> {
         let channel = channel.into();
-        let Some(ids) = self.core.channels.lock().await.remove(&channel) else { return Ok(()) };
+        self.core.left.lock().unwrap_or_else(|e| e.into_inner()).insert(channel.clone());
+        let mut channels = self.core.channels.lock().await;
+        let mut ids = channels.remove(&channel).unwrap_or_default();
         let subscriber = self.core.subscriber.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        for id in ids {
+        let wanted = (self.core.per_channel)(&channel, &self.core.bot_id);
+        let ours = |ty: &str, version: &str, condition: &serde_json::Value| {
+            wanted.iter().any(|w| w.subscription_type == ty && w.version == version && w.condition == *condition)
+        };
+        match &subscriber {
+            Subscriber::Session(h) => ids.extend(
+                h.subscriptions()
+                    .into_iter()
+                    .filter(|s| ours(&s.subscription_type, &s.version, &s.condition.to_value()))
+                    .map(|s| s.id),
+            ),
+            Subscriber::Conduit(conduit) => {
+                let mut listed = self.core.client.get_eventsub_subscriptions().conduit_id(conduit.clone()).paginate();
+                loop {
+                    match listed.try_next().await {
+                        Ok(Some(s)) if ours(&s.subscription_type, &s.version, &s.condition) => ids.push(s.id),
+                        Ok(Some(_)) => {}
+                        Ok(None) => break,
+                        Err(source) => {
+                            // Kept, so that the next leave deletes them.
+                            channels.insert(channel.clone(), ids.clone());
+                            let subscription_id = ids.first().cloned().unwrap_or_else(|| SubscriptionId::from(""));
+                            return Err(Error::Unsubscribe { channel, subscription_id, source });
+                        }
+                    }
+                }
+            }
+            Subscriber::None => {}
+        }
+        ids.sort();
+        ids.dedup();
+        for (i, id) in ids.iter().enumerate() {
             let done = match &subscriber {
-                Subscriber::Session(h) => h.unsubscribe(&id).await,
+                Subscriber::Session(h) => h.unsubscribe(id).await,
                 Subscriber::Conduit(_) => self.core.client.delete_eventsub_subscription(id.clone()).send().await,
                 Subscriber::None => Ok(()),
             };
-            if let Err(e) = done {
-                return Err(Error::Unsubscribe { channel, subscription_id: id, source: e });
+            match done {
+                // Gone already (an id from before a drop): what leaving wants.
+                Err(e) if e.status() == Some(404) => {}
+                Err(source) => {
+                    channels.insert(channel.clone(), ids[i..].to_vec());
+                    return Err(Error::Unsubscribe { channel, subscription_id: id.clone(), source });
+                }
+                Ok(()) => {}
             }
         }
         Ok(())
@@ -590,9 +638,11 @@ impl<S: Clone + Send + Sync + 'static> Bot<S> {
             }
             Source::Conduit { conduit_id, shards } => {
                 let mut b = client.shard_pool(conduit_id.clone());
-                if let Some(ids) = shards {
-                    b = b.shards(ids);
-                }
+                b = match shards {
+                    Some(ids) => b.shards(ids),
+                    // Every shard: Twitch spreads notifications over all of them.
+                    None => b.shard_count(conduit_shard_count(&client, &conduit_id).await?),
+                };
                 (Running::Pool(b.start().await.map_err(Error::Connect)?), Subscriber::Conduit(conduit_id))
             }
             Source::Stream(s) => (Running::Stream(s), Subscriber::None),
@@ -619,6 +669,7 @@ impl<S: Clone + Send + Sync + 'static> Bot<S> {
             sender,
             events: broadcast::channel(1024).0,
             channels: Default::default(),
+            left: Default::default(),
             subscriber: Mutex::new(subscriber),
             cooldowns: Default::default(),
             handlers: Arc::new(Semaphore::new(concurrency as usize)),
@@ -649,6 +700,18 @@ impl<S: Clone + Send + Sync + 'static> Bot<S> {
         self.start().await?.wait().await;
         Ok(())
     }
+}
+
+/// How many shards the conduit has (Get Conduits).
+async fn conduit_shard_count(client: &Client, conduit_id: &ConduitId) -> Result<u32, Error> {
+    let conduits = client.get_conduits().send().await.map_err(Error::Connect)?;
+    let conduit = conduits.iter().find(|c| c.id == *conduit_id).ok_or_else(|| {
+        Error::Connect(twitch::Error::EventSub(twitch::EventSubError::ConduitGone {
+            conduit_id: conduit_id.to_string(),
+            message: "Get Conduits does not list it".into(),
+        }))
+    })?;
+    Ok(u32::try_from(conduit.shard_count).unwrap_or(0).max(1))
 }
 
 /// A started bot.
@@ -751,6 +814,12 @@ async fn event_loop(bot: BotHandle, mut running: Running) -> bool {
 fn dispatch(bot: &BotHandle, event: Event) {
     let core = &bot.core;
     let event = Arc::new(event);
+    if let Some(message) = ChannelChatMessageV1::from_event_ref(&event)
+        && core.left.lock().unwrap_or_else(|e| e.into_inner()).contains(&message.broadcaster_user_id)
+    {
+        // A channel the bot left: nothing in it is answered or waited for.
+        return;
+    }
     let _ = core.events.send(event.clone());
     for (name, listener) in &core.listeners {
         if let Some(fut) = listener(bot.clone(), &event) {
@@ -773,7 +842,8 @@ fn dispatch(bot: &BotHandle, event: Event) {
 /// arguments parse and no cooldown holds it.
 fn command(bot: &BotHandle, message: Arc<ChatMessage>) {
     let core = &bot.core;
-    let text = message.message.text.trim_start();
+    let visible = crate::message::without_invisible(&message.message.text);
+    let text = visible.trim();
     let Some(rest) = core.prefixes.iter().find_map(|p| text.strip_prefix(p.as_str())) else { return };
     let mut args = Args::new(rest);
     let Some(word) = args.word() else { return };
@@ -845,7 +915,7 @@ fn help(bot: &BotHandle, message: &Arc<ChatMessage>, about: Option<&str>) {
     let prefix = &core.prefixes[0];
     let allowed = |e: &&Entry| e.checks.iter().all(|c| c.passes(message));
     let text = match about.map(|a| a.trim_start_matches(prefix.as_str()).to_lowercase()) {
-        Some(name) => match core.entries.iter().find(|e| e.answers_to(&name)) {
+        Some(name) => match core.entries.iter().filter(allowed).find(|e| e.answers_to(&name)) {
             Some(e) => {
                 let mut t = e.usage_line(prefix);
                 if let Some(d) = &e.description {

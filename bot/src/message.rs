@@ -166,3 +166,20 @@ mod tests {
         );
     }
 }
+
+/// Characters chat clients add that are not meant as part of a message:
+/// the suffix that gets a repeated message past Twitch's duplicate filter
+/// (U+E0000 TAG SPACE, U+034F COMBINING GRAPHEME JOINER, usually after a
+/// space) and the zero-width characters seen in the wild.
+const INVISIBLE: &[char] =
+    &['\u{E0000}', '\u{034F}', '\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}', '\u{FEFF}', '\u{180E}'];
+
+/// The text without [`INVISIBLE`] characters (borrowed when it has none):
+/// what commands are matched and their arguments parsed from.
+pub fn without_invisible(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains(INVISIBLE) {
+        std::borrow::Cow::Owned(text.chars().filter(|c| !INVISIBLE.contains(c)).collect())
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}

@@ -377,3 +377,69 @@ async fn shutdown_waits_for_running_handlers_within_the_grace() {
     assert!(running.shutdown(Duration::from_secs(5)).await, "the handler finished within the grace");
     assert_eq!(*log.lock().unwrap(), ["work done"]);
 }
+
+/// Chat clients append an invisible suffix to a repeated message (a space
+/// and U+E0000, or U+034F; zero-width characters too): the command runs as
+/// if it were not there, and no argument carries it.
+#[tokio::test]
+async fn the_invisible_suffix_of_a_repeated_message_is_not_part_of_it() {
+    let h = Harness::start(|bot, log| {
+        let (l1, l2) = (log.clone(), log);
+        bot.command(Command::new("dice", move |_: Context, sides: Option<u32>| {
+            let l = l1.clone();
+            async move { record(&l, format!("dice {sides:?}")) }
+        }))
+        .command(Command::new("say", move |_: Context, word: String, rest: Rest| {
+            let l = l2.clone();
+            async move { record(&l, format!("say [{word}] [{rest}]")) }
+        }))
+    })
+    .await;
+    h.say("5", "!dice", &[]).await;
+    h.say("5", "!dice \u{E0000}", &[]).await;
+    h.say("5", "!dice\u{034F}", &[]).await;
+    h.say("5", "!dice 20 \u{E0000}", &[]).await;
+    h.say("5", "\u{200B}!dice\u{200D}", &[]).await;
+    h.say("5", "!say hi\u{E0000} there \u{E0000}", &[]).await;
+    assert_eq!(h.log(), ["dice None", "dice None", "dice None", "dice Some(20)", "dice None", "say [hi] [there]"]);
+    assert!(h.errors().is_empty(), "{:?}", h.errors());
+}
+
+/// `NaN` and `inf` parse as Rust floats, but are no number a chatter means.
+#[tokio::test]
+async fn a_number_argument_is_finite() {
+    let h = Harness::start(|bot, log| {
+        bot.command(Command::new("tip", move |_: Context, amount: f64| {
+            let l = log.clone();
+            async move { record(&l, format!("tip {amount}")) }
+        }))
+    })
+    .await;
+    for text in ["!tip NaN", "!tip inf", "!tip -infinity", "!tip 1e999"] {
+        h.say("5", text, &[]).await;
+    }
+    h.say("5", "!tip 2.5", &[]).await;
+    assert_eq!(h.log(), ["tip 2.5"]);
+    assert_eq!(h.errors().len(), 4);
+}
+
+/// A channel the bot left: chat from it that was already on its way runs
+/// no command and reaches no listener; joined again, it does.
+#[tokio::test]
+async fn chat_from_a_channel_the_bot_left_is_ignored() {
+    let h = Harness::start(|bot, log| {
+        bot.channel("1").command(Command::new("dice", move |_: Context| {
+            let l = log.clone();
+            async move { record(&l, "dice".into()) }
+        }))
+    })
+    .await;
+    h.say("5", "!dice", &[]).await;
+    assert_eq!(h.log(), ["dice"]);
+    h.running.handle().leave("1").await.unwrap();
+    h.say("5", "!dice", &[]).await;
+    assert!(h.log().is_empty(), "not answered after leaving");
+    h.running.handle().join("1").await.unwrap();
+    h.say("5", "!dice", &[]).await;
+    assert_eq!(h.log(), ["dice"]);
+}

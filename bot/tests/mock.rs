@@ -432,3 +432,144 @@ async fn a_handler_pins_what_it_sends_and_unpins_it() {
     assert_eq!(mock.chat_log().len(), before, "a message that cannot be pinned is not sent");
     assert!(bot.shutdown(WAIT).await);
 }
+
+/// The ids of the enabled chat subscriptions for `channel`.
+fn chat_subscription_ids(mock: &MockServer, channel: &str) -> Vec<String> {
+    let state = mock.state();
+    state["subscriptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["type"] == "channel.chat.message" && s["condition"]["broadcaster_user_id"] == channel)
+        .filter(|s| s["status"] == "enabled")
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A conduit bot with no shard ids runs every shard of the conduit: Twitch
+/// spreads chat over all of them.
+#[tokio::test]
+async fn a_conduit_bot_runs_every_shard() {
+    let mock = Mock::builder().start().await.unwrap();
+    mock.grant_scopes(BOT, &["user:write:chat", "user:bot"]);
+    let app = mock.client_builder().app_token(mock.mint_app_token(&mock.client_id())).build().unwrap();
+    let conduit = app.create_conduits(4).await.unwrap();
+    let bot = Bot::builder(app.clone(), BOT)
+        .conduit(conduit.id.clone(), None)
+        .channel(CHANNEL)
+        .command(Command::new("dice", dice))
+        .start()
+        .await
+        .unwrap();
+    let shards = app.get_conduit_shards(conduit.id.clone()).send().await.unwrap();
+    assert_eq!(shards.data.len(), 4);
+    assert!(shards.data.iter().all(|s| s.status.as_str() == "enabled"), "{:?}", shards.data);
+    for n in 1..=8 {
+        let answer = next_bot_message(&bot, CHANNEL);
+        viewer_says(&mock, CHANNEL, &format!("!dice {n}"));
+        assert_eq!(answer.await.expect("answered").message.text, format!("rolled 1..={n}"));
+    }
+    assert!(bot.shutdown(WAIT).await);
+}
+
+/// After a dropped connection the session makes its subscriptions again
+/// under new ids: `leave` deletes those, and the channel stays left.
+#[tokio::test]
+async fn leave_after_a_dropped_connection_leaves() {
+    let mock = Mock::builder().start().await.unwrap();
+    let bot = Bot::builder(bot_client(&mock), BOT)
+        .channel(CHANNEL)
+        .command(Command::new("dice", dice))
+        .start()
+        .await
+        .unwrap();
+    let before = chat_subscription_ids(&mock, CHANNEL);
+    assert_eq!(before.len(), 1);
+    mock.close(None, 4006);
+    tokio::time::timeout(WAIT, async {
+        loop {
+            let now = chat_subscription_ids(&mock, CHANNEL);
+            if now.len() == 1 && now != before {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the session made its subscription again");
+    bot.handle().leave(CHANNEL).await.unwrap();
+    assert!(chat_subscription_ids(&mock, CHANNEL).is_empty(), "nothing left for the channel");
+    assert_eq!(mock.chat(ChatLine::new(CHANNEL, VIEWER, "viewer", "!dice")).unwrap().delivered, 0);
+    assert!(bot.shutdown(WAIT).await);
+}
+
+/// A conduit bot restarted: its subscriptions existed already (409). `leave`
+/// deletes them.
+#[tokio::test]
+async fn leave_after_a_restart_on_a_conduit_leaves() {
+    let mock = Mock::builder().start().await.unwrap();
+    mock.grant_scopes(BOT, &["user:write:chat", "user:bot"]);
+    let app = mock.client_builder().app_token(mock.mint_app_token(&mock.client_id())).build().unwrap();
+    let conduit = app.create_conduits(1).await.unwrap();
+    let start = || {
+        Bot::builder(app.clone(), BOT)
+            .conduit(conduit.id.clone(), None)
+            .channel(CHANNEL)
+            .command(Command::new("dice", dice))
+            .start()
+    };
+    let first = start().await.unwrap();
+    assert!(first.shutdown(WAIT).await);
+    let again = start().await.unwrap();
+    assert_eq!(chat_subscription_ids(&mock, CHANNEL).len(), 1, "the one from the first run");
+    again.handle().leave(CHANNEL).await.unwrap();
+    assert!(chat_subscription_ids(&mock, CHANNEL).is_empty());
+    assert!(again.shutdown(WAIT).await);
+}
+
+/// `!help dice` says nothing of a command the chatter may not use, as the
+/// list leaves it out.
+#[tokio::test]
+async fn help_does_not_show_a_command_the_chatter_may_not_use() {
+    use twitch_bot::Check;
+    let mock = Mock::builder().start().await.unwrap();
+    let bot = Bot::builder(bot_client(&mock), BOT)
+        .channel(CHANNEL)
+        .help_command("help")
+        .command(Command::new("dice", dice).description("Roll a die"))
+        .command(
+            Command::new(
+                "ban",
+                |_: Context, _who: twitch::UserLogin| async move { Ok::<(), twitch_bot::BoxError>(()) },
+            )
+            .description("Ban someone")
+            .check(Check::moderator()),
+        )
+        .start()
+        .await
+        .unwrap();
+    let help = next_bot_message(&bot, CHANNEL);
+    viewer_says(&mock, CHANNEL, "!help ban");
+    assert_eq!(help.await.expect("help").message.text, "There is no command !ban.");
+    let help = next_bot_message(&bot, CHANNEL);
+    viewer_says(&mock, CHANNEL, "!help");
+    assert_eq!(help.await.expect("help").message.text, "Commands: !dice");
+    assert!(bot.shutdown(WAIT).await);
+}
+
+/// Twitch counts a user's WebSocket connections per server: bots on two
+/// local Twitches in one process each get their own three.
+#[tokio::test]
+async fn the_connection_limit_is_per_server() {
+    let (a, b) = (Mock::builder().start().await.unwrap(), Mock::builder().start().await.unwrap());
+    let mut bots = Vec::new();
+    for mock in [&a, &a, &a, &b] {
+        let bot = Bot::builder(bot_client(mock), BOT).channel(CHANNEL).command(Command::new("dice", dice));
+        bots.push(bot.start().await.expect("within the server's limit"));
+    }
+    let fourth = Bot::builder(bot_client(&a), BOT).channel(CHANNEL).start().await;
+    assert!(fourth.is_err(), "a fourth on the same server is refused");
+    for bot in bots {
+        assert!(bot.shutdown(WAIT).await);
+    }
+}

@@ -51,7 +51,7 @@ pub struct Subscribed {
     pub max_total_cost: i64,
 }
 
-/// Open connections per user token, in this process.
+/// Open connections per server and user token, in this process.
 fn open_connections() -> &'static Mutex<HashMap<String, usize>> {
     static OPEN: OnceLock<Mutex<HashMap<String, usize>>> = OnceLock::new();
     OPEN.get_or_init(Mutex::default)
@@ -198,7 +198,9 @@ impl<E: EventPayload + Send + 'static> SessionBuilder<E> {
     /// Connect, read the welcome and create the subscriptions given to
     /// [`subscribe`](Self::subscribe).
     pub async fn connect(self) -> Result<Session<E>> {
-        let key = format!("{}\u{0}{}", self.client_id, self.user.as_deref().unwrap_or(""));
+        // Twitch counts a user's connections per server: sessions to another
+        // server (a second mock in the same process) have their own budget.
+        let key = format!("{}\u{0}{}\u{0}{}", self.cfg.base_url, self.client_id, self.user.as_deref().unwrap_or(""));
         let slot = Slot::take(key, self.user.as_ref())?;
         let cfg = self.cfg;
         let (ws, welcome) = engine::connect::<E>(&cfg).await?;

@@ -118,6 +118,23 @@ pub fn emote_url(emote_id: &str, format: EmoteFormat, theme: EmoteTheme, scale: 
     format!("https://static-cdn.jtvnw.net/emoticons/v2/{emote_id}/{format}/{theme}/{scale}")
 }
 
+/// Characters chat clients add that are not meant as part of a message:
+/// the suffix that gets a repeated message past Twitch's duplicate filter
+/// (U+E0000 TAG SPACE, U+034F COMBINING GRAPHEME JOINER, usually after a
+/// space) and the zero-width characters seen in the wild.
+const INVISIBLE: &[char] =
+    &['\u{E0000}', '\u{034F}', '\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}', '\u{FEFF}', '\u{180E}'];
+
+/// The text without [`INVISIBLE`] characters (borrowed when it has none):
+/// what commands are matched and their arguments parsed from.
+pub fn without_invisible(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains(INVISIBLE) {
+        std::borrow::Cow::Owned(text.chars().filter(|c| !INVISIBLE.contains(c)).collect())
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,22 +181,5 @@ mod tests {
             emote_url("emotesv2_abc", EmoteFormat::Animated, EmoteTheme::Dark, EmoteScale::X3),
             "https://static-cdn.jtvnw.net/emoticons/v2/emotesv2_abc/animated/dark/3.0"
         );
-    }
-}
-
-/// Characters chat clients add that are not meant as part of a message:
-/// the suffix that gets a repeated message past Twitch's duplicate filter
-/// (U+E0000 TAG SPACE, U+034F COMBINING GRAPHEME JOINER, usually after a
-/// space) and the zero-width characters seen in the wild.
-const INVISIBLE: &[char] =
-    &['\u{E0000}', '\u{034F}', '\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}', '\u{FEFF}', '\u{180E}'];
-
-/// The text without [`INVISIBLE`] characters (borrowed when it has none):
-/// what commands are matched and their arguments parsed from.
-pub fn without_invisible(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.contains(INVISIBLE) {
-        std::borrow::Cow::Owned(text.chars().filter(|c| !INVISIBLE.contains(c)).collect())
-    } else {
-        std::borrow::Cow::Borrowed(text)
     }
 }

@@ -22,7 +22,7 @@ use crate::command::{BoxError, BoxFuture, Check, Command, Cooldown, CooldownScop
 use crate::context::{Context, EventContext};
 use crate::error::{BotError, Error, Failure};
 use crate::message::{ChatMessage, MessageExt};
-use crate::send::{SendError, SendLimits, Sender, Sent};
+use crate::send::{Kind, SendError, SendLimits, Sender, Sent};
 
 type ErrorHook = Arc<dyn Fn(BotError) -> BoxFuture<()> + Send + Sync>;
 type SetupHook = Box<dyn FnOnce(BotHandle) -> BoxFuture<Result<(), BoxError>> + Send>;
@@ -96,6 +96,10 @@ impl Entry {
     }
 }
 
+/// The least time between two equal notices to one chatter in one
+/// channel, unless [`Bot::notice_interval`] says otherwise.
+pub const NOTICE_INTERVAL: Duration = Duration::from_secs(15);
+
 /// Where events come from and how subscriptions are made.
 enum Source {
     WebSocket,
@@ -153,6 +157,11 @@ struct Core {
     on_error: ErrorHook,
     per_channel: PerChannel,
     sender: Sender,
+    /// The least time between two equal notices (usage, help, cooldown) to
+    /// one chatter in one channel.
+    notice_interval: Duration,
+    /// When each (channel, chatter, notice) last went out.
+    noticed: Mutex<HashMap<(UserId, UserId, String), Instant>>,
     events: broadcast::Sender<Arc<Event>>,
     /// Subscriptions by channel.
     channels: tokio::sync::Mutex<HashMap<UserId, Vec<SubscriptionId>>>,
@@ -265,7 +274,18 @@ impl BotHandle {
         reply_to: Option<MessageId>,
         pin: bool,
     ) -> Result<Sent, SendError> {
-        let result = self.core.sender.send(channel.clone(), text.clone(), reply_to, pin).await;
+        self.send_kind(Kind::Reply, channel, text, reply_to, pin).await
+    }
+
+    async fn send_kind(
+        &self,
+        kind: Kind,
+        channel: UserId,
+        text: String,
+        reply_to: Option<MessageId>,
+        pin: bool,
+    ) -> Result<Sent, SendError> {
+        let result = self.core.sender.send(kind, channel.clone(), text.clone(), reply_to, pin).await;
         if let Err(SendError::Dropped(reason)) = &result {
             self.report(BotError {
                 failure: Failure::Dropped { channel, text, reason: reason.clone() },
@@ -433,6 +453,7 @@ pub struct Bot<S = ()> {
     listeners: Vec<(&'static str, Listener)>,
     help: Option<String>,
     reply_on_bad_arguments: bool,
+    notice_interval: Duration,
     on_error: ErrorHook,
     setup: Option<SetupHook>,
     per_channel: Vec<PerChannel>,
@@ -462,6 +483,7 @@ impl<S: Clone + Send + Sync + 'static> Bot<S> {
             listeners: Vec::new(),
             help: None,
             reply_on_bad_arguments: true,
+            notice_interval: NOTICE_INTERVAL,
             on_error: Arc::new(|e: BotError| {
                 Box::pin(async move { tracing::warn!(target: "twitch_bot", "{e}") }) as BoxFuture<()>
             }),
@@ -499,6 +521,18 @@ impl<S: Clone + Send + Sync + 'static> Bot<S> {
     /// commands the chatter may use, with one it shows that command's usage.
     pub fn help_command(mut self, name: impl Into<String>) -> Self {
         self.help = Some(name.into().to_lowercase());
+        self
+    }
+
+    /// The least time between two equal notices (usage, help and cooldown
+    /// replies) to one chatter in one channel (default 15 s): a chatter
+    /// repeating a command that is cooling down, or its wrong arguments,
+    /// gets one answer, not one per line. Notices also wait
+    /// behind every real reply, use at most half of the send window, and
+    /// only a few per channel are queued; the rest are not sent (the error
+    /// hook still hears of each failure).
+    pub fn notice_interval(mut self, interval: Duration) -> Self {
+        self.notice_interval = interval;
         self
     }
 
@@ -618,6 +652,7 @@ impl<S: Clone + Send + Sync + 'static> Bot<S> {
             listeners,
             help,
             reply_on_bad_arguments,
+            notice_interval,
             on_error,
             setup,
             per_channel,
@@ -667,6 +702,8 @@ impl<S: Clone + Send + Sync + 'static> Bot<S> {
             on_error,
             per_channel,
             sender,
+            notice_interval,
+            noticed: Default::default(),
             events: broadcast::channel(1024).0,
             channels: Default::default(),
             left: Default::default(),
@@ -864,7 +901,13 @@ fn command(bot: &BotHandle, message: Arc<ChatMessage>) {
         Err(error) => {
             let usage = entry.usage_line(&core.prefixes[0]);
             if core.reply_on_bad_arguments {
-                reply_in_background(bot, &message, format!("Usage: {usage} ({error})"));
+                // Not the chatter's words: a moderator bot's messages pass
+                // AutoMod, so it must not repeat what a chatter typed.
+                let why = match error.found {
+                    Some(_) => format!("expected {}", error.expected),
+                    None => error.to_string(),
+                };
+                reply_in_background(bot, &message, format!("Usage: {usage} ({why})"));
             }
             bot.report(fail(Failure::BadArguments { usage, error }));
             return;
@@ -956,9 +999,25 @@ fn help(bot: &BotHandle, message: &Arc<ChatMessage>, about: Option<&str>) {
 
 /// Answer `message` in its thread from a task of its own (the event loop
 /// does not wait for the send queue); a drop reaches the error hook.
+/// Reply with a notice (usage, help, cooldown), unless this chatter got the
+/// same one in this channel within the notice interval.
 fn reply_in_background(bot: &BotHandle, message: &ChatMessage, text: String) {
+    let core = &bot.core;
+    let now = Instant::now();
+    {
+        let mut noticed = core.noticed.lock().unwrap_or_else(|e| e.into_inner());
+        let key = (message.broadcaster_user_id.clone(), message.chatter_user_id.clone(), text.clone());
+        if noticed.get(&key).is_some_and(|at| now.duration_since(*at) < core.notice_interval) {
+            return;
+        }
+        // Bounded: a raid's chatters are forgotten once their interval passed.
+        if noticed.len() >= 4096 {
+            noticed.retain(|_, at| now.duration_since(*at) < core.notice_interval);
+        }
+        noticed.insert(key, now);
+    }
     let (bot, channel, id) = (bot.clone(), message.broadcaster_user_id.clone(), message.message_id.clone());
-    tokio::spawn(async move { bot.send(channel, text, Some(id)).await });
+    tokio::spawn(async move { bot.send_kind(Kind::Notice, channel, text, Some(id), false).await });
 }
 
 /// Run a handler in its own task, within the concurrency limit; its error

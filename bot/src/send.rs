@@ -117,6 +117,9 @@ pub enum SendError {
     Failed(twitch::Error),
     /// The bot is shutting down.
     Closed,
+    /// The channel's queue was full (a flood of commands): the message was
+    /// not queued.
+    QueueFull,
 }
 
 impl fmt::Display for SendError {
@@ -125,6 +128,7 @@ impl fmt::Display for SendError {
             SendError::Dropped(r) => write!(f, "message {r}"),
             SendError::Failed(e) => write!(f, "sending failed: {e}"),
             SendError::Closed => f.write_str("the bot is shutting down"),
+            SendError::QueueFull => f.write_str("the channel's send queue is full; the message was not queued"),
         }
     }
 }
@@ -152,12 +156,17 @@ impl Window {
 
     /// When the next message may go out (now, or later). Counting every
     /// channel together keeps the account under the ordinary limit wherever
-    /// it is not elevated.
-    pub(crate) fn next_slot(&mut self, now: Instant, elevated: bool) -> Instant {
+    /// it is not elevated. A notice may use half the window only, so that a
+    /// real reply always finds room.
+    pub(crate) fn next_slot_for(&mut self, now: Instant, elevated: bool, kind: Kind) -> Instant {
         while self.sent.front().is_some_and(|t| *t + self.limits.window <= now) {
             self.sent.pop_front();
         }
-        let limit = if elevated { self.limits.elevated } else { self.limits.normal }.max(1) as usize;
+        let full = if elevated { self.limits.elevated } else { self.limits.normal }.max(1) as usize;
+        let limit = match kind {
+            Kind::Reply => full,
+            Kind::Notice => (full / 2).max(1),
+        };
         if self.sent.len() < limit {
             return now;
         }
@@ -170,7 +179,87 @@ impl Window {
     }
 }
 
+/// What a message is to the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A command's reply, or anything the application sends.
+    Reply,
+    /// What the bot says of its own accord: usage, help and cooldown
+    /// replies. Sent after every reply waiting, within half the window,
+    /// and only a few per channel are queued.
+    Notice,
+}
+
+/// How many messages a channel may have queued, replies and notices apart.
+const REPLIES_PER_CHANNEL: usize = 256;
+const NOTICES_PER_CHANNEL: usize = 4;
+
+/// One kind's queued jobs: a queue per channel, served in turn.
+#[derive(Default)]
+struct Lane {
+    order: VecDeque<UserId>,
+    jobs: HashMap<UserId, VecDeque<Job>>,
+}
+
+impl Lane {
+    fn push(&mut self, job: Job, cap: usize) -> Result<(), Job> {
+        let q = self.jobs.entry(job.channel.clone()).or_default();
+        if q.len() >= cap {
+            return Err(job);
+        }
+        if q.is_empty() {
+            self.order.push_back(job.channel.clone());
+        }
+        q.push_back(job);
+        Ok(())
+    }
+
+    fn peek(&self) -> Option<&Job> {
+        self.order.front().and_then(|c| self.jobs.get(c)?.front())
+    }
+
+    fn pop(&mut self) -> Option<Job> {
+        let channel = self.order.pop_front()?;
+        let q = self.jobs.get_mut(&channel)?;
+        let job = q.pop_front();
+        if q.is_empty() {
+            self.jobs.remove(&channel);
+        } else {
+            self.order.push_back(channel);
+        }
+        job
+    }
+}
+
+/// Replies before notices; within each, the channels in turn.
+#[derive(Default)]
+struct Queues {
+    replies: Lane,
+    notices: Lane,
+}
+
+impl Queues {
+    fn push(&mut self, job: Job) {
+        let pushed = match job.kind {
+            Kind::Reply => self.replies.push(job, REPLIES_PER_CHANNEL),
+            Kind::Notice => self.notices.push(job, NOTICES_PER_CHANNEL),
+        };
+        if let Err(job) = pushed {
+            let _ = job.done.send(Err(SendError::QueueFull));
+        }
+    }
+
+    fn peek(&self) -> Option<&Job> {
+        self.replies.peek().or_else(|| self.notices.peek())
+    }
+
+    fn pop(&mut self) -> Option<Job> {
+        self.replies.pop().or_else(|| self.notices.pop())
+    }
+}
+
 pub(crate) struct Job {
+    pub kind: Kind,
     pub channel: UserId,
     pub text: String,
     pub reply_to: Option<MessageId>,
@@ -199,20 +288,45 @@ impl Sender {
         let elevated_in = elevated.clone();
         tokio::spawn(async move {
             let mut window = Window::new(limits);
-            while let Some(job) = rx.recv().await {
-                let is_elevated = job.channel == bot
+            let mut queues = Queues::default();
+            let mut open = true;
+            loop {
+                while let Ok(job) = rx.try_recv() {
+                    queues.push(job);
+                }
+                let Some(next) = queues.peek() else {
+                    if !open {
+                        break;
+                    }
+                    match rx.recv().await {
+                        Some(job) => queues.push(job),
+                        None => open = false,
+                    }
+                    continue;
+                };
+                let is_elevated = next.channel == bot
                     || elevated_in
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
-                        .get(&job.channel)
+                        .get(&next.channel)
                         .copied()
                         .unwrap_or(false);
                 let now = Instant::now();
-                let at = window.next_slot(now, is_elevated);
-                // Only when there is a wait: a timer rounds up to the next millisecond.
+                let at = window.next_slot_for(now, is_elevated, next.kind);
+                // Only when there is a wait: a timer rounds up to the next
+                // millisecond. A message that comes meanwhile (a reply while
+                // a notice waits) is looked at before this one goes.
                 if at > now {
-                    tokio::time::sleep_until(at).await;
+                    tokio::select! {
+                        () = tokio::time::sleep_until(at) => {}
+                        job = rx.recv(), if open => match job {
+                            Some(job) => queues.push(job),
+                            None => open = false,
+                        },
+                    }
+                    continue;
                 }
+                let Some(job) = queues.pop() else { continue };
                 let mut req = client.send_chat_message(job.channel.clone(), bot.clone(), job.text);
                 if let Some(parent) = job.reply_to {
                     req = req.reply_parent_message_id(parent);
@@ -245,13 +359,14 @@ impl Sender {
 
     pub(crate) async fn send(
         &self,
+        kind: Kind,
         channel: UserId,
         text: String,
         reply_to: Option<MessageId>,
         pin: bool,
     ) -> Result<Sent, SendError> {
         let (done, rx) = oneshot::channel();
-        self.jobs.send(Job { channel, text, reply_to, pin, done }).map_err(|_| SendError::Closed)?;
+        self.jobs.send(Job { kind, channel, text, reply_to, pin, done }).map_err(|_| SendError::Closed)?;
         rx.await.unwrap_or(Err(SendError::Closed))
     }
 
@@ -270,17 +385,70 @@ mod tests {
         let mut w = Window::new(limits);
         let t0 = Instant::now();
         for i in 0..2 {
-            assert_eq!(w.next_slot(t0, false), t0);
+            assert_eq!(w.next_slot_for(t0, false, Kind::Reply), t0);
             w.record(t0 + Duration::from_secs(i));
         }
         // Full for ordinary channels until the first leaves the window.
-        assert_eq!(w.next_slot(t0 + Duration::from_secs(2), false), t0 + Duration::from_secs(30));
+        assert_eq!(w.next_slot_for(t0 + Duration::from_secs(2), false, Kind::Reply), t0 + Duration::from_secs(30));
         // An elevated channel still has room.
-        assert_eq!(w.next_slot(t0 + Duration::from_secs(2), true), t0 + Duration::from_secs(2));
+        assert_eq!(w.next_slot_for(t0 + Duration::from_secs(2), true, Kind::Reply), t0 + Duration::from_secs(2));
         w.record(t0 + Duration::from_secs(2));
-        assert_eq!(w.next_slot(t0 + Duration::from_secs(3), true), t0 + Duration::from_secs(30));
-        assert_eq!(w.next_slot(t0 + Duration::from_secs(3), false), t0 + Duration::from_secs(31));
-        assert_eq!(w.next_slot(t0 + Duration::from_secs(31), false), t0 + Duration::from_secs(31));
+        assert_eq!(w.next_slot_for(t0 + Duration::from_secs(3), true, Kind::Reply), t0 + Duration::from_secs(30));
+        assert_eq!(w.next_slot_for(t0 + Duration::from_secs(3), false, Kind::Reply), t0 + Duration::from_secs(31));
+        assert_eq!(w.next_slot_for(t0 + Duration::from_secs(31), false, Kind::Reply), t0 + Duration::from_secs(31));
+    }
+
+    fn job(kind: Kind, channel: &str, text: &str) -> (Job, oneshot::Receiver<Result<Sent, SendError>>) {
+        let (done, rx) = oneshot::channel();
+        let job = Job { kind, channel: channel.into(), text: text.into(), reply_to: None, pin: false, done };
+        (job, rx)
+    }
+
+    #[test]
+    fn replies_go_first_channels_take_turns_and_queues_are_bounded() {
+        let mut q = Queues::default();
+        let mut keep = Vec::new();
+        for i in 0..3 {
+            let (j, rx) = job(Kind::Notice, "a", &format!("notice {i}"));
+            q.push(j);
+            keep.push(rx);
+        }
+        for i in 0..3 {
+            let (j, rx) = job(Kind::Reply, "a", &format!("a{i}"));
+            q.push(j);
+            keep.push(rx);
+        }
+        let (j, rx) = job(Kind::Reply, "b", "b0");
+        q.push(j);
+        keep.push(rx);
+        let order: Vec<String> = std::iter::from_fn(|| q.pop().map(|j| j.text)).collect();
+        assert_eq!(order, ["a0", "b0", "a1", "a2", "notice 0", "notice 1", "notice 2"]);
+
+        // A channel's notices beyond the few queued are refused at once.
+        let mut refused = Vec::new();
+        for i in 0..NOTICES_PER_CHANNEL + 2 {
+            let (j, mut rx) = job(Kind::Notice, "a", &format!("n{i}"));
+            q.push(j);
+            if let Ok(Err(SendError::QueueFull)) = rx.try_recv() {
+                refused.push(i);
+            }
+            keep.push(rx);
+        }
+        assert_eq!(refused, [NOTICES_PER_CHANNEL, NOTICES_PER_CHANNEL + 1]);
+    }
+
+    #[test]
+    fn notices_use_half_the_window() {
+        let limits = SendLimits { normal: 4, elevated: 10, window: Duration::from_secs(30) };
+        let mut w = Window::new(limits);
+        let t0 = Instant::now();
+        for i in 0..2 {
+            assert_eq!(w.next_slot_for(t0, false, Kind::Notice), t0);
+            w.record(t0 + Duration::from_secs(i));
+        }
+        // Two notices fill their half; replies still have the rest.
+        assert_eq!(w.next_slot_for(t0 + Duration::from_secs(2), false, Kind::Notice), t0 + Duration::from_secs(30));
+        assert_eq!(w.next_slot_for(t0 + Duration::from_secs(2), false, Kind::Reply), t0 + Duration::from_secs(2));
     }
 
     #[test]

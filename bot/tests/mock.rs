@@ -63,7 +63,8 @@ async fn a_command_is_answered_in_the_thread_over_a_websocket_session() {
     let usage = next_bot_message(&bot, CHANNEL);
     viewer_says(&mock, CHANNEL, "!dice many");
     let usage = usage.await.expect("the usage");
-    assert_eq!(usage.message.text, "Usage: !dice [number] (expected a whole number, not below 0, got `many`)");
+    // The chatter's words are not repeated (a moderator bot's messages pass AutoMod).
+    assert_eq!(usage.message.text, "Usage: !dice [number] (expected a whole number, not below 0)");
 
     let help = next_bot_message(&bot, CHANNEL);
     viewer_says(&mock, CHANNEL, "!help");
@@ -572,4 +573,45 @@ async fn the_connection_limit_is_per_server() {
     for bot in bots {
         assert!(bot.shutdown(WAIT).await);
     }
+}
+
+/// A raid types `!help` fifty times and one chatter repeats a command with
+/// wrong arguments: the notices take at most half the send window and are
+/// queued only a few at a time, each chatter hears the same notice once,
+/// and a real command's reply goes out at once, not after the flood.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_notices_cannot_hold_up_a_reply() {
+    let mock = Mock::builder().start().await.unwrap();
+    let bot = Bot::builder(bot_client(&mock), BOT)
+        .channel(CHANNEL)
+        .help_command("help")
+        .command(Command::new("dice", dice))
+        .start()
+        .await
+        .unwrap();
+    let said = |mock: &MockServer, prefix: &str| {
+        mock.chat_log()
+            .iter()
+            .filter(|l| l.sender_id == BOT && l.dropped.is_none() && l.text.starts_with(prefix))
+            .count()
+    };
+    let usage = next_bot_message(&bot, CHANNEL);
+    for _ in 0..10 {
+        viewer_says(&mock, CHANNEL, "!dice many");
+    }
+    assert!(usage.await.expect("one usage").message.text.starts_with("Usage: "));
+    for n in 0..50 {
+        let id = format!("{}", 5000 + n);
+        mock.chat(ChatLine::new(CHANNEL, &id, &format!("raider{n}"), "!help")).unwrap();
+    }
+    let answer = bot.handle().wait_for::<ChannelChatMessageV1, _>(
+        |m| *m.chatter_user_id == *BOT && m.message.text.starts_with("rolled"),
+        WAIT,
+    );
+    mock.chat(ChatLine::new(CHANNEL, "201", "regular", "!dice 7")).unwrap();
+    assert_eq!(answer.await.expect("the reply, not stuck behind the notices").message.text, "rolled 1..=7");
+    // Half of the 20 a window allows, the usage included; the reply had room.
+    assert!(said(&mock, "Commands: ") <= 9, "{} help lines", said(&mock, "Commands: "));
+    assert_eq!(said(&mock, "Usage: "), 1, "the same notice once per chatter");
+    assert!(bot.shutdown(WAIT).await);
 }

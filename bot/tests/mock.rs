@@ -602,7 +602,7 @@ async fn a_flood_of_notices_cannot_hold_up_a_reply() {
     assert!(usage.await.expect("one usage").message.text.starts_with("Usage: "));
     for n in 0..50 {
         let id = format!("{}", 5000 + n);
-        mock.chat(ChatLine::new(CHANNEL, &id, &format!("raider{n}"), "!help")).unwrap();
+        mock.chat(ChatLine::new(CHANNEL, &id, format!("raider{n}"), "!help")).unwrap();
     }
     let answer = bot.handle().wait_for::<ChannelChatMessageV1, _>(
         |m| *m.chatter_user_id == *BOT && m.message.text.starts_with("rolled"),

@@ -100,6 +100,22 @@ impl Entry {
 /// channel, unless [`Bot::notice_interval`] says otherwise.
 pub const NOTICE_INTERVAL: Duration = Duration::from_secs(15);
 
+/// What a bot does with a chat message that is a shared chat copy: the
+/// same message, typed in another channel of the session
+/// (`source_broadcaster_user_id` names it), delivered to this channel too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SharedChat {
+    /// A command runs once, where it was typed: a copy is skipped when the
+    /// bot is in the channel it came from (the original arrives there),
+    /// and runs where it arrived otherwise.
+    #[default]
+    Once,
+    /// A command runs in every channel of the session the bot is in, and
+    /// replies in each.
+    Everywhere,
+}
+
 /// Where events come from and how subscriptions are made.
 enum Source {
     WebSocket,
@@ -160,6 +176,7 @@ struct Core {
     /// The least time between two equal notices (usage, help, cooldown) to
     /// one chatter in one channel.
     notice_interval: Duration,
+    shared_chat: SharedChat,
     /// When each (channel, chatter, notice) last went out.
     noticed: Mutex<HashMap<(UserId, UserId, String), Instant>>,
     events: broadcast::Sender<Arc<Event>>,
@@ -454,6 +471,7 @@ pub struct Bot<S = ()> {
     help: Option<String>,
     reply_on_bad_arguments: bool,
     notice_interval: Duration,
+    shared_chat: SharedChat,
     on_error: ErrorHook,
     setup: Option<SetupHook>,
     per_channel: Vec<PerChannel>,
@@ -484,6 +502,7 @@ impl<S: Clone + Send + Sync + 'static> Bot<S> {
             help: None,
             reply_on_bad_arguments: true,
             notice_interval: NOTICE_INTERVAL,
+            shared_chat: SharedChat::Once,
             on_error: Arc::new(|e: BotError| {
                 Box::pin(async move { tracing::warn!(target: "twitch_bot", "{e}") }) as BoxFuture<()>
             }),
@@ -533,6 +552,13 @@ impl<S: Clone + Send + Sync + 'static> Bot<S> {
     /// hook still hears of each failure).
     pub fn notice_interval(mut self, interval: Duration) -> Self {
         self.notice_interval = interval;
+        self
+    }
+
+    /// What to do with shared chat copies of a message (default
+    /// [`SharedChat::Once`]: a command runs where it was typed).
+    pub fn shared_chat(mut self, policy: SharedChat) -> Self {
+        self.shared_chat = policy;
         self
     }
 
@@ -653,6 +679,7 @@ impl<S: Clone + Send + Sync + 'static> Bot<S> {
             help,
             reply_on_bad_arguments,
             notice_interval,
+            shared_chat,
             on_error,
             setup,
             per_channel,
@@ -703,6 +730,7 @@ impl<S: Clone + Send + Sync + 'static> Bot<S> {
             per_channel,
             sender,
             notice_interval,
+            shared_chat,
             noticed: Default::default(),
             events: broadcast::channel(1024).0,
             channels: Default::default(),
@@ -866,12 +894,34 @@ fn dispatch(bot: &BotHandle, event: Event) {
     }
     if let Some(message) = ChannelChatMessageV1::from_event_ref(&event) {
         let message = Arc::new(message.clone());
+        let copy = message.source_broadcaster_user_id.as_ref().filter(|s| **s != message.broadcaster_user_id);
         if message.chatter_user_id == core.bot_id {
-            // The bot's own message: its badges say where it moderates.
-            core.sender.set_elevated(&message.broadcaster_user_id, message.is_moderator() || message.is_broadcaster());
+            // The bot's own message: its badges say where it moderates (a
+            // copy's badges are those of its own channel's chat).
+            if copy.is_none() {
+                core.sender
+                    .set_elevated(&message.broadcaster_user_id, message.is_moderator() || message.is_broadcaster());
+            }
+            return;
+        }
+        if let Some(source) = copy
+            && core.shared_chat == SharedChat::Once
+            && joined(core, source)
+        {
+            // The original reaches the bot in its own channel.
             return;
         }
         command(bot, message);
+    }
+}
+
+/// Whether the bot is in `channel` now (joined and not left since). The
+/// channel map is locked by join and leave across awaits; when it is busy,
+/// the channels left say enough.
+fn joined(core: &Core, channel: &UserId) -> bool {
+    match core.channels.try_lock() {
+        Ok(channels) => channels.contains_key(channel),
+        Err(_) => !core.left.lock().unwrap_or_else(|e| e.into_inner()).contains(channel),
     }
 }
 

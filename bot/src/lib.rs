@@ -33,7 +33,7 @@ mod message;
 mod send;
 
 pub use args::{Arg, ArgError, Args, Rest};
-pub use bot::{Bot, BotHandle, NOTICE_INTERVAL, RunningBot};
+pub use bot::{Bot, BotHandle, NOTICE_INTERVAL, RunningBot, SharedChat};
 pub use command::{BoxError, Check, Command, Cooldown, CooldownScope, Group, Handler, IntoOutcome};
 pub use context::{Context, EventContext};
 pub use error::{BotError, Error, Failure};

@@ -615,3 +615,59 @@ async fn a_flood_of_notices_cannot_hold_up_a_reply() {
     assert_eq!(said(&mock, "Usage: "), 1, "the same notice once per chatter");
     assert!(bot.shutdown(WAIT).await);
 }
+
+/// In a shared chat session a message typed in one channel reaches the
+/// others as a copy: a bot in two of them answers once, where it was typed;
+/// in a channel of the session it is not in, the copy runs where it
+/// arrived; with `SharedChat::Everywhere` it answers in each.
+#[tokio::test]
+async fn shared_chat_copies_run_a_command_once() {
+    let mock = Mock::builder().start().await.unwrap();
+    let start = |policy: twitch_bot::SharedChat, channels: &[&str]| {
+        let mut b = Bot::builder(bot_client(&mock), BOT).shared_chat(policy).command(Command::new("dice", dice));
+        for c in channels {
+            b = b.channel(*c);
+        }
+        b.start()
+    };
+    let answers = |mock: &MockServer| -> Vec<String> {
+        mock.chat_log().iter().filter(|l| l.sender_id == BOT).map(|l| l.broadcaster_id.clone()).collect()
+    };
+    let session = mock.start_shared_chat(CHANNEL, &["400", "500"]).unwrap();
+    let bot = start(twitch_bot::SharedChat::Once, &[CHANNEL, "400"]).await.unwrap();
+    let answer = next_bot_message(&bot, "400");
+    let quiet = {
+        let channel = UserId::from(CHANNEL);
+        bot.handle().wait_for::<ChannelChatMessageV1, _>(
+            move |m| {
+                *m.chatter_user_id == *BOT && m.broadcaster_user_id == channel && m.source_broadcaster_user_id.is_none()
+            },
+            Duration::from_millis(500),
+        )
+    };
+    // Typed in 400; its copy reaches 300 (and 500, where the bot is not).
+    viewer_says(&mock, "400", "!dice 4");
+    assert_eq!(answer.await.expect("answered where it was typed").message.text, "rolled 1..=4");
+    assert!(quiet.await.is_none(), "not answered again from the copy in {CHANNEL}");
+    assert_eq!(answers(&mock), ["400"]);
+    assert!(bot.shutdown(WAIT).await);
+
+    // A bot in 300 only: the copy of a message typed in 500 runs in 300.
+    let only_here = start(twitch_bot::SharedChat::Once, &[CHANNEL]).await.unwrap();
+    let answer = next_bot_message(&only_here, CHANNEL);
+    viewer_says(&mock, "500", "!dice 5");
+    assert_eq!(answer.await.expect("answered where the copy arrived").message.text, "rolled 1..=5");
+    assert!(only_here.shutdown(WAIT).await);
+
+    // Everywhere: both channels answer.
+    let everywhere = start(twitch_bot::SharedChat::Everywhere, &[CHANNEL, "400"]).await.unwrap();
+    let (here, there) = (next_bot_message(&everywhere, CHANNEL), next_bot_message(&everywhere, "400"));
+    viewer_says(&mock, CHANNEL, "!dice 6");
+    assert_eq!(here.await.expect("in 300").message.text, "rolled 1..=6");
+    assert_eq!(there.await.expect("in 400").message.text, "rolled 1..=6");
+    assert!(everywhere.shutdown(WAIT).await);
+
+    // Ended: chats are their own again.
+    mock.end_shared_chat(&session).unwrap();
+    assert_eq!(mock.chat(ChatLine::new("500", VIEWER, "viewer", "!dice")).unwrap().delivered, 0);
+}

@@ -280,7 +280,11 @@ fn post(g: &mut Inner, m: Message<'_>) -> (Value, usize) {
         },
     );
     let condition = [("broadcaster_user_id", m.broadcaster.id.as_str())];
-    let delivered = delivery::deliver_matching(g, "channel.chat.message", "1", &condition, &event);
+    let mut delivered = delivery::deliver_matching(g, "channel.chat.message", "1", &condition, &event);
+    let chatter = m.chatter.id.clone();
+    delivered += crate::shared_chat::deliver_copies(g, &m.broadcaster.id, &event, |g, channel| {
+        self::badges(g, channel, &chatter, m.badges)
+    });
     (event, delivered)
 }
 

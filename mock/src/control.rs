@@ -8,6 +8,8 @@
 //! | `POST /control/redemptions {"broadcaster_id", "reward_id", "user_id", "user_input"?}` | a viewer redeems a custom reward the mock holds |
 //! | `POST /control/unban_requests {"broadcaster_id", "user_id", "text"?}` | a viewer banned in the channel asks to be unbanned |
 //! | `POST /control/guest_star_invites {"broadcaster_id", "guest_id", "status"}` | an invitee to the channel's Guest Star session accepts (`ACCEPTED`) or is ready to join (`READY`) |
+//! | `POST /control/shared_chat {"host_broadcaster_id", "participants": [id, ...]}` | start a shared chat session (answers its `session_id`) |
+//! | `POST /control/shared_chat/end {"session_id"}` | end it |
 //! | `POST /control/reconnect {"session_id"?}` | send `session_reconnect` (one session or all) |
 //! | `POST /control/revoke {"subscription_id", "status"?}` | revoke a subscription (default `authorization_revoked`) |
 //! | `POST /control/close {"code", "session_id"?}` | close sessions with a close code |
@@ -106,6 +108,28 @@ pub(crate) fn handle(shared: &Shared, req: &Req, path: &str) -> Resp {
             };
             match crate::store::redeem(shared, broadcaster, reward, user, s("user_input").unwrap_or("")) {
                 Ok(redemption) => Resp::json(200, &json!({"data": [redemption]})),
+                Err(e) => Resp::error(404, e),
+            }
+        }
+        ("POST", "/shared_chat") => {
+            let Some(host) = s("host_broadcaster_id") else {
+                return Resp::error(400, "Missing \"host_broadcaster_id\"");
+            };
+            let participants: Vec<&str> = match body.get("participants") {
+                Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+                _ => Vec::new(),
+            };
+            match crate::shared_chat::start(shared, host, &participants) {
+                Ok(id) => Resp::json(200, &json!({"session_id": id})),
+                Err(e) => Resp::error(400, e),
+            }
+        }
+        ("POST", "/shared_chat/end") => {
+            let Some(id) = s("session_id") else {
+                return Resp::error(400, "Missing \"session_id\"");
+            };
+            match crate::shared_chat::end(shared, id) {
+                Ok(()) => Resp::empty(204),
                 Err(e) => Resp::error(404, e),
             }
         }

@@ -63,6 +63,7 @@ mod idtoken;
 mod messages;
 mod pins;
 mod power_ups;
+mod shared_chat;
 mod store;
 mod webhook;
 // The areas, one router over them.
@@ -394,6 +395,24 @@ impl MockServer {
         user_input: &str,
     ) -> Result<PowerUpRedemption, String> {
         power_ups::redeem(&self.shared, broadcaster_id, power_up_id, user_id, user_input)
+    }
+
+    /// Start a shared chat session (as broadcasters do on Twitch's site):
+    /// `host` and `participants` share one chat until [`end_shared_chat`](Self::end_shared_chat).
+    /// Each participant's subscribers hear `channel.shared_chat.begin`; a
+    /// chat message in one participant's channel reaches the others'
+    /// `channel.chat.message` subscriptions as a copy naming its source
+    /// (`source_broadcaster_user_id`, `source_message_id`, `source_badges`);
+    /// Get Shared Chat Session answers it. Returns the session id; refused
+    /// for fewer than two channels or a channel already in a session.
+    pub fn start_shared_chat(&self, host: &str, participants: &[&str]) -> Result<String, String> {
+        shared_chat::start(&self.shared, host, participants)
+    }
+
+    /// End a shared chat session: each participant's subscribers hear
+    /// `channel.shared_chat.end`, and chats are their own again.
+    pub fn end_shared_chat(&self, session_id: &str) -> Result<(), String> {
+        shared_chat::end(&self.shared, session_id)
     }
 
     /// Make a user a moderator of a channel, as Add Channel Moderator does

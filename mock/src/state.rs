@@ -510,6 +510,8 @@ pub(crate) struct Inner {
     pub pins: HashMap<String, Pin>,
     /// Custom Power-ups by channel, in the order created.
     pub power_ups: HashMap<String, Vec<PowerUp>>,
+    /// Shared chat sessions running.
+    pub shared_chats: Vec<crate::shared_chat::SharedChatSession>,
     pub next_conn: u64,
 }
 

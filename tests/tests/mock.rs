@@ -1363,3 +1363,21 @@ async fn dropping_the_mock_closes_sessions_and_the_port() {
     let refused = tokio::time::timeout(GUARD, http().get(format!("{url}/users")).send()).await.expect("hang guard");
     assert!(refused.is_err(), "nothing listens any more");
 }
+
+/// Shared chat sessions through the control API: started, refused for a
+/// busy channel or a single one, ended once.
+#[tokio::test]
+async fn control_api_starts_and_ends_shared_chat() {
+    let mock = start(Mock::builder()).await;
+    let (status, started) =
+        control(&mock, "/control/shared_chat", json!({"host_broadcaster_id": "1", "participants": ["2"]})).await;
+    assert_eq!(status, 200, "{started}");
+    let id = started["session_id"].as_str().expect("a session id").to_owned();
+    let (busy, _) =
+        control(&mock, "/control/shared_chat", json!({"host_broadcaster_id": "2", "participants": ["3"]})).await;
+    assert_eq!(busy, 400);
+    let (alone, _) = control(&mock, "/control/shared_chat", json!({"host_broadcaster_id": "4"})).await;
+    assert_eq!(alone, 400);
+    assert_eq!(control(&mock, "/control/shared_chat/end", json!({"session_id": id})).await.0, 204);
+    assert_eq!(control(&mock, "/control/shared_chat/end", json!({"session_id": id})).await.0, 404);
+}

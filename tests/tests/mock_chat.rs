@@ -448,3 +448,57 @@ async fn deletions_announcements_shoutouts_and_whispers_reach_their_subscribers(
     assert_eq!(w.whisper.text, long);
     assert_eq!(refused(streamer.send_whisper(CHANNEL, CHANNEL, "me").send().await), 400);
 }
+
+/// A shared chat session: its participants' subscribers hear it begin and
+/// end, a message typed in one channel reaches the others as a copy that
+/// names where it was typed, and Get Shared Chat Session answers it.
+#[tokio::test]
+async fn shared_chat_delivers_copies_that_name_their_source() {
+    use twitch::eventsub::chat::{ChannelSharedChatBeginV1, ChannelSharedChatEndV1};
+    let mock = Mock::builder().start().await.unwrap();
+    let other = "1002";
+    let bot = bot(&mock);
+    let mut s = bot
+        .eventsub_websocket()
+        .subscribe(ChannelSharedChatBeginV1::new(other))
+        .subscribe(ChannelSharedChatEndV1::new(other))
+        .subscribe(ChannelChatMessageV1::new(other, BOT))
+        .connect()
+        .await
+        .expect("connect");
+    let next =
+        async |s: &mut Session| match tokio::time::timeout(WAIT, s.next()).await.expect("in time").expect("goes on") {
+            SessionItem::Notification(n) => n.event,
+            other => panic!("unexpected {other:?}"),
+        };
+    let session = mock.start_shared_chat(CHANNEL, &[other]).unwrap();
+    assert!(mock.start_shared_chat(other, &["1003"]).is_err(), "one session per channel");
+    match next(&mut s).await {
+        Event::ChannelSharedChatBeginV1(b) => {
+            assert_eq!((b.session_id.as_str(), b.broadcaster_user_id.as_str()), (session.as_str(), other));
+            assert_eq!(b.host_broadcaster_user_id.as_str(), CHANNEL);
+            assert_eq!(b.participants.len(), 2);
+        }
+        e => panic!("unexpected {e:?}"),
+    }
+
+    let typed = mock.chat(ChatLine::new(CHANNEL, "3001", "viewer", "hello both").message_id("m-1")).unwrap();
+    assert_eq!(typed.delivered, 1, "the copy; nobody reads 1001 here");
+    match next(&mut s).await {
+        Event::ChannelChatMessageV1(m) => {
+            assert_eq!((m.broadcaster_user_id.as_str(), m.message.text.as_str()), (other, "hello both"));
+            assert_eq!(m.source_broadcaster_user_id.as_ref().map(|u| u.as_str()), Some(CHANNEL));
+            assert_eq!(m.source_message_id.as_ref().map(|u| u.as_str()), Some("m-1"));
+            assert_ne!(m.message_id.as_str(), "m-1", "a copy has its own id");
+        }
+        e => panic!("unexpected {e:?}"),
+    }
+    let listed = bot.get_shared_chat_session(other).await.unwrap();
+    let listed = listed.first().expect("in a session");
+    assert_eq!((listed.session_id.as_str(), listed.host_broadcaster_id.as_str()), (session.as_str(), CHANNEL));
+
+    mock.end_shared_chat(&session).unwrap();
+    assert!(matches!(next(&mut s).await, Event::ChannelSharedChatEndV1(e) if e.session_id.as_str() == session));
+    assert_eq!(mock.chat(ChatLine::new(CHANNEL, "3001", "viewer", "alone again")).unwrap().delivered, 0);
+    assert!(bot.get_shared_chat_session(other).await.unwrap().is_empty());
+}

@@ -396,6 +396,12 @@ fn dispatch(shared: &Arc<Shared>, meta: &'static EndpointMeta, caller: &Caller, 
         | "delete-conduit"
         | "get-conduit-shards"
         | "update-conduit-shards" => eventsub::helix(shared, meta, caller, req, body),
+        "get-shared-chat-session" => {
+            let g = shared.lock();
+            let session = req.query_one("broadcaster_id").and_then(|b| crate::shared_chat::of(&g, b));
+            let data: Vec<Value> = session.map(|s| crate::shared_chat::session_json(&g, s)).into_iter().collect();
+            Resp::json(200, &json!({"data": data}))
+        }
         _ => pins::handle(shared, meta, req)
             .or_else(|| guest_star::handle(shared, meta, caller, req, body))
             .or_else(|| extensions::handle(shared, meta, caller, req, body))

@@ -9,18 +9,8 @@
 use serde_json::{Value, json};
 
 use crate::delivery;
-use crate::state::{Inner, Shared, User};
+use crate::state::{Inner, Shared, SharedChatSession, User};
 use crate::util;
-
-/// A shared chat session.
-#[derive(Debug, Clone)]
-pub(crate) struct SharedChatSession {
-    pub id: String,
-    pub host: String,
-    /// The host first.
-    pub participants: Vec<String>,
-    pub created_at: String,
-}
 
 fn user_fields(prefix: &str, u: &User, into: &mut serde_json::Map<String, Value>) {
     into.insert(format!("{prefix}_id"), json!(u.id));

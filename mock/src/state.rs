@@ -511,8 +511,18 @@ pub(crate) struct Inner {
     /// Custom Power-ups by channel, in the order created.
     pub power_ups: HashMap<String, Vec<PowerUp>>,
     /// Shared chat sessions running.
-    pub shared_chats: Vec<crate::shared_chat::SharedChatSession>,
+    pub shared_chats: Vec<SharedChatSession>,
     pub next_conn: u64,
+}
+
+/// A shared chat session (see the `shared_chat` module).
+#[derive(Debug, Clone)]
+pub(crate) struct SharedChatSession {
+    pub id: String,
+    pub host: String,
+    /// The host first.
+    pub participants: Vec<String>,
+    pub created_at: String,
 }
 
 /// The mock's shared state.

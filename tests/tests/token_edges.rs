@@ -5,6 +5,8 @@
 //! sharing a store, and PostgreSQL that stops answering fails calls in
 //! time (these fail, saying so, when PostgreSQL is not installed).
 
+#[path = "support/faulty_store.rs"]
+mod faulty_store;
 #[path = "support/postgres.rs"]
 mod pg;
 mod support;
@@ -14,6 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use faulty_store::FaultyStore;
 use support::{Request, Response, TestServer};
 use twitch::tokens::{PostgresStore, SharedTokenStore, SqliteStore};
 use twitch::{
@@ -296,89 +299,6 @@ async fn applications_sharing_a_database_keep_their_tokens_apart() {
     assert_eq!(legacy_row.token.access_token.secret(), a_access, "the legacy row is never changed");
 }
 
-/// A store whose saves fail while `failing` is set (a database failing
-/// over), with a short sync interval.
-#[derive(Clone)]
-struct Flaky {
-    store: SqliteStore,
-    failing: Arc<AtomicBool>,
-}
-
-impl Flaky {
-    fn check(&self) -> twitch::Result<()> {
-        if self.failing.load(Ordering::SeqCst) {
-            return Err(Error::TokenStore { location: "flaky".into(), source: "failing over".into() });
-        }
-        Ok(())
-    }
-}
-
-impl TokenStore for Flaky {
-    fn load(&self) -> twitch::BoxFuture<'_, twitch::Result<Vec<UserToken>>> {
-        self.store.load()
-    }
-    fn save_user(&self, token: UserToken) -> twitch::BoxFuture<'_, twitch::Result<()>> {
-        Box::pin(async move {
-            self.check()?;
-            self.store.save_user(token).await
-        })
-    }
-    fn remove_user(&self, user: twitch::UserId) -> twitch::BoxFuture<'_, twitch::Result<()>> {
-        self.store.remove_user(user)
-    }
-    fn bind_client<'a>(&'a self, client_id: &'a str) -> twitch::BoxFuture<'a, twitch::Result<()>> {
-        self.store.bind_client(client_id)
-    }
-    fn shared(&self) -> Option<&dyn SharedTokenStore> {
-        Some(self)
-    }
-}
-
-impl SharedTokenStore for Flaky {
-    fn load_user_versioned<'a>(
-        &'a self,
-        user: &'a twitch::UserId,
-    ) -> twitch::BoxFuture<'a, twitch::Result<Option<twitch::tokens::Versioned<UserToken>>>> {
-        self.store.load_user_versioned(user)
-    }
-    fn save_user_versioned(&self, token: UserToken) -> twitch::BoxFuture<'_, twitch::Result<u64>> {
-        Box::pin(async move {
-            self.check()?;
-            self.store.save_user_versioned(token).await
-        })
-    }
-    fn replace_user(&self, token: UserToken, expected: u64) -> twitch::BoxFuture<'_, twitch::Result<Option<u64>>> {
-        Box::pin(async move {
-            self.check()?;
-            self.store.replace_user(token, expected).await
-        })
-    }
-    fn versions(&self) -> twitch::BoxFuture<'_, twitch::Result<Vec<twitch::tokens::StoredVersion>>> {
-        self.store.versions()
-    }
-    fn load_app(&self) -> twitch::BoxFuture<'_, twitch::Result<Option<twitch::tokens::Versioned<twitch::AppToken>>>> {
-        self.store.load_app()
-    }
-    fn save_app(&self, token: twitch::AppToken) -> twitch::BoxFuture<'_, twitch::Result<u64>> {
-        self.store.save_app(token)
-    }
-    fn try_lease<'a>(&'a self, name: &'a str, ttl: Duration) -> twitch::BoxFuture<'a, twitch::Result<bool>> {
-        self.store.try_lease(name, ttl)
-    }
-    fn release<'a>(&'a self, name: &'a str) -> twitch::BoxFuture<'a, twitch::Result<()>> {
-        self.store.release(name)
-    }
-    fn lease_ttl(&self) -> Duration {
-        self.store.lease_ttl()
-    }
-    fn poll_interval(&self) -> Duration {
-        Duration::from_millis(10)
-    }
-    fn sync_interval(&self) -> Duration {
-        Duration::from_millis(50)
-    }
-}
-
 /// Every save of a refreshed pair fails. The next refresh (after a 401)
 /// starts from the pair in memory, not from the stale stored one whose
 /// refresh token is spent; nobody is marked invalid, nothing is deleted;
@@ -389,8 +309,7 @@ async fn a_pair_the_store_did_not_take_is_the_base_of_the_next_refresh_and_saved
     let t = Twitch::new(&["cid"]);
     let server = serve(&t).await;
     let (access, refresh) = t.issue("cid");
-    let flaky =
-        Flaky { store: SqliteStore::open(temp_dir("flaky").join("t.sqlite")).unwrap(), failing: Arc::default() };
+    let flaky = FaultyStore::new(SqliteStore::open(temp_dir("flaky").join("t.sqlite")).unwrap());
     flaky.store.bind_client("cid").await.unwrap();
     flaky.save_user(expired_pair(&access, &refresh)).await.unwrap();
     let m = TokenManager::with_store(oauth(&server, "cid"), flaky.clone()).await.unwrap();
@@ -424,74 +343,6 @@ async fn a_pair_the_store_did_not_take_is_the_base_of_the_next_refresh_and_saved
     .expect("the newest pair was saved once the store was back");
 }
 
-/// A shared store whose conditional saves take `delay` (a database under
-/// load), on an SQLite file.
-#[derive(Clone)]
-struct SlowSave {
-    store: SqliteStore,
-    delay: Duration,
-}
-
-impl TokenStore for SlowSave {
-    fn load(&self) -> twitch::BoxFuture<'_, twitch::Result<Vec<UserToken>>> {
-        self.store.load()
-    }
-    fn save_user(&self, token: UserToken) -> twitch::BoxFuture<'_, twitch::Result<()>> {
-        self.store.save_user(token)
-    }
-    fn remove_user(&self, user: twitch::UserId) -> twitch::BoxFuture<'_, twitch::Result<()>> {
-        self.store.remove_user(user)
-    }
-    fn bind_client<'a>(&'a self, client_id: &'a str) -> twitch::BoxFuture<'a, twitch::Result<()>> {
-        self.store.bind_client(client_id)
-    }
-    fn shared(&self) -> Option<&dyn SharedTokenStore> {
-        Some(self)
-    }
-}
-
-impl SharedTokenStore for SlowSave {
-    fn load_user_versioned<'a>(
-        &'a self,
-        user: &'a twitch::UserId,
-    ) -> twitch::BoxFuture<'a, twitch::Result<Option<twitch::tokens::Versioned<UserToken>>>> {
-        self.store.load_user_versioned(user)
-    }
-    fn save_user_versioned(&self, token: UserToken) -> twitch::BoxFuture<'_, twitch::Result<u64>> {
-        self.store.save_user_versioned(token)
-    }
-    fn replace_user(&self, token: UserToken, expected: u64) -> twitch::BoxFuture<'_, twitch::Result<Option<u64>>> {
-        Box::pin(async move {
-            tokio::time::sleep(self.delay).await;
-            self.store.replace_user(token, expected).await
-        })
-    }
-    fn versions(&self) -> twitch::BoxFuture<'_, twitch::Result<Vec<twitch::tokens::StoredVersion>>> {
-        self.store.versions()
-    }
-    fn load_app(&self) -> twitch::BoxFuture<'_, twitch::Result<Option<twitch::tokens::Versioned<twitch::AppToken>>>> {
-        self.store.load_app()
-    }
-    fn save_app(&self, token: twitch::AppToken) -> twitch::BoxFuture<'_, twitch::Result<u64>> {
-        self.store.save_app(token)
-    }
-    fn try_lease<'a>(&'a self, name: &'a str, ttl: Duration) -> twitch::BoxFuture<'a, twitch::Result<bool>> {
-        self.store.try_lease(name, ttl)
-    }
-    fn release<'a>(&'a self, name: &'a str) -> twitch::BoxFuture<'a, twitch::Result<()>> {
-        self.store.release(name)
-    }
-    fn lease_ttl(&self) -> Duration {
-        self.store.lease_ttl()
-    }
-    fn poll_interval(&self) -> Duration {
-        Duration::from_millis(10)
-    }
-    fn sync_interval(&self) -> Duration {
-        Duration::from_millis(50)
-    }
-}
-
 /// A save slower than the refresh lease: the lease is kept while the save
 /// runs, so the other process waits for the new pair instead of spending
 /// the refresh token just used; both end with the one new pair.
@@ -502,11 +353,11 @@ async fn a_save_slower_than_the_lease_keeps_the_lease() {
     let path = temp_dir("slow").join("t.sqlite");
     let (access, refresh) = t.issue("cid");
     let lease = Duration::from_millis(300);
-    let slow = SlowSave { store: SqliteStore::open(&path).unwrap().with_lease_ttl(lease), delay: 4 * lease };
+    let slow = FaultyStore::new(SqliteStore::open(&path).unwrap().with_lease_ttl(lease)).with_save_delay(4 * lease);
     slow.store.bind_client("cid").await.unwrap();
     slow.save_user(expired_pair(&access, &refresh)).await.unwrap();
     let a = TokenManager::with_store(oauth(&server, "cid"), slow.clone()).await.unwrap();
-    let fast = SlowSave { store: SqliteStore::open(&path).unwrap().with_lease_ttl(lease), delay: Duration::ZERO };
+    let fast = FaultyStore::new(SqliteStore::open(&path).unwrap().with_lease_ttl(lease));
     let b = TokenManager::with_store(oauth(&server, "cid"), fast).await.unwrap();
 
     let a_call = tokio::spawn({

@@ -5,6 +5,8 @@
 //! then two token managers on one database (as two processes would be):
 //! one refresh, one validation.
 
+#[path = "support/faulty_store.rs"]
+mod faulty_store;
 #[path = "support/postgres.rs"]
 mod pg;
 mod support;
@@ -13,6 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use faulty_store::FaultyStore;
 use pg::Postgres;
 use support::{Request, Response, TestServer};
 use twitch::tokens::{PostgresStore, SharedTokenStore, SqliteStore, StoredVersion, Versioned};
@@ -525,95 +528,12 @@ async fn a_user_added_by_another_process_is_found_on_first_use() {
     assert_eq!(mb.users(), ["1"]);
 }
 
-/// A shared store whose saves fail while `failing` is set: the store of a
-/// database that is away for a moment.
-#[derive(Clone)]
-struct Flaky {
-    store: SqliteStore,
-    failing: Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl Flaky {
-    fn check(&self) -> twitch::Result<()> {
-        if self.failing.load(Ordering::SeqCst) {
-            return Err(Error::TokenStore { location: "flaky".into(), source: "the database is away".into() });
-        }
-        Ok(())
-    }
-}
-
-impl TokenStore for Flaky {
-    fn load(&self) -> twitch::BoxFuture<'_, twitch::Result<Vec<UserToken>>> {
-        self.store.load()
-    }
-    fn save_user(&self, token: UserToken) -> twitch::BoxFuture<'_, twitch::Result<()>> {
-        Box::pin(async move {
-            self.check()?;
-            self.store.save_user(token).await
-        })
-    }
-    fn remove_user(&self, user: twitch::UserId) -> twitch::BoxFuture<'_, twitch::Result<()>> {
-        self.store.remove_user(user)
-    }
-    fn bind_client<'a>(&'a self, client_id: &'a str) -> twitch::BoxFuture<'a, twitch::Result<()>> {
-        self.store.bind_client(client_id)
-    }
-    fn shared(&self) -> Option<&dyn SharedTokenStore> {
-        Some(self)
-    }
-}
-
-impl SharedTokenStore for Flaky {
-    fn load_user_versioned<'a>(
-        &'a self,
-        user: &'a twitch::UserId,
-    ) -> twitch::BoxFuture<'a, twitch::Result<Option<Versioned<UserToken>>>> {
-        self.store.load_user_versioned(user)
-    }
-    fn save_user_versioned(&self, token: UserToken) -> twitch::BoxFuture<'_, twitch::Result<u64>> {
-        Box::pin(async move {
-            self.check()?;
-            self.store.save_user_versioned(token).await
-        })
-    }
-    fn replace_user(&self, token: UserToken, expected: u64) -> twitch::BoxFuture<'_, twitch::Result<Option<u64>>> {
-        Box::pin(async move {
-            self.check()?;
-            self.store.replace_user(token, expected).await
-        })
-    }
-    fn versions(&self) -> twitch::BoxFuture<'_, twitch::Result<Vec<twitch::tokens::StoredVersion>>> {
-        self.store.versions()
-    }
-    fn load_app(&self) -> twitch::BoxFuture<'_, twitch::Result<Option<Versioned<AppToken>>>> {
-        self.store.load_app()
-    }
-    fn save_app(&self, token: AppToken) -> twitch::BoxFuture<'_, twitch::Result<u64>> {
-        self.store.save_app(token)
-    }
-    fn try_lease<'a>(&'a self, name: &'a str, ttl: Duration) -> twitch::BoxFuture<'a, twitch::Result<bool>> {
-        self.store.try_lease(name, ttl)
-    }
-    fn release<'a>(&'a self, name: &'a str) -> twitch::BoxFuture<'a, twitch::Result<()>> {
-        self.store.release(name)
-    }
-    fn lease_ttl(&self) -> Duration {
-        self.store.lease_ttl()
-    }
-    fn poll_interval(&self) -> Duration {
-        Duration::from_millis(10)
-    }
-    fn sync_interval(&self) -> Duration {
-        Duration::from_millis(50)
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refreshed_token_the_store_cannot_take_is_kept_and_its_lease_held() {
     let path = temp_path("tokens.sqlite");
     let t = twitch(&[], &["refresh-1"]);
     let server = TestServer::start(handler(t.clone())).await;
-    let flaky = Flaky { store: SqliteStore::open(&path).unwrap(), failing: Arc::default() };
+    let flaky = FaultyStore::new(SqliteStore::open(&path).unwrap());
     flaky.save_user(user("token-1", "refresh-1").with_expiry(expired())).await.unwrap();
     let m = TokenManager::with_store(oauth(&server), flaky.clone()).await.unwrap();
     flaky.failing.store(true, Ordering::SeqCst);

@@ -21,6 +21,8 @@ pub mod emit;
 #[cfg(feature = "maintainer")]
 pub mod examples_check;
 #[cfg(feature = "maintainer")]
+pub mod export;
+#[cfg(feature = "maintainer")]
 pub mod learn;
 pub mod load;
 pub mod model;
@@ -96,6 +98,19 @@ pub fn items(schema_dir: &Path) -> Result<Vec<Item>, Diagnostics> {
 /// them and a test fails when they are stale.
 pub fn repository_files(schema_dir: &Path) -> Result<Vec<GeneratedFile>, Diagnostics> {
     render::repository_files(&check(schema_dir)?)
+}
+
+#[cfg(feature = "maintainer")]
+/// The schema for other languages, kept in the repository (`spec/`): an
+/// OpenAPI 3.1 document of Helix and an AsyncAPI 3.0 document of EventSub
+/// (see [`export`]). `twitch-codegen sync` writes them and a test fails
+/// when they are stale.
+pub fn spec_files(schema_dir: &Path) -> Result<Vec<GeneratedFile>, Diagnostics> {
+    let schema = check(schema_dir)?;
+    Ok(vec![
+        GeneratedFile { path: export::OPENAPI_FILE.into(), contents: export::to_text(&export::openapi(&schema)) },
+        GeneratedFile { path: export::ASYNCAPI_FILE.into(), contents: export::to_text(&export::asyncapi(&schema)) },
+    ])
 }
 
 /// Load and validate only.

@@ -3,7 +3,7 @@
 //! ```text
 //! twitch-codegen --check [--schema DIR]
 //! twitch-codegen --out DIR [--schema DIR]
-//! twitch-codegen sync [--schema DIR]     (the generated files kept in the repository)
+//! twitch-codegen sync [--schema DIR]     (the generated files kept in the repository: the runtime's Scope, spec/)
 //! twitch-codegen audit --docs DIR [--all] [--schema DIR]   (--all: accepted differences too)
 //! twitch-codegen learn REPORT.json [--write] [--date YYYY-MM-DD] [--schema DIR]
 //! ```
@@ -118,7 +118,11 @@ fn main() -> ExitCode {
         };
     }
     if sync {
-        return match twitch_codegen::repository_files(&schema) {
+        let files = twitch_codegen::repository_files(&schema).and_then(|mut files| {
+            files.extend(twitch_codegen::spec_files(&schema)?);
+            Ok(files)
+        });
+        return match files {
             Err(diags) => {
                 eprintln!("{diags}");
                 ExitCode::FAILURE
@@ -130,6 +134,12 @@ fn main() -> ExitCode {
                     let path = root.join(&f.path);
                     if std::fs::read_to_string(&path).is_ok_and(|old| old == f.contents) {
                         continue;
+                    }
+                    if let Some(dir) = path.parent()
+                        && let Err(e) = std::fs::create_dir_all(dir)
+                    {
+                        eprintln!("cannot create {}: {e}", dir.display());
+                        return ExitCode::FAILURE;
                     }
                     if let Err(e) = std::fs::write(&path, &f.contents) {
                         eprintln!("cannot write {}: {e}", path.display());

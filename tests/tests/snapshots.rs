@@ -64,11 +64,13 @@ fn one_module_per_schema_file() {
     }
 }
 
-/// The generated files kept in the repository (the runtime's `Scope`) are
-/// what the schema makes of them today.
+/// The generated files kept in the repository (the runtime's `Scope`, the
+/// OpenAPI and AsyncAPI documents in `spec/`) are what the schema makes of
+/// them today.
 #[test]
 fn repository_files_are_current() {
-    let files = twitch_codegen::repository_files(schema_dir()).unwrap_or_else(|d| panic!("{d}"));
+    let mut files = twitch_codegen::repository_files(schema_dir()).unwrap_or_else(|d| panic!("{d}"));
+    files.extend(twitch_codegen::spec_files(schema_dir()).unwrap_or_else(|d| panic!("{d}")));
     let root = schema_dir().join("..");
     assert!(!files.is_empty());
     for f in &files {
@@ -78,6 +80,56 @@ fn repository_files_are_current() {
             "{} is stale against schema/: run `cargo run -p twitch-codegen -- sync` and commit the result",
             f.path
         );
+    }
+}
+
+/// The documents for other languages cover the whole schema: every Helix
+/// endpoint is an operation, every subscription type and version a
+/// message, and every reference resolves.
+#[test]
+fn the_spec_documents_cover_every_endpoint_and_subscription_type() {
+    let files = twitch_codegen::spec_files(schema_dir()).unwrap_or_else(|d| panic!("{d}"));
+    let doc = |name: &str| -> serde_json::Value {
+        let f = files.iter().find(|f| f.path.ends_with(name)).expect(name);
+        serde_json::from_str(&f.contents).expect("JSON")
+    };
+    let (openapi, asyncapi) = (doc("helix.openapi.json"), doc("eventsub.asyncapi.json"));
+    let operations: Vec<&str> = openapi["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|p| p.as_object().unwrap().values())
+        .map(|op| op["operationId"].as_str().unwrap())
+        .collect();
+    assert_eq!(operations.len(), twitch::meta::endpoints().len());
+    for e in twitch::meta::endpoints() {
+        assert!(operations.contains(&e.id), "{} is no operation", e.id);
+    }
+    let messages = asyncapi["components"]["messages"].as_object().unwrap();
+    assert_eq!(messages.len(), twitch::meta::subscriptions().len());
+    let get_users = &openapi["paths"]["/users"]["get"];
+    assert_eq!(get_users["parameters"][0]["schema"]["maxItems"], 100, "the documented limit of ids");
+    assert!(get_users["security"].as_array().unwrap().iter().any(|s| s.get("appAccessToken").is_some()));
+    // Every `$ref` resolves within its document.
+    fn refs<'a>(v: &'a serde_json::Value, out: &mut Vec<&'a str>) {
+        match v {
+            serde_json::Value::Object(o) => {
+                if let Some(r) = o.get("$ref").and_then(|r| r.as_str()) {
+                    out.push(r);
+                }
+                o.values().for_each(|v| refs(v, out));
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    for d in [&openapi, &asyncapi] {
+        let mut found = Vec::new();
+        refs(d, &mut found);
+        assert!(!found.is_empty());
+        for r in found {
+            assert!(d.pointer(r.trim_start_matches('#')).is_some(), "{r} does not resolve");
+        }
     }
 }
 

@@ -286,7 +286,7 @@ fn envelope(schema: &Schema, ep: &Endpoint) -> Option<Value> {
     Some(body)
 }
 
-fn operation(schema: &Schema, ep: &Endpoint) -> Value {
+fn operation(schema: &Schema, ep: &Endpoint, tag: &str) -> Value {
     let mut op = Map::new();
     op.insert("operationId".into(), json!(ep.id));
     op.insert("summary".into(), json!(ep.name));
@@ -296,7 +296,7 @@ fn operation(schema: &Schema, ep: &Endpoint) -> Value {
         description.push_str(d);
     }
     op.insert("description".into(), json!(description));
-    op.insert("tags".into(), json!([ep.category]));
+    op.insert("tags".into(), json!([tag]));
     op.insert("externalDocs".into(), json!({"url": ep.reference_url}));
     if ep.deprecated.is_some() || ep.lifecycle.deprecated.is_some() {
         op.insert("deprecated".into(), json!(true));
@@ -401,10 +401,16 @@ fn operation(schema: &Schema, ep: &Endpoint) -> Value {
 /// The OpenAPI 3.1 document of every Helix endpoint.
 pub fn openapi(schema: &Schema) -> Value {
     let mut paths: Map<String, Value> = Map::new();
+    let mut tags = Vec::new();
     for m in &schema.modules {
+        // One tag per schema file: `users`, `chat`, ...
+        let tag = m.path.last().cloned().unwrap_or_default();
+        if let Some(first) = m.endpoints.first() {
+            tags.push(json!({"name": tag, "description": first.category}));
+        }
         for ep in &m.endpoints {
             let entry = paths.entry(ep.path.clone()).or_insert_with(|| json!({}));
-            entry[ep.method.to_ascii_lowercase()] = operation(schema, ep);
+            entry[ep.method.to_ascii_lowercase()] = operation(schema, ep, &tag);
         }
     }
     let mut roots = Vec::new();
@@ -441,6 +447,7 @@ pub fn openapi(schema: &Schema) -> Value {
             "license": {"name": "MIT OR Apache-2.0", "identifier": "MIT OR Apache-2.0"}
         },
         "servers": [{"url": "https://api.twitch.tv/helix"}],
+        "tags": tags,
         "paths": paths,
         "components": {
             "schemas": schemas,

@@ -136,7 +136,7 @@ pub use twitch_runtime::{
     RawRequest, RawSubscription, RefreshToken, RequestOptions, ResponseBody, ResponseFuture, ResponseShape, Result,
     RetryPolicy, RuleKind, RuleMeta, Scope, Secret, SplitMeta, SubscriptionInfo, SubscriptionMeta,
     SubscriptionTransport, SubscriptionType, Timestamp, TimestampError, TokenEvent, TokenEvents, TokenKind,
-    TokenSource, UnknownEvent, UserId, UserLogin, WithdrawnMeta,
+    TokenSource, UnknownEvent, UserId, UserLogin, WireKind, WithdrawnMeta,
 };
 #[cfg(feature = "oauth")]
 pub use twitch_runtime::{

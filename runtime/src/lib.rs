@@ -69,7 +69,7 @@ pub use base::error::{
 };
 pub use base::meta::{
     EndpointMeta, Lifecycle, Method, ParamMeta, ResponseShape, RuleKind, RuleMeta, SplitMeta, SubscriptionMeta,
-    TokenKind, WithdrawnMeta,
+    TokenKind, WireKind, WithdrawnMeta,
 };
 pub use base::query::{Query, ToQuery};
 pub use base::scope::Scope;

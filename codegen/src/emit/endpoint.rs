@@ -73,7 +73,7 @@ pub fn endpoint(schema: &Schema, ep: &Endpoint, from: &[String]) -> TokenStream 
         quote!()
     };
 
-    let meta = meta(ep);
+    let meta = meta(schema, ep);
     let validate = validate(ep);
     let query = {
         let pushes = ep.query.iter().map(|f| {
@@ -811,7 +811,7 @@ fn opt_i64(v: Option<i64>) -> TokenStream {
     }
 }
 
-fn meta(ep: &Endpoint) -> TokenStream {
+fn meta(schema: &Schema, ep: &Endpoint) -> TokenStream {
     let id = &ep.id;
     let name = &ep.name;
     let summary = &ep.summary;
@@ -853,7 +853,16 @@ fn meta(ep: &Endpoint) -> TokenStream {
                 Some(l) => quote!(Some(#l)),
                 None => quote!(None),
             };
-            quote!(crate::ParamMeta { name: #n, required: #req, repeat: #rep, min: #min, max: #max, max_len: #max_len })
+            let kind = wire_kind(schema, &f.ty);
+            quote!(crate::ParamMeta {
+                name: #n,
+                required: #req,
+                repeat: #rep,
+                min: #min,
+                max: #max,
+                max_len: #max_len,
+                kind: crate::WireKind::#kind,
+            })
         });
         quote!(&[#(#ps),*])
     };
@@ -906,5 +915,21 @@ fn meta(ep: &Endpoint) -> TokenStream {
             example_requests: crate::__example_requests!(#(#requests),*),
             example_response: #example,
         }
+    }
+}
+
+/// The JSON kind of a parameter of this type (a repeated query parameter:
+/// of each value).
+fn wire_kind(schema: &Schema, ty: &Ty) -> TokenStream {
+    match ty {
+        Ty::String | Ty::Secret | Ty::UserId | Ty::UserLogin | Ty::Id(_) | Ty::Timestamp => quote!(String),
+        Ty::Integer | Ty::Unsigned(_) => quote!(Integer),
+        Ty::Duration(crate::model::TimeUnit::DecimalSeconds) | Ty::Number => quote!(Number),
+        Ty::Duration(_) => quote!(Integer),
+        Ty::Boolean => quote!(Boolean),
+        Ty::Json => quote!(Any),
+        Ty::Vec(_) => quote!(Array),
+        Ty::Named(name) if schema.types.get(name).is_some_and(|t| t.is_enum) => quote!(String),
+        Ty::Named(_) => quote!(Object),
     }
 }

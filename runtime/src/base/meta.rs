@@ -80,6 +80,27 @@ pub enum ResponseShape {
     Text,
 }
 
+/// What a parameter's value is on the wire: a JSON kind in a body; in a
+/// query string the same, written as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WireKind {
+    /// A string (also ids, logins, timestamps and enum values).
+    String,
+    /// A whole number.
+    Integer,
+    /// Any number.
+    Number,
+    /// `true` or `false`.
+    Boolean,
+    /// A JSON object (a model).
+    Object,
+    /// A JSON array (a list in a body).
+    Array,
+    /// Any JSON value.
+    Any,
+}
+
 /// A query or body parameter and its documented limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ParamMeta {
@@ -95,6 +116,8 @@ pub struct ParamMeta {
     pub max: Option<i64>,
     /// Longest allowed string, in characters.
     pub max_len: Option<u32>,
+    /// What each value is on the wire.
+    pub kind: WireKind,
 }
 
 /// A constraint between parameters of one endpoint.

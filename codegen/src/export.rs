@@ -118,6 +118,27 @@ fn field_schema(f: &Field) -> Value {
     s
 }
 
+/// A query parameter's schema: a required id or login is never empty
+/// (Twitch answers an empty one as a missing parameter; an empty optional
+/// one is ignored), while a response may carry an empty one
+/// (`game_id: ""`), so only required query parameters say so.
+fn param_schema(f: &Field) -> Value {
+    fn non_empty(s: &mut Value) {
+        let Value::Object(o) = s else { return };
+        if o.contains_key("x-twitch-id") || o.contains_key("x-twitch-login") {
+            o.insert("minLength".into(), json!(1));
+        }
+        if let Some(items) = o.get_mut("items") {
+            non_empty(items);
+        }
+    }
+    let mut s = field_schema(f);
+    if f.required && f.repeat.is_none() {
+        non_empty(&mut s);
+    }
+    s
+}
+
 /// A model field's schema: nullable where the model says it may be absent.
 fn property(f: &Field) -> Value {
     let s = field_schema(f);
@@ -248,6 +269,8 @@ fn security(ep: &Endpoint) -> Value {
                 // An app token acts within a user's grant of the scopes.
                 reqs.push(json!({"appAccessToken": [], "clientId": []}));
             }
+            "extension_jwt" => reqs.push(json!({"extensionJwt": [], "clientId": []})),
+            "none" => reqs.push(json!({})),
             _ => {
                 for scopes in combinations(&ep.scopes) {
                     reqs.push(json!({"userAccessToken": scopes, "clientId": []}));
@@ -309,7 +332,7 @@ fn operation(schema: &Schema, ep: &Endpoint, tag: &str) -> Value {
                 "name": f.wire,
                 "in": "query",
                 "required": f.required,
-                "schema": field_schema(f),
+                "schema": param_schema(f),
             });
             if !f.doc.is_empty() {
                 p["description"] = json!(f.doc);
@@ -347,10 +370,11 @@ fn operation(schema: &Schema, ep: &Endpoint, tag: &str) -> Value {
         } else {
             json!({"allOf": [reference("Error"), object(&e.fields, "", |_| false)]})
         };
-        responses.insert(
-            e.status.to_string(),
-            json!({"description": e.when, "content": {"application/json": {"schema": body}}}),
-        );
+        let mut answer = json!({"description": e.when, "content": {"application/json": {"schema": body}}});
+        if !e.documented {
+            answer["x-twitch-documented"] = json!(false);
+        }
+        responses.insert(e.status.to_string(), answer);
     }
     for (status, when) in
         [("400", "The request is not valid"), ("401", "The token is missing, invalid or lacks a scope")]
@@ -461,6 +485,12 @@ pub fn openapi(schema: &Schema) -> Value {
                     "type": "oauth2",
                     "description": "A user access token (authorization code, device code or implicit grant).",
                     "flows": {"authorizationCode": {"authorizationUrl": AUTHORIZE_URL, "tokenUrl": TOKEN_URL, "scopes": scopes}}
+                },
+                "extensionJwt": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "A JWT the extension's backend signs with its shared secret (role external)."
                 },
                 "clientId": {"type": "apiKey", "in": "header", "name": "Client-Id", "description": "The application's client id, sent with every request."}
             }

@@ -113,6 +113,14 @@ pub struct ErrorDef {
     pub when: String,
     #[serde(default)]
     pub fields: Vec<Spanned<FieldDef>>,
+    /// `false` when Twitch's reference does not list this answer and the
+    /// endpoint's decisions say where it comes from instead.
+    #[serde(default = "yes")]
+    pub documented: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// Twitch takes at most `max` items of the body list `param` per request:

@@ -492,6 +492,8 @@ pub struct ErrorAnswer {
     pub when: String,
     /// Fields of the body beside `error`, `status` and `message`.
     pub fields: Vec<Field>,
+    /// Listed in Twitch's reference (`false`: the decisions give the source).
+    pub documented: bool,
 }
 
 #[derive(Debug)]
@@ -697,7 +699,12 @@ pub fn build(files: &[SchemaFile]) -> Schema {
                             union: None,
                         });
                     }
-                    ErrorAnswer { status: e.value.status, when: e.value.when.clone(), fields: fs }
+                    ErrorAnswer {
+                        status: e.value.status,
+                        when: e.value.when.clone(),
+                        fields: fs,
+                        documented: e.value.documented,
+                    }
                 })
                 .collect();
             let idempotent = ep.idempotent.unwrap_or(matches!(ep.method.as_str(), "GET" | "PUT" | "DELETE"));

@@ -276,6 +276,16 @@ pub fn validate(files: &[SchemaFile]) -> Result<(), Diagnostics> {
                 if err.value.when.trim().is_empty() {
                     cx.err(el, &item, "error 'when' is empty");
                 }
+                if !err.value.documented && e.decisions.is_empty() {
+                    cx.err(
+                        el,
+                        &item,
+                        format!(
+                            "error {} is not in Twitch's reference: a decision must say where it comes from",
+                            err.value.status
+                        ),
+                    );
+                }
                 check_fields(&mut cx, &item, &err.value.fields, &types, FieldKind::Model);
             }
             check_fields(&mut cx, &item, &e.query, &types, FieldKind::Query);

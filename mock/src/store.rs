@@ -556,6 +556,12 @@ pub(crate) fn handle(
                 .filter(|&i| ids.is_empty() || ids.contains(&at(&items[i], e.key.1).map(as_text).unwrap_or_default()))
                 .collect();
             if hit.is_empty() {
+                // Nothing to remove is done, unless the schema lists a 404
+                // for it (Remove Blocked Term: "also returned if the ID is
+                // not found"); an update of nothing is a 404.
+                if e.op == Op::Delete && !meta.errors.iter().any(|x| x.status == 404) {
+                    return Some(Resp::empty(meta.success_status));
+                }
                 return Some(Resp::error(404, not_found(e)));
             }
             if e.op == Op::Delete {
@@ -822,9 +828,7 @@ fn not_found(e: &Entry) -> &'static str {
         "poll" => "The poll specified in the id field was not found.",
         "prediction" => "The prediction specified in the id field was not found.",
         "segment" => "The segment specified in the id query parameter was not found.",
-        "blocked-term" => "The blocked term specified in the id query parameter was not found.",
         "raid" => "The broadcaster doesn't have a pending raid to cancel.",
-        "block" => "The user specified in the target_user_id query parameter is not blocked.",
         "unban-request" => "The unban request ID was not found.",
         _ => "Not Found",
     }

@@ -68,8 +68,8 @@ pub use base::error::{
     ApiDetails, Error, EventSubError, InvalidParam, OAuthError, ResponseBody, Result, SECRET_FIELDS,
 };
 pub use base::meta::{
-    EndpointMeta, Lifecycle, Method, ParamMeta, ResponseShape, RuleKind, RuleMeta, SplitMeta, SubscriptionMeta,
-    TokenKind, WireKind, WithdrawnMeta,
+    EndpointMeta, ErrorMeta, Lifecycle, Method, ParamMeta, ResponseShape, RuleKind, RuleMeta, SplitMeta,
+    SubscriptionMeta, TokenKind, WireKind, WithdrawnMeta,
 };
 pub use base::query::{Query, ToQuery};
 pub use base::scope::Scope;

@@ -146,7 +146,7 @@ async fn configuration_segment_errors() {
 
     let (status, body) =
         ebs(&mock, "GET", &format!("/extensions/configurations?extension_id={EXT}&segment=nope"), None).await;
-    assert_eq!((status, message(&body)), (400, "The value in the segment query parameter is not valid"));
+    assert_eq!((status, message(&body)), (400, "The value in the segment query parameter is not valid."));
 
     let big = "x".repeat(5 * 1024 + 1);
     let (status, body) = ebs(

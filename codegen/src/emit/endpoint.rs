@@ -388,6 +388,9 @@ fn endpoint_doc(ep: &Endpoint) -> String {
     }
     for e in &ep.errors {
         s.push_str(&format!("\n\n{} when {}.", e.status, e.when.trim_end_matches('.')));
+        if !e.documented {
+            s.push_str(" (Not listed in Twitch's reference; the schema's decisions for this endpoint say where it comes from.)");
+        }
         if !e.fields.is_empty() {
             let names: Vec<String> = e.fields.iter().map(|f| format!("`{}`", f.wire)).collect();
             s.push_str(&format!(
@@ -854,6 +857,7 @@ fn meta(schema: &Schema, ep: &Endpoint) -> TokenStream {
                 None => quote!(None),
             };
             let kind = wire_kind(schema, &f.ty);
+            let values = enum_values(schema, &f.ty);
             quote!(crate::ParamMeta {
                 name: #n,
                 required: #req,
@@ -862,6 +866,7 @@ fn meta(schema: &Schema, ep: &Endpoint) -> TokenStream {
                 max: #max,
                 max_len: #max_len,
                 kind: crate::WireKind::#kind,
+                values: &[#(#values),*],
             })
         });
         quote!(&[#(#ps),*])
@@ -892,6 +897,10 @@ fn meta(schema: &Schema, ep: &Endpoint) -> TokenStream {
         let ps = &r.params;
         quote!(crate::RuleMeta { kind: crate::RuleKind::#kind, params: &[#(#ps),*] })
     });
+    let errors = ep.errors.iter().map(|e| {
+        let (status, when, documented) = (e.status, &e.when, e.documented);
+        quote!(crate::ErrorMeta { status: #status, when: #when, documented: #documented })
+    });
     quote! {
         crate::EndpointMeta {
             id: #id,
@@ -908,6 +917,7 @@ fn meta(schema: &Schema, ep: &Endpoint) -> TokenStream {
             token_user: #token_user,
             split: #split,
             success_status: #status,
+            errors: &[#(#errors),*],
             response: crate::ResponseShape::#shape,
             query: #query,
             body: #body,
@@ -918,11 +928,32 @@ fn meta(schema: &Schema, ep: &Endpoint) -> TokenStream {
     }
 }
 
+/// The wire values of a parameter of an enumerated type (of each item,
+/// for a list); none for other types.
+fn enum_values<'a>(schema: &'a Schema, ty: &Ty) -> Vec<&'a str> {
+    let name = match ty {
+        Ty::Named(n) => n,
+        Ty::Vec(inner) => match inner.as_ref() {
+            Ty::Named(n) => n,
+            _ => return Vec::new(),
+        },
+        _ => return Vec::new(),
+    };
+    schema
+        .modules
+        .iter()
+        .flat_map(|m| &m.enums)
+        .find(|e| &e.name == name)
+        .map(|e| e.values.iter().map(|v| v.wire.as_str()).collect())
+        .unwrap_or_default()
+}
+
 /// The JSON kind of a parameter of this type (a repeated query parameter:
 /// of each value).
 fn wire_kind(schema: &Schema, ty: &Ty) -> TokenStream {
     match ty {
-        Ty::String | Ty::Secret | Ty::UserId | Ty::UserLogin | Ty::Id(_) | Ty::Timestamp => quote!(String),
+        Ty::String | Ty::Secret | Ty::UserId | Ty::UserLogin | Ty::Id(_) => quote!(String),
+        Ty::Timestamp => quote!(Timestamp),
         Ty::Integer | Ty::Unsigned(_) => quote!(Integer),
         Ty::Duration(crate::model::TimeUnit::DecimalSeconds) | Ty::Number => quote!(Number),
         Ty::Duration(_) => quote!(Integer),

@@ -210,12 +210,16 @@ fn param_value(req: &Req, name: &str) -> Option<String> {
 fn validate(meta: &EndpointMeta, req: &Req) -> Result<Value, Resp> {
     let bad = |m: String| Err(Resp::error(400, m));
     for p in meta.query {
-        let values: Vec<&str> = req.query_all(p.name).into_iter().filter(|v| !v.is_empty()).collect();
+        let given = req.query_all(p.name);
+        let values: Vec<&str> = given.iter().copied().filter(|v| !v.is_empty()).collect();
         if p.required && values.is_empty() {
             return bad(format!("Missing required parameter \"{}\"", p.name));
         }
+        // Every occurrence of a repeatable one counts toward its limit,
+        // empty ones too.
         let most = p.repeat.unwrap_or(1) as usize;
-        if values.len() > most {
+        let counted = if p.repeat.is_some() { given.len() } else { values.len() };
+        if counted > most {
             return bad(format!("The parameter \"{}\" may be given at most {most} times", p.name));
         }
         for v in &values {
@@ -376,9 +380,11 @@ fn check_kind(p: &twitch::ParamMeta, v: &Value, from_query: bool) -> Result<(), 
                 s.as_str(),
                 "1" | "t" | "T" | "TRUE" | "true" | "True" | "0" | "f" | "F" | "FALSE" | "false" | "False"
             ),
+            WireKind::Timestamp => twitch::Timestamp::parse(s).is_ok(),
             _ => true,
         },
         (WireKind::String, Value::String(_)) => true,
+        (WireKind::Timestamp, Value::String(s)) => twitch::Timestamp::parse(s).is_ok(),
         (WireKind::Integer, Value::Number(n)) => n.is_i64() || n.is_u64(),
         (WireKind::Number, Value::Number(_)) => true,
         (WireKind::Boolean, Value::Bool(_)) => true,
@@ -386,16 +392,29 @@ fn check_kind(p: &twitch::ParamMeta, v: &Value, from_query: bool) -> Result<(), 
         (WireKind::Array, Value::Array(_)) => true,
         _ => false,
     };
-    if fits {
-        return Ok(());
+    if !fits {
+        // Twitch's words for each.
+        let message = if p.kind == WireKind::Timestamp {
+            format!("The format of the string in {} is not valid.", p.name)
+        } else if from_query {
+            format!("The value in the {} query parameter is not valid.", p.name)
+        } else {
+            "The JSON payload is malformed".to_owned()
+        };
+        return Err(Resp::error(400, message));
     }
-    // Twitch's words for either.
-    let message = if from_query {
-        format!("The value in the {} query parameter is not valid.", p.name)
-    } else {
-        "The JSON payload is malformed".to_owned()
-    };
-    Err(Resp::error(400, message))
+    // An enumerated parameter takes only its values (in a list, each item).
+    let known = |v: &Value| v.as_str().is_some_and(|s| p.values.contains(&s));
+    let valid = p.values.is_empty()
+        || match v {
+            Value::Array(items) => items.iter().all(known),
+            v => known(v),
+        };
+    if !valid {
+        let place = if from_query { "query parameter" } else { "field" };
+        return Err(Resp::error(400, format!("The value in the {} {place} is not valid.", p.name)));
+    }
+    Ok(())
 }
 
 /// Endpoints with state; the rest answer from their examples.

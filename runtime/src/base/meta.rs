@@ -85,8 +85,10 @@ pub enum ResponseShape {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum WireKind {
-    /// A string (also ids, logins, timestamps and enum values).
+    /// A string (also ids, logins and enum values).
     String,
+    /// An RFC 3339 date and time, as text.
+    Timestamp,
     /// A whole number.
     Integer,
     /// Any number.
@@ -118,6 +120,9 @@ pub struct ParamMeta {
     pub max_len: Option<u32>,
     /// What each value is on the wire.
     pub kind: WireKind,
+    /// The values Twitch takes, for a parameter of an enumerated type
+    /// (empty: any value of its kind).
+    pub values: &'static [&'static str],
 }
 
 /// A constraint between parameters of one endpoint.
@@ -171,6 +176,19 @@ pub struct SplitMeta {
     pub param: &'static str,
     /// Items per request.
     pub max: u32,
+}
+
+/// An error answer the schema lists for an endpoint, beyond the 400, 401
+/// and 429 every endpoint may give.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorMeta {
+    /// The HTTP status.
+    pub status: u16,
+    /// When it comes: a clause that ends the sentence "403 when ...".
+    pub when: &'static str,
+    /// Listed in Twitch's reference; `false` when the schema's decisions
+    /// for the endpoint give another source.
+    pub documented: bool,
 }
 
 /// Something Twitch has withdrawn: an endpoint or a subscription
@@ -233,6 +251,8 @@ pub struct EndpointMeta {
     pub split: Option<SplitMeta>,
     /// Status of a successful response.
     pub success_status: u16,
+    /// Error answers beyond 400, 401 and 429, by status.
+    pub errors: &'static [ErrorMeta],
     /// Shape of a successful response.
     pub response: ResponseShape,
     /// Query parameters.

@@ -22,7 +22,14 @@
 //! # }
 //! ```
 //!
-//! Built only on the public API of `twitch`.
+//! Built only on the public API of `twitch`. The [`guide`] explains the
+//! crate topic by topic, with examples that run against `twitch-mock`.
+
+/// The guide: commands, sending, pinning, events, channels and
+/// transports, lifecycle, the chat message, testing. Documentation only.
+#[cfg(any(doc, doctest))]
+#[doc = include_str!("../guide.md")]
+pub mod guide {}
 
 mod args;
 mod bot;

@@ -52,6 +52,20 @@
 //! # let _ = (client, is_timeout);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+#![cfg_attr(
+    all(
+        feature = "websocket",
+        feature = "oauth",
+        feature = "webhook",
+        feature = "axum",
+        feature = "callback",
+        feature = "sqlite",
+        feature = "postgres"
+    ),
+    doc = "\n# The guide\n\n[`guide`] explains the crate topic by topic: getting started, authentication, \
+           Helix, EventSub, chat bots, testing with `twitch-mock`, keeping up with Twitch, features and \
+           build time, and moving from `twitch_api`. Its examples are compiled and run by `cargo test`."
+)]
 #![deny(missing_docs)]
 // What Twitch deprecated carries `#[deprecated]`, so users are warned where
 // they name it; the generated code's own uses (serde, builders, `META`) are not.
@@ -62,6 +76,21 @@ include!(concat!(env!("OUT_DIR"), "/lib.rs"));
 
 #[doc(hidden)]
 pub use twitch_runtime as __rt;
+
+// The guide is documentation only: it compiles to nothing. Its examples
+// use every part of the crate, so it is there when all of them are (as on
+// docs.rs, and in the workspace's `cargo test`).
+#[cfg(all(
+    any(doc, doctest),
+    feature = "websocket",
+    feature = "oauth",
+    feature = "webhook",
+    feature = "axum",
+    feature = "callback",
+    feature = "sqlite",
+    feature = "postgres"
+))]
+pub mod guide;
 
 /// Twitch's example payloads in [`meta`]'s descriptions: with the
 /// `examples` feature (the mock and the tests use them), `None` and empty

@@ -3,7 +3,7 @@
 //! (and three OS processes) racing for one free shard, a claimed shard lost
 //! to another session (its socket closed, or found by the health check)
 //! and let go, a configured owner taking its shard back, and the rolling
-//! rescale of the README (grow, then start processes; stop processes, then
+//! rescale of the guide's conduit section (grow, then start processes; stop processes, then
 //! shrink).
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -940,8 +940,8 @@ impl<E: EventPayload + Send + 'static> ShardPool<E> {
     /// count is raised and they are attached at once, so the conduit never
     /// waits on several disabled shards; shrinking, the count is lowered
     /// first, then the surplus connections are closed. For one process
-    /// serving the whole conduit; with several, see the README's conduit
-    /// section.
+    /// serving the whole conduit; with several, see the rescaling steps in
+    /// the `twitch` crate's guide (`twitch::guide::eventsub`).
     pub async fn scale(&self, count: u32) -> Result<()> {
         let current = self.shard_ids();
         let new: Vec<u32> = (0..count).filter(|id| !current.contains(id)).collect();

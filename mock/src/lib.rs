@@ -13,7 +13,7 @@
 //!   table-driven store custom rewards and redemptions, polls,
 //!   predictions, stream markers, schedule segments, clips, blocked
 //!   terms, channel and chat settings, shield mode and more: see the
-//!   crate's README). Documented body fields are also taken from the
+//!   [`guide`], the crate's README). Documented body fields are also taken from the
 //!   query string, as Twitch does.
 //! - `/oauth2/...`: the identity service (token, device, authorize,
 //!   validate, revoke), and OpenID Connect (signed ID tokens, keys,
@@ -47,6 +47,13 @@
 //! # }
 //! ```
 #![deny(missing_docs)]
+
+/// The guide: what the mock serves, how to run it and drive it, how to
+/// use it in tests, and how it behaves where Twitch does (the crate's
+/// README). Documentation only.
+#[cfg(any(doc, doctest))]
+#[doc = include_str!("../README.md")]
+pub mod guide {}
 
 // The bottom: settings, helpers, state, the wire types.
 mod config;

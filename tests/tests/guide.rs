@@ -3,8 +3,8 @@
 //! runs against an in-process mock, and rustdoc (warnings denied in CI)
 //! resolves its intra-doc links. What neither would notice is checked here:
 //!
-//! - every chapter file is part of the guide module (and bot/guide.md is
-//!   `twitch_bot::guide`);
+//! - every chapter file is part of the guide module (bot/guide.md is
+//!   `twitch_bot::guide`, mock/README.md `twitch_mock::guide`);
 //! - a crate path written in running text (`` `twitch::meta` ``) is a
 //!   link, so that rustdoc fails when the item it names is gone;
 //! - no block is `ignore`d, and a block that only compiles (`no_run`)
@@ -27,12 +27,14 @@ fn chapters() -> Vec<(String, String)> {
     out
 }
 
-/// Every Markdown page of the guides: the `twitch` crate's chapters and
-/// `twitch-bot`'s guide (bot/guide.md).
+/// Every Markdown page of the guides: the `twitch` crate's chapters,
+/// `twitch-bot`'s guide (bot/guide.md) and `twitch-mock`'s (its README).
 fn pages() -> Vec<(String, String)> {
     let bot = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bot/guide.md");
     let mut out: Vec<(String, String)> = chapters().into_iter().filter(|(n, _)| n.ends_with(".md")).collect();
     out.push(("bot/guide.md".to_owned(), std::fs::read_to_string(bot).expect("bot/guide.md")));
+    let mock = Path::new(env!("CARGO_MANIFEST_DIR")).join("../mock/README.md");
+    out.push(("mock/README.md".to_owned(), std::fs::read_to_string(mock).expect("mock/README.md")));
     out
 }
 
@@ -48,6 +50,8 @@ fn every_chapter_is_in_the_guide_module() {
     }
     let bot = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../bot/src/lib.rs")).unwrap();
     assert!(bot.contains("include_str!(\"../guide.md\")"), "bot/guide.md is not included by bot/src/lib.rs");
+    let mock = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../mock/src/lib.rs")).unwrap();
+    assert!(mock.contains("include_str!(\"../README.md\")"), "mock/README.md is not included by mock/src/lib.rs");
 }
 
 /// The text outside fenced code blocks, with each fence's info string and

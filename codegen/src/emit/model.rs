@@ -16,7 +16,12 @@ use crate::model::{Enum, Field, Model, Schema, Ty};
 pub fn model(schema: &Schema, m: &Model, from: &[String]) -> TokenStream {
     let name = format_ident!("{}", m.name);
     let docs = doc(&m.doc);
-    let fields = m.fields.iter().map(|f| struct_field(schema, f, from));
+    // A union's details fields are boxed: at most one of them is set, so
+    // keeping each inline would make every item (most often a plain text
+    // fragment) carry the size of all of them.
+    let boxed =
+        |f: &Field| !m.input && m.union.as_ref().is_some_and(|u| u.variants.iter().any(|(_, field)| field == &f.wire));
+    let fields = m.fields.iter().map(|f| struct_field(schema, f, from, boxed(f)));
     let ctor = if m.input { constructor(schema, m, from) } else { quote!() };
     let kind = m.union.as_ref().map(|u| union_kind(schema, m, u, from)).unwrap_or_default();
     quote! {
@@ -99,9 +104,14 @@ fn union_kind(schema: &Schema, m: &Model, u: &crate::model::Union, from: &[Strin
 }
 
 /// One struct field with its serde attributes.
-fn struct_field(schema: &Schema, f: &Field, from: &[String]) -> TokenStream {
+fn struct_field(schema: &Schema, f: &Field, from: &[String], boxed: bool) -> TokenStream {
     let name = ident(&f.rust);
-    let t = field_ty(schema, f, from);
+    let t = if boxed {
+        let inner = super::ty(schema, &f.ty, from);
+        quote!(Option<Box<#inner>>)
+    } else {
+        field_ty(schema, f, from)
+    };
     let mut docs = f.doc.clone();
     if let Some(d) = &f.deprecated {
         docs.push_str(&format!("\n\nDeprecated by Twitch: {d}"));

@@ -392,6 +392,20 @@ impl PostgresStore {
     }
 }
 
+/// The rows of this client's users, and of a user it has no row for, the
+/// row a release before client ids wrote (`$1`: this client's user key
+/// prefix; `$2`: its key prefix, empty when there is no client id). One
+/// rule for `load` (live tokens) and `versions` (tombstones too).
+macro_rules! user_rows {
+    () => {
+        "(SELECT key, version, body FROM twitch_tokens WHERE substr(key, 1, length($1)) = $1
+          UNION ALL
+          SELECT key, version, body FROM twitch_tokens AS l
+             WHERE $2 <> '' AND substr(l.key, 1, 5) = 'user:'
+             AND NOT EXISTS (SELECT 1 FROM twitch_tokens WHERE key = $2 || l.key)) AS user_rows"
+    };
+}
+
 impl TokenStore for PostgresStore {
     fn load(&self) -> BoxFuture<'_, Result<Vec<UserToken>>> {
         Box::pin(async move {
@@ -400,12 +414,7 @@ impl TokenStore for PostgresStore {
             let rows = self
                 .run(|c| async move {
                     c.query(
-                        "SELECT key, body FROM twitch_tokens WHERE substr(key, 1, length($1)) = $1 AND body <> ''
-                         UNION ALL
-                         SELECT key, body FROM twitch_tokens AS l
-                            WHERE $2 <> '' AND substr(l.key, 1, 5) = 'user:' AND l.body <> ''
-                            AND NOT EXISTS (SELECT 1 FROM twitch_tokens WHERE key = $2 || l.key)
-                         ORDER BY key",
+                        concat!("SELECT key, body FROM ", user_rows!(), " WHERE body <> '' ORDER BY key"),
                         &[users, prefix],
                     )
                     .await
@@ -511,15 +520,7 @@ impl SharedTokenStore for PostgresStore {
             let (users, prefix) = (&users, &prefix);
             let rows = self
                 .run(|c| async move {
-                    c.query(
-                        "SELECT key, version, body = '' FROM twitch_tokens WHERE substr(key, 1, length($1)) = $1
-                         UNION ALL
-                         SELECT key, version, body = '' FROM twitch_tokens AS l
-                            WHERE $2 <> '' AND substr(l.key, 1, 5) = 'user:'
-                            AND NOT EXISTS (SELECT 1 FROM twitch_tokens WHERE key = $2 || l.key)",
-                        &[users, prefix],
-                    )
-                    .await
+                    c.query(concat!("SELECT key, version, body = '' FROM ", user_rows!()), &[users, prefix]).await
                 })
                 .await?;
             let mut out = Vec::with_capacity(rows.len());

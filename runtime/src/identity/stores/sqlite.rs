@@ -254,20 +254,28 @@ fn migrate(conn: &mut Connection, location: &str) -> Result<()> {
     tx.commit().map_err(err)
 }
 
+/// The rows of this client's users, and of a user it has no row for, the
+/// row a release before client ids wrote (`?1`: this client's user key
+/// prefix; `?2`: its key prefix, empty when there is no client id). One
+/// rule for `load` (live tokens) and `versions` (tombstones too).
+macro_rules! user_rows {
+    () => {
+        "(SELECT key, version, body FROM twitch_tokens WHERE substr(key, 1, length(?1)) = ?1
+          UNION ALL
+          SELECT key, version, body FROM twitch_tokens AS l
+             WHERE ?2 <> '' AND substr(l.key, 1, 5) = 'user:'
+             AND NOT EXISTS (SELECT 1 FROM twitch_tokens WHERE key = ?2 || l.key)) AS user_rows"
+    };
+}
+
 impl TokenStore for SqliteStore {
     fn load(&self) -> BoxFuture<'_, Result<Vec<UserToken>>> {
         Box::pin(async move {
             let (users, prefix) = (self.inner.keys.users(), self.inner.keys.prefix());
             let rows: Vec<(String, String)> = self
                 .run(move |c| {
-                    let mut q = c.prepare(
-                        "SELECT key, body FROM twitch_tokens WHERE substr(key, 1, length(?1)) = ?1 AND body <> ''
-                         UNION ALL
-                         SELECT key, body FROM twitch_tokens AS l
-                            WHERE ?2 <> '' AND substr(l.key, 1, 5) = 'user:' AND l.body <> ''
-                            AND NOT EXISTS (SELECT 1 FROM twitch_tokens WHERE key = ?2 || l.key)
-                         ORDER BY key",
-                    )?;
+                    let mut q =
+                        c.prepare(concat!("SELECT key, body FROM ", user_rows!(), " WHERE body <> '' ORDER BY key"))?;
                     let rows = q.query_map(params![users, prefix], |r| Ok((r.get(0)?, r.get(1)?)))?;
                     rows.collect()
                 })
@@ -363,13 +371,7 @@ impl SharedTokenStore for SqliteStore {
             let (users, prefix) = (self.inner.keys.users(), self.inner.keys.prefix());
             let rows: Vec<(String, i64, bool)> = self
                 .run(move |c| {
-                    let mut q = c.prepare(
-                        "SELECT key, version, body = '' FROM twitch_tokens WHERE substr(key, 1, length(?1)) = ?1
-                         UNION ALL
-                         SELECT key, version, body = '' FROM twitch_tokens AS l
-                            WHERE ?2 <> '' AND substr(l.key, 1, 5) = 'user:'
-                            AND NOT EXISTS (SELECT 1 FROM twitch_tokens WHERE key = ?2 || l.key)",
-                    )?;
+                    let mut q = c.prepare(concat!("SELECT key, version, body = '' FROM ", user_rows!()))?;
                     let rows = q.query_map(params![users, prefix], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
                     rows.collect()
                 })

@@ -12,6 +12,13 @@ fn main() {
         Some(dir) => PathBuf::from(dir),
         None => manifest.join("schema"),
     };
+    // The guide (`twitch::guide`) uses every part of the crate: it is built
+    // when all of the features its examples need are on.
+    println!("cargo::rustc-check-cfg=cfg(twitch_guide)");
+    let guide = ["WEBSOCKET", "OAUTH", "WEBHOOK", "AXUM", "CALLBACK", "SQLITE", "POSTGRES"];
+    if guide.iter().all(|f| std::env::var_os(format!("CARGO_FEATURE_{f}")).is_some()) {
+        println!("cargo::rustc-cfg=twitch_guide");
+    }
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     println!("cargo::rerun-if-changed={}", schema.display());
     match twitch_codegen::generate(&schema) {

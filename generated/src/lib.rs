@@ -53,15 +53,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![cfg_attr(
-    all(
-        feature = "websocket",
-        feature = "oauth",
-        feature = "webhook",
-        feature = "axum",
-        feature = "callback",
-        feature = "sqlite",
-        feature = "postgres"
-    ),
+    twitch_guide,
     doc = "\n# The guide\n\n[`guide`] explains the crate topic by topic: getting started, authentication, \
            Helix, EventSub, chat bots, testing with `twitch-mock`, keeping up with Twitch, features and \
            build time, and moving from `twitch_api`. Its examples are compiled and run by `cargo test`."
@@ -78,18 +70,10 @@ include!(concat!(env!("OUT_DIR"), "/lib.rs"));
 pub use twitch_runtime as __rt;
 
 // The guide is documentation only: it compiles to nothing. Its examples
-// use every part of the crate, so it is there when all of them are (as on
-// docs.rs, and in the workspace's `cargo test`).
-#[cfg(all(
-    any(doc, doctest),
-    feature = "websocket",
-    feature = "oauth",
-    feature = "webhook",
-    feature = "axum",
-    feature = "callback",
-    feature = "sqlite",
-    feature = "postgres"
-))]
+// use every part of the crate, so it is there when all of them are
+// (`twitch_guide`, set by build.rs; as on docs.rs, and in the workspace's
+// `cargo test`).
+#[cfg(all(any(doc, doctest), twitch_guide))]
 pub mod guide;
 
 /// Twitch's example payloads in [`meta`]'s descriptions: with the

@@ -10,7 +10,7 @@
 //! `TWITCH_PY_VENV` and runs this with `--ignored`. Without the variable
 //! the test fails saying what is missing.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -19,12 +19,8 @@ use twitch_mock::Mock;
 /// Hang guard for generating and running; never an assertion about speed.
 const GUARD: Duration = Duration::from_secs(600);
 
-fn venv() -> PathBuf {
-    let venv = std::env::var_os("TWITCH_PY_VENV").expect(
-        "TWITCH_PY_VENV is not set: make a venv with `pip install openapi-python-client` and set it to its directory (.ci/run does)",
-    );
-    PathBuf::from(venv)
-}
+#[path = "support/venv.rs"]
+mod venv;
 
 fn run(mut cmd: Command) -> std::process::Output {
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
@@ -34,9 +30,8 @@ fn run(mut cmd: Command) -> std::process::Output {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs openapi-python-client in a venv: .ci/run installs it and runs this with --ignored"]
 async fn a_client_generated_from_the_openapi_document_runs_against_the_mock() {
-    let venv = venv();
-    let generator = venv.join("bin").join("openapi-python-client");
-    assert!(generator.exists(), "{} is missing: install openapi-python-client in the venv", generator.display());
+    let generator = venv::venv_bin("openapi-python-client", "openapi-python-client");
+    let python = venv::venv_bin("python", "openapi-python-client");
     let dir = std::env::temp_dir().join(format!("twitch-generated-client-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -64,7 +59,7 @@ async fn a_client_generated_from_the_openapi_document_runs_against_the_mock() {
     let app = mock.mint_app_token(&mock.client_id());
     let token = mock.mint_user_token(user, login, &["channel:manage:redemptions", "channel:read:redemptions"]);
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("python").join("generated_client_flows.py");
-    let mut cmd = Command::new(venv.join("bin").join("python"));
+    let mut cmd = Command::new(python);
     cmd.arg(&script)
         .arg(&dir)
         .args([mock.helix_url(), mock.client_id(), app, token, user.to_owned(), streams.to_string()])

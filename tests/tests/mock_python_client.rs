@@ -35,16 +35,16 @@ const FLOWS: &[&str] = &[
     "all flows passed",
 ];
 
+#[path = "support/venv.rs"]
+mod venv;
+
 fn python() -> PathBuf {
-    let venv = std::env::var_os("TWITCH_PY_VENV")
-        .expect("TWITCH_PY_VENV is not set: make a venv with `python3 -m venv DIR && DIR/bin/pip install twitchAPI` and set it to DIR (.ci/run does)");
-    let python = Path::new(&venv).join("bin").join("python");
-    assert!(python.exists(), "{} is missing: TWITCH_PY_VENV must name a Python virtual environment", python.display());
+    let python = venv::venv_bin("python", "twitchAPI");
     let probe = Command::new(&python).args(["-c", "import twitchAPI"]).output().expect("run the venv's python");
     assert!(
         probe.status.success(),
-        "pyTwitchAPI is not installed in {}: {}",
-        Path::new(&venv).display(),
+        "pyTwitchAPI is not installed beside {}: {}",
+        python.display(),
         String::from_utf8_lossy(&probe.stderr)
     );
     python

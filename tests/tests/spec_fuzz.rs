@@ -39,7 +39,7 @@
 //!   goes with app tokens only; Twitch limits the announcements and the
 //!   conduits one client may make, and answers 429 past them.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -57,12 +57,8 @@ const USER: (&str, &str) = ("141981764", "twitchdev");
 /// A JWT-shaped token: the mock checks the shape of extension JWTs.
 const EXTENSION_JWT: &str = "eyJhbGciOiJIUzI1NiJ9.eyJ1c2VyX2lkIjoiMSIsInJvbGUiOiJleHRlcm5hbCJ9.c2lnbmF0dXJl";
 
-fn venv() -> PathBuf {
-    let venv = std::env::var_os("TWITCH_PY_VENV").expect(
-        "TWITCH_PY_VENV is not set: make a venv with `pip install schemathesis` and set it to its directory (.ci/run does)",
-    );
-    PathBuf::from(venv)
-}
+#[path = "support/venv.rs"]
+mod venv;
 
 fn every_scope() -> Vec<&'static str> {
     let mut scopes: Vec<&'static str> =
@@ -129,9 +125,7 @@ fn warning_kinds_are_read_from_the_summary() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Schemathesis in a venv: .ci/run installs it and runs this with --ignored"]
 async fn schemathesis_finds_nothing_in_the_mock() {
-    let venv = venv();
-    let st = venv.join("bin").join("schemathesis");
-    assert!(st.exists(), "{} is missing: install schemathesis in the venv", st.display());
+    let st = venv::venv_bin("schemathesis", "schemathesis");
     // The run sends about 3,000 requests in a minute, past Twitch's bucket
     // of 800 points; rate limits have tests of their own (ratelimit.rs).
     let mock = Mock::builder().bucket(1_000_000, Duration::from_secs(60)).start().await.unwrap();

@@ -16,6 +16,9 @@ fn spec(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("spec").join(name)
 }
 
+#[path = "support/venv.rs"]
+mod venv;
+
 fn env_dir(var: &str, how: &str) -> PathBuf {
     let dir = std::env::var_os(var).unwrap_or_else(|| panic!("{var} is not set: {how} (.ci/run does)"));
     PathBuf::from(dir)
@@ -24,9 +27,7 @@ fn env_dir(var: &str, how: &str) -> PathBuf {
 #[test]
 #[ignore = "needs openapi-spec-validator in the venv named by TWITCH_PY_VENV (.ci/run installs it)"]
 fn the_openapi_document_validates() {
-    let venv =
-        env_dir("TWITCH_PY_VENV", "make a venv and `pip install openapi-spec-validator`, and set it to its directory");
-    let python = venv.join("bin").join("python");
+    let python = venv::venv_bin("python", "openapi-spec-validator");
     let script = "import sys\nfrom openapi_spec_validator import validate\nfrom openapi_spec_validator.readers import read_from_filename\nd, _ = read_from_filename(sys.argv[1])\nvalidate(d)\nprint('valid')";
     let out = Command::new(&python).args(["-c", script]).arg(spec("helix.openapi.json")).output().expect("run python");
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));

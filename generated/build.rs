@@ -15,9 +15,17 @@ fn main() {
     // The guide (`twitch::guide`) uses every part of the crate: it is built
     // when all of the features its examples need are on.
     println!("cargo::rustc-check-cfg=cfg(twitch_guide)");
-    let guide = ["WEBSOCKET", "OAUTH", "WEBHOOK", "AXUM", "CALLBACK", "SQLITE", "POSTGRES"];
+    let guide = ["HELIX", "EVENTSUB", "WEBSOCKET", "OAUTH", "WEBHOOK", "AXUM", "CALLBACK", "SQLITE", "POSTGRES"];
     if guide.iter().all(|f| std::env::var_os(format!("CARGO_FEATURE_{f}")).is_some()) {
         println!("cargo::rustc-cfg=twitch_guide");
+    }
+    // `twitch_eventsub`: the `Event` enum and what decodes into it, there
+    // with any EventSub group, or a transport that delivers events.
+    println!("cargo::rustc-check-cfg=cfg(twitch_eventsub)");
+    let on = |f: &str| std::env::var_os(format!("CARGO_FEATURE_{f}")).is_some();
+    let any_group = std::env::vars_os().any(|(k, _)| k.to_string_lossy().starts_with("CARGO_FEATURE_EVENTSUB_"));
+    if any_group || on("WEBSOCKET") || on("WEBHOOK") {
+        println!("cargo::rustc-cfg=twitch_eventsub");
     }
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     println!("cargo::rerun-if-changed={}", schema.display());

@@ -96,8 +96,52 @@ pub fn items(schema_dir: &Path) -> Result<Vec<Item>, Diagnostics> {
 /// Files kept in the repository beside hand-written code, relative to the
 /// repository's root (the runtime's `Scope`): `twitch-codegen sync` writes
 /// them and a test fails when they are stale.
+///
+/// Two of them are hand-written files with a generated section each, which
+/// this reads from the repository (the schema directory's parent) and
+/// returns whole: the `[features]` of `generated/Cargo.toml` and the table
+/// of features in `generated/README.md`.
 pub fn repository_files(schema_dir: &Path) -> Result<Vec<GeneratedFile>, Diagnostics> {
-    render::repository_files(&check(schema_dir)?)
+    let schema = check(schema_dir)?;
+    let mut files = render::repository_files(&schema)?;
+    let features = render::features(&schema);
+    let root = schema_dir.parent().unwrap_or(Path::new("."));
+    let sections = [
+        (
+            CARGO_TOML,
+            "# generated features: start",
+            "# generated features: end",
+            emit::features::cargo_features(&features),
+        ),
+        (
+            CRATE_README,
+            "<!-- generated features: start -->",
+            "<!-- generated features: end -->",
+            emit::features::readme_table(&features, &schema),
+        ),
+    ];
+    for (path, start, end, section) in sections {
+        let old = std::fs::read_to_string(root.join(path))
+            .map_err(|e| Diagnostics::one(Diagnostic::new(path, 0, "", format!("cannot read it: {e}"))))?;
+        let contents = splice(&old, start, end, &section).ok_or_else(|| {
+            Diagnostics::one(Diagnostic::new(path, 0, "", format!("lacks the lines `{start}` and `{end}`")))
+        })?;
+        files.push(GeneratedFile { path: path.to_owned(), contents });
+    }
+    Ok(files)
+}
+
+/// The generated crate's manifest and README, relative to the repository's root.
+const CARGO_TOML: &str = "generated/Cargo.toml";
+const CRATE_README: &str = "generated/README.md";
+
+/// `old` with the lines between the marker lines `start` and `end` replaced
+/// by `section`; `None` when a marker is missing.
+fn splice(old: &str, start: &str, end: &str, section: &str) -> Option<String> {
+    let a = old.find(start)? + start.len();
+    let a = a + old[a..].find('\n')? + 1;
+    let b = a + old[a..].find(end)?;
+    Some(format!("{}{section}{}", &old[..a], &old[b..]))
 }
 
 #[cfg(feature = "maintainer")]

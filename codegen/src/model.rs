@@ -429,6 +429,8 @@ pub struct ExampleRequest {
 #[derive(Debug)]
 pub struct Endpoint {
     pub id: String,
+    /// The cargo feature that turns it on (`helix-users`).
+    pub area_feature: String,
     /// Twitch's reference page for it, with its anchor.
     pub reference_url: String,
     pub name: String,
@@ -499,6 +501,8 @@ pub struct ErrorAnswer {
 #[derive(Debug)]
 pub struct Subscription {
     pub ty: String,
+    /// The cargo feature that turns it on (`eventsub-channel`).
+    pub area_feature: String,
     /// Twitch's reference page for it, with its anchor.
     pub reference_url: String,
     pub version: String,
@@ -709,6 +713,7 @@ pub fn build(files: &[SchemaFile]) -> Schema {
                 .collect();
             let idempotent = ep.idempotent.unwrap_or(matches!(ep.method.as_str(), "GET" | "PUT" | "DELETE"));
             m.endpoints.push(Endpoint {
+                area_feature: crate::emit::features::feature_of(&path).unwrap_or_default(),
                 reference_url: format!("https://dev.twitch.tv/docs/api/reference/{}#{}", m.reference, ep.id),
                 id: ep.id.clone(),
                 name: ep.name.clone(),
@@ -799,6 +804,7 @@ pub fn build(files: &[SchemaFile]) -> Schema {
                 }
             };
             m.subscriptions.push(Subscription {
+                area_feature: crate::emit::features::feature_of(&path).unwrap_or_default(),
                 // The anchor, with its version, is set below, once every version is known.
                 reference_url: format!(
                     "https://dev.twitch.tv/docs/eventsub/reference/{}",

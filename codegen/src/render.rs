@@ -3,7 +3,10 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
+use std::collections::BTreeSet;
+
 use crate::diag::{Diagnostic, Diagnostics};
+use crate::emit::features::{self, Chunk, ChunkKind, Features};
 use crate::emit::{self, doc, ident};
 use crate::model::{Module, Schema};
 use crate::{Generated, GeneratedFile, Item};
@@ -21,9 +24,11 @@ pub const RUNTIME_SCOPE_FILE: &str = "runtime/src/base/scope.rs";
 pub fn render(schema: &Schema) -> Result<Generated, Diagnostics> {
     let mut files = Vec::new();
     let mut diags = Diagnostics::default();
-    for m in &schema.modules {
+    let chunks: Vec<(&Module, Vec<Chunk>)> = schema.modules.iter().map(|m| (m, module_chunks(schema, m))).collect();
+    let features = features::compute(schema, &chunks);
+    for (m, cs) in &chunks {
         let src = format!("schema/{}", m.rel_path);
-        match pretty(&module_body(schema, m)) {
+        match module_file(m, cs, &features) {
             Ok(code) => files.push(GeneratedFile {
                 path: format!("{}.rs", m.path.join("/")),
                 contents: format!("{HEADER} from {src}. Do not edit.\n\n{code}"),
@@ -33,8 +38,9 @@ pub fn render(schema: &Schema) -> Result<Generated, Diagnostics> {
     }
     let shared = [
         ("event.rs", emit::event::event_enum(schema)),
-        ("meta.rs", emit::meta::tables(schema)),
+        ("meta.rs", emit::meta::tables(schema, &features)),
         ("ids.rs", emit::ids(schema)),
+        ("features.rs", features::markers(&features)),
     ];
     for (path, tokens) in &shared {
         match pretty(tokens) {
@@ -47,6 +53,13 @@ pub fn render(schema: &Schema) -> Result<Generated, Diagnostics> {
     }
     files.push(GeneratedFile { path: "lib.rs".into(), contents: root(schema) });
     if diags.is_empty() { Ok(Generated { files }) } else { Err(diags) }
+}
+
+/// The features of the schema and which types each needs (for the
+/// generated crate's Cargo.toml and README, which `sync` keeps current).
+pub fn features(schema: &Schema) -> Features {
+    let chunks: Vec<(&Module, Vec<Chunk>)> = schema.modules.iter().map(|m| (m, module_chunks(schema, m))).collect();
+    features::compute(schema, &chunks)
 }
 
 /// The generated files kept in the repository beside hand-written code,
@@ -146,25 +159,91 @@ fn condition_model(schema: &Schema, m: &Module, c: &crate::model::Model) -> Toke
 
 /// Enums, models, endpoints, then subscription types: the order of a reader
 /// who starts from the data.
-fn module_body(schema: &Schema, m: &Module) -> TokenStream {
-    let mut out = TokenStream::new();
+fn module_chunks(schema: &Schema, m: &Module) -> Vec<Chunk> {
+    let mut out = Vec::new();
     for e in &m.enums {
-        out.extend(emit::model::string_enum(e));
+        out.push(Chunk { kind: ChunkKind::Enum, name: e.name.clone(), tokens: emit::model::string_enum(e) });
     }
     for md in &m.models {
         if m.subscriptions.iter().any(|s| s.type_name == md.name) {
-            out.extend(condition_model(schema, m, md));
+            let tokens = condition_model(schema, m, md);
+            out.push(Chunk { kind: ChunkKind::Condition, name: md.name.clone(), tokens });
         } else {
-            out.extend(emit::model::model(schema, md, &m.path));
+            let tokens = emit::model::model(schema, md, &m.path);
+            out.push(Chunk { kind: ChunkKind::Model, name: md.name.clone(), tokens });
         }
     }
     for ep in &m.endpoints {
-        out.extend(emit::endpoint::endpoint(schema, ep, &m.path));
+        let tokens = emit::endpoint::endpoint(schema, ep, &m.path);
+        out.push(Chunk { kind: ChunkKind::Endpoint, name: ep.id.clone(), tokens });
     }
     for s in &m.subscriptions {
-        out.extend(emit::event::subscription(schema, s, &m.path));
+        let tokens = emit::event::subscription(schema, s, &m.path);
+        out.push(Chunk { kind: ChunkKind::Subscription, name: s.type_name.clone(), tokens });
     }
     out
+}
+
+/// A module's file: each chunk behind its feature gate (items behind the
+/// module's feature, types behind the features that use them), and for
+/// each endpoint a method that names the feature when it is off.
+fn module_file(m: &Module, chunks: &[Chunk], features: &Features) -> Result<String, syn::Error> {
+    let own = features::feature_of(&m.path);
+    let mut file: syn::File = syn::parse2(TokenStream::new())?;
+    for c in chunks {
+        let gate = match (&own, c.kind.is_item()) {
+            (None, _) => BTreeSet::new(),
+            (Some(f), true) => BTreeSet::from([f.clone()]),
+            (Some(_), false) => features.gate_of(m, &c.name),
+        };
+        gated(&mut file.items, c.tokens.clone(), &features::cfg_any(&gate))?;
+    }
+    if let Some(f) = own.as_deref().and_then(|f| features.get(f)) {
+        let name = &f.name;
+        let off = quote!(#[cfg(not(feature = #name))]);
+        for ep in &m.endpoints {
+            gated(&mut file.items, emit::endpoint::feature_off(ep, f), &off)?;
+        }
+    }
+    Ok(space_items(&prettyplease::unparse(&file)))
+}
+
+/// Parse `tokens` as items and push each, with the attributes in `cfg`
+/// after its doc comment.
+fn gated(items: &mut Vec<syn::Item>, tokens: TokenStream, cfg: &TokenStream) -> Result<(), syn::Error> {
+    use syn::parse::Parser;
+    let file: syn::File = syn::parse2(tokens)?;
+    for mut item in file.items {
+        if let Some(attrs) = item_attrs(&mut item) {
+            let at = attrs.iter().take_while(|a| a.path().is_ident("doc")).count();
+            let extra = syn::Attribute::parse_outer.parse2(cfg.clone())?;
+            attrs.splice(at..at, extra);
+        }
+        items.push(item);
+    }
+    Ok(())
+}
+
+fn item_attrs(item: &mut syn::Item) -> Option<&mut Vec<syn::Attribute>> {
+    use syn::Item as I;
+    Some(match item {
+        I::Const(i) => &mut i.attrs,
+        I::Enum(i) => &mut i.attrs,
+        I::ExternCrate(i) => &mut i.attrs,
+        I::Fn(i) => &mut i.attrs,
+        I::ForeignMod(i) => &mut i.attrs,
+        I::Impl(i) => &mut i.attrs,
+        I::Macro(i) => &mut i.attrs,
+        I::Mod(i) => &mut i.attrs,
+        I::Static(i) => &mut i.attrs,
+        I::Struct(i) => &mut i.attrs,
+        I::Trait(i) => &mut i.attrs,
+        I::TraitAlias(i) => &mut i.attrs,
+        I::Type(i) => &mut i.attrs,
+        I::Union(i) => &mut i.attrs,
+        I::Use(i) => &mut i.attrs,
+        _ => return None,
+    })
 }
 
 /// `lib.rs`: the module tree, each module `include!`-ing its file.
@@ -215,17 +294,29 @@ fn root(schema: &Schema) -> String {
     }
     let tokens = quote! {
         /// Helix endpoints, one module per category of Twitch's reference.
-        #[cfg(feature = "helix")]
+        ///
+        /// Each category is a cargo feature (`helix-chat` for [`helix::chat`]);
+        /// `helix` turns on all of them.
         pub mod helix {
             #(#helix)*
         }
 
         /// EventSub subscription types, one module per group, and the `Event` enum.
-        #[cfg(feature = "eventsub")]
+        ///
+        /// Each group is a cargo feature (`eventsub-channel` for
+        /// [`eventsub::channel`]); `eventsub` turns on all of them.
         pub mod eventsub {
             #(#eventsub)*
 
+            #[cfg(twitch_eventsub)]
             include!(concat!(env!("OUT_DIR"), "/event.rs"));
+        }
+
+        /// Marker traits naming the feature an endpoint needs, for the
+        /// compiler's message when it is off.
+        #[doc(hidden)]
+        pub mod __features {
+            include!(concat!(env!("OUT_DIR"), "/features.rs"));
         }
 
         #(#other)*

@@ -112,9 +112,9 @@ macro_rules! __example_requests {
     };
 }
 
-#[cfg(all(feature = "helix", feature = "eventsub"))]
+#[cfg(feature = "helix-eventsub")]
 mod subscribe;
-#[cfg(all(feature = "helix", feature = "eventsub"))]
+#[cfg(feature = "helix-eventsub")]
 pub use subscribe::{AnySubscription, Created, Subscribe, SubscribeAll, SubscribeAllRequest, Subscribed, Transport};
 
 #[cfg(feature = "websocket")]
@@ -138,18 +138,18 @@ pub use twitch_runtime::webhook;
 pub use twitch_runtime::{auth, tokens};
 pub use twitch_runtime::{observe, reqwest, tls};
 
-#[cfg(feature = "eventsub")]
+#[cfg(twitch_eventsub)]
 pub use eventsub::Event;
 /// Taking one subscription type's event out of an [`Event`]: the bound of
 /// `Event::downcast`, `Session::events` and code generic over event types.
 pub use twitch_runtime::FromEvent;
 pub use twitch_runtime::{
     AccessToken, ApiDetails, Backoff, BoxFuture, ClientSecret, EndpointMeta, Error, ErrorMeta, EventSubError,
-    InvalidParam, Lifecycle, Method, Notification, OAuthError, Observer, Page, Paginator, ParamMeta, PreparedRequest,
-    RawJson, RawRequest, RawSubscription, RefreshToken, RequestOptions, ResponseBody, ResponseFuture, ResponseShape,
-    Result, RetryPolicy, RuleKind, RuleMeta, Scope, Secret, SplitMeta, SubscriptionInfo, SubscriptionMeta,
-    SubscriptionTransport, SubscriptionType, Timestamp, TimestampError, TokenEvent, TokenEvents, TokenKind,
-    TokenSource, UnknownEvent, UserId, UserLogin, WireKind, WithdrawnMeta,
+    FeatureMeta, InvalidParam, Lifecycle, Method, Notification, OAuthError, Observer, Page, Paginator, ParamMeta,
+    PreparedRequest, RawJson, RawRequest, RawSubscription, RefreshToken, RequestOptions, ResponseBody, ResponseFuture,
+    ResponseShape, Result, RetryPolicy, RuleKind, RuleMeta, Scope, Secret, SplitMeta, SubscriptionInfo,
+    SubscriptionMeta, SubscriptionTransport, SubscriptionType, Timestamp, TimestampError, TokenEvent, TokenEvents,
+    TokenKind, TokenSource, UnknownEvent, UserId, UserLogin, WireKind, WithdrawnMeta,
 };
 #[cfg(feature = "oauth")]
 pub use twitch_runtime::{
@@ -189,7 +189,7 @@ impl std::ops::Deref for Client {
     }
 }
 
-#[cfg(feature = "eventsub")]
+#[cfg(twitch_eventsub)]
 /// Decode an EventSub notification payload (`{"subscription", "event"}`)
 /// into the typed [`Event`].
 #[inline]
@@ -197,7 +197,7 @@ pub fn decode_notification(payload: &str) -> Result<Notification<Event>> {
     Notification::decode(payload)
 }
 
-#[cfg(feature = "eventsub")]
+#[cfg(twitch_eventsub)]
 /// Decode an EventSub notification payload whose subscription type and
 /// version are known (a webhook's `Twitch-Eventsub-Subscription-Type` and
 /// `-Version` headers) into the typed [`Event`]; see

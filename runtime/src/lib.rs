@@ -68,7 +68,7 @@ pub use base::error::{
     ApiDetails, Error, EventSubError, InvalidParam, OAuthError, ResponseBody, Result, SECRET_FIELDS,
 };
 pub use base::meta::{
-    EndpointMeta, ErrorMeta, Lifecycle, Method, ParamMeta, ResponseShape, RuleKind, RuleMeta, SplitMeta,
+    EndpointMeta, ErrorMeta, FeatureMeta, Lifecycle, Method, ParamMeta, ResponseShape, RuleKind, RuleMeta, SplitMeta,
     SubscriptionMeta, TokenKind, WireKind, WithdrawnMeta,
 };
 pub use base::query::{Query, ToQuery};

@@ -91,3 +91,87 @@ fn sqlite_is_bundled_only_when_asked() {
     let bundled = sqlite_features("sqlite-bundled");
     assert!(bundled.contains(r#"libsqlite3-sys feature "bundled""#), "{bundled}");
 }
+
+/// Every endpoint and subscription type belongs to exactly one area
+/// feature, `twitch::meta` names it, and the crate's Cargo.toml declares it
+/// (under `helix` or `eventsub`, which turn on all of an area).
+#[test]
+fn every_endpoint_and_subscription_type_has_one_feature_the_manifest_declares() {
+    let manifest = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../generated/Cargo.toml")).unwrap();
+    let features = twitch::meta::features();
+    assert!(features.len() > 40, "{} features", features.len());
+    for f in features {
+        assert!(manifest.contains(&format!("\n{} = []\n", f.name)), "Cargo.toml lacks the feature {}", f.name);
+        let area = if f.name.starts_with("helix-") { "helix" } else { "eventsub" };
+        let umbrella = manifest.split(&format!("\n{area} = [")).nth(1).and_then(|s| s.split(']').next()).unwrap();
+        assert!(umbrella.contains(&format!("\"{}\"", f.name)), "`{area}` does not turn on {}", f.name);
+        assert!(f.enabled || f.also == Some("beta"), "the tests build every feature, yet {} is off", f.name);
+        assert!(!f.endpoints.is_empty() || !f.subscriptions.is_empty(), "{} turns on nothing", f.name);
+    }
+    let endpoints = twitch::meta::endpoints();
+    assert_eq!(endpoints.len(), features.iter().map(|f| f.endpoints.len()).sum::<usize>());
+    for e in &endpoints {
+        let f = twitch::meta::feature_of_endpoint(e.id).unwrap_or_else(|| panic!("{} has no feature", e.id));
+        assert_eq!(f.name, e.feature, "{}", e.id);
+        assert_eq!(features.iter().filter(|f| f.endpoints.contains(&e.id)).count(), 1, "{}", e.id);
+    }
+    let subscriptions = twitch::meta::subscriptions();
+    assert_eq!(subscriptions.len(), features.iter().map(|f| f.subscriptions.len()).sum::<usize>());
+    for s in &subscriptions {
+        let f = twitch::meta::feature_of_subscription(s.subscription_type, s.version).unwrap();
+        assert_eq!(f.name, s.feature, "{} v{}", s.subscription_type, s.version);
+    }
+    let chat = twitch::meta::feature_of_endpoint("send-chat-message").unwrap();
+    assert_eq!(chat.name, "helix-chat");
+    assert_eq!(twitch::meta::feature_of_subscription("channel.chat.message", "1").unwrap().name, "eventsub-channel");
+}
+
+/// A program that calls an endpoint, or names a subscription type, whose
+/// feature is off does not compile, and the compiler's message names the
+/// feature to turn on. Checked by building such a program (offline, with
+/// the workspace's lockfile, in a target directory of its own).
+#[test]
+fn a_missing_feature_is_a_compile_error_that_names_it() {
+    let repo = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    let dir = repo.join("target/feature-errors");
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"feature-errors\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
+             [dependencies]\ntwitch = {{ path = {:?}, default-features = false, features = [\"helix-users\"] }}\n\n\
+             [workspace]\n",
+            repo.join("generated").canonicalize().unwrap()
+        ),
+    )
+    .unwrap();
+    std::fs::copy(repo.join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+    std::fs::write(
+        dir.join("src/main.rs"),
+        r#"fn main() {
+    let client = twitch::Client::builder().client_id("id").app_token("token").build().unwrap();
+    // On: `helix-users`.
+    let _users = client.get_users().login("twitchdev");
+    // Off: `helix-chat`.
+    let _send = client.send_chat_message("1", "2", "hello");
+    // Off: `eventsub-channel`.
+    let _message: Option<twitch::eventsub::channel::ChannelChatMessageV1> = None;
+}
+"#,
+    )
+    .unwrap();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args(["check", "--offline", "--quiet"])
+        .env("CARGO_TARGET_DIR", dir.join("target"))
+        .env_remove("RUSTFLAGS")
+        .current_dir(&dir)
+        .output()
+        .expect("cargo check runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "it compiled: {stderr}");
+    assert!(stderr.contains("this needs the `helix-chat` feature of the `twitch` crate"), "{stderr}");
+    assert!(stderr.contains("the item is gated behind the `eventsub-channel` feature"), "{stderr}");
+    let errors = stderr.lines().filter(|l| l.starts_with("error[")).count();
+    assert_eq!(errors, 2, "only the two uses of features that are off fail: {stderr}");
+}

@@ -879,6 +879,7 @@ fn meta(schema: &Schema, ep: &Endpoint) -> TokenStream {
     };
     let requests = ep.example_requests.iter().map(|r| &r.raw);
     let lifecycle = super::lifecycle(&ep.lifecycle);
+    let feature = &ep.area_feature;
     let token_user = match &ep.token_user {
         Some(p) => quote!(Some(#p)),
         None => quote!(None),
@@ -904,6 +905,7 @@ fn meta(schema: &Schema, ep: &Endpoint) -> TokenStream {
     quote! {
         crate::EndpointMeta {
             id: #id,
+            feature: #feature,
             name: #name,
             summary: #summary,
             method: crate::Method::#method,
@@ -962,5 +964,38 @@ fn wire_kind(schema: &Schema, ty: &Ty) -> TokenStream {
         Ty::Vec(_) => quote!(Array),
         Ty::Named(name) if schema.types.get(name).is_some_and(|t| t.is_enum) => quote!(String),
         Ty::Named(_) => quote!(Object),
+    }
+}
+
+/// The endpoint's `Client` methods when its feature is off: hidden, with
+/// the same arguments, and a bound no type meets, so a call fails to
+/// compile with a message naming the feature (the marker trait's).
+pub fn feature_off(ep: &Endpoint, feature: &super::features::Feature) -> TokenStream {
+    let marker = feature.marker();
+    let stub = |name: Ident, args: usize| {
+        let params: Vec<Ident> = (0..args).map(|i| format_ident!("A{i}")).collect();
+        let msg = format!("{} is off", feature.needs());
+        quote! {
+            #[doc(hidden)]
+            pub fn #name<#(#params),*>(&self, #(_: #params),*) -> crate::__features::Off
+            where
+                for<'a> (): crate::__features::#marker,
+            {
+                unreachable!(#msg)
+            }
+        }
+    };
+    let mut fns = vec![stub(ident(&ep.fn_name), ep.required().count())];
+    if let Some(l) = &ep.lookup {
+        for b in &l.by {
+            if let Some(f) = ep.query.iter().find(|f| &f.wire == b) {
+                fns.push(stub(format_ident!("{}_by_{}", l.name, f.rust), 1));
+            }
+        }
+    }
+    quote! {
+        impl crate::Client {
+            #(#fns)*
+        }
     }
 }

@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::{cfg, doc, named, scopes_text};
+use super::{cfg_all, doc, named, scopes_text};
 use crate::model::{Schema, Subscription};
 
 /// ```text
@@ -58,6 +58,7 @@ pub fn subscription_doc(s: &Subscription) -> String {
 fn meta(s: &Subscription) -> TokenStream {
     let ty = &s.ty;
     let version = &s.version;
+    let feature = &s.area_feature;
     let name = &s.name;
     let summary = &s.summary;
     let scopes = s.scopes.iter().map(|g| quote!(&[#(#g),*]));
@@ -74,6 +75,7 @@ fn meta(s: &Subscription) -> TokenStream {
         crate::SubscriptionMeta {
             subscription_type: #ty,
             version: #version,
+            feature: #feature,
             name: #name,
             summary: #summary,
             scopes: &[#(#scopes),*],
@@ -100,7 +102,7 @@ pub fn event_enum(schema: &Schema) -> TokenStream {
         let e = named(schema, &s.event, &from);
         // Boxed: events differ a lot in size, and the enum moves through channels.
         let e = if s.batched { quote!(Vec<#e>) } else { quote!(Box<#e>) };
-        let c = cfg(s.feature.as_deref());
+        let c = cfg_all(&[Some(s.area_feature.as_str()), s.feature.as_deref()]);
         let d = doc(&format!("`{}` version `{}`: {}", s.ty, s.version, s.summary));
         quote!(#d #c #v(#e),)
     });
@@ -108,7 +110,7 @@ pub fn event_enum(schema: &Schema) -> TokenStream {
         let v = format_ident!("{}", s.type_name);
         let ty = &s.ty;
         let ver = &s.version;
-        let c = cfg(s.feature.as_deref());
+        let c = cfg_all(&[Some(s.area_feature.as_str()), s.feature.as_deref()]);
         if s.batched {
             quote!(#c (#ty, #ver) => crate::__rt::decode::event(ty, version, raw).map(Self::#v),)
         } else {
@@ -120,7 +122,7 @@ pub fn event_enum(schema: &Schema) -> TokenStream {
         let e = named(schema, &s.event, &from);
         let ty = &s.ty;
         let ver = &s.version;
-        let c = cfg(s.feature.as_deref());
+        let c = cfg_all(&[Some(s.area_feature.as_str()), s.feature.as_deref()]);
         if s.batched {
             quote!(#c (#ty, #ver) => <Vec<#e> as serde::Deserialize>::deserialize(de).map(Self::#v),)
         } else {
@@ -131,13 +133,13 @@ pub fn event_enum(schema: &Schema) -> TokenStream {
         let v = format_ident!("{}", s.type_name);
         let ty = &s.ty;
         let ver = &s.version;
-        let c = cfg(s.feature.as_deref());
+        let c = cfg_all(&[Some(s.area_feature.as_str()), s.feature.as_deref()]);
         quote!(#c Self::#v(_) => (#ty, #ver),)
     });
     let from_event = subs.iter().map(|s| {
         let v = format_ident!("{}", s.type_name);
         let sub = named(schema, &s.type_name, &from);
-        let c = cfg(s.feature.as_deref());
+        let c = cfg_all(&[Some(s.area_feature.as_str()), s.feature.as_deref()]);
         let (owned, by_ref) = if s.batched { (quote!(e), quote!(e)) } else { (quote!(*e), quote!(&**e)) };
         quote! {
             #c

@@ -4,7 +4,8 @@ use heck::ToUpperCamelCase;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::{area, cfg_all, ident};
+use super::features::{Features, feature_of};
+use super::{cfg_all, ident};
 use crate::model::Schema;
 
 /// ```text
@@ -13,11 +14,12 @@ use crate::model::Schema;
 /// pub fn subscriptions() -> Vec<&'static SubscriptionMeta>
 /// pub fn subscription(type, version) -> Option<&'static SubscriptionMeta>
 /// ```
-pub fn tables(schema: &Schema) -> TokenStream {
+pub fn tables(schema: &Schema, features: &Features) -> TokenStream {
     let mut eps = Vec::new();
     let mut subs = Vec::new();
     for m in &schema.modules {
-        let c = cfg_all(&[area(&m.path), m.feature.as_deref()]);
+        let own = feature_of(&m.path);
+        let c = cfg_all(&[own.as_deref(), m.feature.as_deref()]);
         let segs: Vec<_> = m.path.iter().map(|s| ident(s)).collect();
         for e in &m.endpoints {
             let t = format_ident!("{}", e.type_name);
@@ -62,7 +64,48 @@ pub fn tables(schema: &Schema) -> TokenStream {
             }
         }
     });
+    let feature_rows = features.list.iter().map(|f| {
+        let name = &f.name;
+        let enabled = match &f.also {
+            Some(a) => quote!(cfg!(all(feature = #name, feature = #a))),
+            None => quote!(cfg!(feature = #name)),
+        };
+        let also = match &f.also {
+            Some(a) => quote!(Some(#a)),
+            None => quote!(None),
+        };
+        let endpoints = &f.endpoints;
+        let subs = f.subscriptions.iter().map(|(t, v)| quote!((#t, #v)));
+        quote! {
+            crate::FeatureMeta {
+                name: #name,
+                also: #also,
+                enabled: #enabled,
+                endpoints: &[#(#endpoints),*],
+                subscriptions: &[#(#subs),*],
+            }
+        }
+    });
     quote! {
+        /// The crate's features by area of the API, one per Helix category
+        /// and EventSub group, with what each turns on and whether this build
+        /// has it. Listed whatever features are on.
+        pub fn features() -> &'static [crate::FeatureMeta] {
+            &[#(#feature_rows),*]
+        }
+
+        /// The feature an endpoint needs, by its id (`send-chat-message` →
+        /// `helix-chat`), whatever features are on.
+        pub fn feature_of_endpoint(id: &str) -> Option<&'static crate::FeatureMeta> {
+            features().iter().find(|f| f.endpoints.contains(&id))
+        }
+
+        /// The feature a subscription type and version needs
+        /// (`channel.chat.message`, `1` → `eventsub-channel`), whatever features are on.
+        pub fn feature_of_subscription(subscription_type: &str, version: &str) -> Option<&'static crate::FeatureMeta> {
+            features().iter().find(|f| f.subscriptions.contains(&(subscription_type, version)))
+        }
+
         /// What Twitch has withdrawn (endpoints and subscription
         /// type-versions it no longer serves), with the answer it gives a
         /// request for one now. Listed whatever features are on.
@@ -70,7 +113,7 @@ pub fn tables(schema: &Schema) -> TokenStream {
             &[#(#withdrawn),*]
         }
 
-        /// Every Helix endpoint in the schema, in schema order.
+        /// Every Helix endpoint in the schema whose feature is on, in schema order.
         #[allow(clippy::vec_init_then_push, unused_mut)]
         pub fn endpoints() -> Vec<&'static crate::EndpointMeta> {
             let mut v = Vec::new();
@@ -83,7 +126,7 @@ pub fn tables(schema: &Schema) -> TokenStream {
             endpoints().into_iter().find(|e| e.id == id)
         }
 
-        /// Every EventSub subscription type and version in the schema.
+        /// Every EventSub subscription type and version in the schema whose feature is on.
         #[allow(clippy::vec_init_then_push, unused_mut)]
         pub fn subscriptions() -> Vec<&'static crate::SubscriptionMeta> {
             let mut v = Vec::new();

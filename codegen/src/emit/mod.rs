@@ -13,6 +13,7 @@ pub mod endpoint;
 pub mod event;
 #[cfg(feature = "maintainer")]
 pub mod examples;
+pub mod features;
 pub mod meta;
 pub mod model;
 pub mod scope;
@@ -188,15 +189,6 @@ pub fn cfg_all(features: &[Option<&str>]) -> TokenStream {
         [] => quote!(),
         [one] => quote!(#[cfg(feature = #one)]),
         many => quote!(#[cfg(all(#(feature = #many),*))]),
-    }
-}
-
-/// The area feature of a module (`helix` or `eventsub`), if it lives in one.
-pub fn area(path: &[String]) -> Option<&'static str> {
-    match path.first().map(String::as_str) {
-        Some("helix") if path.len() > 1 => Some("helix"),
-        Some("eventsub") if path.len() > 1 => Some("eventsub"),
-        _ => None,
     }
 }
 

@@ -221,6 +221,8 @@ pub struct WithdrawnMeta {
 pub struct EndpointMeta {
     /// Twitch's reference anchor, e.g. `get-users`.
     pub id: &'static str,
+    /// The cargo feature of the `twitch` crate that turns it on, e.g. `helix-users`.
+    pub feature: &'static str,
     /// Twitch's title, e.g. `Get Users`.
     pub name: &'static str,
     /// One line on what it does.
@@ -286,6 +288,8 @@ pub struct SubscriptionMeta {
     pub subscription_type: &'static str,
     /// e.g. `2`, or `beta`
     pub version: &'static str,
+    /// The cargo feature of the `twitch` crate that turns it on, e.g. `eventsub-channel`.
+    pub feature: &'static str,
     /// Twitch's title.
     pub name: &'static str,
     /// One line on when it fires.
@@ -304,4 +308,20 @@ pub struct SubscriptionMeta {
     pub batched: bool,
     /// Twitch's example notification payload.
     pub example: Option<&'static str>,
+}
+
+/// A cargo feature of the `twitch` crate for one area of the API (a Helix
+/// category or an EventSub group), and what it turns on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeatureMeta {
+    /// e.g. `helix-chat`, `eventsub-channel`
+    pub name: &'static str,
+    /// Another feature its items also need (`beta` for Guest Star).
+    pub also: Option<&'static str>,
+    /// Whether this build has it on.
+    pub enabled: bool,
+    /// The ids of its endpoints (`send-chat-message`).
+    pub endpoints: &'static [&'static str],
+    /// Its subscription types and versions (`("channel.chat.message", "1")`).
+    pub subscriptions: &'static [(&'static str, &'static str)],
 }

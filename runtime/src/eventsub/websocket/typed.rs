@@ -127,6 +127,7 @@ mod tests {
     static META: SubscriptionMeta = SubscriptionMeta {
         subscription_type: "chat",
         version: "1",
+        feature: "eventsub-test",
         name: "Chat",
         summary: "",
         scopes: &[],

@@ -48,6 +48,8 @@ EOF
 project twitch-default "twitch = { path = \"$repo/generated\" }"
 project twitch-helix "twitch = { path = \"$repo/generated\", default-features = false, features = [\"helix\"] }"
 project twitch-eventsub "twitch = { path = \"$repo/generated\", default-features = false, features = [\"eventsub\"] }"
+chat_bot='"helix-chat", "helix-moderation", "helix-users", "eventsub-chat", "eventsub-channel", "websocket", "oauth"'
+project twitch-chat-bot "twitch = { path = \"$repo/generated\", default-features = false, features = [$chat_bot] }"
 peer='twitch_api = { version = "0.8", features = ["helix", "eventsub", "client", "reqwest"] }'
 project twitch-api "$peer"
 project twitch-api-tls "$peer
@@ -77,9 +79,28 @@ proc-macro2 = { version = \"1\", default-features = false }
 prettyplease = \"0.3\""
 printf 'fn main() {}\n' > "$work/floor-default/build.rs"
 
+# A chat bot's floor: the default floor without HTTP/2 (the chat bot's set
+# has WebSocket sessions and OAuth, not HTTP/2).
+project floor-chat-bot "reqwest = { version = \"0.13\", default-features = false, features = [\"rustls-no-provider\"] }
+rustls = { version = \"0.23\", default-features = false, features = [\"ring\", \"std\", \"tls12\"] }
+tokio = { version = \"1\", features = [\"rt\", \"net\", \"time\", \"sync\", \"macros\"] }
+serde = { version = \"1\", features = [\"derive\"] }
+serde_json = \"1\"
+tokio-tungstenite = { version = \"0.30\", default-features = false, features = [\"handshake\"] }
+
+[build-dependencies]
+serde = { version = \"1\", features = [\"derive\"] }
+serde_json = \"1\"
+serde-saphyr = { version = \"2\", default-features = false, features = [\"deserialize\"] }
+syn = { version = \"3\", default-features = false, features = [\"full\", \"parsing\"] }
+quote = \"1\"
+proc-macro2 = { version = \"1\", default-features = false }
+prettyplease = \"0.3\""
+printf 'fn main() {}\n' > "$work/floor-chat-bot/build.rs"
+
 # NAMES="floor twitch-helix twitch-api twitch-api-tls" measures some only (the
 # ratios need twitch-api and twitch-api-tls); SHARE=0 skips the generator's share.
-read -r -a names <<< "${NAMES:-twitch-default twitch-helix twitch-eventsub twitch-api twitch-api-tls floor floor-default}"
+read -r -a names <<< "${NAMES:-twitch-default twitch-helix twitch-chat-bot twitch-eventsub twitch-api twitch-api-tls floor floor-default floor-chat-bot}"
 for n in "${names[@]}"; do
   # Resolve and download first, so the timed builds do no network I/O.
   (cd "$work/$n" && cargo fetch -q)
@@ -109,6 +130,17 @@ for n in "${names[@]}"; do
   tls=$(awk "BEGIN { printf \"%.2f\", ${best[$n]} / ${best[twitch-api-tls]} }")
   echo "  $n: ${best[$n]} s, ${mem[$n]} MiB, ${bare}x twitch_api, ${tls}x twitch_api with TLS"
 done
+# What the project's crates add above the floor of the same feature set, as
+# a share of the like-for-like peer (issue 29's goals).
+above() { # set, floor
+  if [ -n "${best[$1]:-}" ] && [ -n "${best[$2]:-}" ]; then
+    awk "BEGIN { printf \"  %s above %s: %.1f s, %.2fx twitch_api with TLS\\n\", \"$1\", \"$2\", ${best[$1]} - ${best[$2]}, (${best[$1]} - ${best[$2]}) / ${best[twitch-api-tls]} }"
+  fi
+}
+echo "above the floors:"
+above twitch-default floor-default
+above twitch-helix floor
+above twitch-chat-bot floor-chat-bot
 
 [ "${SHARE:-1}" = 1 ] || exit 0
 
@@ -152,4 +184,16 @@ wall = max(u["start"] + u["duration"] for u in units)
 print(f"generator's share of the default build: {gsum:.1f} s of {total:.1f} s of compile time ({100 * gsum / total:.0f}%)")
 print(f"  its build script (compile {sum(u['duration'] for u in script if 'run' not in u['target']):.1f} s, run {sum(u['duration'] for u in script if 'run' in u['target']):.1f} s) finished at {run_end:.1f} s of {wall:.1f} s wall time")
 print(f"  its crates: {', '.join(sorted(set(u['name'] for u in gen)))}")
+# The critical path's end: when each of the last units ran, and what else
+# ran beside the generated crate's library (the cores it left idle).
+print("the end of the build (start-end, s):")
+for name in ["reqwest", "twitch-codegen", "twitch-runtime", "twitch"]:
+    for u in units:
+        if u["name"] == name:
+            print(f"  {name} {u['target'].strip() or 'lib'}: {u['start']:.1f}-{u['start'] + u['duration']:.1f}")
+lib = [u for u in units if u["name"] == "twitch" and "build-script" not in u["target"]]
+if lib:
+    a, b = lib[0]["start"], lib[0]["start"] + lib[0]["duration"]
+    beside = sum(max(0, min(b, u["start"] + u["duration"]) - max(a, u["start"])) for u in units if u is not lib[0])
+    print(f"  beside twitch's library ({b - a:.1f} s): {beside:.1f} s of other units")
 PY

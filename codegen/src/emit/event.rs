@@ -103,7 +103,7 @@ pub fn event_enum(schema: &Schema) -> TokenStream {
         // Boxed: events differ a lot in size, and the enum moves through channels.
         let e = if s.batched { quote!(Vec<#e>) } else { quote!(Box<#e>) };
         let c = cfg_all(&[Some(s.area_feature.as_str()), s.feature.as_deref()]);
-        let d = doc(&format!("`{}` version `{}`: {}", s.ty, s.version, s.summary));
+        let d = doc(&format!("`{}` version `{}`: {} (feature `{}`)", s.ty, s.version, s.summary, s.area_feature));
         quote!(#d #c #v(#e),)
     });
     let arms = subs.iter().map(|s| {
@@ -168,6 +168,10 @@ pub fn event_enum(schema: &Schema) -> TokenStream {
         /// A type or version that is not in the schema yet decodes as
         /// [`Event::Unknown`] with its raw JSON, so a new Twitch event never
         /// breaks a stream.
+        ///
+        /// A variant is there when the feature of its EventSub group is on
+        /// (each variant names it; `eventsub` turns on every group). An
+        /// event of a group that is off decodes as [`Event::Unknown`] too.
         #[derive(Debug, Clone, PartialEq)]
         #[non_exhaustive]
         pub enum Event {

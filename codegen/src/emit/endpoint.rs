@@ -99,6 +99,7 @@ pub fn endpoint(schema: &Schema, ep: &Endpoint, from: &[String]) -> TokenStream 
             quote!()
         } else {
             quote! {
+                #[inline]
                 fn query(&self, q: &mut crate::__rt::Query) {
                     #(#pushes)*
                 }
@@ -107,6 +108,7 @@ pub fn endpoint(schema: &Schema, ep: &Endpoint, from: &[String]) -> TokenStream 
     };
     let body_fn = if has_body {
         quote! {
+            #[inline]
             fn body(&self) -> Result<Option<Vec<u8>>, serde_json::Error> {
                 serde_json::to_vec(&self.body).map(Some)
             }
@@ -114,6 +116,8 @@ pub fn endpoint(schema: &Schema, ep: &Endpoint, from: &[String]) -> TokenStream 
     } else {
         quote!()
     };
+    // The trait's methods are inline, like `send`: an endpoint's checks,
+    // query, body and decoding are compiled only in programs that call it.
     let decode = decode(ep);
 
     let paginated_impl = if ep.response.paginated {
@@ -122,10 +126,12 @@ pub fn endpoint(schema: &Schema, ep: &Endpoint, from: &[String]) -> TokenStream 
             impl crate::__rt::Paginated for #name {
                 type Item = #item;
 
+                #[inline]
                 fn set_cursor(&mut self, cursor: Option<String>) {
                     self.after = cursor;
                 }
 
+                #[inline]
                 fn into_parts(output: Self::Output) -> (Vec<Self::Item>, Option<String>) {
                     (output.data, output.cursor)
                 }
@@ -799,6 +805,7 @@ fn validate(ep: &Endpoint) -> TokenStream {
         return quote!();
     }
     quote! {
+        #[inline]
         fn validate(&self) -> Result<(), crate::__rt::InvalidParam> {
             use crate::__rt::check;
             #(#checks)*

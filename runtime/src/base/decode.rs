@@ -6,11 +6,6 @@ use serde::de::DeserializeOwned;
 
 use crate::base::error::{Error, Result};
 
-fn decode_error(endpoint: &str, body: &[u8], e: serde_path_to_error::Error<serde_json::Error>) -> Error {
-    let path = e.path().to_string();
-    decode_error_at(endpoint, body, path, e.into_inner())
-}
-
 pub(crate) fn decode_error_at(endpoint: &str, body: &[u8], path: String, e: serde_json::Error) -> Error {
     // serde's message can quote the value that failed: not when it is a secret.
     let last = path.rsplit(['.', '[']).next().unwrap_or("");
@@ -25,14 +20,25 @@ pub(crate) fn decode_error_at(endpoint: &str, body: &[u8], path: String, e: serd
 /// The whole body as `T`. Observed (see [`crate::observe`]) when the
 /// client has an observer.
 pub fn json<T: DeserializeOwned>(endpoint: &str, body: &[u8]) -> Result<T> {
-    if crate::base::observe::active()
-        && let Ok(text) = std::str::from_utf8(body)
-    {
+    let text = std::str::from_utf8(body).map_err(|e| Error::Decode {
+        endpoint: endpoint.to_owned(),
+        path: String::new(),
+        message: format!("body is not UTF-8: {e}"),
+        body: crate::base::error::ResponseBody::new(body),
+    })?;
+    if crate::base::observe::active() {
         return crate::base::observe::decode_observed(text, "")
             .map_err(|(path, e)| decode_error_at(endpoint, body, path, e));
     }
-    let de = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(de).map_err(|e| decode_error(endpoint, body, e))
+    // The plain pass is the hot path; the careful one runs only to explain
+    // a failure.
+    serde_json::from_str(text).or_else(|_| explain(endpoint, text))
+}
+
+/// Decode `text` again the careful way, for the JSON path of what failed.
+fn explain<T: DeserializeOwned>(endpoint: &str, text: &str) -> Result<T> {
+    crate::base::observe::decode_tracked_seed(text, std::marker::PhantomData::<T>, &mut |_| {})
+        .map_err(|(path, e)| decode_error_at(endpoint, text.as_bytes(), path, e))
 }
 
 #[derive(Deserialize)]
@@ -107,11 +113,7 @@ pub fn text(endpoint: &str, body: &[u8]) -> Result<String> {
 pub fn event<T: DeserializeOwned>(ty: &str, version: &str, raw: &str) -> Result<T> {
     // The plain pass is the hot path; the path-tracking one runs only to
     // explain a failure.
-    if let Ok(v) = serde_json::from_str(raw) {
-        return Ok(v);
-    }
-    let de = &mut serde_json::Deserializer::from_str(raw);
-    serde_path_to_error::deserialize(de).map_err(|e| decode_error(&format!("{ty} v{version}"), raw.as_bytes(), e))
+    serde_json::from_str(raw).or_else(|_| explain(&format!("{ty} v{version}"), raw))
 }
 
 #[cfg(test)]
@@ -135,6 +137,41 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn an_event_that_fails_names_its_type_and_path() {
+        let err = event::<Item>("channel.thing", "2", r#"{"id":"1","n":true}"#).unwrap_err();
+        match err {
+            Error::Decode { endpoint, path, message, .. } => {
+                assert_eq!(endpoint, "channel.thing v2");
+                assert_eq!(path, "n");
+                assert!(message.starts_with("invalid type: boolean"), "{message}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        // A missing field is named at the object that lacks it.
+        let err = event::<Item>("channel.thing", "2", r#"{"id":"1"}"#).unwrap_err();
+        assert!(
+            matches!(err, Error::Decode { ref message, .. } if message.starts_with("missing field `n`")),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn a_body_that_is_not_utf8_or_has_more_after_it_is_a_decode_error() {
+        let err = json::<Item>("get-thing", b"{\"id\":\"\xff\",\"n\":1}").unwrap_err();
+        assert!(
+            matches!(err, Error::Decode { ref message, .. } if message.starts_with("body is not UTF-8")),
+            "{err:?}"
+        );
+        let err = json::<Item>("get-thing", br#"{"id":"1","n":1} {"#).unwrap_err();
+        assert!(
+            matches!(err, Error::Decode { ref message, .. } if message.starts_with("trailing characters")),
+            "{err:?}"
+        );
+        // Whitespace after the value is not more.
+        assert_eq!(json::<Item>("get-thing", b"{\"id\":\"1\",\"n\":1}\r\n").unwrap().n, 1);
     }
 
     #[test]

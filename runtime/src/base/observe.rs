@@ -261,6 +261,24 @@ pub(crate) fn decode_observed<'de, T: Deserialize<'de>>(
     decode_observed_seed(json, prefix, std::marker::PhantomData::<T>)
 }
 
+/// Decode `json` through `seed` the careful way: the JSON path of a
+/// failure is tracked, and `skipped` hears of every field the decode
+/// passed over. The deserializer has one type whatever is decoded (the
+/// callback is a trait object), so a type's decoder is compiled once for
+/// both uses of this way, explaining a failed decode and observing one,
+/// beside the plain one of the fast path.
+pub(crate) fn decode_tracked_seed<'de, S: serde::de::DeserializeSeed<'de>>(
+    json: &'de str,
+    seed: S,
+    mut skipped: &mut dyn FnMut(serde_ignored::Path<'_>),
+) -> Result<S::Value, (String, serde_json::Error)> {
+    let mut track = serde_path_to_error::Track::new();
+    let de = &mut serde_json::Deserializer::from_str(json);
+    let ignoring = serde_ignored::Deserializer::new(&mut *de, &mut skipped);
+    let result = seed.deserialize(serde_path_to_error::Deserializer::new(ignoring, &mut track));
+    result.and_then(|v| de.end().map(|()| v)).map_err(|e| (track.path().to_string(), e))
+}
+
 /// [`decode_observed`] through a seed.
 pub(crate) fn decode_observed_seed<'de, S: serde::de::DeserializeSeed<'de>>(
     json: &'de str,
@@ -268,17 +286,17 @@ pub(crate) fn decode_observed_seed<'de, S: serde::de::DeserializeSeed<'de>>(
     seed: S,
 ) -> Result<S::Value, (String, serde_json::Error)> {
     let mut skipped = Vec::new();
-    let mut track = serde_path_to_error::Track::new();
-    let de = &mut serde_json::Deserializer::from_str(json);
-    let result = {
-        let mut note = |path: serde_ignored::Path<'_>| skipped.push(segments(&path));
-        let ignoring = serde_ignored::Deserializer::new(&mut *de, &mut note);
-        seed.deserialize(serde_path_to_error::Deserializer::new(ignoring, &mut track))
-    };
-    let result = result.and_then(|v| de.end().map(|()| v)).map_err(|e| (track.path().to_string(), e));
-    let value = if skipped.is_empty() && result.is_ok() { None } else { serde_json::from_str::<Value>(json).ok() };
+    let result = decode_tracked_seed(json, seed, &mut |path| skipped.push(segments(&path)));
+    record_findings(json, prefix, &skipped, result.as_ref().err());
+    result
+}
+
+/// What an observed decode found, for the observer of this thread (apart
+/// from the decode: compiled once, not for every type decoded).
+fn record_findings(json: &str, prefix: &str, skipped: &[Vec<Segment>], error: Option<&(String, serde_json::Error)>) {
+    let value = if skipped.is_empty() && error.is_none() { None } else { serde_json::from_str::<Value>(json).ok() };
     with_current(|o, source| {
-        for segs in &skipped {
+        for segs in skipped {
             let example = value.as_ref().and_then(|v| at(v, segs)).cloned().unwrap_or(Value::Null);
             let path = join(prefix, &display(segs));
             let last = segs.iter().rev().find_map(|s| s.key()).unwrap_or_default();
@@ -290,14 +308,13 @@ pub(crate) fn decode_observed_seed<'de, S: serde::de::DeserializeSeed<'de>>(
                 example: if secret { Value::String("[redacted]".into()) } else { example },
             });
         }
-        if let Err((path, e)) = &result
+        if let Some((path, e)) = error
             && e.to_string().starts_with("invalid type: null")
         {
             // serde_path_to_error writes list elements as `[3]`, keys as `.key`.
             o.record(Finding::NullForRequired { source: source.clone(), path: join(prefix, &any_index(path)) });
         }
     });
-    result
 }
 
 fn looks_secret(name: &str) -> bool {

@@ -24,6 +24,8 @@ fn http() -> reqwest::Client {
             // The library's TLS stack, configured per client: nothing process-wide.
             twitch_runtime::tls::http_client(TIMEOUT, TIMEOUT).unwrap_or_else(|e| {
                 tracing::warn!(error = %e, "webhook delivery: no certificate verifier; only http:// callbacks work");
+                // ring's provider, as the runtime's (runtime/src/http/tls.rs says why it stays).
+                #[allow(deprecated)]
                 let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
                 let no_roots = rustls::ClientConfig::builder_with_provider(provider)
                     .with_safe_default_protocol_versions()

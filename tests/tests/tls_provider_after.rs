@@ -8,6 +8,8 @@ mod support;
 use support::{Response, TestServer};
 
 #[tokio::test]
+// ring's provider, as the runtime's (runtime/src/http/tls.rs says why it stays).
+#[allow(deprecated)]
 async fn installing_a_provider_after_building_a_client_works() {
     let server = TestServer::start(|_| Response::json(200, r#"{"data":[]}"#)).await;
     let client = twitch::Client::builder()

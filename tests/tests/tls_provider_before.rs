@@ -7,6 +7,8 @@ mod support;
 use support::{Response, TestServer};
 
 #[tokio::test]
+// ring's provider, as the runtime's (runtime/src/http/tls.rs says why it stays).
+#[allow(deprecated)]
 async fn installing_a_provider_before_building_a_client_works() {
     rustls::crypto::ring::default_provider().install_default().expect("nothing installed yet");
     let server = TestServer::start(|_| Response::json(200, r#"{"data":[]}"#)).await;

@@ -285,6 +285,8 @@ async fn postgres_secrets_stay_out_of_errors_and_debug() {
 }
 
 #[tokio::test]
+// ring's provider, as the runtime's (runtime/src/http/tls.rs says why it stays).
+#[allow(deprecated)]
 async fn postgres_store_speaks_tls_through_rustls_and_verifies_the_server() {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;

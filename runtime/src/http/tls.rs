@@ -12,6 +12,11 @@ use std::time::Duration;
 use crate::base::error::{Error, Result};
 
 fn build(alpn: &[&[u8]]) -> std::result::Result<rustls::ClientConfig, String> {
+    // rustls 0.23.48 deprecates ring's provider: it has no post-quantum key
+    // exchange. ring stays the one provider (aws-lc-rs, the other, builds
+    // C with cmake); moving is a decision for the whole TLS stack, and a
+    // fresh resolve of rustls must not turn it into a warning meanwhile.
+    #[allow(deprecated)]
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier = rustls_platform_verifier::Verifier::new(provider.clone()).map_err(|e| e.to_string())?;
     let mut config = rustls::ClientConfig::builder_with_provider(provider)

@@ -62,8 +62,10 @@ tokio = { version = \"1\", features = [\"rt\", \"net\", \"time\", \"sync\", \"ma
 serde = { version = \"1\", features = [\"derive\"] }
 serde_json = \"1\""
 
-project floor-default "reqwest = { version = \"0.13\", default-features = false, features = [\"rustls-no-provider\", \"http2\"] }
-rustls = { version = \"0.23\", default-features = false, features = [\"ring\", \"std\", \"tls12\"] }
+# What a build of the default features or a chat bot's set needs beside
+# reqwest: the rest of the floor, tokio-tungstenite, and the generator's
+# crates as build dependencies of an empty build script.
+websocket_and_generator="rustls = { version = \"0.23\", default-features = false, features = [\"ring\", \"std\", \"tls12\"] }
 tokio = { version = \"1\", features = [\"rt\", \"net\", \"time\", \"sync\", \"macros\"] }
 serde = { version = \"1\", features = [\"derive\"] }
 serde_json = \"1\"
@@ -77,25 +79,15 @@ syn = { version = \"3\", default-features = false, features = [\"full\", \"parsi
 quote = \"1\"
 proc-macro2 = { version = \"1\", default-features = false }
 prettyplease = \"0.3\""
+
+project floor-default "reqwest = { version = \"0.13\", default-features = false, features = [\"rustls-no-provider\", \"http2\"] }
+$websocket_and_generator"
 printf 'fn main() {}\n' > "$work/floor-default/build.rs"
 
 # A chat bot's floor: the default floor without HTTP/2 (the chat bot's set
 # has WebSocket sessions and OAuth, not HTTP/2).
 project floor-chat-bot "reqwest = { version = \"0.13\", default-features = false, features = [\"rustls-no-provider\"] }
-rustls = { version = \"0.23\", default-features = false, features = [\"ring\", \"std\", \"tls12\"] }
-tokio = { version = \"1\", features = [\"rt\", \"net\", \"time\", \"sync\", \"macros\"] }
-serde = { version = \"1\", features = [\"derive\"] }
-serde_json = \"1\"
-tokio-tungstenite = { version = \"0.30\", default-features = false, features = [\"handshake\"] }
-
-[build-dependencies]
-serde = { version = \"1\", features = [\"derive\"] }
-serde_json = \"1\"
-serde-saphyr = { version = \"2\", default-features = false, features = [\"deserialize\"] }
-syn = { version = \"3\", default-features = false, features = [\"full\", \"parsing\"] }
-quote = \"1\"
-proc-macro2 = { version = \"1\", default-features = false }
-prettyplease = \"0.3\""
+$websocket_and_generator"
 printf 'fn main() {}\n' > "$work/floor-chat-bot/build.rs"
 
 # NAMES="floor twitch-helix twitch-api twitch-api-tls" measures some only (the

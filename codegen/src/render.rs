@@ -24,7 +24,7 @@ pub const RUNTIME_SCOPE_FILE: &str = "runtime/src/base/scope.rs";
 pub fn render(schema: &Schema) -> Result<Generated, Diagnostics> {
     let mut files = Vec::new();
     let mut diags = Diagnostics::default();
-    let chunks: Vec<(&Module, Vec<Chunk>)> = schema.modules.iter().map(|m| (m, module_chunks(schema, m))).collect();
+    let chunks = all_chunks(schema);
     let features = features::compute(schema, &chunks);
     for (m, cs) in &chunks {
         let src = format!("schema/{}", m.rel_path);
@@ -58,8 +58,12 @@ pub fn render(schema: &Schema) -> Result<Generated, Diagnostics> {
 /// The features of the schema and which types each needs (for the
 /// generated crate's Cargo.toml and README, which `sync` keeps current).
 pub fn features(schema: &Schema) -> Features {
-    let chunks: Vec<(&Module, Vec<Chunk>)> = schema.modules.iter().map(|m| (m, module_chunks(schema, m))).collect();
-    features::compute(schema, &chunks)
+    features::compute(schema, &all_chunks(schema))
+}
+
+/// Every module with what it emits, before gating.
+fn all_chunks(schema: &Schema) -> Vec<(&Module, Vec<Chunk>)> {
+    schema.modules.iter().map(|m| (m, module_chunks(schema, m))).collect()
 }
 
 /// The generated files kept in the repository beside hand-written code,
@@ -216,6 +220,7 @@ fn gated(items: &mut Vec<syn::Item>, tokens: TokenStream, cfg: &TokenStream) -> 
     for mut item in file.items {
         if let Some(attrs) = item_attrs(&mut item) {
             let at = attrs.iter().take_while(|a| a.path().is_ident("doc")).count();
+            // Parsed per item: syn's types are not Clone without its `clone-impls` feature.
             let extra = syn::Attribute::parse_outer.parse2(cfg.clone())?;
             attrs.splice(at..at, extra);
         }

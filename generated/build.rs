@@ -29,7 +29,7 @@ fn main() {
     }
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     println!("cargo::rerun-if-changed={}", schema.display());
-    match twitch_codegen::generate(&schema) {
+    match twitch_codegen::generate_part(&schema, twitch_codegen::Part::Bindings) {
         Ok(generated) => {
             if let Err(e) = twitch_codegen::write::write(&generated, &out) {
                 panic!("cannot write generated code to {}: {e}", out.display());

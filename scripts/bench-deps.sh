@@ -139,24 +139,29 @@ above twitch-chat-bot floor-chat-bot
 # The generator's share of the default build: its dependencies (the crates
 # the rest of the build does not use, and the second, build-time copy of
 # those it shares with the runtime), its own compilation, and the build
-# script's compilation and run.
-cd "$work/twitch-default"
-rm -rf target
-cargo build -q --release --timings
-report=$(ls target/cargo-timings/cargo-timing-*.html | head -1)
+# scripts' compilation and runs. Then, for the default build and the chat
+# bot's set, the critical path's end: when each of the last units ran, and
+# the core-seconds the build left idle.
 gen_tree=$(cargo tree -q -p twitch-codegen --no-default-features -e normal --prefix none --manifest-path "$repo/Cargo.toml" | awk '{print $1}' | sort -u | tr '\n' ' ')
 # What the rest of the build needs anyway (the runtime with its proc macros).
 rest_tree=$(cargo tree -q -p twitch-runtime -e normal,build --prefix none --manifest-path "$repo/Cargo.toml" | awk '{print $1}' | sort -u | tr '\n' ' ')
-python3 - "$report" "$gen_tree" "$rest_tree" <<'PY'
+for n in twitch-default twitch-chat-bot; do
+cd "$work/$n"
+rm -rf target
+cargo build -q --release --timings
+report=$(ls target/cargo-timings/cargo-timing-*.html | head -1)
+echo "$n, from cargo build --timings:"
+python3 - "$report" "$gen_tree" "$rest_tree" "$n" "$(nproc)" <<'PY'
 import json, re, sys
 from collections import defaultdict
 html = open(sys.argv[1]).read()
 gen_tree = set(sys.argv[2].split())
 rest_tree = set(sys.argv[3].split())
 units = json.loads(re.search(r"const UNIT_DATA = (\[.*?\]);", html, re.S).group(1))
+ours = ("twitch", "twitch-models")
 by_name = defaultdict(list)
 for u in units:
-    if u["name"] != "twitch":
+    if u["name"] not in ours:
         by_name[u["name"]].append(u)
 gen = []
 for name in gen_tree:
@@ -168,24 +173,21 @@ for name in gen_tree:
         # Built twice: for the program and, unoptimised, for the build
         # script; the second copy is the generator's.
         gen.append(min(copies, key=lambda u: u["duration"]))
-script = [u for u in units if u["name"] == "twitch" and "build-script" in u["target"]]
+script = [u for u in units if u["name"] in ours and "build-script" in u["target"]]
 gsum = sum(u["duration"] for u in gen + script)
 total = sum(u["duration"] for u in units)
-run_end = max((u["start"] + u["duration"] for u in script), default=0)
 wall = max(u["start"] + u["duration"] for u in units)
-print(f"generator's share of the default build: {gsum:.1f} s of {total:.1f} s of compile time ({100 * gsum / total:.0f}%)")
-print(f"  its build script (compile {sum(u['duration'] for u in script if 'run' not in u['target']):.1f} s, run {sum(u['duration'] for u in script if 'run' in u['target']):.1f} s) finished at {run_end:.1f} s of {wall:.1f} s wall time")
-print(f"  its crates: {', '.join(sorted(set(u['name'] for u in gen)))}")
-# The critical path's end: when each of the last units ran, and what else
-# ran beside the generated crate's library (the cores it left idle).
-print("the end of the build (start-end, s):")
-for name in ["reqwest", "twitch-codegen", "twitch-runtime", "twitch"]:
+if sys.argv[4] == "twitch-default":
+    print(f"  generator's share: {gsum:.1f} s of {total:.1f} s of compile time ({100 * gsum / total:.0f}%)")
+    for u in script:
+        print(f"  {u['name']} {u['target'].strip()}: {u['start']:.1f}-{u['start'] + u['duration']:.1f}")
+    print(f"  its crates: {', '.join(sorted(set(u['name'] for u in gen)))}")
+cores = int(sys.argv[5])
+print(f"  {total:.1f} s of compile time in {wall:.1f} s of wall time: {cores * wall - total:.1f} core-seconds idle on {cores} cores")
+print("  the end of the build (start-end, s):")
+for name in ["reqwest", "twitch-codegen", "twitch-base", "twitch-models", "twitch-runtime", "twitch"]:
     for u in units:
-        if u["name"] == name:
-            print(f"  {name} {u['target'].strip() or 'lib'}: {u['start']:.1f}-{u['start'] + u['duration']:.1f}")
-lib = [u for u in units if u["name"] == "twitch" and "build-script" not in u["target"]]
-if lib:
-    a, b = lib[0]["start"], lib[0]["start"] + lib[0]["duration"]
-    beside = sum(max(0, min(b, u["start"] + u["duration"]) - max(a, u["start"])) for u in units if u is not lib[0])
-    print(f"  beside twitch's library ({b - a:.1f} s): {beside:.1f} s of other units")
+        if u["name"] == name and "build-script" not in u["target"]:
+            print(f"    {name} {u['target'].strip() or 'lib'}: {u['start']:.1f}-{u['start'] + u['duration']:.1f}")
 PY
+done

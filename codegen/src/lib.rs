@@ -34,6 +34,30 @@ use std::path::Path;
 
 pub use diag::{Diagnostic, Diagnostics};
 
+/// The two crates generated from the schema.
+///
+/// The models (every type, subscription type and the `Event` enum) need
+/// only `twitch-base`, so they compile beside the runtime; the bindings
+/// (the `twitch` crate: every endpoint, on the runtime's client) build on
+/// both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// `twitch-models`
+    Models,
+    /// `twitch`
+    Bindings,
+}
+
+impl Part {
+    /// The crate's name: `twitch-models` or `twitch`.
+    pub fn crate_name(self) -> &'static str {
+        match self {
+            Part::Models => "twitch-models",
+            Part::Bindings => "twitch",
+        }
+    }
+}
+
 /// Everything generated from a schema directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Generated {
@@ -61,10 +85,18 @@ pub struct Item {
     pub code: String,
 }
 
-/// Load, validate and generate. On any schema problem, returns all of them.
+/// Load, validate and generate both crates, each below its crate's name
+/// (`twitch-models/lib.rs`, `twitch/lib.rs`). On any schema problem,
+/// returns all of them.
 pub fn generate(schema_dir: &Path) -> Result<Generated, Diagnostics> {
     let files = load::load_dir(schema_dir)?;
     generate_from(&files)
+}
+
+/// Load, validate and generate one crate's files (what its build script
+/// writes).
+pub fn generate_part(schema_dir: &Path, part: Part) -> Result<Generated, Diagnostics> {
+    render::render_part(&check(schema_dir)?, part)
 }
 
 /// Generate from files already loaded (used by tests with in-memory fixtures).
@@ -111,7 +143,13 @@ pub fn repository_files(schema_dir: &Path) -> Result<Vec<GeneratedFile>, Diagnos
             CARGO_TOML,
             "# generated features: start",
             "# generated features: end",
-            emit::features::cargo_features(&features),
+            emit::features::cargo_features(&features, Some("twitch-models")),
+        ),
+        (
+            MODELS_CARGO_TOML,
+            "# generated features: start",
+            "# generated features: end",
+            emit::features::cargo_features(&features, None),
         ),
         (
             CRATE_README,
@@ -131,8 +169,9 @@ pub fn repository_files(schema_dir: &Path) -> Result<Vec<GeneratedFile>, Diagnos
     Ok(files)
 }
 
-/// The generated crate's manifest and README, relative to the repository's root.
+/// The generated crates' manifests and the `twitch` README, relative to the repository's root.
 const CARGO_TOML: &str = "generated/Cargo.toml";
+const MODELS_CARGO_TOML: &str = "models/Cargo.toml";
 const CRATE_README: &str = "generated/README.md";
 
 /// `old` with the lines between the marker lines `start` and `end` replaced

@@ -144,10 +144,10 @@ pub use eventsub::Event;
 /// `Event::downcast`, `Session::events` and code generic over event types.
 pub use twitch_runtime::FromEvent;
 pub use twitch_runtime::{
-    AccessToken, ApiDetails, Backoff, BoxFuture, ClientSecret, EndpointMeta, Error, ErrorMeta, EventSubError,
-    FeatureMeta, InvalidParam, Lifecycle, Method, Notification, OAuthError, Observer, Page, Paginator, ParamMeta,
-    PreparedRequest, RawJson, RawRequest, RawSubscription, RefreshToken, RequestOptions, ResponseBody, ResponseFuture,
-    ResponseShape, Result, RetryPolicy, RuleKind, RuleMeta, Scope, Secret, SplitMeta, SubscriptionInfo,
+    AccessToken, ApiDetails, Backoff, BoxFuture, ClientSecret, DecodeError, EndpointMeta, Error, ErrorMeta,
+    EventSubError, FeatureMeta, InvalidParam, Lifecycle, Method, Notification, OAuthError, Observer, Page, Paginator,
+    ParamMeta, PreparedRequest, RawJson, RawRequest, RawSubscription, RefreshToken, RequestOptions, ResponseBody,
+    ResponseFuture, ResponseShape, Result, RetryPolicy, RuleKind, RuleMeta, Scope, Secret, SplitMeta, SubscriptionInfo,
     SubscriptionMeta, SubscriptionTransport, SubscriptionType, Timestamp, TimestampError, TokenEvent, TokenEvents,
     TokenKind, TokenSource, UnknownEvent, UserId, UserLogin, WireKind, WithdrawnMeta,
 };

@@ -13,7 +13,7 @@
 //! | `eventsub/` | EventSub: decoding, webhooks, WebSocket sessions and shard pools |
 //! | `identity/` | the identity service (OAuth, OpenID Connect) and the token manager |
 //! | `http/` | the Helix client: TLS, rate limits, retries, pagination, the [`TokenSource`] it takes tokens from |
-//! | `base/` | value types, errors, serde helpers, static descriptions |
+//! | `base/` | the `twitch-base` crate (value types, serde helpers, static descriptions, event decoding) and the error type |
 //!
 //! The public paths below do not follow the folders; they stay where users
 //! know them.
@@ -39,11 +39,9 @@ pub use reqwest;
 #[cfg(feature = "postgres")]
 pub use rustls;
 
-// For `__string_newtype!` in the generated crate.
+// For the generated crate: one string newtype per kind of id.
 #[doc(hidden)]
-pub use serde as __serde;
-#[doc(hidden)]
-pub use smol_str::SmolStr as __SmolStr;
+pub use twitch_base::__string_newtype;
 
 pub use base::observe::Observer;
 pub use base::{check, de, decode, duration, observe, query};
@@ -65,18 +63,17 @@ pub mod auth {
 }
 
 pub use base::error::{
-    ApiDetails, Error, EventSubError, InvalidParam, OAuthError, ResponseBody, Result, SECRET_FIELDS,
+    ApiDetails, DecodeError, Error, EventSubError, InvalidParam, OAuthError, ResponseBody, Result, SECRET_FIELDS,
 };
 pub use base::meta::{
     EndpointMeta, ErrorMeta, FeatureMeta, Lifecycle, Method, ParamMeta, ResponseShape, RuleKind, RuleMeta, SplitMeta,
     SubscriptionMeta, TokenKind, WireKind, WithdrawnMeta,
 };
 pub use base::query::{Query, ToQuery};
+pub use base::retry::{Backoff, BoxFuture};
 pub use base::scope::Scope;
 pub use base::secret::{AccessToken, ClientSecret, RefreshToken, Secret};
-pub use base::types::{
-    Backoff, BoxFuture, ConduitId, SessionId, SubscriptionId, Timestamp, TimestampError, UserId, UserLogin,
-};
+pub use base::types::{ConduitId, SessionId, SubscriptionId, Timestamp, TimestampError, UserId, UserLogin};
 pub use eventsub::decode::{
     EventPayload, FromEvent, Notification, RawJson, RawSubscription, SubscriptionInfo, SubscriptionTransport,
     SubscriptionType, UnknownEvent,

@@ -67,7 +67,7 @@ fn event_json(ty: &str, version: &str) -> String {
 struct Skipped;
 
 impl EventPayload for Skipped {
-    fn decode(_: &str, _: &str, _: &str) -> twitch::Result<Self> {
+    fn decode(_: &str, _: &str, _: &str) -> Result<Self, twitch::DecodeError> {
         Ok(Skipped)
     }
 

@@ -34,6 +34,29 @@ fn versions_of<'a>(tree: &'a str, krate: &str) -> std::collections::BTreeSet<&'a
 /// reqwest's too: one stack).
 const WEBSOCKET: &[&str] = &["tokio-tungstenite", "tungstenite", "sha1", "rand"];
 
+/// The generated models need none of what the runtime compiles (HTTP,
+/// TLS, WebSocket, the async runtime), so cargo builds them beside it: the
+/// `twitch` crate is the first to wait for both.
+#[test]
+fn the_models_do_not_wait_for_the_runtime() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    for package in ["twitch-models", "twitch-base"] {
+        let out = Command::new(&cargo)
+            .args(["tree", "--offline", "-p", package, "-e", "normal", "--prefix", "none", "--all-features"])
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+            .output()
+            .expect("cargo tree runs");
+        assert!(out.status.success(), "cargo tree failed: {}", String::from_utf8_lossy(&out.stderr));
+        let tree = String::from_utf8_lossy(&out.stdout);
+        assert!(has(&tree, "serde_json"), "{tree}");
+        for krate in ["twitch-runtime", "reqwest", "hyper", "rustls", "ring", "tokio", "tokio-tungstenite"] {
+            assert!(!has(&tree, krate), "{package} depends on {krate}:\n{tree}");
+        }
+    }
+    let twitch = tree("helix-chat");
+    assert!(has(&twitch, "twitch-models") && has(&twitch, "twitch-runtime"), "{twitch}");
+}
+
 #[test]
 fn a_helix_only_build_has_no_websocket_crate() {
     let helix = tree("helix");
@@ -98,10 +121,14 @@ fn sqlite_is_bundled_only_when_asked() {
 #[test]
 fn every_endpoint_and_subscription_type_has_one_feature_the_manifest_declares() {
     let manifest = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../generated/Cargo.toml")).unwrap();
+    let models = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/Cargo.toml")).unwrap();
     let features = twitch::meta::features();
     assert!(features.len() > 40, "{} features", features.len());
     for f in features {
-        assert!(manifest.contains(&format!("\n{} = []\n", f.name)), "Cargo.toml lacks the feature {}", f.name);
+        // `twitch`'s feature turns on the models' of the same name.
+        let forwarded = format!("\n{} = [\"twitch-models/{}\"]\n", f.name, f.name);
+        assert!(manifest.contains(&forwarded), "Cargo.toml lacks the feature {}", f.name);
+        assert!(models.contains(&format!("\n{} = []\n", f.name)), "models/Cargo.toml lacks the feature {}", f.name);
         let area = if f.name.starts_with("helix-") { "helix" } else { "eventsub" };
         let umbrella = manifest.split(&format!("\n{area} = [")).nth(1).and_then(|s| s.split(']').next()).unwrap();
         assert!(umbrella.contains(&format!("\"{}\"", f.name)), "`{area}` does not turn on {}", f.name);

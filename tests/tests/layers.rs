@@ -222,6 +222,14 @@ fn runtime_layers_import_only_downward() {
 }
 
 #[test]
+fn the_base_crate_has_no_import_cycle() {
+    let g = graph(&src("base"));
+    assert!(g.len() > 8, "{} modules", g.len());
+    let found = cycles(&g);
+    assert!(found.is_empty(), "modules that import each other: {found:#?}");
+}
+
+#[test]
 fn the_mock_has_no_import_cycle() {
     let g = graph(&src("mock"));
     let found = cycles(&g);

@@ -1,6 +1,7 @@
-//! The `twitch` crate builds from its package alone, so it carries the
-//! schema: `generated/schema` is a link to the top-level `schema/` (the one
-//! copy maintainers edit), and packaging copies the files. This fails if
+//! The generated crates (`twitch`, `twitch-models`) build from their
+//! packages alone, so each carries the schema: `generated/schema` and
+//! `models/schema` are links to the top-level `schema/` (the one copy
+//! maintainers edit), and packaging copies the files. This fails if
 //! the two ever differ (a link replaced by a copy that went stale). CI
 //! also unpacks the packaged crate and compares its `schema/` with this one.
 
@@ -27,11 +28,13 @@ fn files(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 fn the_crate_carries_the_schema() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let schema = files(&repo.join("schema"));
-    let carried = files(&repo.join("generated/schema"));
     assert!(schema.len() > 40, "{} files", schema.len());
     let names = |m: &BTreeMap<PathBuf, Vec<u8>>| m.keys().cloned().collect::<Vec<_>>();
-    assert_eq!(names(&carried), names(&schema), "generated/schema lists other files than schema/");
-    for (name, bytes) in &schema {
-        assert!(carried[name] == *bytes, "generated/schema/{} differs from schema/", name.display());
+    for krate in ["generated", "models"] {
+        let carried = files(&repo.join(krate).join("schema"));
+        assert_eq!(names(&carried), names(&schema), "{krate}/schema lists other files than schema/");
+        for (name, bytes) in &schema {
+            assert!(carried[name] == *bytes, "{krate}/schema/{} differs from schema/", name.display());
+        }
     }
 }

@@ -218,7 +218,7 @@ pub fn event_enum(schema: &Schema) -> TokenStream {
         impl crate::__rt::EventPayload for Event {
             // Inline: only programs that decode events pay for every event's decoder.
             #[inline]
-            fn decode(ty: &str, version: &str, raw: &str) -> crate::Result<Self> {
+            fn decode(ty: &str, version: &str, raw: &str) -> std::result::Result<Self, crate::__rt::DecodeError> {
                 match (ty, version) {
                     #(#arms)*
                     _ => Ok(Self::Unknown(Box::new(crate::UnknownEvent::new(ty, version, raw)))),

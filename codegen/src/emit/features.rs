@@ -79,6 +79,9 @@ pub struct Chunk {
 pub enum ChunkKind {
     Enum,
     Model,
+    /// The struct of an endpoint's error answer's extra fields: it reads
+    /// them from the client's error, so it goes beside the endpoint.
+    ErrorFields,
     /// A subscription type's condition struct: part of the subscription item.
     Condition,
     Endpoint,
@@ -214,7 +217,10 @@ pub fn markers(features: &Features) -> TokenStream {
 /// The `[features]` lines `twitch-codegen sync` writes into the generated
 /// crate's Cargo.toml: `helix` and `eventsub` as every category and group,
 /// and one line per feature.
-pub fn cargo_features(features: &Features) -> String {
+///
+/// `forward` is the crate the features are passed on to (the `twitch`
+/// crate's to `twitch-models`), or `None` for the crate whose code they gate.
+pub fn cargo_features(features: &Features, forward: Option<&str>) -> String {
     let mut out = String::new();
     for area in ["helix", "eventsub"] {
         let names: Vec<String> =
@@ -235,7 +241,8 @@ pub fn cargo_features(features: &Features) -> String {
     for f in &features.list {
         let one_line = f.summary.lines().next().unwrap_or_default();
         let also = f.also.as_ref().map(|a| format!(" (with `{a}`)")).unwrap_or_default();
-        out.push_str(&format!("# {one_line}{also}\n{} = []\n", f.name));
+        let on = forward.map(|c| format!("\"{c}/{}\"", f.name)).unwrap_or_default();
+        out.push_str(&format!("# {one_line}{also}\n{} = [{on}]\n", f.name));
     }
     out
 }

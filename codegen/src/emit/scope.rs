@@ -134,7 +134,7 @@ pub fn scope_enum(scopes: &[Scope]) -> TokenStream {
 
         impl<'de> serde::Deserialize<'de> for Scope {
             fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                crate::base::de::string_enum(deserializer, |s: &str| Self::from(s))
+                crate::de::string_enum(deserializer, |s: &str| Self::from(s))
             }
         }
     }

@@ -5,17 +5,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::base::error::{Error, Result};
-
-pub(crate) fn decode_error_at(endpoint: &str, body: &[u8], path: String, e: serde_json::Error) -> Error {
-    // serde's message can quote the value that failed: not when it is a secret.
-    let last = path.rsplit(['.', '[']).next().unwrap_or("");
-    let message = if crate::base::error::SECRET_FIELDS.contains(&last) {
-        "the value of a secret field did not decode (not shown)".to_owned()
-    } else {
-        e.to_string()
-    };
-    Error::Decode { endpoint: endpoint.to_owned(), path, message, body: crate::base::error::ResponseBody::new(body) }
-}
+use twitch_base::decode::decode_error_at;
 
 /// The whole body as `T`. Observed (see [`crate::observe`]) when the
 /// client has an observer.
@@ -28,17 +18,15 @@ pub fn json<T: DeserializeOwned>(endpoint: &str, body: &[u8]) -> Result<T> {
     })?;
     if crate::base::observe::active() {
         return crate::base::observe::decode_observed(text, "")
-            .map_err(|(path, e)| decode_error_at(endpoint, body, path, e));
+            .map_err(|(path, e)| decode_error_at(endpoint, body, path, e).into());
     }
     // The plain pass is the hot path; the careful one runs only to explain
     // a failure.
     serde_json::from_str(text).or_else(|_| explain(endpoint, text))
 }
 
-/// Decode `text` again the careful way, for the JSON path of what failed.
 fn explain<T: DeserializeOwned>(endpoint: &str, text: &str) -> Result<T> {
-    crate::base::observe::decode_tracked_seed(text, std::marker::PhantomData::<T>, &mut |_| {})
-        .map_err(|(path, e)| decode_error_at(endpoint, text.as_bytes(), path, e))
+    twitch_base::decode::explain(endpoint, text).map_err(Error::from)
 }
 
 #[derive(Deserialize)]
@@ -108,13 +96,7 @@ pub fn text(endpoint: &str, body: &[u8]) -> Result<String> {
     })
 }
 
-/// An EventSub event body (the `event` object, or the `events` array of a
-/// batched type).
-pub fn event<T: DeserializeOwned>(ty: &str, version: &str, raw: &str) -> Result<T> {
-    // The plain pass is the hot path; the path-tracking one runs only to
-    // explain a failure.
-    serde_json::from_str(raw).or_else(|_| explain(&format!("{ty} v{version}"), raw))
-}
+pub use twitch_base::decode::event;
 
 #[cfg(test)]
 mod tests {
@@ -141,7 +123,7 @@ mod tests {
 
     #[test]
     fn an_event_that_fails_names_its_type_and_path() {
-        let err = event::<Item>("channel.thing", "2", r#"{"id":"1","n":true}"#).unwrap_err();
+        let err = Error::from(event::<Item>("channel.thing", "2", r#"{"id":"1","n":true}"#).unwrap_err());
         match err {
             Error::Decode { endpoint, path, message, .. } => {
                 assert_eq!(endpoint, "channel.thing v2");
@@ -151,7 +133,7 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
         // A missing field is named at the object that lacks it.
-        let err = event::<Item>("channel.thing", "2", r#"{"id":"1"}"#).unwrap_err();
+        let err = Error::from(event::<Item>("channel.thing", "2", r#"{"id":"1"}"#).unwrap_err());
         assert!(
             matches!(err, Error::Decode { ref message, .. } if message.starts_with("missing field `n`")),
             "{err:?}"

@@ -1,20 +1,19 @@
-//! The bottom layer: value types, secrets, the error type, serde helpers,
-//! query strings, static descriptions of endpoints and subscription types.
-//! It imports nothing from the layers above.
+//! The bottom layer: the `twitch-base` crate (value types, secrets, serde
+//! helpers, query strings, static descriptions, decoding of events), and
+//! on top of it here the error type, the decoding of Helix answers and what
+//! retries share. It imports nothing from the layers above.
 
-pub mod check;
-pub mod de;
+pub use twitch_base::{check, de, duration, meta, observe, query, scope, secret};
+
+/// The base crate's value types, and what retries share.
+pub mod types {
+    pub use crate::base::retry::{Backoff, BoxFuture};
+    pub use twitch_base::types::*;
+}
+
 pub mod decode;
-pub mod duration;
 pub mod env;
 pub mod error;
-pub mod meta;
-pub mod observe;
-pub mod query;
-// Written by the generator from schema/scopes.yaml (`twitch-codegen sync`).
-#[rustfmt::skip]
-pub mod scope;
-pub mod secret;
+pub mod retry;
 #[cfg(any(feature = "websocket", feature = "webhook"))]
 pub mod seen;
-pub mod types;

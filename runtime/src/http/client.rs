@@ -752,7 +752,7 @@ impl Client {
         token: Option<&AccessToken>,
         body: Option<Vec<u8>>,
     ) -> Result<(u16, RateHeaders, Vec<u8>)> {
-        let mut req = self.inner.http.request(method.to_reqwest(), url).header("Client-Id", &self.inner.client_id);
+        let mut req = self.inner.http.request(to_reqwest(method), url).header("Client-Id", &self.inner.client_id);
         if let Some(t) = token {
             req = req.header("Authorization", format!("Bearer {}", t.secret()));
         }
@@ -923,5 +923,17 @@ impl RawRequest {
             }),
             None => crate::base::decode::json(&path, &body),
         }
+    }
+}
+
+/// The HTTP client's name for a method.
+fn to_reqwest(method: crate::base::meta::Method) -> reqwest::Method {
+    use crate::base::meta::Method;
+    match method {
+        Method::Get => reqwest::Method::GET,
+        Method::Post => reqwest::Method::POST,
+        Method::Put => reqwest::Method::PUT,
+        Method::Patch => reqwest::Method::PATCH,
+        Method::Delete => reqwest::Method::DELETE,
     }
 }

@@ -307,7 +307,7 @@ fn slow<E: EventPayload>(text: &str) -> Result<Frame<E>, Error> {
             let body = n.event.or(n.events).map(RawValue::get).unwrap_or("null");
             let (event, decode_error) = match E::decode(&ty, &version, body) {
                 Ok(e) => (e, None),
-                Err(err) => (E::unknown(UnknownEvent::new(&ty, &version, body)), Some(Box::new(err))),
+                Err(err) => (E::unknown(UnknownEvent::new(&ty, &version, body)), Some(Box::new(err.into()))),
             };
             Message::Notification { subscription, event, decode_error }
         }

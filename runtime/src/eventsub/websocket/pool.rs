@@ -1273,7 +1273,7 @@ mod tests {
     struct Nothing;
 
     impl EventPayload for Nothing {
-        fn decode(_: &str, _: &str, _: &str) -> Result<Self> {
+        fn decode(_: &str, _: &str, _: &str) -> Result<Self, crate::DecodeError> {
             Ok(Nothing)
         }
         fn unknown(_: crate::eventsub::decode::UnknownEvent) -> Self {

@@ -34,16 +34,6 @@ impl Method {
             Method::Delete => "DELETE",
         }
     }
-
-    pub(crate) fn to_reqwest(self) -> reqwest::Method {
-        match self {
-            Method::Get => reqwest::Method::GET,
-            Method::Post => reqwest::Method::POST,
-            Method::Put => reqwest::Method::PUT,
-            Method::Patch => reqwest::Method::PATCH,
-            Method::Delete => reqwest::Method::DELETE,
-        }
-    }
 }
 
 impl std::fmt::Display for Method {
@@ -247,7 +237,7 @@ pub struct EndpointMeta {
     /// on endpoints that take an app or a user token: a user token must be
     /// that user's; an app token works when that user has granted the app
     /// the endpoint's scopes. The client sends that user's token when it
-    /// holds one (see [`RequestOptions`](crate::http::endpoint::RequestOptions)).
+    /// holds one (see the runtime's `RequestOptions`).
     pub token_user: Option<&'static str>,
     /// A body list sent in parts.
     pub split: Option<SplitMeta>,

@@ -1,7 +1,7 @@
 //! Observe mode: what decoding met that the schema does not describe.
 //!
 //! Live Twitch runs ahead of its docs. An [`Observer`] given to the client
-//! ([`ClientBuilder::observe`](crate::ClientBuilder::observe)), to EventSub
+//! (`ClientBuilder::observe` in the runtime), to EventSub
 //! sessions and to the webhook verifier records, per endpoint and per event
 //! type and version:
 //!
@@ -218,13 +218,64 @@ impl Observer {
     }
 }
 
+impl Observer {
+    /// Observe one EventSub notification payload (`{"subscription", "event"}`,
+    /// a webhook body or a WebSocket message's `payload`), decoding its
+    /// event as `E` a second time. Sessions and the verifier do this when
+    /// they have an observer; call it for payloads that reach you otherwise.
+    /// A payload that is not a notification is passed over.
+    pub fn observe_notification<E: crate::event::EventPayload>(&self, payload: &str) {
+        use serde_json::value::RawValue;
+        use std::borrow::Cow;
+        #[derive(Deserialize)]
+        struct Kind<'a> {
+            #[serde(rename = "type", borrow)]
+            subscription_type: Cow<'a, str>,
+            #[serde(borrow)]
+            version: Cow<'a, str>,
+        }
+        #[derive(Deserialize)]
+        struct Envelope<'a> {
+            #[serde(borrow)]
+            subscription: Kind<'a>,
+            #[serde(borrow)]
+            event: Option<&'a RawValue>,
+            #[serde(borrow)]
+            events: Option<&'a RawValue>,
+        }
+        struct Seed<'k, E>(&'k Kind<'k>, std::marker::PhantomData<E>);
+        impl<'de, E: crate::event::EventPayload> serde::de::DeserializeSeed<'de> for Seed<'_, E> {
+            type Value = E;
+            fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<E, D::Error> {
+                E::deserialize_event(&self.0.subscription_type, &self.0.version, d)
+            }
+        }
+
+        let Ok(env) = serde_json::from_str::<Envelope<'_>>(payload) else { return };
+        let Some(raw) = env.event.or(env.events) else { return };
+        let kind = &env.subscription;
+        let source =
+            Source::Event { subscription_type: kind.subscription_type.to_string(), version: kind.version.to_string() };
+        let decoded = self.decoding(source.clone(), || {
+            decode_observed_seed(raw.get(), "", Seed::<E>(kind, std::marker::PhantomData))
+        });
+        if let Ok(event) = decoded
+            && event.is_unknown()
+        {
+            let example = serde_json::from_str(raw.get()).unwrap_or_default();
+            self.record(Finding::UnknownEvent { source, example });
+        }
+    }
+}
+
 thread_local! {
     /// The observer of the decode running on this thread, if any.
     static CURRENT: RefCell<Option<(Observer, Source)>> = const { RefCell::new(None) };
 }
 
 /// Whether a decode on this thread is observed.
-pub(crate) fn active() -> bool {
+#[doc(hidden)]
+pub fn active() -> bool {
     CURRENT.with(|c| c.borrow().is_some())
 }
 
@@ -254,7 +305,8 @@ pub fn unknown_enum_value(enum_name: &'static str, value: &str) {
 /// that failed a required field. `json` is the whole text decoded (paths
 /// start there); `prefix` is prepended to paths. The decode itself is the
 /// same as without observing; an error comes with its JSON path.
-pub(crate) fn decode_observed<'de, T: Deserialize<'de>>(
+#[doc(hidden)]
+pub fn decode_observed<'de, T: Deserialize<'de>>(
     json: &'de str,
     prefix: &str,
 ) -> Result<T, (String, serde_json::Error)> {
@@ -267,7 +319,8 @@ pub(crate) fn decode_observed<'de, T: Deserialize<'de>>(
 /// callback is a trait object), so a type's decoder is compiled once for
 /// both uses of this way, explaining a failed decode and observing one,
 /// beside the plain one of the fast path.
-pub(crate) fn decode_tracked_seed<'de, S: serde::de::DeserializeSeed<'de>>(
+#[doc(hidden)]
+pub fn decode_tracked_seed<'de, S: serde::de::DeserializeSeed<'de>>(
     json: &'de str,
     seed: S,
     mut skipped: &mut dyn FnMut(serde_ignored::Path<'_>),
@@ -280,7 +333,8 @@ pub(crate) fn decode_tracked_seed<'de, S: serde::de::DeserializeSeed<'de>>(
 }
 
 /// [`decode_observed`] through a seed.
-pub(crate) fn decode_observed_seed<'de, S: serde::de::DeserializeSeed<'de>>(
+#[doc(hidden)]
+pub fn decode_observed_seed<'de, S: serde::de::DeserializeSeed<'de>>(
     json: &'de str,
     prefix: &str,
     seed: S,
@@ -300,7 +354,7 @@ fn record_findings(json: &str, prefix: &str, skipped: &[Vec<Segment>], error: Op
             let example = value.as_ref().and_then(|v| at(v, segs)).cloned().unwrap_or(Value::Null);
             let path = join(prefix, &display(segs));
             let last = segs.iter().rev().find_map(|s| s.key()).unwrap_or_default();
-            let secret = crate::base::error::SECRET_FIELDS.contains(&last) || looks_secret(last);
+            let secret = crate::error::SECRET_FIELDS.contains(&last) || looks_secret(last);
             o.record(Finding::UnknownField {
                 source: source.clone(),
                 path,

@@ -1,6 +1,6 @@
 //! Checks of documented limits, run by generated code before any I/O.
 
-use crate::base::error::InvalidParam;
+use crate::error::InvalidParam;
 
 fn invalid(param: &str, message: String) -> InvalidParam {
     InvalidParam { param: param.to_owned(), message }
@@ -33,11 +33,11 @@ pub fn range_f64(param: &str, value: f64, min: Option<i64>, max: Option<i64>) ->
 pub fn duration(
     param: &str,
     value: std::time::Duration,
-    unit: crate::base::duration::Unit,
+    unit: crate::duration::Unit,
     min: Option<i64>,
     max: Option<i64>,
 ) -> Result<(), InvalidParam> {
-    let n = crate::base::duration::count(value, unit).map_err(|m| invalid(param, m))?;
+    let n = crate::duration::count(value, unit).map_err(|m| invalid(param, m))?;
     if min.is_some_and(|m| n < m as f64) || max.is_some_and(|m| n > m as f64) {
         return Err(invalid(param, format!("{value:?} is outside {} {}", bounds(min, max), unit.name())));
     }

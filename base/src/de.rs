@@ -87,14 +87,14 @@ pub fn serialize_cursor<S: Serializer>(cursor: &Option<String>, s: S) -> Result<
 }
 
 /// An optional timestamp where Twitch may send `""` instead of `null`.
-pub fn lenient_timestamp<'de, D>(d: D) -> Result<Option<crate::base::types::Timestamp>, D::Error>
+pub fn lenient_timestamp<'de, D>(d: D) -> Result<Option<crate::types::Timestamp>, D::Error>
 where
     D: Deserializer<'de>,
 {
     match Option::<std::borrow::Cow<'de, str>>::deserialize(d)? {
         None => Ok(None),
         Some(s) if s.is_empty() => Ok(None),
-        Some(s) => crate::base::types::Timestamp::parse(&s).map(Some).map_err(de::Error::custom),
+        Some(s) => crate::types::Timestamp::parse(&s).map(Some).map_err(de::Error::custom),
     }
 }
 
@@ -103,7 +103,8 @@ where
 /// have its documented type is kept raw in `unparsed`, by field name, and
 /// the typed field is left empty. Nothing here fails.
 #[derive(Debug, Default)]
-pub(crate) struct Lenient {
+#[doc(hidden)]
+pub struct Lenient {
     pub unparsed: BTreeMap<String, Value>,
 }
 
@@ -140,7 +141,6 @@ impl Lenient {
     }
 
     /// A non-negative integer; a numeric string is read as its number.
-    #[cfg(feature = "websocket")]
     pub fn u64(&mut self, name: &str, v: Value) -> Option<u64> {
         let parsed = match &v {
             Value::Number(n) => n.as_u64(),
@@ -155,11 +155,11 @@ impl Lenient {
     }
 
     /// An RFC 3339 time; `null` and `""` are absent.
-    pub fn timestamp(&mut self, name: &str, v: Value) -> Option<crate::base::types::Timestamp> {
+    pub fn timestamp(&mut self, name: &str, v: Value) -> Option<crate::types::Timestamp> {
         match &v {
             Value::Null => None,
             Value::String(s) if s.is_empty() => None,
-            Value::String(s) => match crate::base::types::Timestamp::parse(s) {
+            Value::String(s) => match crate::types::Timestamp::parse(s) {
                 Ok(t) => Some(t),
                 Err(_) => {
                     self.keep(name, v);

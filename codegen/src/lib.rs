@@ -5,10 +5,12 @@
 //! with file and line) → [`model`] (names resolved) → [`emit`] (token
 //! streams) → [`render`] (prettyplease) → [`write`] (only what changed).
 //!
-//! `generated/build.rs` and `twitch-codegen --out` call [`generate`], which
-//! renders only the crate's files. The snapshot tests call [`items`], which
-//! renders each endpoint, subscription type and model group on its own from
-//! the same emitters; `twitch-codegen sync` writes [`repository_files`].
+//! The build scripts of `models/` and `generated/` call [`generate_part`],
+//! each for its crate's files ([`Part`]); `twitch-codegen --out` calls
+//! [`generate`], which writes both, each below its crate's name. The
+//! snapshot tests call [`items`], which renders each endpoint, subscription
+//! type and model group on its own from the same emitters;
+//! `twitch-codegen sync` writes [`repository_files`].
 //!
 //! What only maintainers use (the audit against Twitch's pages, the
 //! examples check, the example tests, the command line) is behind the
@@ -126,7 +128,7 @@ pub fn items(schema_dir: &Path) -> Result<Vec<Item>, Diagnostics> {
 }
 
 /// Files kept in the repository beside hand-written code, relative to the
-/// repository's root (the runtime's `Scope`): `twitch-codegen sync` writes
+/// repository's root (the base crate's `Scope`): `twitch-codegen sync` writes
 /// them and a test fails when they are stale.
 ///
 /// Two of them are hand-written files with a generated section each, which

@@ -2,8 +2,8 @@
 //!
 //! ```text
 //! twitch-codegen --check [--schema DIR]
-//! twitch-codegen --out DIR [--schema DIR]
-//! twitch-codegen sync [--schema DIR]     (the generated files kept in the repository: the runtime's Scope, spec/)
+//! twitch-codegen --out DIR [--schema DIR]   (DIR/twitch-models/..., DIR/twitch/...)
+//! twitch-codegen sync [--schema DIR]     (the generated files kept in the repository: base's Scope, the features, spec/)
 //! twitch-codegen audit --docs DIR [--all] [--schema DIR]   (--all: accepted differences too)
 //! twitch-codegen learn REPORT.json [--write] [--date YYYY-MM-DD] [--schema DIR]
 //! ```

@@ -102,7 +102,7 @@ fn all_chunks(schema: &Schema) -> Vec<(&Module, Vec<Chunk>)> {
 }
 
 /// The generated files kept in the repository beside hand-written code,
-/// relative to the repository's root (the runtime's `Scope`).
+/// relative to the repository's root (the base crate's `Scope`).
 pub fn repository_files(schema: &Schema) -> Result<Vec<GeneratedFile>, Diagnostics> {
     match pretty(&emit::scope::scope_enum(&schema.scopes)) {
         Ok(code) => Ok(vec![GeneratedFile {

@@ -78,7 +78,7 @@ fn one_module_per_schema_file() {
     }
 }
 
-/// The generated files kept in the repository (the runtime's `Scope`, the
+/// The generated files kept in the repository (the base crate's `Scope`, the
 /// OpenAPI and AsyncAPI documents in `spec/`) are what the schema makes of
 /// them today.
 #[test]

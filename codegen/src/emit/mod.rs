@@ -1,7 +1,8 @@
 //! Stage 4: small pure functions from the model to token streams.
 //!
-//! Generated code reaches the runtime through `crate::__rt` (the runtime
-//! crate re-exported by the generated crate) and user-facing types through
+//! Generated code reaches the hand-written crates through `crate::__rt`
+//! (`twitch-base` in `twitch-models`; in `twitch` the runtime, which
+//! re-exports the base under the same paths) and user-facing types through
 //! `crate::` so that paths stay short in the output.
 
 use proc_macro2::{Ident, Span, TokenStream};

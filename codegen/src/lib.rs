@@ -3,7 +3,7 @@
 //! Stages, one module each, typed values between them:
 //! [`load`] (YAML → serde structs with lines) → [`validate`] (every problem,
 //! with file and line) → [`model`] (names resolved) → [`emit`] (token
-//! streams) → [`render`] (prettyplease) → [`write`] (only what changed).
+//! streams) → [`render`] (prettyplease) → [`write`](mod@write) (only what changed).
 //!
 //! The build scripts of `models/` and `generated/` call [`generate_part`],
 //! each for its crate's files ([`Part`]); `twitch-codegen --out` calls

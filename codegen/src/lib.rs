@@ -198,6 +198,37 @@ pub fn spec_files(schema_dir: &Path) -> Result<Vec<GeneratedFile>, Diagnostics> 
     ])
 }
 
+/// What the build scripts of `twitch-models` and `twitch` do: generate
+/// `part` from the crate's `schema/` (or `TWITCH_SCHEMA_DIR`, another copy
+/// of it) into `OUT_DIR`, telling cargo when to run again. On a schema
+/// problem, every one is reported to cargo as an error and the script
+/// fails.
+pub fn build_script(part: Part) {
+    use std::path::PathBuf;
+    println!("cargo::rerun-if-env-changed=TWITCH_SCHEMA_DIR");
+    let schema = match std::env::var_os("TWITCH_SCHEMA_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => {
+            PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR")).join("schema")
+        }
+    };
+    println!("cargo::rerun-if-changed={}", schema.display());
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    match generate_part(&schema, part) {
+        Ok(generated) => {
+            if let Err(e) = write::write(&generated, &out) {
+                panic!("cannot write generated code to {}: {e}", out.display());
+            }
+        }
+        Err(diags) => {
+            for d in &diags.0 {
+                println!("cargo::error={d}");
+            }
+            std::process::exit(1);
+        }
+    }
+}
+
 /// Load and validate only.
 pub fn check(schema_dir: &Path) -> Result<model::Schema, Diagnostics> {
     let files = load::load_dir(schema_dir)?;

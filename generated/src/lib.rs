@@ -78,23 +78,10 @@ pub mod guide;
 
 /// Twitch's example payloads in [`meta`]'s descriptions: with the
 /// `examples` feature (the mock and the tests use them), `None` and empty
-/// otherwise, so they are not compiled into every program.
-#[cfg(feature = "examples")]
+/// otherwise, so they are not compiled into every program. The models'
+/// macro, which the feature turns on there too.
 #[doc(hidden)]
-#[macro_export]
-macro_rules! __example {
-    ($e:expr) => {
-        Some($e)
-    };
-}
-#[cfg(not(feature = "examples"))]
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __example {
-    ($e:expr) => {
-        None
-    };
-}
+pub use twitch_models::__example;
 #[cfg(feature = "examples")]
 #[doc(hidden)]
 #[macro_export]

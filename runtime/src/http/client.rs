@@ -571,6 +571,25 @@ impl Client {
     /// Twitch takes: as requests of at most `split.max` items, in order,
     /// their JSON answers merged (lists joined, other fields from the
     /// first). The first failure ends it; the parts before it were applied.
+    /// Run one request to completion: retries, token choice, splitting a
+    /// long body list. Boxed behind `#[inline(never)]` so this code is
+    /// compiled once, here, and not again in every crate and for every
+    /// endpoint that sends (the generic part of a send is only building
+    /// the request and decoding the answer).
+    #[inline(never)]
+    pub(crate) fn dispatch(&self, out: Outgoing<'static>, split: Option<SplitMeta>, span: tracing::Span) -> ResponseFuture<Success> {
+        let client = self.clone();
+        Box::pin(
+            async move {
+                match split {
+                    Some(split) => client.execute_split(out, split).await,
+                    None => client.execute(out).await,
+                }
+            }
+            .instrument(span),
+        )
+    }
+
     pub(crate) async fn execute_split(&self, out: Outgoing<'_>, split: SplitMeta) -> Result<Success> {
         let parsed: Option<serde_json::Map<String, serde_json::Value>> =
             out.body.as_deref().and_then(|b| serde_json::from_slice(b).ok());

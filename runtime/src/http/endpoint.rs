@@ -1,7 +1,5 @@
 //! The traits generated requests implement.
 
-use tracing::Instrument;
-
 use crate::base::error::Error;
 use crate::base::error::{InvalidParam, Result};
 use crate::base::meta::EndpointMeta;
@@ -139,15 +137,30 @@ pub trait Paginated: Endpoint + Clone + Unpin {
 }
 
 fn outgoing<E: Endpoint>(req: &E) -> Result<Outgoing<'static>> {
-    let meta = req.meta();
-    req.validate().map_err(|source| Error::InvalidRequest { endpoint: meta.id.to_owned(), source })?;
+    let valid = req.validate();
     let mut query = Query::new();
-    req.query(&mut query);
-    let body = req.body().map_err(|e| Error::InvalidRequest {
+    if valid.is_ok() {
+        req.query(&mut query);
+    }
+    let body = if valid.is_ok() { req.body() } else { Ok(None) };
+    assemble(req.meta(), valid, query, body, req.options())
+}
+
+/// The request from what the endpoint's methods gave (the part of
+/// [`outgoing`] that does not depend on the endpoint's type, compiled once).
+#[inline(never)]
+fn assemble(
+    meta: &'static EndpointMeta,
+    valid: Result<(), InvalidParam>,
+    query: Query,
+    body: Result<Option<Vec<u8>>, serde_json::Error>,
+    options: &RequestOptions,
+) -> Result<Outgoing<'static>> {
+    valid.map_err(|source| Error::InvalidRequest { endpoint: meta.id.to_owned(), source })?;
+    let body = body.map_err(|e| Error::InvalidRequest {
         endpoint: meta.id.to_owned(),
-        source: crate::base::error::InvalidParam { param: "body".into(), message: e.to_string() },
+        source: InvalidParam { param: "body".into(), message: e.to_string() },
     })?;
-    let options = req.options();
     Ok(Outgoing {
         endpoint: meta.id,
         want: crate::http::client::Want::of(options.as_user.as_ref(), options.as_app),
@@ -161,25 +174,39 @@ fn outgoing<E: Endpoint>(req: &E) -> Result<Outgoing<'static>> {
 }
 
 /// Send a generated request. Generated `send()` and `IntoFuture` call this.
+///
+/// Only building the request and decoding its answer are generic; the
+/// sending is one boxed future of the client's, so an endpoint a program
+/// uses costs it the endpoint's decoder and little more.
 pub fn send<E: Endpoint>(req: E) -> ResponseFuture<E::Output> {
-    let meta = req.meta();
-    let span = tracing::info_span!("twitch.request", endpoint = meta.id, method = meta.method.as_str());
-    Box::pin(
-        async move {
-            let out = outgoing(&req)?;
-            let ok = match meta.split {
-                Some(split) => req.client().execute_split(out, split).await?,
-                None => req.client().execute(out).await?,
-            };
-            match req.client().observer() {
-                Some(o) => {
-                    o.decoding(crate::base::observe::Source::Endpoint(meta.id.to_owned()), || E::decode(&ok.body))
-                }
-                None => E::decode(&ok.body),
-            }
+    let out = outgoing(&req);
+    let (sent, span) = start(req.client(), req.meta(), out);
+    let client = req.client().clone();
+    let id = req.meta().id;
+    Box::pin(async move {
+        let ok = sent.await?;
+        let _in = span.enter();
+        match client.observer() {
+            Some(o) => o.decoding(crate::base::observe::Source::Endpoint(id.to_owned()), || E::decode(&ok.body)),
+            None => E::decode(&ok.body),
         }
-        .instrument(span),
-    )
+    })
+}
+
+/// The request's span and the future that sends it (or fails at once with
+/// what was wrong with it).
+#[inline(never)]
+fn start(
+    client: &Client,
+    meta: &'static EndpointMeta,
+    out: Result<Outgoing<'static>>,
+) -> (ResponseFuture<crate::http::client::Success>, tracing::Span) {
+    let span = tracing::info_span!("twitch.request", endpoint = meta.id, method = meta.method.as_str());
+    let sent = match out {
+        Ok(out) => client.dispatch(out, meta.split, span.clone()),
+        Err(e) => Box::pin(std::future::ready(Err(e))),
+    };
+    (sent, span)
 }
 
 /// The request a generated builder would send, without sending it.

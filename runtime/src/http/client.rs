@@ -577,7 +577,12 @@ impl Client {
     /// endpoint that sends (the generic part of a send is only building
     /// the request and decoding the answer).
     #[inline(never)]
-    pub(crate) fn dispatch(&self, out: Outgoing<'static>, split: Option<SplitMeta>, span: tracing::Span) -> ResponseFuture<Success> {
+    pub(crate) fn dispatch(
+        &self,
+        out: Outgoing<'static>,
+        split: Option<SplitMeta>,
+        span: tracing::Span,
+    ) -> ResponseFuture<Success> {
         let client = self.clone();
         Box::pin(
             async move {

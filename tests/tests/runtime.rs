@@ -240,6 +240,23 @@ async fn limits_and_token_kinds_are_checked_before_any_io() {
     assert!(server.requests().is_empty(), "nothing may be sent: {:?}", server.requests().len());
 }
 
+/// A request is built when `send()` is called, sent only when awaited: one
+/// dropped unpolled never reaches Twitch.
+#[tokio::test]
+async fn a_request_is_sent_when_awaited_and_not_if_dropped() {
+    let server = TestServer::start(|_| Response::json(200, r#"{"data":[]}"#)).await;
+    let c = client(&server);
+    let dropped = c.get_users().id("1").send();
+    let later = c.get_users().id("2").send();
+    tokio::task::yield_now().await;
+    drop(dropped);
+    assert_eq!(server.request_count(), 0, "nothing is sent before an await");
+    assert!(later.await.unwrap().is_empty());
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 1, "only the awaited request is sent");
+    assert_eq!(reqs[0].query_values("id"), ["2"]);
+}
+
 #[tokio::test]
 async fn json_bodies_and_raw_requests() {
     let server = TestServer::start(|req| {

@@ -97,3 +97,153 @@ impl UnknownEvent {
         }
     }
 }
+
+/// A subscription's type and version, read from its raw JSON (borrowed:
+/// Twitch's type and version strings have no escapes). What the runtime's
+/// decoders and observe mode read a notification's kind with.
+#[doc(hidden)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kind<'a> {
+    /// The subscription type (`channel.follow`).
+    pub subscription_type: std::borrow::Cow<'a, str>,
+    /// Its version (`2`).
+    pub version: std::borrow::Cow<'a, str>,
+}
+
+impl<'a> Kind<'a> {
+    /// The subscription object's top-level keys are scanned byte by byte
+    /// (the raw value was checked to be JSON when it was read), to its end,
+    /// so that a `type` or `version` given twice is refused (by serde's
+    /// way, which names the field) rather than read as either one. A key or
+    /// value with an escape, or a value that is not a string, takes serde's
+    /// way too.
+    #[inline]
+    pub fn of(raw: &'a RawValue) -> serde_json::Result<Self> {
+        match scan_type_and_version(raw.get()) {
+            Some((subscription_type, version)) => {
+                Ok(Kind { subscription_type: subscription_type.into(), version: version.into() })
+            }
+            None => Self::read(raw.get()),
+        }
+    }
+
+    fn read(json: &'a str) -> serde_json::Result<Self> {
+        #[derive(Deserialize)]
+        struct Full<'a> {
+            #[serde(rename = "type", borrow)]
+            subscription_type: std::borrow::Cow<'a, str>,
+            #[serde(borrow)]
+            version: std::borrow::Cow<'a, str>,
+        }
+        let full: Full<'a> = serde_json::from_str(json)?;
+        Ok(Kind { subscription_type: full.subscription_type, version: full.version })
+    }
+
+    /// A seed that decodes an event of this kind as `E`.
+    pub fn seed<E>(&self) -> EventSeed<'_, E> {
+        EventSeed::new(&self.subscription_type, &self.version)
+    }
+}
+
+/// The string values of the top-level keys `type` and `version` of a JSON
+/// object known to be well-formed, scanned byte by byte; `None` when either
+/// is missing, is not a plain string or an escape is met on the way.
+#[inline]
+fn scan_type_and_version(json: &str) -> Option<(&str, &str)> {
+    let b = json.as_bytes();
+    // The end of the string whose opening quote is at `at`; `None` on an escape.
+    let string_end = |at: usize| -> Option<usize> {
+        let len = b[at + 1..].iter().position(|&c| c == b'"' || c == b'\\')?;
+        (b[at + 1 + len] == b'"').then_some(at + 1 + len)
+    };
+    let (mut ty, mut version) = (None, None);
+    let (mut i, mut depth, mut expect_key) = (0, 0usize, false);
+    while i < b.len() {
+        match b[i] {
+            b'{' => {
+                depth += 1;
+                expect_key = depth == 1;
+            }
+            b'[' => depth += 1,
+            b'}' | b']' => depth = depth.checked_sub(1)?,
+            b',' if depth == 1 => expect_key = true,
+            b'"' if depth == 1 && expect_key => {
+                let end = string_end(i)?;
+                let key = &json[i + 1..end];
+                i = end + 1;
+                while b.get(i).is_some_and(|c| c.is_ascii_whitespace() || *c == b':') {
+                    i += 1;
+                }
+                let slot = match key {
+                    "type" => &mut ty,
+                    "version" => &mut version,
+                    _ => {
+                        expect_key = false;
+                        continue;
+                    }
+                };
+                // A key given twice: serde's way refuses it, as it must be
+                // (which one was meant is not for this scan to guess).
+                if slot.is_some() || b.get(i) != Some(&b'"') {
+                    return None;
+                }
+                let end = string_end(i)?;
+                *slot = Some(&json[i + 1..end]);
+                i = end;
+                expect_key = false;
+            }
+            b'"' => i = string_end(i)?,
+            _ => {}
+        }
+        i += 1;
+    }
+    // The whole object was read: both keys once each, or serde's way.
+    ty.zip(version)
+}
+
+/// An event decoded as `E` for the subscription type and version it names
+/// (`E::deserialize_event` as a serde seed).
+#[doc(hidden)]
+pub struct EventSeed<'k, E> {
+    subscription_type: &'k str,
+    version: &'k str,
+    event: std::marker::PhantomData<E>,
+}
+
+impl<'k, E> EventSeed<'k, E> {
+    /// The seed for `subscription_type` at `version`.
+    pub fn new(subscription_type: &'k str, version: &'k str) -> Self {
+        Self { subscription_type, version, event: std::marker::PhantomData }
+    }
+}
+
+impl<'de, E: EventPayload> serde::de::DeserializeSeed<'de> for EventSeed<'_, E> {
+    type Value = E;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<E, D::Error> {
+        E::deserialize_event(self.subscription_type, self.version, d)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scan_type_and_version as scan;
+
+    #[test]
+    fn type_and_version_are_found_at_the_top_level_only() {
+        let usual = r#"{"id":"f1","type":"channel.follow","version":"2","status":"enabled","condition":{}}"#;
+        assert_eq!(scan(usual), Some(("channel.follow", "2")));
+        let nested = r#"{"condition":{"type":"no","version":"no","x":[{"type":"no"}]},"version":"1","type":"a.b"}"#;
+        assert_eq!(scan(nested), Some(("a.b", "1")));
+        let spaced = "{ \"id\" : \"{[\" ,\n \"type\" : \"a\" , \"cost\": 1, \"version\":\"1\"}";
+        assert_eq!(scan(spaced), Some(("a", "1")));
+        // Left to serde: escapes, values that are not strings, a missing key.
+        assert_eq!(scan(r#"{"type":"a\u002eb","version":"1"}"#), None);
+        assert_eq!(scan(r#"{"id":"\"","type":"a","version":"1"}"#), None);
+        assert_eq!(scan(r#"{"type":"a","version":1}"#), None);
+        assert_eq!(scan(r#"{"type":"a"}"#), None);
+        assert_eq!(scan(r#"{}"#), None);
+        // Given twice: left to serde, which refuses it.
+        assert_eq!(scan(r#"{"type":"a","version":"1","type":"b"}"#), None);
+        assert_eq!(scan(r#"{"type":"a","version":"1","condition":{},"version":"2"}"#), None);
+    }
+}

@@ -226,39 +226,23 @@ impl Observer {
     /// A payload that is not a notification is passed over.
     pub fn observe_notification<E: crate::event::EventPayload>(&self, payload: &str) {
         use serde_json::value::RawValue;
-        use std::borrow::Cow;
-        #[derive(Deserialize)]
-        struct Kind<'a> {
-            #[serde(rename = "type", borrow)]
-            subscription_type: Cow<'a, str>,
-            #[serde(borrow)]
-            version: Cow<'a, str>,
-        }
         #[derive(Deserialize)]
         struct Envelope<'a> {
             #[serde(borrow)]
-            subscription: Kind<'a>,
+            subscription: &'a RawValue,
             #[serde(borrow)]
             event: Option<&'a RawValue>,
             #[serde(borrow)]
             events: Option<&'a RawValue>,
         }
-        struct Seed<'k, E>(&'k Kind<'k>, std::marker::PhantomData<E>);
-        impl<'de, E: crate::event::EventPayload> serde::de::DeserializeSeed<'de> for Seed<'_, E> {
-            type Value = E;
-            fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<E, D::Error> {
-                E::deserialize_event(&self.0.subscription_type, &self.0.version, d)
-            }
-        }
 
         let Ok(env) = serde_json::from_str::<Envelope<'_>>(payload) else { return };
         let Some(raw) = env.event.or(env.events) else { return };
-        let kind = &env.subscription;
+        // Read as the decoders read it: a type or version given twice is refused.
+        let Ok(kind) = crate::event::Kind::of(env.subscription) else { return };
         let source =
             Source::Event { subscription_type: kind.subscription_type.to_string(), version: kind.version.to_string() };
-        let decoded = self.decoding(source.clone(), || {
-            decode_observed_seed(raw.get(), "", Seed::<E>(kind, std::marker::PhantomData))
-        });
+        let decoded = self.decoding(source.clone(), || decode_observed_seed(raw.get(), "", kind.seed::<E>()));
         if let Ok(event) = decoded
             && event.is_unknown()
         {

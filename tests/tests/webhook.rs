@@ -278,3 +278,22 @@ fn an_observing_verifier_notes_unknown_fields() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Observing a payload reads its subscription's type and version as the
+/// decoders do: one whose `type` is given twice is passed over, not
+/// observed as either type.
+#[test]
+fn observing_reads_the_kind_as_the_decoders_do() {
+    let with_new_field = FOLLOW.replace(r#""user_login":"cool_user""#, r#""user_login":"cool_user","brand_new":1"#);
+    let observer = twitch::Observer::new();
+    observer.observe_notification::<twitch::eventsub::Event>(&with_new_field);
+    assert_eq!(observer.report().findings.len(), 1, "{:?}", observer.report());
+
+    let twice =
+        with_new_field.replacen(r#""type":"channel.follow""#, r#""type":"channel.follow","type":"channel.ban""#, 1);
+    assert_ne!(twice, with_new_field);
+    assert!(twitch::decode_notification(&twice).is_err(), "the decoders refuse it");
+    let observer = twitch::Observer::new();
+    observer.observe_notification::<twitch::eventsub::Event>(&twice);
+    assert!(observer.report().findings.is_empty(), "{:?}", observer.report());
+}

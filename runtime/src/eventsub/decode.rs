@@ -6,6 +6,7 @@ use serde_json::value::RawValue;
 
 use crate::base::error::{Error, Result};
 
+use twitch_base::event::Kind;
 pub use twitch_base::event::{EventPayload, FromEvent, SubscriptionType, UnknownEvent};
 
 /// The `subscription` object of a notification, revocation or Helix answer.
@@ -287,108 +288,6 @@ struct OnePass<E> {
     event: Option<E>,
 }
 
-/// A subscription's type and version, read from its raw JSON (borrowed:
-/// Twitch's type and version strings have no escapes).
-struct Kind<'a> {
-    subscription_type: std::borrow::Cow<'a, str>,
-    version: std::borrow::Cow<'a, str>,
-}
-
-impl<'a> Kind<'a> {
-    /// The subscription object's top-level keys are scanned byte by byte
-    /// (the raw value was checked to be JSON when it was read), to its end,
-    /// so that a `type` or `version` given twice is refused (by serde's
-    /// way, which names the field) rather than read as either one. A key or
-    /// value with an escape, or a value that is not a string, takes serde's
-    /// way too.
-    fn of(raw: &'a RawValue) -> serde_json::Result<Self> {
-        match scan_type_and_version(raw.get()) {
-            Some((subscription_type, version)) => {
-                Ok(Kind { subscription_type: subscription_type.into(), version: version.into() })
-            }
-            None => Self::read(raw.get()),
-        }
-    }
-
-    fn read(json: &'a str) -> serde_json::Result<Self> {
-        #[derive(Deserialize)]
-        struct Full<'a> {
-            #[serde(rename = "type", borrow)]
-            subscription_type: std::borrow::Cow<'a, str>,
-            #[serde(borrow)]
-            version: std::borrow::Cow<'a, str>,
-        }
-        let full: Full<'a> = serde_json::from_str(json)?;
-        Ok(Kind { subscription_type: full.subscription_type, version: full.version })
-    }
-}
-
-/// The string values of the top-level keys `type` and `version` of a JSON
-/// object known to be well-formed, scanned byte by byte; `None` when either
-/// is missing, is not a plain string or an escape is met on the way.
-fn scan_type_and_version(json: &str) -> Option<(&str, &str)> {
-    let b = json.as_bytes();
-    // The end of the string whose opening quote is at `at`; `None` on an escape.
-    let string_end = |at: usize| -> Option<usize> {
-        let len = b[at + 1..].iter().position(|&c| c == b'"' || c == b'\\')?;
-        (b[at + 1 + len] == b'"').then_some(at + 1 + len)
-    };
-    let (mut ty, mut version) = (None, None);
-    let (mut i, mut depth, mut expect_key) = (0, 0usize, false);
-    while i < b.len() {
-        match b[i] {
-            b'{' => {
-                depth += 1;
-                expect_key = depth == 1;
-            }
-            b'[' => depth += 1,
-            b'}' | b']' => depth = depth.checked_sub(1)?,
-            b',' if depth == 1 => expect_key = true,
-            b'"' if depth == 1 && expect_key => {
-                let end = string_end(i)?;
-                let key = &json[i + 1..end];
-                i = end + 1;
-                while b.get(i).is_some_and(|c| c.is_ascii_whitespace() || *c == b':') {
-                    i += 1;
-                }
-                let slot = match key {
-                    "type" => &mut ty,
-                    "version" => &mut version,
-                    _ => {
-                        expect_key = false;
-                        continue;
-                    }
-                };
-                // A key given twice: serde's way refuses it, as it must be
-                // (which one was meant is not for this scan to guess).
-                if slot.is_some() || b.get(i) != Some(&b'"') {
-                    return None;
-                }
-                let end = string_end(i)?;
-                *slot = Some(&json[i + 1..end]);
-                i = end;
-                expect_key = false;
-            }
-            b'"' => i = string_end(i)?,
-            _ => {}
-        }
-        i += 1;
-    }
-    // The whole object was read: both keys once each, or serde's way.
-    ty.zip(version)
-}
-
-/// An event that came before its subscription, kept raw until the type is known.
-/// An event decoded as the type and version in `.0` name.
-struct EventSeed<'k, E>(&'k Kind<'k>, std::marker::PhantomData<E>);
-
-impl<'de, E: EventPayload> serde::de::DeserializeSeed<'de> for EventSeed<'_, E> {
-    type Value = E;
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<E, D::Error> {
-        E::deserialize_event(&self.0.subscription_type, &self.0.version, d)
-    }
-}
-
 fn deserialize_raw_event<E: EventPayload>(kind: &Kind<'_>, raw: &RawValue) -> serde_json::Result<E> {
     let de = &mut serde_json::Deserializer::from_str(raw.get());
     let e = E::deserialize_event(&kind.subscription_type, &kind.version, &mut *de)?;
@@ -469,7 +368,7 @@ impl<'de, E: EventPayload> serde::de::DeserializeSeed<'de> for OnePassSeed<'_, E
                             match kind {
                                 Some(kind) => {
                                     from_event = is_event;
-                                    event = Some(map.next_value_seed(EventSeed::<E>(kind, std::marker::PhantomData))?);
+                                    event = Some(map.next_value_seed(kind.seed::<E>())?);
                                 }
                                 None if !is_event && early.as_ref().is_some_and(|(_, from_event)| *from_event) => {
                                     map.next_value::<IgnoredAny>()?;
@@ -566,29 +465,5 @@ impl<E: EventPayload> Notification<E> {
         })?;
         let event = E::decode(&info.subscription_type, &info.version, raw.get())?;
         Ok(Self { subscription, event })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::scan_type_and_version as scan;
-
-    #[test]
-    fn type_and_version_are_found_at_the_top_level_only() {
-        let usual = r#"{"id":"f1","type":"channel.follow","version":"2","status":"enabled","condition":{}}"#;
-        assert_eq!(scan(usual), Some(("channel.follow", "2")));
-        let nested = r#"{"condition":{"type":"no","version":"no","x":[{"type":"no"}]},"version":"1","type":"a.b"}"#;
-        assert_eq!(scan(nested), Some(("a.b", "1")));
-        let spaced = "{ \"id\" : \"{[\" ,\n \"type\" : \"a\" , \"cost\": 1, \"version\":\"1\"}";
-        assert_eq!(scan(spaced), Some(("a", "1")));
-        // Left to serde: escapes, values that are not strings, a missing key.
-        assert_eq!(scan(r#"{"type":"a\u002eb","version":"1"}"#), None);
-        assert_eq!(scan(r#"{"id":"\"","type":"a","version":"1"}"#), None);
-        assert_eq!(scan(r#"{"type":"a","version":1}"#), None);
-        assert_eq!(scan(r#"{"type":"a"}"#), None);
-        assert_eq!(scan(r#"{}"#), None);
-        // Given twice: left to serde, which refuses it.
-        assert_eq!(scan(r#"{"type":"a","version":"1","type":"b"}"#), None);
-        assert_eq!(scan(r#"{"type":"a","version":"1","condition":{},"version":"2"}"#), None);
     }
 }

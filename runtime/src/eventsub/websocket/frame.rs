@@ -426,7 +426,7 @@ impl<'de, E: EventPayload> Visitor<'de> for PayloadSeed<'_, '_, E> {
                     let (Some(ty), Some(version)) = (meta.subscription_type, meta.subscription_version) else {
                         return Err(A::Error::custom("notification metadata lacks the subscription type"));
                     };
-                    event = Some(map.next_value_seed(EventSeed::<E>(ty, version, PhantomData))?);
+                    event = Some(map.next_value_seed(twitch_base::event::EventSeed::<E>::new(ty, version))?);
                 }
                 _ => {
                     map.next_value::<IgnoredAny>()?;
@@ -446,15 +446,5 @@ impl<'de, E: EventPayload> Visitor<'de> for PayloadSeed<'_, '_, E> {
                 _ => Err(A::Error::missing_field("event")),
             },
         }
-    }
-}
-
-struct EventSeed<'m, E>(&'m str, &'m str, PhantomData<E>);
-
-impl<'de, E: EventPayload> DeserializeSeed<'de> for EventSeed<'_, E> {
-    type Value = E;
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<E, D::Error> {
-        E::deserialize_event(self.0, self.1, de)
     }
 }

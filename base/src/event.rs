@@ -201,6 +201,29 @@ fn scan_type_and_version(json: &str) -> Option<(&str, &str)> {
     ty.zip(version)
 }
 
+/// A notification payload with its parts kept raw: the `subscription`
+/// object, and the `event` (or a batched type's `events`).
+#[doc(hidden)]
+#[derive(Debug, Deserialize)]
+pub struct RawNotification<'a> {
+    /// The subscription object.
+    #[serde(borrow)]
+    pub subscription: &'a RawValue,
+    /// The event, for most types.
+    #[serde(borrow)]
+    pub event: Option<&'a RawValue>,
+    /// The events, for a batched type.
+    #[serde(borrow)]
+    pub events: Option<&'a RawValue>,
+}
+
+impl<'a> RawNotification<'a> {
+    /// The `event`, else the `events`.
+    pub fn body(&self) -> Option<&'a RawValue> {
+        self.event.or(self.events)
+    }
+}
+
 /// An event decoded as `E` for the subscription type and version it names
 /// (`E::deserialize_event` as a serde seed).
 #[doc(hidden)]

@@ -225,19 +225,8 @@ impl Observer {
     /// they have an observer; call it for payloads that reach you otherwise.
     /// A payload that is not a notification is passed over.
     pub fn observe_notification<E: crate::event::EventPayload>(&self, payload: &str) {
-        use serde_json::value::RawValue;
-        #[derive(Deserialize)]
-        struct Envelope<'a> {
-            #[serde(borrow)]
-            subscription: &'a RawValue,
-            #[serde(borrow)]
-            event: Option<&'a RawValue>,
-            #[serde(borrow)]
-            events: Option<&'a RawValue>,
-        }
-
-        let Ok(env) = serde_json::from_str::<Envelope<'_>>(payload) else { return };
-        let Some(raw) = env.event.or(env.events) else { return };
+        let Ok(env) = serde_json::from_str::<crate::event::RawNotification<'_>>(payload) else { return };
+        let Some(raw) = env.body() else { return };
         // Read as the decoders read it: a type or version given twice is refused.
         let Ok(kind) = crate::event::Kind::of(env.subscription) else { return };
         let source =

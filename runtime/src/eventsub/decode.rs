@@ -6,8 +6,8 @@ use serde_json::value::RawValue;
 
 use crate::base::error::{Error, Result};
 
-use twitch_base::event::Kind;
 pub use twitch_base::event::{EventPayload, FromEvent, SubscriptionType, UnknownEvent};
+use twitch_base::event::{Kind, RawNotification};
 
 /// The `subscription` object of a notification, revocation or Helix answer.
 ///
@@ -396,16 +396,6 @@ impl<'de, E: EventPayload> serde::de::DeserializeSeed<'de> for OnePassSeed<'_, E
     }
 }
 
-#[derive(Deserialize)]
-struct Envelope<'a> {
-    #[serde(borrow)]
-    subscription: &'a RawValue,
-    #[serde(borrow)]
-    event: Option<&'a RawValue>,
-    #[serde(borrow)]
-    events: Option<&'a RawValue>,
-}
-
 impl<E: EventPayload> Notification<E> {
     /// Decode a notification payload (`{"subscription": ..., "event": ...}`,
     /// as in a WebSocket message's `payload` or a webhook body).
@@ -449,7 +439,7 @@ impl<E: EventPayload> Notification<E> {
 
     fn decode_in_two_passes(payload: &str) -> Result<Self> {
         let de = &mut serde_json::Deserializer::from_str(payload);
-        let env: Envelope<'_> = serde_path_to_error::deserialize(de).map_err(|e| Error::Decode {
+        let env: RawNotification<'_> = serde_path_to_error::deserialize(de).map_err(|e| Error::Decode {
             endpoint: "notification".into(),
             path: e.path().to_string(),
             message: e.into_inner().to_string(),
@@ -457,7 +447,7 @@ impl<E: EventPayload> Notification<E> {
         })?;
         let subscription = RawSubscription::new(RawJson::from_raw(env.subscription));
         let info = subscription.parse()?;
-        let raw = env.event.or(env.events).ok_or_else(|| Error::Decode {
+        let raw = env.body().ok_or_else(|| Error::Decode {
             endpoint: format!("{} v{}", info.subscription_type, info.version),
             path: "event".into(),
             message: "notification has neither `event` nor `events`".into(),

@@ -254,16 +254,6 @@ struct RawFrame<'a> {
 }
 
 #[derive(Deserialize)]
-struct RawNotification<'a> {
-    #[serde(borrow)]
-    subscription: &'a RawValue,
-    #[serde(borrow)]
-    event: Option<&'a RawValue>,
-    #[serde(borrow)]
-    events: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize)]
 struct SessionPayload {
     session: SessionInfo,
 }
@@ -295,7 +285,8 @@ fn slow<E: EventPayload>(text: &str) -> Result<Frame<E>, Error> {
             serde_path_to_error::deserialize::<_, SubscriptionPayload>(&mut parse()).map_err(nested)?.subscription,
         )),
         "notification" => {
-            let n: RawNotification<'_> = serde_path_to_error::deserialize(&mut parse()).map_err(nested)?;
+            let n: twitch_base::event::RawNotification<'_> =
+                serde_path_to_error::deserialize(&mut parse()).map_err(nested)?;
             let subscription = RawSubscription::new(RawJson::from_raw(n.subscription));
             let (ty, version) = match (&raw.metadata.subscription_type, &raw.metadata.subscription_version) {
                 (Some(t), Some(v)) => (t.clone(), v.clone()),
@@ -304,7 +295,7 @@ fn slow<E: EventPayload>(text: &str) -> Result<Frame<E>, Error> {
                     (info.subscription_type, info.version)
                 }
             };
-            let body = n.event.or(n.events).map(RawValue::get).unwrap_or("null");
+            let body = n.body().map(RawValue::get).unwrap_or("null");
             let (event, decode_error) = match E::decode(&ty, &version, body) {
                 Ok(e) => (e, None),
                 Err(err) => (E::unknown(UnknownEvent::new(&ty, &version, body)), Some(Box::new(err.into()))),

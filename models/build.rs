@@ -1,7 +1,5 @@
-//! Generates the models from `schema/` into `OUT_DIR` (the `twitch`
-//! crate's build script generates its endpoints from the same schema). In
-//! the repository `schema` is a link to the top-level `schema/`; the
-//! packaged crate carries the files themselves.
+//! Sets one cfg from the features; the generated code itself is in
+//! `src/generated/`, written by `cargo run -p twitch-codegen -- sync`.
 
 fn main() {
     // `twitch_eventsub`: the `Event` enum, there with any EventSub group or
@@ -11,5 +9,4 @@ fn main() {
     if any_group || std::env::var_os("CARGO_FEATURE_EVENT").is_some() {
         println!("cargo::rustc-cfg=twitch_eventsub");
     }
-    twitch_codegen::build_script(twitch_codegen::Part::Models);
 }

@@ -5,16 +5,19 @@
 //! with file and line) → [`model`] (names resolved) → [`emit`] (token
 //! streams) → [`render`] (prettyplease) → [`write`](mod@write) (only what changed).
 //!
-//! The build scripts of `models/` and `generated/` call [`generate_part`],
-//! each for its crate's files ([`Part`]); `twitch-codegen --out` calls
-//! [`generate`], which writes both, each below its crate's name. The
-//! snapshot tests call [`items`], which renders each endpoint, subscription
-//! type and model group on its own from the same emitters;
-//! `twitch-codegen sync` writes [`repository_files`].
+//! The generated code is kept in the repository, so a user's build compiles
+//! neither this crate nor YAML parsing nor pretty-printing:
+//! `twitch-codegen sync` writes [`repository_files`], among them both
+//! crates' files ([`Part`], [`generate_part`]) below [`MODELS_DIR`] and
+//! [`BINDINGS_DIR`], and a test fails when any is stale.
+//! `twitch-codegen --out` calls [`generate`], which writes both, each below
+//! its crate's name. The snapshot tests call [`items`], which renders each
+//! endpoint, subscription type and model group on its own from the same
+//! emitters.
 //!
-//! What only maintainers use (the audit against Twitch's pages, the
-//! examples check, the example tests, the command line) is behind the
-//! `maintainer` feature, so a user's build script compiles none of it.
+//! What only the command line and the tests use (the audit against
+//! Twitch's pages, the examples check, the example tests, `learn`) is
+//! behind the `maintainer` feature.
 
 #[cfg(feature = "maintainer")]
 pub mod audit;
@@ -95,8 +98,8 @@ pub fn generate(schema_dir: &Path) -> Result<Generated, Diagnostics> {
     generate_from(&files)
 }
 
-/// Load, validate and generate one crate's files (what its build script
-/// writes).
+/// Load, validate and generate one crate's files (what `sync` writes
+/// below [`MODELS_DIR`] or [`BINDINGS_DIR`]).
 pub fn generate_part(schema_dir: &Path, part: Part) -> Result<Generated, Diagnostics> {
     render::render_part(&check(schema_dir)?, part)
 }
@@ -127,9 +130,9 @@ pub fn items(schema_dir: &Path) -> Result<Vec<Item>, Diagnostics> {
     render::items(&check(schema_dir)?)
 }
 
-/// Files kept in the repository beside hand-written code, relative to the
-/// repository's root (the base crate's `Scope`): `twitch-codegen sync` writes
-/// them and a test fails when they are stale.
+/// Files kept in the repository, relative to the repository's root (both
+/// generated crates' code, the base crate's `Scope`): `twitch-codegen sync`
+/// writes them and a test fails when they are stale.
 ///
 /// Two of them are hand-written files with a generated section each, which
 /// this reads from the repository (the schema directory's parent) and
@@ -138,6 +141,11 @@ pub fn items(schema_dir: &Path) -> Result<Vec<Item>, Diagnostics> {
 pub fn repository_files(schema_dir: &Path) -> Result<Vec<GeneratedFile>, Diagnostics> {
     let schema = check(schema_dir)?;
     let mut files = render::repository_files(&schema)?;
+    for (part, dir) in [(Part::Models, MODELS_DIR), (Part::Bindings, BINDINGS_DIR)] {
+        for f in render::render_part(&schema, part)?.files {
+            files.push(GeneratedFile { path: format!("{dir}/{}", f.path), contents: f.contents });
+        }
+    }
     let features = render::features(&schema);
     let root = schema_dir.parent().unwrap_or(Path::new("."));
     let sections = [
@@ -171,6 +179,44 @@ pub fn repository_files(schema_dir: &Path) -> Result<Vec<GeneratedFile>, Diagnos
     Ok(files)
 }
 
+/// Where `twitch-models`'s generated files are kept, relative to the
+/// repository's root (its `lib.rs` includes `generated/lib.rs`). Everything
+/// below it is the generator's: `sync` removes what it no longer writes.
+pub const MODELS_DIR: &str = "models/src/generated";
+/// Where the `twitch` crate's generated files are kept, as [`MODELS_DIR`].
+pub const BINDINGS_DIR: &str = "generated/src/generated";
+
+/// Files below [`MODELS_DIR`] or [`BINDINGS_DIR`] in the repository at
+/// `root` that `files` (what [`repository_files`] returns) does not hold:
+/// what a schema change left behind (a category removed or renamed).
+/// `sync` removes them; relative to `root`, sorted.
+pub fn stale_generated_files(root: &Path, files: &[GeneratedFile]) -> std::io::Result<Vec<String>> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let path = entry?.path();
+            if path.is_dir() {
+                walk(root, &path, out)?;
+            } else if let Ok(rel) = path.strip_prefix(root) {
+                out.push(rel.to_string_lossy().replace('\\', "/"));
+            }
+        }
+        Ok(())
+    }
+    let mut on_disk = Vec::new();
+    for dir in [MODELS_DIR, BINDINGS_DIR] {
+        walk(root, &root.join(dir), &mut on_disk)?;
+    }
+    let kept: std::collections::BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
+    on_disk.retain(|p| !kept.contains(p.as_str()));
+    on_disk.sort();
+    Ok(on_disk)
+}
+
 /// The generated crates' manifests and the `twitch` README, relative to the repository's root.
 const CARGO_TOML: &str = "generated/Cargo.toml";
 const MODELS_CARGO_TOML: &str = "models/Cargo.toml";
@@ -196,37 +242,6 @@ pub fn spec_files(schema_dir: &Path) -> Result<Vec<GeneratedFile>, Diagnostics> 
         GeneratedFile { path: export::OPENAPI_FILE.into(), contents: export::to_text(&export::openapi(&schema)) },
         GeneratedFile { path: export::ASYNCAPI_FILE.into(), contents: export::to_text(&export::asyncapi(&schema)) },
     ])
-}
-
-/// What the build scripts of `twitch-models` and `twitch` do: generate
-/// `part` from the crate's `schema/` (or `TWITCH_SCHEMA_DIR`, another copy
-/// of it) into `OUT_DIR`, telling cargo when to run again. On a schema
-/// problem, every one is reported to cargo as an error and the script
-/// fails.
-pub fn build_script(part: Part) {
-    use std::path::PathBuf;
-    println!("cargo::rerun-if-env-changed=TWITCH_SCHEMA_DIR");
-    let schema = match std::env::var_os("TWITCH_SCHEMA_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => {
-            PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR")).join("schema")
-        }
-    };
-    println!("cargo::rerun-if-changed={}", schema.display());
-    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
-    match generate_part(&schema, part) {
-        Ok(generated) => {
-            if let Err(e) = write::write(&generated, &out) {
-                panic!("cannot write generated code to {}: {e}", out.display());
-            }
-        }
-        Err(diags) => {
-            for d in &diags.0 {
-                println!("cargo::error={d}");
-            }
-            std::process::exit(1);
-        }
-    }
 }
 
 /// Load and validate only.

@@ -3,7 +3,7 @@
 //! ```text
 //! twitch-codegen --check [--schema DIR]
 //! twitch-codegen --out DIR [--schema DIR]   (DIR/twitch-models/..., DIR/twitch/...)
-//! twitch-codegen sync [--schema DIR]     (the generated files kept in the repository: base's Scope, the features, spec/)
+//! twitch-codegen sync [--schema DIR]     (the generated files kept in the repository: both crates' code, base's Scope, the features, spec/)
 //! twitch-codegen audit --docs DIR [--all] [--schema DIR]   (--all: accepted differences too)
 //! twitch-codegen learn REPORT.json [--write] [--date YYYY-MM-DD] [--schema DIR]
 //! ```
@@ -146,6 +146,23 @@ fn main() -> ExitCode {
                         return ExitCode::FAILURE;
                     }
                     println!("wrote {}", path.display());
+                }
+                // What the generator no longer writes goes, so the crates hold nothing stale.
+                match twitch_codegen::stale_generated_files(&root, &files) {
+                    Err(e) => {
+                        eprintln!("cannot list the generated files: {e}");
+                        return ExitCode::FAILURE;
+                    }
+                    Ok(stale) => {
+                        for rel in stale {
+                            let path = root.join(rel);
+                            if let Err(e) = std::fs::remove_file(&path) {
+                                eprintln!("cannot remove {}: {e}", path.display());
+                                return ExitCode::FAILURE;
+                            }
+                            println!("removed {}", path.display());
+                        }
+                    }
                 }
                 ExitCode::SUCCESS
             }

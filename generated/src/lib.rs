@@ -64,7 +64,8 @@
 #![allow(deprecated)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-include!(concat!(env!("OUT_DIR"), "/lib.rs"));
+// Written by `cargo run -p twitch-codegen -- sync` from schema/.
+include!("generated/lib.rs");
 
 #[doc(hidden)]
 pub use twitch_runtime as __rt;

@@ -57,6 +57,28 @@ fn the_models_do_not_wait_for_the_runtime() {
     assert!(has(&twitch, "twitch-models") && has(&twitch, "twitch-runtime"), "{twitch}");
 }
 
+/// The generated code is in the packages (`src/generated/`, written by
+/// `twitch-codegen sync` and checked current by the snapshot tests), so a
+/// user's build compiles no generator, YAML parser or pretty-printer and
+/// runs no generation: with every feature, build dependencies included.
+#[test]
+fn a_users_build_compiles_no_generator() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    for package in ["twitch", "twitch-models"] {
+        let out = Command::new(&cargo)
+            .args(["tree", "--offline", "-p", package, "-e", "normal,build", "--prefix", "none", "--all-features"])
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+            .output()
+            .expect("cargo tree runs");
+        assert!(out.status.success(), "cargo tree failed: {}", String::from_utf8_lossy(&out.stderr));
+        let tree = String::from_utf8_lossy(&out.stdout);
+        assert!(has(&tree, "twitch-base") && has(&tree, "serde"), "{tree}");
+        for krate in ["twitch-codegen", "serde-saphyr", "saphyr-parser", "prettyplease", "heck"] {
+            assert!(!has(&tree, krate), "a build of {package} compiles {krate}:\n{tree}");
+        }
+    }
+}
+
 #[test]
 fn a_helix_only_build_has_no_websocket_crate() {
     let helix = tree("helix");

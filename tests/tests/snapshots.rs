@@ -1,6 +1,6 @@
 //! Snapshots of the generated code: one per endpoint, per subscription type
-//! and per schema file's models, produced by the same `generate()` that
-//! `generated/build.rs` calls.
+//! and per schema file's models, produced by the same emitters as the
+//! generated crates' code, which `twitch-codegen sync` writes.
 
 use std::path::Path;
 
@@ -78,9 +78,10 @@ fn one_module_per_schema_file() {
     }
 }
 
-/// The generated files kept in the repository (the base crate's `Scope`, the
-/// OpenAPI and AsyncAPI documents in `spec/`) are what the schema makes of
-/// them today.
+/// The generated files kept in the repository (both generated crates'
+/// code, the base crate's `Scope`, the OpenAPI and AsyncAPI documents in
+/// `spec/`) are what the schema makes of them today, and the generated
+/// crates' folders hold nothing else.
 #[test]
 fn repository_files_are_current() {
     let mut files = twitch_codegen::repository_files(schema_dir()).unwrap_or_else(|d| panic!("{d}"));
@@ -94,6 +95,14 @@ fn repository_files_are_current() {
             "{} is stale against schema/: run `cargo run -p twitch-codegen -- sync` and commit the result",
             f.path
         );
+    }
+    let stale = twitch_codegen::stale_generated_files(&root, &files).expect("the generated folders are readable");
+    assert!(
+        stale.is_empty(),
+        "{stale:?} are no longer generated from schema/: run `cargo run -p twitch-codegen -- sync` and commit the result"
+    );
+    for dir in [twitch_codegen::MODELS_DIR, twitch_codegen::BINDINGS_DIR] {
+        assert!(files.iter().any(|f| f.path == format!("{dir}/lib.rs")), "{dir}/lib.rs is not generated");
     }
 }
 

@@ -35,9 +35,9 @@ pub fn render(schema: &Schema) -> Result<Generated, Diagnostics> {
 /// Render one crate's files: for the models, one file per schema file with
 /// its enums, models and subscription types, the `Event` enum, the ids and
 /// `lib.rs`; for the bindings, one file per schema file with endpoints, the
-/// tables in `meta`, the feature markers and `lib.rs`. This is all a build
-/// script needs; [`items`] and [`repository_files`] are rendered only when
-/// asked for.
+/// tables in `meta`, the feature markers and `lib.rs`: what `sync` keeps
+/// below the crate's `src/generated/`. [`items`] and the other
+/// [`repository_files`] are rendered only when asked for.
 pub fn render_part(schema: &Schema, part: Part) -> Result<Generated, Diagnostics> {
     let mut files = Vec::new();
     let mut diags = Diagnostics::default();

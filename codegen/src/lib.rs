@@ -8,7 +8,7 @@
 //! The generated code is kept in the repository, so a user's build compiles
 //! neither this crate nor YAML parsing nor pretty-printing:
 //! `twitch-codegen sync` writes [`repository_files`], among them both
-//! crates' files ([`Part`], [`generate_part`]) below [`MODELS_DIR`] and
+//! crates' files ([`Part`]) below [`MODELS_DIR`] and
 //! [`BINDINGS_DIR`], and a test fails when any is stale.
 //! `twitch-codegen --out` calls [`generate`], which writes both, each below
 //! its crate's name. The snapshot tests call [`items`], which renders each
@@ -96,12 +96,6 @@ pub struct Item {
 pub fn generate(schema_dir: &Path) -> Result<Generated, Diagnostics> {
     let files = load::load_dir(schema_dir)?;
     generate_from(&files)
-}
-
-/// Load, validate and generate one crate's files (what `sync` writes
-/// below [`MODELS_DIR`] or [`BINDINGS_DIR`]).
-pub fn generate_part(schema_dir: &Path, part: Part) -> Result<Generated, Diagnostics> {
-    render::render_part(&check(schema_dir)?, part)
 }
 
 /// Generate from files already loaded (used by tests with in-memory fixtures).

@@ -3,17 +3,22 @@
 
 use std::process::Command;
 
-/// The normal dependencies of `twitch` with these features, one per line.
-fn tree(features: &str) -> String {
+/// `cargo tree --offline` in the workspace with these arguments.
+fn cargo_tree(args: &[&str]) -> String {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
-        .args(["tree", "--offline", "-p", "twitch", "-e", "normal", "--prefix", "none", "--no-default-features"])
-        .args(["--features", features])
+        .args(["tree", "--offline"])
+        .args(args)
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
         .output()
         .expect("cargo tree runs");
     assert!(out.status.success(), "cargo tree failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The normal dependencies of `twitch` with these features, one per line.
+fn tree(features: &str) -> String {
+    cargo_tree(&["-p", "twitch", "-e", "normal", "--prefix", "none", "--no-default-features", "--features", features])
 }
 
 fn has(tree: &str, krate: &str) -> bool {
@@ -39,15 +44,8 @@ const WEBSOCKET: &[&str] = &["tokio-tungstenite", "tungstenite", "sha1", "rand"]
 /// `twitch` crate is the first to wait for both.
 #[test]
 fn the_models_do_not_wait_for_the_runtime() {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     for package in ["twitch-models", "twitch-base"] {
-        let out = Command::new(&cargo)
-            .args(["tree", "--offline", "-p", package, "-e", "normal", "--prefix", "none", "--all-features"])
-            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-            .output()
-            .expect("cargo tree runs");
-        assert!(out.status.success(), "cargo tree failed: {}", String::from_utf8_lossy(&out.stderr));
-        let tree = String::from_utf8_lossy(&out.stdout);
+        let tree = cargo_tree(&["-p", package, "-e", "normal", "--prefix", "none", "--all-features"]);
         assert!(has(&tree, "serde_json"), "{tree}");
         for krate in ["twitch-runtime", "reqwest", "hyper", "rustls", "ring", "tokio", "tokio-tungstenite"] {
             assert!(!has(&tree, krate), "{package} depends on {krate}:\n{tree}");
@@ -63,15 +61,8 @@ fn the_models_do_not_wait_for_the_runtime() {
 /// runs no generation: with every feature, build dependencies included.
 #[test]
 fn a_users_build_compiles_no_generator() {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     for package in ["twitch", "twitch-models"] {
-        let out = Command::new(&cargo)
-            .args(["tree", "--offline", "-p", package, "-e", "normal,build", "--prefix", "none", "--all-features"])
-            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-            .output()
-            .expect("cargo tree runs");
-        assert!(out.status.success(), "cargo tree failed: {}", String::from_utf8_lossy(&out.stderr));
-        let tree = String::from_utf8_lossy(&out.stdout);
+        let tree = cargo_tree(&["-p", package, "-e", "normal,build", "--prefix", "none", "--all-features"]);
         assert!(has(&tree, "twitch-base") && has(&tree, "serde"), "{tree}");
         for krate in ["twitch-codegen", "serde-saphyr", "saphyr-parser", "prettyplease", "heck"] {
             assert!(!has(&tree, krate), "a build of {package} compiles {krate}:\n{tree}");
@@ -114,15 +105,17 @@ fn the_store_features_are_off_by_default_and_use_the_one_tls_stack() {
 
 /// How `libsqlite3-sys` is built for `twitch` with these features.
 fn sqlite_features(features: &str) -> String {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(cargo)
-        .args(["tree", "--offline", "-p", "twitch", "-e", "normal,features", "--no-default-features"])
-        .args(["--features", features, "-i", "libsqlite3-sys"])
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-        .output()
-        .expect("cargo tree runs");
-    assert!(out.status.success(), "cargo tree failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    cargo_tree(&[
+        "-p",
+        "twitch",
+        "-e",
+        "normal,features",
+        "--no-default-features",
+        "--features",
+        features,
+        "-i",
+        "libsqlite3-sys",
+    ])
 }
 
 /// `sqlite` links the system's library, so an application with sqlx or
